@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import logging
+
+import orjson
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from . import status as monitor_status
+from .auth import ServiceTokenAuth, seconds_over_rate, user_auth
+from .health import WINDOW_MINUTES, breaker_summaries, health, recent_figures
+from .ingest import IngestError, TooLarge, ingest
+from .models import Function, LETTER_OUTCOMES
+from .schemas import Error, FunctionDetail, FunctionPage, IngestAnswer, Series, StatusOut
+from .series import minute_series
+
+router = Router(tags=["monitoring"])
+log = logging.getLogger(__name__)
+
+INGEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}},
+    }
+}
+
+
+def json_response(status: int, body: dict, **headers: str) -> HttpResponse:
+    response = HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def error_response(error: IngestError) -> HttpResponse:
+    return json_response(error.status, error.answer())
+
+
+def read_body(request: HttpRequest) -> bytes:
+    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    limit = settings.MONITOR_MAX_BODY_BYTES
+    if declared > limit:
+        raise TooLarge(f"body is {declared} bytes; the limit is {limit}")
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise TooLarge(f"body is over the limit of {limit} bytes") from None
+
+
+@router.post(
+    "/ingest",
+    auth=ServiceTokenAuth(),
+    response={200: IngestAnswer, 202: IngestAnswer, 400: Error, 401: Error, 409: Error, 413: Error,
+              415: Error, 422: Error, 429: Error, 503: Error},
+    openapi_extra=INGEST_BODY,
+    summary="Report calls, breaker states, concurrency and queue snapshots",
+)
+def ingest_batch(request: HttpRequest) -> HttpResponse:
+    token = request.auth
+    retry_after = seconds_over_rate(token)
+    if retry_after:
+        detail = f"over {token.rate_limit()} requests a minute for this token"
+        return json_response(429, {"detail": detail, "field": ""}, Retry_After=str(retry_after))
+    if request.content_type != "application/json":
+        return json_response(415, {"detail": "Content-Type must be application/json", "field": ""})
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 255:
+        return error_response(IngestError("must be 1 to 255 characters", "Idempotency-Key"))
+    try:
+        result = ingest(token.service, read_body(request), key)
+    except IngestError as error:
+        return error_response(error)
+    return json_response(result.status, result.answer)
+
+
+class FunctionFilters(Schema):
+    service: str | None = None
+    q: str | None = Field(None, description="part of the function name")
+    limit: int = Field(100, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+def function_out(function: Function, figures, breaker) -> dict:  # noqa: ANN001
+    return {
+        "id": function.id,
+        "service": function.service.name,
+        "name": function.name,
+        "health": health(figures, breaker),
+        "breaker": breaker.as_dict(),
+        "calls_5m": figures.calls,
+        "error_rate_5m": figures.error_rate,
+        "p95_ms_5m": figures.p(0.95),
+        "last_seen": function.last_seen,
+        "recent_outcomes": [LETTER_OUTCOMES[letter] for letter in function.recent_outcomes],
+    }
+
+
+def functions_out(functions: list[Function]) -> list[dict]:
+    ids = [function.id for function in functions]
+    figures = recent_figures(ids, WINDOW_MINUTES)
+    breakers = breaker_summaries(ids)
+    return [function_out(f, figures[f.id], breakers[f.id]) for f in functions]
+
+
+@router.get("/functions", auth=user_auth, response=FunctionPage)
+def list_functions(request: HttpRequest, filters: Query[FunctionFilters]) -> dict:
+    functions = Function.objects.select_related("service")
+    if filters.service:
+        functions = functions.filter(service__name=filters.service)
+    if filters.q:
+        functions = functions.filter(Q(name__icontains=filters.q))
+    page = list(functions[filters.offset : filters.offset + filters.limit])
+    return {"items": functions_out(page), "count": functions.count()}
+
+
+@router.get("/functions/{function_id}", auth=user_auth, response={200: FunctionDetail, 404: Error})
+def get_function(request: HttpRequest, function_id: int) -> dict:
+    function = get_object_or_404(Function.objects.select_related("service"), id=function_id)
+    out = functions_out([function])[0]
+    out["breaker_instances"] = list(
+        function.breakers.order_by("instance").values("instance", "state", "since", "updated")
+    )
+    out["breaker_flips"] = list(function.breaker_flips.order_by("-at")[:100])
+    out["concurrency"] = list(function.concurrency.order_by("instance"))
+    return out
+
+
+@router.get("/functions/{function_id}/series", auth=user_auth, response={200: Series, 404: Error})
+def function_series(request: HttpRequest, function_id: int, minutes: int = Query(60, ge=1, le=1440)) -> dict:
+    function = get_object_or_404(Function, id=function_id)
+    return {"minutes": minutes, "points": minute_series(function, minutes)}
+
+
+@router.get("/status", auth=None, response={200: StatusOut, 503: StatusOut})
+def get_status(request: HttpRequest) -> tuple[int, dict]:
+    parts = monitor_status.check()
+    return (200 if parts["database"]["ok"] else 503), parts

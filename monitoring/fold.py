@@ -1,0 +1,62 @@
+"""Fold a batch's calls in memory by (function, minute) before anything is written."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from . import histogram
+from .batch import Call
+from .models import OUTCOME_LETTERS
+
+
+@dataclass
+class MinuteFold:
+    success: int = 0
+    failure: int = 0
+    timeout: int = 0
+    rejected: int = 0
+    retries: int = 0
+    latency_sum_ms: float = 0.0
+    latency_max_ms: float = 0.0
+    histogram: dict[str, int] = field(default_factory=dict)
+
+    def add(self, call: Call) -> None:
+        setattr(self, call.outcome, getattr(self, call.outcome) + 1)
+        self.retries += call.retries
+        self.latency_sum_ms += call.duration_ms
+        if call.duration_ms > self.latency_max_ms:
+            self.latency_max_ms = call.duration_ms
+        bucket = str(histogram.bucket_of(call.duration_ms))
+        self.histogram[bucket] = self.histogram.get(bucket, 0) + 1
+
+
+@dataclass
+class FunctionFold:
+    last_seen: datetime
+    recent_outcomes: str
+
+
+def minute_of(ts: datetime) -> datetime:
+    return ts.replace(second=0, microsecond=0)
+
+
+def fold_minutes(calls: list[Call], function_ids: dict[str, int]) -> dict[tuple[int, datetime], MinuteFold]:
+    folds: dict[tuple[int, datetime], MinuteFold] = defaultdict(MinuteFold)
+    for call in calls:
+        folds[(function_ids[call.function], minute_of(call.ts))].add(call)
+    return folds
+
+
+def fold_functions(calls: list[Call], function_ids: dict[str, int]) -> dict[int, FunctionFold]:
+    """Per function: the newest call time and the last 20 outcomes, oldest first."""
+    by_function: dict[int, list[Call]] = defaultdict(list)
+    for call in calls:
+        by_function[function_ids[call.function]].append(call)
+    folds = {}
+    for function_id, its_calls in by_function.items():
+        its_calls.sort(key=lambda call: call.ts)
+        letters = "".join(OUTCOME_LETTERS[call.outcome] for call in its_calls[-20:])
+        folds[function_id] = FunctionFold(last_seen=its_calls[-1].ts, recent_outcomes=letters)
+    return folds

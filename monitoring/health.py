@@ -1,0 +1,120 @@
+"""A function's health from its last minutes of calls and its breakers.
+
+- unknown: no calls in the window and no breaker reported
+- unhealthy: error rate at or over MONITOR_HEALTH_UNHEALTHY_ERROR_RATE, or the breaker
+  open on every instance that reports it
+- degraded: error rate at or over MONITOR_HEALTH_DEGRADED_ERROR_RATE, the breaker open
+  or half-open on some instance, or p95 over MONITOR_HEALTH_DEGRADED_P95_MS (when set)
+- healthy: otherwise
+Errors are failures, timeouts and rejections.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import Breaker, BreakerState, CallBucket
+
+WINDOW_MINUTES = 5
+
+
+@dataclass
+class BreakerSummary:
+    """The fleet view of one function's breaker across its instances."""
+
+    state: str | None = None
+    open: int = 0
+    half_open: int = 0
+    closed: int = 0
+    since: datetime | None = None
+
+    @property
+    def instances(self) -> int:
+        return self.open + self.half_open + self.closed
+
+    def add(self, breaker: Breaker) -> None:
+        setattr(self, breaker.state, getattr(self, breaker.state) + 1)
+        worst = next(s for s in (BreakerState.OPEN, BreakerState.HALF_OPEN, BreakerState.CLOSED) if getattr(self, s))
+        if worst != self.state:
+            self.state, self.since = worst, None
+        if breaker.state == worst and (self.since is None or breaker.since < self.since):
+            self.since = breaker.since
+
+    def text(self) -> str:
+        if self.state is None:
+            return "no breaker reported"
+        label = self.state.replace("_", "-")
+        count = getattr(self, self.state)
+        since = self.since.strftime("%H:%M UTC") if self.since else "?"
+        return f"{label} on {count} of {self.instances} instances since {since}"
+
+    def as_dict(self) -> dict:
+        return {
+            "state": self.state,
+            "open": self.open,
+            "half_open": self.half_open,
+            "closed": self.closed,
+            "instances": self.instances,
+            "since": self.since,
+            "text": self.text(),
+        }
+
+
+@dataclass
+class Figures:
+    """A function's calls folded over a window."""
+
+    counts: CallBucket = field(default_factory=CallBucket)
+
+    @property
+    def calls(self) -> int:
+        return self.counts.calls
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.counts.errors / self.counts.calls if self.counts.calls else None
+
+    def p(self, q: float) -> float | None:
+        return self.counts.percentile(q)
+
+
+def window_start(minutes: int, now: datetime | None = None) -> datetime:
+    now = now or timezone.now()
+    return now.replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1)
+
+
+def recent_figures(function_ids: list[int], minutes: int = WINDOW_MINUTES) -> dict[int, Figures]:
+    figures: dict[int, Figures] = defaultdict(Figures)
+    buckets = CallBucket.objects.filter(function_id__in=function_ids, minute__gte=window_start(minutes))
+    for bucket in buckets:
+        figures[bucket.function_id].counts.add(bucket)
+    return figures
+
+
+def breaker_summaries(function_ids: list[int]) -> dict[int, BreakerSummary]:
+    summaries: dict[int, BreakerSummary] = defaultdict(BreakerSummary)
+    for breaker in Breaker.objects.filter(function_id__in=function_ids):
+        summaries[breaker.function_id].add(breaker)
+    return summaries
+
+
+def health(figures: Figures, breaker: BreakerSummary) -> str:
+    rate = figures.error_rate
+    if rate is None and breaker.state is None:
+        return "unknown"
+    if (rate is not None and rate >= settings.MONITOR_HEALTH_UNHEALTHY_ERROR_RATE) or (
+        breaker.instances and breaker.open == breaker.instances
+    ):
+        return "unhealthy"
+    p95_limit = settings.MONITOR_HEALTH_DEGRADED_P95_MS
+    slow = bool(p95_limit) and (figures.p(0.95) or 0) > p95_limit
+    if (rate is not None and rate >= settings.MONITOR_HEALTH_DEGRADED_ERROR_RATE) or breaker.open or breaker.half_open or slow:
+        return "degraded"
+    if rate is None:
+        return "unknown" if breaker.state is None else "healthy"
+    return "healthy"

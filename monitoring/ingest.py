@@ -1,0 +1,102 @@
+"""The ingest path: parse, validate, claim the idempotency key, store, answer."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from pydantic import ValidationError
+
+from queues.store import store_snapshots
+
+from .batch import Batch, first_error
+from .models import BreakerFlip, IngestBatch, Service
+from .store import CapReached, store_functions
+
+log = logging.getLogger(__name__)
+
+
+class IngestError(Exception):
+    status = 422
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def answer(self) -> dict:
+        detail = f"{self.field}: {self.message}" if self.field else self.message
+        return {"detail": detail, "field": self.field}
+
+
+class BadJson(IngestError):
+    status = 400
+
+
+class TooLarge(IngestError):
+    status = 413
+
+
+class KeyReused(IngestError):
+    status = 409
+
+
+@dataclass
+class Result:
+    status: int
+    answer: dict
+    flips: list[BreakerFlip] = field(default_factory=list)
+
+
+def parse(body: bytes) -> Batch:
+    if len(body) > settings.MONITOR_MAX_BODY_BYTES:
+        raise TooLarge(f"body is {len(body)} bytes; the limit is {settings.MONITOR_MAX_BODY_BYTES}")
+    try:
+        batch = Batch.model_validate_json(body)
+    except ValidationError as error:
+        path, message = first_error(error)
+        if error.errors()[0]["type"] == "json_invalid":
+            raise BadJson(f"body is not valid JSON: {message.removeprefix('Invalid JSON: ')}") from None
+        raise IngestError(message, path or "body") from None
+    items = sum(batch.counts().values())
+    if items == 0:
+        raise IngestError("a batch needs at least one item in calls, breakers, concurrency or queues", "body")
+    if items > settings.MONITOR_MAX_BATCH_ITEMS:
+        raise TooLarge(f"batch has {items} items; the limit is {settings.MONITOR_MAX_BATCH_ITEMS}")
+    return batch
+
+
+def claim(service: Service, key: str, body_digest: str) -> IngestBatch | None:
+    """Record the key, or return the batch that already holds it (waiting for its commit)."""
+    try:
+        with transaction.atomic():
+            IngestBatch.objects.create(service=service, key=key, body_digest=body_digest)
+            return None
+    except IntegrityError:
+        seen = IngestBatch.objects.get(service=service, key=key)
+    if seen.body_digest != body_digest:
+        raise KeyReused("was already used for a different batch", "batch_id")
+    return seen
+
+
+def ingest(service: Service, body: bytes, idempotency_key: str | None = None) -> Result:
+    batch = parse(body)
+    key = idempotency_key or batch.batch_id
+    body_digest = hashlib.sha256(body).hexdigest()
+    with transaction.atomic():
+        if key:
+            seen = claim(service, key, body_digest)
+            if seen is not None:
+                return Result(200, {**seen.answer, "duplicate": True})
+        try:
+            flips = store_functions(service, batch)
+            store_snapshots(service, batch.queues)
+        except CapReached as error:
+            raise IngestError(error.message, error.field) from None
+        answer = {"accepted": batch.counts(), "duplicate": False}
+        if key:
+            IngestBatch.objects.filter(service=service, key=key).update(answer=answer)
+    return Result(202, answer, flips)

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from monitoring.models import IngestToken, Service
+
+
+class Command(BaseCommand):
+    help = "Create a service (or reuse it) and print a new ingest token for it on stdout, nothing else."
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("name")
+
+    def handle(self, name: str, **options) -> None:  # noqa: ANN003
+        name = name.strip()
+        if not name or len(name) > 100 or not name.isprintable():
+            raise CommandError("NAME must be 1 to 100 printable characters")
+        service, _ = Service.objects.get_or_create(name=name)
+        _, raw = IngestToken.issue(service=service)
+        self.stdout.write(raw)

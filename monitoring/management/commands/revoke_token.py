@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from monitoring.models import IngestToken, UserToken
+
+
+class Command(BaseCommand):
+    help = "Revoke the ingest or personal token whose visible prefix is PREFIX (the first 12 characters)."
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("prefix")
+
+    def handle(self, prefix: str, **options) -> None:  # noqa: ANN003
+        prefix = prefix[:12]
+        for model in (IngestToken, UserToken):
+            token = model.objects.filter(prefix=prefix).first()
+            if token is None:
+                continue
+            if token.revoked:
+                self.stdout.write(f"{prefix} was already revoked on {token.revoked:%Y-%m-%d %H:%M} UTC")
+            else:
+                token.revoke()
+                self.stdout.write(f"revoked {prefix}")
+            return
+        raise CommandError(f"no token starts with {prefix!r}")

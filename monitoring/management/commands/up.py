@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+log = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Start the embedded stack: one ASGI server for HTTP and websockets, and the periodic jobs."
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=settings.PORT)
+        parser.add_argument("--no-scheduler", action="store_true", help="leave periodic jobs to Celery beat")
+
+    def handle(self, host: str, port: int, no_scheduler: bool, **options) -> None:  # noqa: ANN003
+        import uvicorn
+        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+        from resilience_site import scheduler
+        from resilience_site.asgi import application
+
+        if not no_scheduler:
+            scheduler.start()
+        self.stdout.write(f"Resilience Monitor on http://{host}:{port}/  (Ctrl-C stops it)")
+        uvicorn.run(ASGIStaticFilesHandler(application), host=host, port=port, log_level="warning", lifespan="off")
+

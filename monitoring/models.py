@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from . import histogram
+
+
+class Service(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def digest(raw: str) -> str:
+    # Tokens carry 240 random bits, so a plain SHA-256 is enough to store them safely.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class Token(models.Model):
+    """A bearer token: shown once, stored as a digest, found again by its visible prefix."""
+
+    KIND_PREFIX = ""
+    PREFIX_LENGTH = 12
+
+    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(default=timezone.now)
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def issue(cls, **owner: Any) -> tuple[Token, str]:
+        raw = cls.KIND_PREFIX + secrets.token_urlsafe(30)
+        token = cls.objects.create(prefix=raw[: cls.PREFIX_LENGTH], digest=digest(raw), **owner)
+        return token, raw
+
+    @classmethod
+    def find(cls, raw: str) -> Token | None:
+        if not raw.startswith(cls.KIND_PREFIX):
+            return None
+        return cls.objects.filter(digest=digest(raw), revoked__isnull=True).select_related(*cls.OWNER).first()
+
+    def touch(self) -> None:
+        # At most one write a minute per token, however busy it is.
+        now = timezone.now()
+        stale = models.Q(last_used__isnull=True) | models.Q(last_used__lt=now - timedelta(minutes=1))
+        type(self).objects.filter(stale, id=self.id).update(last_used=now)
+
+    def revoke(self) -> None:
+        type(self).objects.filter(id=self.id, revoked__isnull=True).update(revoked=timezone.now())
+
+
+class IngestToken(Token):
+    KIND_PREFIX = "rmi_"
+    OWNER = ("service",)
+    service = models.ForeignKey(Service, models.CASCADE, related_name="tokens")
+
+    def rate_limit(self) -> int:
+        return settings.MONITOR_MAX_REQUESTS_PER_MINUTE
+
+
+class UserToken(Token):
+    KIND_PREFIX = "rmu_"
+    OWNER = ("user",)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="api_tokens")
+
+
+class Function(models.Model):
+    service = models.ForeignKey(Service, models.CASCADE, related_name="functions")
+    name = models.CharField(max_length=200)
+    created = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    # One letter per call outcome (s, f, t, r), oldest first, the last 20 only.
+    recent_outcomes = models.CharField(max_length=20, default="", blank=True)
+
+    class Meta:
+        ordering = ["service__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["service", "name"], name="function_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.service.name}/{self.name}"
+
+
+OUTCOME_LETTERS = {"success": "s", "failure": "f", "timeout": "t", "rejected": "r"}
+LETTER_OUTCOMES = {letter: outcome for outcome, letter in OUTCOME_LETTERS.items()}
+
+
+class CallCounts(models.Model):
+    """Calls of one function folded over a period: counts by outcome, latency, histogram."""
+
+    function = models.ForeignKey(Function, models.CASCADE)
+    success = models.IntegerField(default=0)
+    failure = models.IntegerField(default=0)
+    timeout = models.IntegerField(default=0)
+    rejected = models.IntegerField(default=0)
+    retries = models.IntegerField(default=0)
+    latency_sum_ms = models.FloatField(default=0.0)
+    latency_max_ms = models.FloatField(default=0.0)
+    histogram = models.JSONField(default=dict)
+
+    COUNTED = ("success", "failure", "timeout", "rejected", "retries", "latency_sum_ms")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def calls(self) -> int:
+        return self.success + self.failure + self.timeout + self.rejected
+
+    @property
+    def errors(self) -> int:
+        return self.failure + self.timeout + self.rejected
+
+    def add(self, other: CallCounts) -> None:
+        for field in self.COUNTED:
+            setattr(self, field, getattr(self, field) + getattr(other, field))
+        self.latency_max_ms = max(self.latency_max_ms, other.latency_max_ms)
+        self.histogram = histogram.merge(dict(self.histogram), other.histogram)
+
+    def percentile(self, q: float) -> float | None:
+        return histogram.percentile(self.histogram, q)
+
+
+class CallBucket(CallCounts):
+    """One function's calls in one minute."""
+
+    minute = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Serves the ingest upsert and every per-function series query.
+            models.UniqueConstraint(fields=["function", "minute"], name="callbucket_function_minute"),
+        ]
+        # Serves the 5-minute overview of all functions and the retention roll-up.
+        indexes = [models.Index(fields=["minute"], name="callbucket_minute")]
+
+
+class CallHour(CallCounts):
+    """Minute buckets past retention, rolled up by hour."""
+
+    hour = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["function", "hour"], name="callhour_function_hour")]
+        # Serves the deletion of hours past retention.
+        indexes = [models.Index(fields=["hour"], name="callhour_hour")]
+
+
+class BreakerState(models.TextChoices):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class Breaker(models.Model):
+    """The current state of one function's circuit breaker on one instance."""
+
+    function = models.ForeignKey(Function, models.CASCADE, related_name="breakers")
+    instance = models.CharField(max_length=200, blank=True, default="")
+    state = models.CharField(max_length=10, choices=BreakerState.choices)
+    since = models.DateTimeField()
+    updated = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["function", "instance"], name="breaker_function_instance")]
+
+
+class BreakerFlip(models.Model):
+    """A breaker state change on one instance: the transition timeline."""
+
+    function = models.ForeignKey(Function, models.CASCADE, related_name="breaker_flips")
+    instance = models.CharField(max_length=200, blank=True, default="")
+    old_state = models.CharField(max_length=10, choices=BreakerState.choices, blank=True)
+    new_state = models.CharField(max_length=10, choices=BreakerState.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        # Serves a function's transition timeline, newest first.
+        indexes = [models.Index(fields=["function", "-at"], name="breakerflip_function_at")]
+
+
+class Concurrency(models.Model):
+    """The latest concurrency gauge of one function on one instance."""
+
+    function = models.ForeignKey(Function, models.CASCADE, related_name="concurrency")
+    instance = models.CharField(max_length=200, blank=True, default="")
+    active = models.IntegerField()
+    limit = models.IntegerField()
+    queued = models.IntegerField(default=0)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["function", "instance"], name="concurrency_function_instance")
+        ]
+
+
+class IngestBatch(models.Model):
+    """A batch seen by its idempotency key, with the answer its first delivery got."""
+
+    service = models.ForeignKey(Service, models.CASCADE)
+    key = models.CharField(max_length=255)
+    body_digest = models.CharField(max_length=64)
+    answer = models.JSONField(default=dict)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["service", "key"], name="ingestbatch_service_key")]
+        # Serves forgetting batches older than the idempotency window.
+        indexes = [models.Index(fields=["created"], name="ingestbatch_created")]
+
+
+class Heartbeat(models.Model):
+    """When a background part (scheduler, worker) last showed it is alive."""
+
+    name = models.CharField(max_length=50, unique=True)
+    at = models.DateTimeField()
+
+    @classmethod
+    def beat(cls, name: str) -> None:
+        cls.objects.update_or_create(name=name, defaults={"at": timezone.now()})

@@ -1,0 +1,74 @@
+"""Minute buckets past retention are rolled into hourly rows; old hours and batches are forgotten."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import CallBucket, CallHour, IngestBatch
+
+log = logging.getLogger(__name__)
+CHUNK = 5000
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def raw_cutoff(now: datetime | None = None) -> datetime:
+    return hour_of((now or timezone.now()) - timedelta(days=settings.MONITOR_RAW_RETENTION_DAYS))
+
+
+def roll_up_call_chunk(cutoff: datetime) -> int:
+    with transaction.atomic():
+        buckets = list(CallBucket.objects.filter(minute__lt=cutoff).order_by("id")[:CHUNK])
+        if not buckets:
+            return 0
+        hours: dict[tuple[int, datetime], CallHour] = {}
+        for bucket in buckets:
+            key = (bucket.function_id, hour_of(bucket.minute))
+            existing = hours.get(key)
+            if existing is None:
+                existing = hours[key] = CallHour(function_id=key[0], hour=key[1])
+            existing.add(bucket)
+        stored = CallHour.objects.select_for_update().filter(
+            function_id__in={key[0] for key in hours}, hour__in={key[1] for key in hours}
+        )
+        for row in stored:
+            key = (row.function_id, row.hour)
+            if key in hours:
+                row.add(hours[key])
+                hours[key] = row
+        CallHour.objects.bulk_create(
+            [hours[key] for key in sorted(hours)],
+            update_conflicts=True,
+            unique_fields=["function", "hour"],
+            update_fields=[*CallHour.COUNTED, "latency_max_ms", "histogram"],
+        )
+        CallBucket.objects.filter(id__in=[bucket.id for bucket in buckets]).delete()
+    return len(buckets)
+
+
+def roll_up_calls(now: datetime | None = None) -> int:
+    cutoff = raw_cutoff(now)
+    total = 0
+    while rolled := roll_up_call_chunk(cutoff):
+        total += rolled
+        log.info("rolled %d minute buckets older than %s into hours (%d so far)", rolled, cutoff, total)
+    return total
+
+
+def forget_old_hours(now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - timedelta(days=settings.MONITOR_HOURLY_RETENTION_DAYS)
+    deleted, _ = CallHour.objects.filter(hour__lt=cutoff).delete()
+    return deleted
+
+
+def forget_old_batches(now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.MONITOR_IDEMPOTENCY_HOURS)
+    deleted, _ = IngestBatch.objects.filter(created__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Schema
+
+
+class Error(Schema):
+    detail: str
+    field: str = ""
+
+
+class Accepted(Schema):
+    calls: int
+    breakers: int
+    concurrency: int
+    queues: int
+
+
+class IngestAnswer(Schema):
+    accepted: Accepted
+    duplicate: bool
+
+
+class BreakerOut(Schema):
+    state: str | None
+    open: int
+    half_open: int
+    closed: int
+    instances: int
+    since: datetime | None
+    text: str
+
+
+class FunctionOut(Schema):
+    id: int
+    service: str
+    name: str
+    health: str
+    breaker: BreakerOut
+    calls_5m: int
+    error_rate_5m: float | None
+    p95_ms_5m: float | None
+    last_seen: datetime | None
+    recent_outcomes: list[str]
+
+
+class FunctionPage(Schema):
+    items: list[FunctionOut]
+    count: int
+
+
+class FlipOut(Schema):
+    instance: str
+    old_state: str
+    new_state: str
+    at: datetime
+
+
+class ConcurrencyOut(Schema):
+    instance: str
+    active: int
+    limit: int
+    queued: int
+    at: datetime
+
+
+class FunctionDetail(FunctionOut):
+    breaker_instances: list[dict]
+    breaker_flips: list[FlipOut]
+    concurrency: list[ConcurrencyOut]
+
+
+class MinutePoint(Schema):
+    minute: datetime
+    calls: int
+    success: int
+    failure: int
+    timeout: int
+    rejected: int
+    retries: int
+    error_rate: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    avg_ms: float | None
+    max_ms: float | None
+
+
+class Series(Schema):
+    minutes: int
+    points: list[MinutePoint]
+
+
+class PartStatus(Schema):
+    ok: bool | None
+    detail: str
+
+
+class StatusOut(Schema):
+    database: PartStatus
+    redis: PartStatus
+    worker: PartStatus
+    scheduler: PartStatus

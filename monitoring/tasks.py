@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import retention
+from .models import Heartbeat
+
+
+@shared_task
+def record_heartbeat() -> None:
+    Heartbeat.beat("scheduler")
+
+
+@shared_task
+def roll_up_old_metrics() -> None:
+    retention.roll_up_calls()
+    retention.forget_old_hours()
+
+
+@shared_task
+def forget_old_batches() -> None:
+    retention.forget_old_batches()

@@ -1,0 +1,22 @@
+"""The periodic jobs, listed once.
+
+Celery beat runs them in production; the embedded default runs them from a thread
+(`resilience_site.scheduler`). Each entry: name -> (task path, every so many seconds).
+"""
+
+from __future__ import annotations
+
+from .env import envfloat
+
+EVALUATION_INTERVAL_S = envfloat("MONITOR_EVALUATION_INTERVAL_S", 15.0, minimum=1.0)
+
+JOBS: dict[str, tuple[str, float]] = {
+    "heartbeat": ("monitoring.tasks.record_heartbeat", 15.0),
+    "roll-up-old-metrics": ("monitoring.tasks.roll_up_old_metrics", 3600.0),
+    "roll-up-old-snapshots": ("queues.tasks.roll_up_old_snapshots", 3600.0),
+    "forget-old-batches": ("monitoring.tasks.forget_old_batches", 3600.0),
+}
+
+
+def beat_schedule() -> dict[str, dict]:
+    return {name: {"task": task, "schedule": every} for name, (task, every) in JOBS.items()}

@@ -1,0 +1,166 @@
+"""Settings, read from the environment. Every variable is listed in .env.example."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from .periodic import EVALUATION_INTERVAL_S, beat_schedule
+from .env import database_from_url, envbool, envfloat, envint, envsecret, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(envstr("MONITOR_VAR_DIR", str(BASE_DIR / "var")))
+
+
+def _embedded_secret_key() -> str:
+    # The embedded default keeps a generated key under var/ so sessions survive restarts.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = envsecret("SECRET_KEY") or _embedded_secret_key()
+DEBUG = envbool("DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in envstr("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in envstr("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+PORT = envint("PORT", 8000, minimum=1)
+SITE_URL = envstr("SITE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja",
+    "monitoring",
+    "queues",
+    "alerts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "resilience_site.urls"
+WSGI_APPLICATION = "resilience_site.wsgi.application"
+ASGI_APPLICATION = "resilience_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = envstr("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": database_from_url(DATABASE_URL)}
+    # A lock held longer than this answers 503 instead of piling up requests.
+    lock_timeout_ms = envint("MONITOR_DB_LOCK_TIMEOUT_MS", 5000)
+    DATABASES["default"]["OPTIONS"]["options"] = f"-c lock_timeout={lock_timeout_ms}"
+    DATABASES["default"]["CONN_MAX_AGE"] = envint("DB_CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "monitor.sqlite3",
+            "OPTIONS": {
+                # IMMEDIATE makes every write transaction take the lock up front, so two
+                # writers never deadlock on a read-then-write upgrade.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": envfloat("MONITOR_SQLITE_TIMEOUT_S", 5.0),
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = envstr("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Celery: a real worker on Redis in production; in-process (eager) in the embedded default.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Longer than the longest retry countdown (24 h), or Redis would hand a waiting task out twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 24 * 3600}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_TIMEZONE = "UTC"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+LOGIN_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(VAR_DIR / "static")))
+
+LOG_LEVEL = envstr("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django": {"level": "WARNING"}},
+}
+
+# The product's own limits and thresholds (documented in docs/configuration.md).
+MONITOR_MAX_BODY_BYTES = envint("MONITOR_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
+MONITOR_MAX_BATCH_ITEMS = envint("MONITOR_MAX_BATCH_ITEMS", 5000, minimum=1)
+MONITOR_MAX_FUNCTIONS_PER_SERVICE = envint("MONITOR_MAX_FUNCTIONS_PER_SERVICE", 1000, minimum=1)
+MONITOR_MAX_REQUESTS_PER_MINUTE = envint("MONITOR_MAX_REQUESTS_PER_MINUTE", 1200, minimum=1)
+MONITOR_IDEMPOTENCY_HOURS = envint("MONITOR_IDEMPOTENCY_HOURS", 48, minimum=24)
+MONITOR_RAW_RETENTION_DAYS = envint("MONITOR_RAW_RETENTION_DAYS", 14, minimum=1)
+MONITOR_HOURLY_RETENTION_DAYS = envint("MONITOR_HOURLY_RETENTION_DAYS", 400, minimum=1)
+MONITOR_HEALTH_DEGRADED_ERROR_RATE = envfloat("MONITOR_HEALTH_DEGRADED_ERROR_RATE", 0.05)
+MONITOR_HEALTH_UNHEALTHY_ERROR_RATE = envfloat("MONITOR_HEALTH_UNHEALTHY_ERROR_RATE", 0.5)
+MONITOR_HEALTH_DEGRADED_P95_MS = envfloat("MONITOR_HEALTH_DEGRADED_P95_MS", 0.0)
+MONITOR_EVALUATION_INTERVAL_S = EVALUATION_INTERVAL_S
+MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = envbool("MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS", False)
+DEMO = envbool("DEMO", True)
+
+# Django refuses bodies over this before our own 413 check could read them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MONITOR_MAX_BODY_BYTES
+
+CELERY_BEAT_SCHEDULE = beat_schedule()
