@@ -84,7 +84,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "monitor.sqlite3",
+            "NAME": envstr("MONITOR_SQLITE_PATH", str(VAR_DIR / "monitor.sqlite3")),
             "OPTIONS": {
                 # IMMEDIATE makes every write transaction take the lock up front, so two
                 # writers never deadlock on a read-then-write upgrade.

@@ -1,39 +1,83 @@
-"""Shared fixtures. TEST_DB=postgres runs the whole suite on a throwaway PostgreSQL."""
+"""Shared fixtures. TEST_DB=postgres runs the whole suite on a throwaway PostgreSQL.
+
+The SQLite test database is a file, not memory, so that processes the tests start
+(a live site, a Celery worker) can share it; such tests use django_db(transaction=True)
+so what they write is committed and visible to those processes.
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 
 import orjson
 import pytest
 from django.test import Client
 
 from monitoring.models import IngestToken, Service
-from tests.servers import postgres_server
+from tests.servers import free_port, postgres_server, stop, wait_for_port
 
 TEST_DB = os.environ.get("TEST_DB", "sqlite")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> Iterator[None]:
-    if TEST_DB != "postgres":
-        yield
-        return
     from django.conf import settings
     from django.db import connections
+
+    default = settings.DATABASES["default"]
+    if TEST_DB != "postgres":
+        with tempfile.TemporaryDirectory(prefix="monitor-test-") as folder:
+            default.setdefault("TEST", {})["NAME"] = str(Path(folder) / "test.sqlite3")
+            yield
+        return
 
     from resilience_site.env import database_from_url
 
     with postgres_server() as server:
-        default = settings.DATABASES["default"]
         default.update(database_from_url(server.url()))
         default["OPTIONS"]["options"] = "-c lock_timeout=5000"
         default["CONN_MAX_AGE"] = 0
         if "default" in connections:
             del connections["default"]
         yield
+
+
+@pytest.fixture
+def subprocess_env(transactional_db: None) -> dict[str, str]:
+    """Environment for a process that must use this test's database."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update({"DEMO": "0", "PYTHONPATH": str(ROOT), "MONITOR_VAR_DIR": tempfile.mkdtemp(prefix="monitor-var-")})
+    if connection.vendor == "postgresql":
+        env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    else:
+        env["MONITOR_SQLITE_PATH"] = str(db["NAME"])
+    return env
+
+
+@pytest.fixture
+def live_site(subprocess_env: dict[str, str]) -> Iterator[str]:
+    """The real site (`manage.py up`, ASGI with websockets) on a free port; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "up", "--port", str(port), "--no-scheduler"],
+        cwd=ROOT,
+        env=subprocess_env,
+    )
+    try:
+        wait_for_port(port, process, timeout=30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
 
 
 @pytest.fixture
