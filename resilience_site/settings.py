@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .periodic import EVALUATION_INTERVAL_S, beat_schedule
 from .env import database_from_url, envbool, envfloat, envint, envsecret, envstr
 
@@ -158,6 +160,19 @@ MONITOR_HEALTH_UNHEALTHY_ERROR_RATE = envfloat("MONITOR_HEALTH_UNHEALTHY_ERROR_R
 MONITOR_HEALTH_DEGRADED_P95_MS = envfloat("MONITOR_HEALTH_DEGRADED_P95_MS", 0.0)
 MONITOR_EVALUATION_INTERVAL_S = EVALUATION_INTERVAL_S
 MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = envbool("MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS", False)
+
+# Outbound notifications: HTTP (webhooks, Slack) and SMTP.
+MONITOR_HTTP_TIMEOUT_S = envfloat("MONITOR_HTTP_TIMEOUT_S", 30.0, minimum=0.1)
+EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive; set at most one")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30, minimum=1)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Resilience Monitor <monitor@localhost>")
 DEMO = envbool("DEMO", True)
 
 # Django refuses bodies over this before our own 413 check could read them.

@@ -1,0 +1,95 @@
+"""What every transport shares: the message it sends, its errors, and the base class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+SEVERITIES = ("critical", "high", "medium", "low")
+EVENTS = ("firing", "resolved", "reminder", "test")
+
+
+@dataclass(frozen=True)
+class Message:
+    event: str  # "firing" | "resolved" | "reminder" | "test"
+    alert_id: int | None
+    title: str
+    text: str
+    severity: str  # critical | high | medium | low
+    url: str
+    idempotency_key: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+class TransportError(Exception):
+    """A failed send. permanent: retrying cannot help. disable_channel: the target is gone."""
+
+    def __init__(
+        self,
+        message: str,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        disable_channel: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.disable_channel = disable_channel
+
+
+class ConfigError(ValueError):
+    """A channel config that cannot be used; field names the bad part, e.g. "config.to[1]"."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class Transport:
+    kind: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+
+    def __init__(self, config: dict) -> None:
+        self.config = config
+
+    @classmethod
+    def clean_config(cls, config: dict) -> dict:
+        """Validate and normalise a channel's config; raise ConfigError naming the field."""
+        return {}
+
+    def notify(self, message: Message) -> None:
+        raise NotImplementedError
+
+    def recipients(self) -> list[str]:
+        return []
+
+
+def require_dict(config: object) -> dict:
+    if not isinstance(config, dict):
+        raise ConfigError("config", "must be an object")
+    return config
+
+
+def clean_url(config: dict, name: str = "url") -> str:
+    """An http(s) URL with a host. No DNS here: the send checks the address it resolves to."""
+    value = config.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"config.{name}", "is required")
+    value = value.strip()
+    if len(value) > 2000:
+        raise ConfigError(f"config.{name}", "must be at most 2000 characters")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        raise ConfigError(f"config.{name}", "is not a valid URL") from None
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(f"config.{name}", "must start with http:// or https://")
+    if not parts.hostname:
+        raise ConfigError(f"config.{name}", "must name a host")
+    if parts.username or parts.password:
+        raise ConfigError(f"config.{name}", "must not contain a user name or password")
+    return value

@@ -1,0 +1,53 @@
+"""Slack incoming webhooks: a fallback text and one attachment coloured by severity."""
+
+from __future__ import annotations
+
+import orjson
+
+from alerts import http as outbound
+
+from .base import Message, Transport, TransportError, clean_url, require_dict
+
+COLORS = {"critical": "#d62728", "high": "#ff7f0e", "medium": "#f2c744", "low": "#1f77b4"}
+RESOLVED_COLOR = "#2ca02c"
+PREFIXES = {"firing": "Firing", "resolved": "Resolved", "reminder": "Still firing", "test": "Test"}
+
+
+class Slack(Transport):
+    kind = "slack"
+    label = "Slack"
+
+    @classmethod
+    def clean_config(cls, config: dict) -> dict:
+        return {"url": clean_url(require_dict(config))}
+
+    def notify(self, message: Message) -> None:
+        try:
+            outbound.post_json(self.config["url"], self.payload(message), {"Content-Type": "application/json"})
+        except outbound.HttpStatusError as e:
+            if e.status in (404, 410):
+                # Slack answers no_service / channel_not_found once a hook is removed.
+                reason = e.body.decode(errors="replace")[:100] or str(e.status)
+                raise TransportError(
+                    f"Slack says the webhook is gone ({reason})", permanent=True, disable_channel=True
+                ) from None
+            raise
+
+    def recipients(self) -> list[str]:
+        return [self.config["url"]]
+
+    def payload(self, message: Message) -> bytes:
+        color = RESOLVED_COLOR if message.event == "resolved" else COLORS.get(message.severity, COLORS["low"])
+        headline = f"{PREFIXES.get(message.event, message.event)}: {message.title}"
+        attachment = {
+            "fallback": headline,
+            "color": color,
+            "title": headline,
+            "title_link": message.url,
+            "text": message.text,
+            "fields": [
+                {"title": "Severity", "value": message.severity, "short": True},
+                *({"title": k, "value": v, "short": True} for k, v in message.fields.items()),
+            ],
+        }
+        return orjson.dumps({"text": headline, "attachments": [attachment]})

@@ -1,0 +1,98 @@
+"""Signed JSON webhooks: Idempotency-Key, and HMAC-SHA256 over timestamp and body."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from datetime import datetime, timezone
+
+import orjson
+
+from alerts import http as outbound
+
+from .base import ConfigError, Message, Transport, clean_url, require_dict
+
+MIN_SECRET_CHARS = 16
+MAX_SECRET_CHARS = 256
+
+
+def sign(secret: str, timestamp: int | str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"v1={digest.hexdigest()}"
+
+
+def verify_signature(secret: str, timestamp: int | str, body: bytes, header: str, tolerance_s: int = 300) -> bool:
+    """True when one v1= value of the X-Monitor-Signature header matches and the timestamp is fresh."""
+    try:
+        sent = int(str(timestamp).strip())
+    except ValueError:
+        return False
+    if abs(time.time() - sent) > tolerance_s:
+        return False
+    expected = sign(secret, sent, body)
+    matches = [hmac.compare_digest(expected, value.strip()) for value in header.split(",")]
+    return any(matches)
+
+
+def clean_secret(config: dict, name: str, required: bool) -> str | None:
+    value = config.get(name)
+    if value is None or value == "":
+        if required:
+            raise ConfigError(f"config.{name}", "is required")
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"config.{name}", "must be a string")
+    if not MIN_SECRET_CHARS <= len(value) <= MAX_SECRET_CHARS:
+        raise ConfigError(f"config.{name}", f"must be {MIN_SECRET_CHARS} to {MAX_SECRET_CHARS} characters")
+    return value
+
+
+class Webhook(Transport):
+    kind = "webhook"
+    label = "Webhook"
+
+    @classmethod
+    def clean_config(cls, config: dict) -> dict:
+        config = require_dict(config)
+        cleaned = {"url": clean_url(config), "secret": clean_secret(config, "secret", required=True)}
+        previous = clean_secret(config, "previous_secret", required=False)
+        if previous is not None:
+            cleaned["previous_secret"] = previous
+        return cleaned
+
+    def notify(self, message: Message) -> None:
+        body = self.payload(message)
+        timestamp = int(time.time())
+        outbound.post_json(self.config["url"], body, self.headers(message, timestamp, body))
+
+    def recipients(self) -> list[str]:
+        return [self.config["url"]]
+
+    def payload(self, message: Message) -> bytes:
+        alert = {
+            **message.fields,
+            "id": message.alert_id,
+            "title": message.title,
+            "severity": message.severity,
+            "url": message.url,
+        }
+        return orjson.dumps(
+            {
+                "event": message.event,
+                "alert": alert,
+                "text": message.text,
+                "sent_at": datetime.now(timezone.utc).isoformat(),
+            }
+        )
+
+    def headers(self, message: Message, timestamp: int, body: bytes) -> dict[str, str]:
+        # While a secret is being rotated both signatures go out; receivers accept either.
+        secrets = [self.config["secret"], self.config.get("previous_secret")]
+        signature = ",".join(sign(secret, timestamp, body) for secret in secrets if secret)
+        return {
+            "Content-Type": "application/json",
+            "Idempotency-Key": message.idempotency_key,
+            "X-Monitor-Timestamp": str(timestamp),
+            "X-Monitor-Signature": signature,
+        }
