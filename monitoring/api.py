@@ -8,7 +8,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from . import status as monitor_status
@@ -137,6 +137,6 @@ def function_series(request: HttpRequest, function_id: int, minutes: int = Query
 
 
 @router.get("/status", auth=None, response={200: StatusOut, 503: StatusOut})
-def get_status(request: HttpRequest) -> tuple[int, dict]:
+def get_status(request: HttpRequest) -> Status:
     parts = monitor_status.check()
-    return (200 if parts["database"]["ok"] else 503), parts
+    return Status(200 if parts["database"]["ok"] else 503, parts)

@@ -1,0 +1,81 @@
+"""Cardinality caps, and 503 when the database cannot take a batch."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from monitoring.models import CallBucket, Function
+from queues.models import Queue
+from tests.conftest import Reporter, call, now_iso
+
+
+def test_a_service_cannot_exceed_its_function_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001
+    settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 3
+    assert reporter.post({"calls": [call("a"), call("b")]}).status_code == 202
+    r = reporter.post({"calls": [call("a"), call("c"), call("d"), call("e")]})
+    assert r.status_code == 422
+    assert r.json()["field"] == "calls[2].function"
+    assert "limit of 3 functions" in r.json()["detail"]
+    assert sorted(Function.objects.values_list("name", flat=True)) == ["a", "b"]
+    assert CallBucket.objects.filter(function__name="a").get().success == 1
+
+
+def test_known_functions_still_report_at_the_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001
+    settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 1
+    assert reporter.post({"calls": [call("a")]}).status_code == 202
+    assert reporter.post({"calls": [call("a")]}).status_code == 202
+    assert reporter.post({"breakers": [{"function": "b", "state": "open", "ts": now_iso()}]}).status_code == 422
+
+
+def test_queues_have_the_same_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001
+    settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 1
+    snap = {"ts": now_iso(), "depth": 1}
+    r = reporter.post({"queues": [{"queue": "one", **snap}, {"queue": "two", **snap}]})
+    assert r.status_code == 422
+    assert r.json()["field"] == "queues[1].queue"
+    assert not Queue.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_503_with_retry_after_when_the_database_is_locked(reporter: Reporter, settings) -> None:  # noqa: ANN001
+    """Another connection holds the write lock longer than we wait: 503, nothing half-stored."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        from django.db import connections
+
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                if other.vendor == "postgresql":
+                    cursor.execute("BEGIN")
+                    cursor.execute(f"LOCK TABLE {Function._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+                else:
+                    cursor.execute("BEGIN EXCLUSIVE")
+                holding.set()
+                release.wait(20)
+                cursor.execute("ROLLBACK")
+        finally:
+            other.close()
+
+    thread = threading.Thread(target=hold_lock)
+    thread.start()
+    assert holding.wait(10)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET lock_timeout = 300")
+        else:
+            connection.connection.execute("PRAGMA busy_timeout = 300")
+    try:
+        r = reporter.post({"calls": [call()]})
+    finally:
+        release.set()
+        thread.join()
+    assert r.status_code == 503
+    assert r["Retry-After"] == "5"
+    assert "retry" in r.json()["detail"]
+    assert not CallBucket.objects.exists()
+    assert reporter.post({"calls": [call()]}).status_code == 202

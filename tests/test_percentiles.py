@@ -1,0 +1,42 @@
+"""p50/p95/p99 read from the stored histograms are within 5 % of the exact values."""
+
+from __future__ import annotations
+
+import math
+import random
+
+from django.test import Client
+
+from monitoring import histogram
+from monitoring.models import UserToken
+from tests.conftest import Reporter, call, now_iso
+
+
+def exact(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(q * len(ordered))) - 1]
+
+
+def test_every_bucket_estimate_is_within_five_percent() -> None:
+    for duration in [0.02, 0.5, 1, 7.3, 99.9, 812.5, 30_000, 86_400_000]:
+        estimate = histogram.value_of(histogram.bucket_of(duration))
+        assert abs(estimate - duration) / duration < 0.05, duration
+
+
+def test_api_percentiles_match_exact_values(reporter: Reporter, client: Client, admin_user) -> None:  # noqa: ANN001
+    rng = random.Random(7)
+    durations = [rng.lognormvariate(4, 1.2) for _ in range(3000)] + [rng.uniform(1500, 9000) for _ in range(200)]
+    ts = now_iso()  # one minute for all calls, so one series point holds them all
+    for start in range(0, len(durations), 1000):
+        chunk = durations[start : start + 1000]
+        assert reporter.post({"calls": [call("llm", duration_ms=d, ts=ts) for d in chunk]}).status_code == 202
+    _, key = UserToken.issue(user=admin_user)
+    auth = {"Authorization": f"Bearer {key}"}
+    function = client.get("/api/v1/functions", headers=auth).json()["items"][0]
+    assert abs(function["p95_ms_5m"] - exact(durations, 0.95)) / exact(durations, 0.95) < 0.05
+    points = client.get(f"/api/v1/functions/{function['id']}/series?minutes=5", headers=auth).json()["points"]
+    [minute] = [p for p in points if p["calls"]]
+    for q, field in [(0.5, "p50_ms"), (0.95, "p95_ms"), (0.99, "p99_ms")]:
+        assert abs(minute[field] - exact(durations, q)) / exact(durations, q) < 0.05
+    assert minute["max_ms"] == max(durations)
+    assert minute["calls"] == len(durations)
