@@ -62,9 +62,9 @@ def request_once(method: str, url: str, body: bytes, headers: dict[str, str]) ->
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TransportError(f"refused {url!r}: only http and https URLs with a host", permanent=True)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = checked_address(parts.hostname, port)
+    addresses = checked_addresses(parts.hostname, port)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    connection = pinned_connection(parts.scheme, parts.hostname, port, address)
+    connection = pinned_connection(parts.scheme, parts.hostname, port, addresses)
     all_headers = {"User-Agent": USER_AGENT, **headers}
     if method == "GET":
         all_headers = {k: v for k, v in all_headers.items() if k.lower() != "content-type"}
@@ -114,18 +114,16 @@ def timeout_s() -> float:
     return float(getattr(settings, "MONITOR_HTTP_TIMEOUT_S", 30))
 
 
-def checked_address(host: str, port: int) -> str:
-    """Resolve host once and return an address we may connect to, or refuse permanently."""
+def checked_addresses(host: str, port: int) -> list[str]:
+    """Resolve host once and return the addresses we may connect to, or refuse permanently."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as e:
         raise TransportError(f"cannot resolve {host}: {e}") from None
     addresses = [info[4][0].split("%", 1)[0] for info in infos]
-    if settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS:
-        return addresses[0]
-    for address in addresses:
-        if is_public(address):
-            return address
+    allowed = [a for a in addresses if settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS or is_public(a)]
+    if allowed:
+        return list(dict.fromkeys(allowed))
     raise TransportError(
         f"refused {host}: it resolves to a private, loopback or reserved address ({addresses[0]}); "
         "set MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS=1 to allow internal targets",
@@ -147,29 +145,42 @@ def is_public(address: str) -> bool:
     )
 
 
-class PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to a checked address; Host still names the host."""
+def connect_to_first(addresses: list[str], port: int, timeout: float) -> socket.socket:
+    """Try the checked addresses in order, as socket.create_connection does for a name."""
+    error: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except TimeoutError:
+            raise
+        except OSError as e:
+            error = e
+    raise error or OSError("no address to connect to")
 
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+
+class PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to checked addresses only; Host still names the host."""
+
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
-        self.address = address
+        self.addresses = addresses
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = connect_to_first(self.addresses, self.port, self.timeout)
 
 
 class PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """Connects to a checked address; Host, SNI and the certificate check name the host."""
+    """Connects to checked addresses only; Host, SNI and the certificate check name the host."""
 
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
         super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self.address = address
+        self.addresses = addresses
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
+        sock = connect_to_first(self.addresses, self.port, self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
-def pinned_connection(scheme: str, host: str, port: int, address: str) -> http.client.HTTPConnection:
+def pinned_connection(scheme: str, host: str, port: int, addresses: list[str]) -> http.client.HTTPConnection:
     cls = PinnedHTTPSConnection if scheme == "https" else PinnedHTTPConnection
-    return cls(host, port, address, timeout_s())
+    return cls(host, port, addresses, timeout_s())

@@ -1,0 +1,219 @@
+"""Real receivers for notifications: an HTTP server (Slack and webhooks) and an SMTP server.
+
+Use them in a test file with:
+
+    from tests.receivers import http_receiver, smtp_server  # noqa: F401  (fixtures)
+
+http_receiver turns MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS on, since it listens on loopback;
+`.env` holds the same for a worker process. smtp_server points Django's SMTP settings at
+itself; `.env` holds EMAIL_HOST and EMAIL_PORT for a worker process.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import orjson
+import pytest
+from aiosmtpd.controller import Controller
+from django.utils.datastructures import CaseInsensitiveMapping
+
+from tests.servers import free_port
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One planned answer. delay holds the answer back, e.g. longer than the client's timeout."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: CaseInsensitiveMapping
+    body: bytes
+    time: float
+
+    def json(self):  # noqa: ANN201
+        return orjson.loads(self.body)
+
+
+class Recorder:
+    """Something a test waits on until enough items arrived."""
+
+    def __init__(self) -> None:
+        self.items: list = []
+        self.changed = threading.Condition()
+
+    def add(self, item: object) -> None:
+        with self.changed:
+            self.items.append(item)
+            self.changed.notify_all()
+
+    def wait_for(self, n: int, timeout: float = 10.0) -> list:
+        with self.changed:
+            if not self.changed.wait_for(lambda: len(self.items) >= n, timeout=timeout):
+                raise AssertionError(f"expected {n} within {timeout} s, got {len(self.items)}: {self.items!r}")
+            return list(self.items)
+
+
+class HttpReceiver(Recorder):
+    """A real HTTP server on loopback that records requests and answers as planned."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plan: list[Reply] = [Reply()]
+        self.closing = threading.Event()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler_class())
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.env = {"MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS": "1"}
+
+    @property
+    def requests(self) -> list[Request]:
+        return self.items
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def respond_with(
+        self,
+        statuses: list[int | Reply],
+        headers: dict[str, str] | None = None,
+        body: bytes | str | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        """Answer the next requests with these statuses in order; the last one repeats."""
+        if isinstance(body, str):
+            body = body.encode()
+        plan = [s if isinstance(s, Reply) else Reply(s, dict(headers or {}), body, delay) for s in statuses]
+        with self.changed:
+            self.plan = plan or [Reply()]
+
+    def next_reply(self) -> Reply:
+        with self.changed:
+            return self.plan.pop(0) if len(self.plan) > 1 else self.plan[0]
+
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def handle_any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = CaseInsensitiveMapping(dict(self.headers.items()))
+                receiver.add(Request(self.command, self.path, headers, body, time.time()))
+                reply = receiver.next_reply()
+                if reply.delay and receiver.closing.wait(reply.delay):
+                    return
+                # Like Slack: a plain "ok" for success, a short reason otherwise.
+                text = reply.body if reply.body is not None else (b"ok" if reply.status < 300 else b"error")
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(text)))
+                self.end_headers()
+                self.wfile.write(text)
+
+            do_GET = do_POST = do_PUT = handle_any  # noqa: N815
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        return Handler
+
+    def start(self) -> None:
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def stop(self) -> None:
+        self.closing.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def http_receiver(settings) -> Iterator[HttpReceiver]:  # noqa: ANN001
+    receiver = HttpReceiver()
+    receiver.start()
+    settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = True
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@dataclass(frozen=True)
+class Envelope:
+    mail_from: str
+    rcpt_tos: list[str]
+
+
+class SmtpReceiver(Recorder):
+    """An aiosmtpd server on loopback that keeps every message, parsed, or rejects as told."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.envelopes: list[Envelope] = []
+        self.rejection: tuple[int, str] | None = None
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.env = {"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(self.port)}
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self.items
+
+    def reject_with(self, code: int, at: str = "rcpt") -> None:
+        """Answer RCPT TO (or DATA, with at="data") with this code from now on."""
+        self.rejection = (code, at)
+
+    def reply_for(self, stage: str) -> str | None:
+        if self.rejection and self.rejection[1] == stage:
+            code = self.rejection[0]
+            return f"{code} {'5.1.1 No such user' if code >= 500 else '4.3.0 Try again later'}"
+        return None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: ANN001, N802
+        refused = self.reply_for("rcpt")
+        if refused:
+            return refused
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+        refused = self.reply_for("data")
+        if refused:
+            return refused
+        self.envelopes.append(Envelope(envelope.mail_from, list(envelope.rcpt_tos)))
+        self.add(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server(settings) -> Iterator[SmtpReceiver]:  # noqa: ANN001
+    receiver = SmtpReceiver()
+    receiver.controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = receiver.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    try:
+        yield receiver
+    finally:
+        receiver.controller.stop()

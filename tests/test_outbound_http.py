@@ -1,0 +1,216 @@
+"""The outbound HTTP helper against a real local HTTP server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import pytest
+
+from alerts.http import post_json
+from alerts.transports import TransportError
+from tests.receivers import HttpReceiver, Reply, http_receiver  # noqa: F401  (fixture)
+from tests.servers import free_port
+
+BODY = b'{"hello": "world"}'
+JSON = {"Content-Type": "application/json"}
+
+
+def test_it_posts_the_body_and_returns_the_answer(http_receiver: HttpReceiver) -> None:
+    response = post_json(http_receiver.url("/in?x=1"), BODY, {**JSON, "X-Extra": "1"})
+
+    assert response.status == 200
+    assert response.body == b"ok"
+    [request] = http_receiver.requests
+    assert (request.method, request.path, request.body) == ("POST", "/in?x=1", BODY)
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["X-Extra"] == "1"
+    assert request.headers["Host"] == f"127.0.0.1:{http_receiver.port}"
+
+
+def test_it_sends_the_host_name_it_was_given(http_receiver: HttpReceiver) -> None:
+    url = http_receiver.url("/named").replace("127.0.0.1", "localhost")
+
+    post_json(url, BODY, JSON)
+
+    assert http_receiver.requests[0].headers["Host"] == f"localhost:{http_receiver.port}"
+
+
+def test_it_treats_500_as_temporary(http_receiver: HttpReceiver) -> None:
+    http_receiver.respond_with([500])
+
+    with pytest.raises(TransportError) as e:
+        post_json(http_receiver.url(), BODY, JSON)
+
+    assert not e.value.permanent
+    assert e.value.retry_after is None
+    assert "500" in e.value.message
+
+
+def test_it_reads_retry_after_seconds_from_a_429(http_receiver: HttpReceiver) -> None:
+    http_receiver.respond_with([429], headers={"Retry-After": "7"})
+
+    with pytest.raises(TransportError) as e:
+        post_json(http_receiver.url(), BODY, JSON)
+
+    assert not e.value.permanent
+    assert e.value.retry_after == 7.0
+
+
+def test_it_reads_retry_after_as_an_http_date(http_receiver: HttpReceiver) -> None:
+    later = datetime.now(timezone.utc) + timedelta(seconds=120)
+    http_receiver.respond_with([429], headers={"Retry-After": format_datetime(later, usegmt=True)})
+
+    with pytest.raises(TransportError) as e:
+        post_json(http_receiver.url(), BODY, JSON)
+
+    assert 100 < e.value.retry_after <= 120
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_it_treats_other_4xx_as_permanent(http_receiver: HttpReceiver, status: int) -> None:
+    http_receiver.respond_with([status])
+
+    with pytest.raises(TransportError) as e:
+        post_json(http_receiver.url(), BODY, JSON)
+
+    assert e.value.permanent
+    assert e.value.status == status
+
+
+def test_it_follows_three_redirects_keeping_the_post(http_receiver: HttpReceiver) -> None:
+    http_receiver.respond_with(
+        [
+            Reply(307, {"Location": "/one"}),
+            Reply(308, {"Location": http_receiver.url("/two")}),
+            Reply(307, {"Location": "/three"}),
+            200,
+        ]
+    )
+
+    response = post_json(http_receiver.url("/start"), BODY, JSON)
+
+    assert response.status == 200
+    assert [r.path for r in http_receiver.requests] == ["/start", "/one", "/two", "/three"]
+    assert all(r.method == "POST" and r.body == BODY for r in http_receiver.requests)
+
+
+def test_it_refuses_a_fourth_redirect(http_receiver: HttpReceiver) -> None:
+    http_receiver.respond_with([Reply(307, {"Location": "/again"})])
+
+    with pytest.raises(TransportError) as e:
+        post_json(http_receiver.url(), BODY, JSON)
+
+    assert e.value.permanent
+    assert "redirects" in e.value.message
+    assert len(http_receiver.requests) == 4
+
+
+def test_it_turns_a_303_into_a_get(http_receiver: HttpReceiver) -> None:
+    http_receiver.respond_with([Reply(303, {"Location": "/see"}), 200])
+
+    post_json(http_receiver.url(), BODY, JSON)
+
+    second = http_receiver.wait_for(2)[1]
+    assert (second.method, second.path, second.body) == ("GET", "/see", b"")
+
+
+def test_it_checks_each_redirect_target(http_receiver: HttpReceiver) -> None:
+    http_receiver.respond_with([Reply(302, {"Location": "file:///etc/passwd"})])
+
+    with pytest.raises(TransportError) as e:
+        post_json(http_receiver.url(), BODY, JSON)
+
+    assert e.value.permanent
+    assert "only http and https" in e.value.message
+
+
+def test_it_refuses_loopback_by_default(http_receiver: HttpReceiver, settings) -> None:  # noqa: ANN001
+    settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = False
+
+    with pytest.raises(TransportError) as e:
+        post_json(http_receiver.url(), BODY, JSON)
+
+    assert e.value.permanent
+    assert "MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS" in e.value.message
+    assert http_receiver.requests == []
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "localhost",
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.10",
+        "100.64.0.1",
+        "169.254.169.254",
+        "224.0.0.1",
+        "240.0.0.1",
+        "0.0.0.0",
+        "[::1]",
+        "[::]",
+        "[fe80::1]",
+        "[fc00::1]",
+        "[ff02::1]",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:10.0.0.1]",
+    ],
+)
+def test_it_refuses_private_and_reserved_addresses(host: str, settings) -> None:  # noqa: ANN001
+    settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = False
+
+    started = time.monotonic()
+    with pytest.raises(TransportError) as e:
+        post_json(f"http://{host}:9/hook", BODY, JSON)
+
+    assert e.value.permanent
+    assert "refused" in e.value.message
+    assert time.monotonic() - started < 2  # refused before any connection attempt
+
+
+def test_it_times_out_on_a_receiver_that_never_answers(http_receiver: HttpReceiver, settings) -> None:  # noqa: ANN001
+    settings.MONITOR_HTTP_TIMEOUT_S = 0.5
+    http_receiver.respond_with([200], delay=10)
+
+    started = time.monotonic()
+    with pytest.raises(TransportError) as e:
+        post_json(http_receiver.url(), BODY, JSON)
+
+    assert time.monotonic() - started < 3
+    assert not e.value.permanent
+    assert "did not answer within 0.5 s" in e.value.message
+
+
+def test_it_treats_a_refused_connection_as_temporary(settings) -> None:  # noqa: ANN001
+    settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = True
+    port = free_port()  # nothing listens there
+
+    with pytest.raises(TransportError) as e:
+        post_json(f"http://127.0.0.1:{port}/hook", BODY, JSON)
+
+    assert not e.value.permanent
+    assert "connection to 127.0.0.1 failed" in e.value.message
+
+
+def test_it_treats_a_dropped_connection_as_temporary(settings) -> None:  # noqa: ANN001
+    settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = True
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        # A peer that accepts, then hangs up without a word.
+        def hang_up() -> None:
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.close()
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        with pytest.raises(TransportError) as e:
+            post_json(f"http://127.0.0.1:{port}/hook", BODY, JSON)
+
+    assert not e.value.permanent
