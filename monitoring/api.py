@@ -11,12 +11,14 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from . import live, overview
 from . import status as monitor_status
 from .auth import ServiceTokenAuth, seconds_over_rate, user_auth
 from .health import WINDOW_MINUTES, breaker_summaries, health, recent_figures
-from .ingest import IngestError, TooLarge, ingest
+from .ingest import IngestError, TooLarge, ingest, parse
 from .models import Function, LETTER_OUTCOMES
-from .schemas import Error, FunctionDetail, FunctionPage, IngestAnswer, Series, StatusOut
+from .overview import SORT_PATTERN, sort_rows
+from .schemas import Error, FunctionDetail, FunctionOut, FunctionPage, IngestAnswer, Series, StatusOut, ValidAnswer
 from .series import minute_series
 
 router = Router(tags=["monitoring"])
@@ -52,6 +54,18 @@ def read_body(request: HttpRequest) -> bytes:
         raise TooLarge(f"body is over the limit of {limit} bytes") from None
 
 
+def refusal(request: HttpRequest) -> HttpResponse | None:
+    """The answer for a token over its rate or a body that is not JSON; None when neither."""
+    token = request.auth
+    retry_after = seconds_over_rate(token)
+    if retry_after:
+        detail = f"over {token.rate_limit()} requests a minute for this token"
+        return json_response(429, {"detail": detail, "field": ""}, Retry_After=str(retry_after))
+    if request.content_type != "application/json":
+        return json_response(415, {"detail": "Content-Type must be application/json", "field": ""})
+    return None
+
+
 @router.post(
     "/ingest",
     auth=ServiceTokenAuth(),
@@ -61,28 +75,50 @@ def read_body(request: HttpRequest) -> bytes:
     summary="Report calls, breaker states, concurrency and queue snapshots",
 )
 def ingest_batch(request: HttpRequest) -> HttpResponse:
-    token = request.auth
-    retry_after = seconds_over_rate(token)
-    if retry_after:
-        detail = f"over {token.rate_limit()} requests a minute for this token"
-        return json_response(429, {"detail": detail, "field": ""}, Retry_After=str(retry_after))
-    if request.content_type != "application/json":
-        return json_response(415, {"detail": "Content-Type must be application/json", "field": ""})
+    if refused := refusal(request):
+        return refused
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 255:
         return error_response(IngestError("must be 1 to 255 characters", "Idempotency-Key"))
     try:
-        result = ingest(token.service, read_body(request), key)
+        result = ingest(request.auth.service, read_body(request), key)
     except IngestError as error:
         return error_response(error)
+    if result.status == 202:  # committed by now: ingest() ends its transaction
+        live.publish_ingest(request.auth.service_id, result)
     return json_response(result.status, result.answer)
+
+
+@router.post(
+    "/ingest/validate",
+    auth=ServiceTokenAuth(),
+    response={200: ValidAnswer, 400: Error, 401: Error, 413: Error, 415: Error, 422: Error, 429: Error},
+    openapi_extra=INGEST_BODY,
+    summary="Check a batch without storing it",
+)
+def validate_batch(request: HttpRequest) -> HttpResponse:
+    """The same checks as /ingest, nothing stored: for trying a client, and the benchmark's baseline."""
+    if refused := refusal(request):
+        return refused
+    try:
+        batch = parse(read_body(request))
+    except IngestError as error:
+        return error_response(error)
+    return json_response(200, {"valid": True, "items": batch.counts()})
 
 
 class FunctionFilters(Schema):
     service: str | None = None
     q: str | None = Field(None, description="part of the function name")
+    health: str | None = Field(None, pattern="^(healthy|degraded|unhealthy|unknown)$")
+    breaker: str | None = Field(None, pattern="^(open|half_open|closed)$", description="the fleet state")
+    sort: str | None = Field(None, pattern=SORT_PATTERN, description='a column; "-" first sorts descending')
     limit: int = Field(100, ge=1, le=500)
     offset: int = Field(0, ge=0)
+
+    def by_figures(self) -> bool:
+        """Filters and sorts on figures are applied in Python, over every matching function."""
+        return bool(self.health or self.breaker or self.sort)
 
 
 def function_out(function: Function, figures, breaker) -> dict:  # noqa: ANN001
@@ -114,8 +150,43 @@ def list_functions(request: HttpRequest, filters: Query[FunctionFilters]) -> dic
         functions = functions.filter(service__name=filters.service)
     if filters.q:
         functions = functions.filter(Q(name__icontains=filters.q))
+    if filters.by_figures():
+        rows = functions_out(list(functions))
+        rows = [
+            row for row in rows
+            if filters.health in (None, row["health"]) and filters.breaker in (None, row["breaker"]["state"])
+        ]
+        rows = sort_rows(rows, filters.sort or "service")
+        return {"items": rows[filters.offset : filters.offset + filters.limit], "count": len(rows)}
     page = list(functions[filters.offset : filters.offset + filters.limit])
     return {"items": functions_out(page), "count": functions.count()}
+
+
+class QueueGrowing(Schema):
+    id: int
+    service: str
+    name: str
+    growth: int
+
+
+class Overview(Schema):
+    functions: int
+    calls_5m: int
+    success_rate_5m: float | None
+    calls_1h: int
+    success_rate_1h: float | None
+    p95_ms_5m: float | None
+    open_breakers: int
+    queues_backing_up: list[QueueGrowing]
+    firing_alerts: int | None
+    trouble: list[FunctionOut]
+
+
+@router.get("/overview", auth=user_auth, response=Overview)
+def get_overview(request: HttpRequest) -> dict:
+    rows = functions_out(list(Function.objects.select_related("service")))
+    trouble = [row for row in sort_rows(rows, "trouble") if row["health"] in ("unhealthy", "degraded")]
+    return {**overview.figures(), "functions": len(rows), "trouble": trouble[:10]}
 
 
 @router.get("/functions/{function_id}", auth=user_auth, response={200: FunctionDetail, 404: Error})

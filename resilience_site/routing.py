@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401  (used once consumers are routed)
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from monitoring.consumers import DashboardConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/dashboard/", DashboardConsumer.as_asgi()),
+]
