@@ -7,10 +7,11 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test install install-dev clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e ./client
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
