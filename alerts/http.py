@@ -11,6 +11,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -45,8 +46,10 @@ class HttpStatusError(TransportError):
 def post_json(url: str, body: bytes, headers: dict[str, str]) -> Response:
     """POST body to url, following at most 3 redirects; raise TransportError unless 2xx."""
     method, data = "POST", body
+    # One time budget for the whole exchange, redirects included.
+    deadline = time.monotonic() + timeout_s()
     for _ in range(MAX_REDIRECTS + 1):
-        response = request_once(method, url, data, headers)
+        response = request_once(method, url, data, headers, deadline)
         location = response.headers.get("location")
         if response.status not in REDIRECTS or not location:
             return check_status(url, response)
@@ -57,14 +60,20 @@ def post_json(url: str, body: bytes, headers: dict[str, str]) -> Response:
     raise TransportError(f"more than {MAX_REDIRECTS} redirects, last to {url}", permanent=True)
 
 
-def request_once(method: str, url: str, body: bytes, headers: dict[str, str]) -> Response:
+def request_once(method: str, url: str, body: bytes, headers: dict[str, str], deadline: float) -> Response:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TransportError(f"refused {url!r}: only http and https URLs with a host", permanent=True)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise TransportError(f"refused {url!r}: not a valid port", permanent=True) from None
     addresses = checked_addresses(parts.hostname, port)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    connection = pinned_connection(parts.scheme, parts.hostname, port, addresses)
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TransportError(f"{parts.hostname} did not answer within {timeout_s():g} s")
+    connection = pinned_connection(parts.scheme, parts.hostname, port, addresses, remaining)
     all_headers = {"User-Agent": USER_AGENT, **headers}
     if method == "GET":
         all_headers = {k: v for k, v in all_headers.items() if k.lower() != "content-type"}
@@ -75,6 +84,8 @@ def request_once(method: str, url: str, body: bytes, headers: dict[str, str]) ->
         return Response(reply.status, {k.lower(): v for k, v in reply.getheaders()}, data)
     except TimeoutError:
         raise TransportError(f"{parts.hostname} did not answer within {timeout_s():g} s") from None
+    except http.client.InvalidURL as e:
+        raise TransportError(f"refused {url!r}: {e}", permanent=True) from None
     except (OSError, http.client.HTTPException) as e:
         raise TransportError(f"connection to {parts.hostname} failed: {e or type(e).__name__}") from None
     finally:
@@ -181,6 +192,8 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
-def pinned_connection(scheme: str, host: str, port: int, addresses: list[str]) -> http.client.HTTPConnection:
+def pinned_connection(
+    scheme: str, host: str, port: int, addresses: list[str], timeout: float
+) -> http.client.HTTPConnection:
     cls = PinnedHTTPSConnection if scheme == "https" else PinnedHTTPConnection
-    return cls(host, port, addresses, timeout_s())
+    return cls(host, port, addresses, timeout)

@@ -128,6 +128,17 @@ def test_it_checks_each_redirect_target(http_receiver: HttpReceiver) -> None:
     assert "only http and https" in e.value.message
 
 
+@pytest.mark.parametrize("location", ["http://127.0.0.1:99999/x", "/with space\r\nX-Injected: 1"])
+def test_it_refuses_a_malformed_redirect_target(http_receiver: HttpReceiver, location: str) -> None:
+    http_receiver.respond_with([Reply(307, {"Location": location})])
+
+    with pytest.raises(TransportError) as e:
+        post_json(http_receiver.url(), BODY, JSON)
+
+    assert e.value.permanent
+    assert len(http_receiver.requests) == 1
+
+
 def test_it_refuses_loopback_by_default(http_receiver: HttpReceiver, settings) -> None:  # noqa: ANN001
     settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = False
 
@@ -214,3 +225,17 @@ def test_it_treats_a_dropped_connection_as_temporary(settings) -> None:  # noqa:
             post_json(f"http://127.0.0.1:{port}/hook", BODY, JSON)
 
     assert not e.value.permanent
+
+
+def test_its_timeout_covers_the_redirects_too(http_receiver: HttpReceiver, settings) -> None:  # noqa: ANN001
+    settings.MONITOR_HTTP_TIMEOUT_S = 1.0
+    http_receiver.respond_with([Reply(307, {"Location": "/slow"}, delay=0.6)])
+
+    started = time.monotonic()
+    with pytest.raises(TransportError) as e:
+        post_json(http_receiver.url(), BODY, JSON)
+
+    assert time.monotonic() - started < 1.5
+    assert not e.value.permanent
+    assert "did not answer within 1 s" in e.value.message
+    assert len(http_receiver.requests) == 2
