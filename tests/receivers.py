@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -72,7 +73,7 @@ class Recorder:
 class HttpReceiver(Recorder):
     """A real HTTP server on loopback that records requests and answers as planned."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         super().__init__()
         self.plan: list[Reply] = [Reply()]
         self.closing = threading.Event()
@@ -80,13 +81,19 @@ class HttpReceiver(Recorder):
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.env = {"MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS": "1"}
+        self.scheme = "http"
+        self.server_names: list[str | None] = []
+        if tls is not None:
+            tls.sni_callback = lambda sock, name, context: self.server_names.append(name)
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
 
     @property
     def requests(self) -> list[Request]:
         return self.items
 
     def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def respond_with(
         self,

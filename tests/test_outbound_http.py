@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from email.utils import format_datetime
 
 import pytest
@@ -13,7 +18,7 @@ import pytest
 from alerts.http import post_json
 from alerts.transports import TransportError
 from tests.receivers import HttpReceiver, Reply, http_receiver  # noqa: F401  (fixture)
-from tests.servers import free_port
+from tests.servers import free_port, missing
 
 BODY = b'{"hello": "world"}'
 JSON = {"Content-Type": "application/json"}
@@ -239,3 +244,50 @@ def test_its_timeout_covers_the_redirects_too(http_receiver: HttpReceiver, setti
     assert not e.value.permanent
     assert "did not answer within 1 s" in e.value.message
     assert len(http_receiver.requests) == 2
+
+
+@pytest.fixture
+def https_receiver(tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[HttpReceiver]:  # noqa: ANN001
+    """A TLS receiver whose self-signed certificate names only "localhost", trusted for this test."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        missing("openssl is not installed, needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    # OpenSSL reads SSL_CERT_FILE whenever a default context loads its trust store.
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = True
+    receiver = HttpReceiver(tls=context)
+    receiver.start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+def test_it_sends_the_host_name_over_tls(https_receiver: HttpReceiver) -> None:
+    url = https_receiver.url("/secure").replace("127.0.0.1", "localhost")
+
+    response = post_json(url, BODY, JSON)
+
+    assert response.status == 200
+    assert https_receiver.server_names == ["localhost"]
+    [request] = https_receiver.requests
+    assert (request.path, request.body) == ("/secure", BODY)
+    assert request.headers["Host"] == f"localhost:{https_receiver.port}"
+
+
+def test_it_checks_the_certificate_names_the_host(https_receiver: HttpReceiver) -> None:
+    # The certificate names localhost, not 127.0.0.1.
+    with pytest.raises(TransportError) as e:
+        post_json(https_receiver.url("/secure"), BODY, JSON)
+
+    assert "certificate" in e.value.message.lower()
+    assert https_receiver.requests == []
