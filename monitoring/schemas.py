@@ -22,6 +22,11 @@ class IngestAnswer(Schema):
     duplicate: bool
 
 
+class ValidAnswer(Schema):
+    valid: bool
+    items: Accepted
+
+
 class BreakerOut(Schema):
     state: str | None
     open: int
