@@ -77,3 +77,18 @@ def test_it_monitors_async_functions(live_site: str, token: str) -> None:
     bucket = CallBucket.objects.get(function__name="embed")
     assert (bucket.success, bucket.failure) == (5, 1)
     assert bucket.latency_max_ms >= 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_drops_items_the_monitor_would_refuse_without_losing_the_batch(live_site: str, token: str) -> None:
+    reporter = Reporter(live_site, token, flush_interval=0.2)
+    reporter.record_call("bad\nname", 1.0)
+    reporter.record_call("charge_card", -5)
+    reporter.record_call("charge_card", 1.0, outcome="exploded")
+    reporter.record_breaker("invokeGroq", "ajar")
+    reporter.record_queue("email_queue", depth=-1)
+    reporter.record_call("charge_card", 1.0)
+    assert reporter.flush(10)
+
+    assert reporter.stats() == {"sent": 1, "dropped": 5, "retried": 0, "failed": 0, "batches": 1, "pending": 0}
+    assert CallBucket.objects.get(function__name="charge_card").success == 1
