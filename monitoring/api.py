@@ -16,7 +16,8 @@ from . import status as monitor_status
 from .auth import ServiceTokenAuth, seconds_over_rate, user_auth
 from .health import WINDOW_MINUTES, breaker_summaries, health, recent_figures
 from .ingest import IngestError, TooLarge, ingest, parse
-from .models import Function, LETTER_OUTCOMES
+from .models import Function
+from .outcomes import recent_outcomes
 from .overview import SORT_PATTERN, sort_rows
 from .schemas import Error, FunctionDetail, FunctionOut, FunctionPage, IngestAnswer, Series, StatusOut, ValidAnswer
 from .series import minute_series
@@ -121,7 +122,7 @@ class FunctionFilters(Schema):
         return bool(self.health or self.breaker or self.sort)
 
 
-def function_out(function: Function, figures, breaker) -> dict:  # noqa: ANN001
+def function_out(function: Function, figures, breaker, outcomes: list[str]) -> dict:  # noqa: ANN001
     return {
         "id": function.id,
         "service": function.service.name,
@@ -132,7 +133,7 @@ def function_out(function: Function, figures, breaker) -> dict:  # noqa: ANN001
         "error_rate_5m": figures.error_rate,
         "p95_ms_5m": figures.p(0.95),
         "last_seen": function.last_seen,
-        "recent_outcomes": [LETTER_OUTCOMES[letter] for letter in function.recent_outcomes],
+        "recent_outcomes": outcomes,
     }
 
 
@@ -140,7 +141,8 @@ def functions_out(functions: list[Function]) -> list[dict]:
     ids = [function.id for function in functions]
     figures = recent_figures(ids, WINDOW_MINUTES)
     breakers = breaker_summaries(ids)
-    return [function_out(f, figures[f.id], breakers[f.id]) for f in functions]
+    outcomes = recent_outcomes(ids)
+    return [function_out(f, figures[f.id], breakers[f.id], outcomes.get(f.id, [])) for f in functions]
 
 
 @router.get("/functions", auth=user_auth, response=FunctionPage)

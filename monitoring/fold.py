@@ -8,7 +8,7 @@ from datetime import datetime
 
 from . import histogram
 from .batch import Call
-from .models import OUTCOME_LETTERS
+from .outcomes import encode
 
 
 @dataclass
@@ -35,7 +35,7 @@ class MinuteFold:
 @dataclass
 class FunctionFold:
     last_seen: datetime
-    recent_outcomes: str
+    strip: str  # the batch's newest outcomes, encoded as in OutcomeStrip.entries
 
 
 def minute_of(ts: datetime) -> datetime:
@@ -50,13 +50,12 @@ def fold_minutes(calls: list[Call], function_ids: dict[str, int]) -> dict[tuple[
 
 
 def fold_functions(calls: list[Call], function_ids: dict[str, int]) -> dict[int, FunctionFold]:
-    """Per function: the newest call time and the last 20 outcomes, oldest first."""
+    """Per function: the newest call time and its newest outcomes."""
     by_function: dict[int, list[Call]] = defaultdict(list)
     for call in calls:
         by_function[function_ids[call.function]].append(call)
     folds = {}
     for function_id, its_calls in by_function.items():
         its_calls.sort(key=lambda call: call.ts)
-        letters = "".join(OUTCOME_LETTERS[call.outcome] for call in its_calls[-20:])
-        folds[function_id] = FunctionFold(last_seen=its_calls[-1].ts, recent_outcomes=letters)
+        folds[function_id] = FunctionFold(last_seen=its_calls[-1].ts, strip=encode(its_calls))
     return folds

@@ -84,9 +84,9 @@ class Function(models.Model):
     service = models.ForeignKey(Service, models.CASCADE, related_name="functions")
     name = models.CharField(max_length=200)
     created = models.DateTimeField(default=timezone.now)
+    # Kept to the minute: ingest moves it only when a minute has passed, so a busy
+    # function's row is not rewritten by every batch.
     last_seen = models.DateTimeField(null=True, blank=True)
-    # One letter per call outcome (s, f, t, r), oldest first, the last 20 only.
-    recent_outcomes = models.CharField(max_length=20, default="", blank=True)
 
     class Meta:
         ordering = ["service__name", "name"]
@@ -94,6 +94,26 @@ class Function(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service.name}/{self.name}"
+
+
+class OutcomeStrip(models.Model):
+    """A function's last outcomes as written by one shard.
+
+    entries: fixed-width records, oldest first, each 13 digits of epoch milliseconds and
+    one outcome letter (s, f, t, r); at most STRIP_LENGTH of them. Readers merge the
+    shards by time and keep the newest STRIP_LENGTH.
+    """
+
+    function = models.ForeignKey(Function, models.CASCADE, related_name="outcome_strips")
+    shard = models.SmallIntegerField(default=0)
+    entries = models.TextField(default="", blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["function", "shard"], name="outcomestrip_function_shard")]
+
+
+STRIP_LENGTH = 20
+ENTRY_WIDTH = 14
 
 
 OUTCOME_LETTERS = {"success": "s", "failure": "f", "timeout": "t", "rejected": "r"}
@@ -137,14 +157,19 @@ class CallCounts(models.Model):
 
 
 class CallBucket(CallCounts):
-    """One function's calls in one minute."""
+    """One function's calls in one minute, in one of a few shards.
+
+    Concurrent batches for the same function and minute write to different shards, so
+    they do not queue on one row; readers add the shards up.
+    """
 
     minute = models.DateTimeField()
+    shard = models.SmallIntegerField(default=0)
 
     class Meta:
         constraints = [
             # Serves the ingest upsert and every per-function series query.
-            models.UniqueConstraint(fields=["function", "minute"], name="callbucket_function_minute"),
+            models.UniqueConstraint(fields=["function", "minute", "shard"], name="callbucket_function_minute_shard"),
         ]
         # Serves the 5-minute overview of all functions and the retention roll-up.
         indexes = [models.Index(fields=["minute"], name="callbucket_minute")]

@@ -29,7 +29,9 @@ def point(minute, bucket: CallBucket) -> dict:  # noqa: ANN001
 
 def minute_series(function: Function, minutes: int) -> list[dict]:
     start = window_start(minutes)
-    buckets = {b.minute: b for b in CallBucket.objects.filter(function=function, minute__gte=start)}
+    buckets: dict = {}
+    for shard_bucket in CallBucket.objects.filter(function=function, minute__gte=start):
+        buckets.setdefault(shard_bucket.minute, CallBucket()).add(shard_bucket)
     points = []
     for i in range(minutes):
         minute = start + timedelta(minutes=i)

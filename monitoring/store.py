@@ -9,14 +9,15 @@ write lock before the read.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import random
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, models
 
 from .batch import Batch
 from .fold import FunctionFold, MinuteFold, fold_functions, fold_minutes
-from .models import Breaker, BreakerFlip, CallBucket, Concurrency, Function, Service
+from .models import ENTRY_WIDTH, STRIP_LENGTH, Breaker, BreakerFlip, CallBucket, Concurrency, Function, OutcomeStrip, Service
 
 
 class CapReached(Exception):
@@ -66,20 +67,42 @@ def store_functions(service: Service, batch: Batch) -> list[BreakerFlip]:
     if not paths:
         return []
     ids = ids_for_names(Function, service, paths)
-    if batch.calls:
-        write_buckets(fold_minutes(batch.calls, ids))
-        write_functions(fold_functions(batch.calls, ids))
     instance = batch.instance or ""
     write_concurrency(batch, ids, instance)
-    return write_breakers(batch, ids, instance)
+    flips = write_breakers(batch, ids, instance)
+    if batch.calls:
+        # The busiest rows last, so their locks are held for the shortest time before commit.
+        shard = pick_shard()
+        folds = fold_functions(batch.calls, ids)
+        touch_last_seen(Function, {function_id: fold.last_seen for function_id, fold in folds.items()})
+        write_strips(folds, shard)
+        write_buckets(fold_minutes(batch.calls, ids), shard)
+    return flips
+
+
+def pick_shard() -> int:
+    # SQLite has one writer at a time anyway; PostgreSQL spreads concurrent batches.
+    return random.randrange(settings.MONITOR_BUCKET_SHARDS) if on_postgres() else 0
+
+
+def touch_last_seen(model: type[models.Model], seen: dict[int, datetime]) -> None:
+    """Move last_seen forward, at most once a minute per row, so busy rows are rarely rewritten."""
+    current = dict(model.objects.filter(id__in=seen).values_list("id", "last_seen"))
+    stale = [
+        model(id=row_id, last_seen=at)
+        for row_id, at in sorted(seen.items())
+        if current.get(row_id) is None or current[row_id] < at - timedelta(minutes=1)
+    ]
+    if stale:
+        model.objects.bulk_update(stale, ["last_seen"])
 
 
 BUCKET_UPSERT = """
-INSERT INTO {table} (function_id, minute, success, failure, timeout, rejected, retries,
+INSERT INTO {table} (shard, function_id, minute, success, failure, timeout, rejected, retries,
                      latency_sum_ms, latency_max_ms, histogram)
-SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::int[], %s::int[], %s::int[],
-                     %s::int[], %s::float8[], %s::float8[], %s::jsonb[])
-ON CONFLICT (function_id, minute) DO UPDATE SET
+SELECT %s, * FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::int[], %s::int[], %s::int[],
+                         %s::int[], %s::float8[], %s::float8[], %s::jsonb[])
+ON CONFLICT (function_id, minute, shard) DO UPDATE SET
     success = {table}.success + EXCLUDED.success,
     failure = {table}.failure + EXCLUDED.failure,
     timeout = {table}.timeout + EXCLUDED.timeout,
@@ -91,7 +114,7 @@ ON CONFLICT (function_id, minute) DO UPDATE SET
 """
 
 
-def write_buckets(folds: dict[tuple[int, datetime], MinuteFold]) -> None:
+def write_buckets(folds: dict[tuple[int, datetime], MinuteFold], shard: int) -> None:
     # Sorted keys make concurrent upserts lock rows in one order, so they cannot deadlock.
     keys = sorted(folds)
     rows = [folds[key] for key in keys]
@@ -100,6 +123,7 @@ def write_buckets(folds: dict[tuple[int, datetime], MinuteFold]) -> None:
             cursor.execute(
                 BUCKET_UPSERT.format(table=CallBucket._meta.db_table),
                 [
+                    shard,
                     [key[0] for key in keys],
                     [key[1] for key in keys],
                     *([getattr(row, field) for row in rows] for field in CallBucket.COUNTED[:5]),
@@ -112,47 +136,48 @@ def write_buckets(folds: dict[tuple[int, datetime], MinuteFold]) -> None:
     existing = {
         (bucket.function_id, bucket.minute): bucket
         for bucket in CallBucket.objects.filter(
-            function_id__in={key[0] for key in keys}, minute__in={key[1] for key in keys}
+            function_id__in={key[0] for key in keys}, minute__in={key[1] for key in keys}, shard=shard
         )
     }
     buckets = []
     for key, fold in zip(keys, rows):
-        bucket = existing.get(key) or CallBucket(function_id=key[0], minute=key[1])
+        bucket = existing.get(key) or CallBucket(function_id=key[0], minute=key[1], shard=shard)
         bucket.add(fold)
         buckets.append(bucket)
     CallBucket.objects.bulk_create(
         buckets,
         update_conflicts=True,
-        unique_fields=["function", "minute"],
+        unique_fields=["function", "minute", "shard"],
         update_fields=[*CallBucket.COUNTED, "latency_max_ms", "histogram"],
     )
 
 
-FUNCTION_UPDATE = """
-UPDATE {table} AS f
-SET recent_outcomes = right(f.recent_outcomes || v.recent, 20),
-    last_seen = GREATEST(f.last_seen, v.seen)
-FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS v(id, recent, seen)
-WHERE f.id = v.id
+STRIP_UPSERT = """
+INSERT INTO {table} (shard, function_id, entries)
+SELECT %s, * FROM unnest(%s::bigint[], %s::text[])
+ON CONFLICT (function_id, shard) DO UPDATE SET entries = right({table}.entries || EXCLUDED.entries, %s)
 """
 
 
-def write_functions(folds: dict[int, FunctionFold]) -> None:
+def write_strips(folds: dict[int, FunctionFold], shard: int) -> None:
     ids = sorted(folds)
+    keep = STRIP_LENGTH * ENTRY_WIDTH
     if on_postgres():
         with connection.cursor() as cursor:
             cursor.execute(
-                FUNCTION_UPDATE.format(table=Function._meta.db_table),
-                [ids, [folds[i].recent_outcomes for i in ids], [folds[i].last_seen for i in ids]],
+                STRIP_UPSERT.format(table=OutcomeStrip._meta.db_table),
+                [shard, ids, [folds[i].strip for i in ids], keep],
             )
         return
-    functions = list(Function.objects.filter(id__in=ids))
-    for function in functions:
-        fold = folds[function.id]
-        function.recent_outcomes = (function.recent_outcomes + fold.recent_outcomes)[-20:]
-        if function.last_seen is None or fold.last_seen > function.last_seen:
-            function.last_seen = fold.last_seen
-    Function.objects.bulk_update(functions, ["recent_outcomes", "last_seen"])
+    existing = {strip.function_id: strip for strip in OutcomeStrip.objects.filter(function_id__in=ids, shard=shard)}
+    strips = []
+    for function_id in ids:
+        strip = existing.get(function_id) or OutcomeStrip(function_id=function_id, shard=shard)
+        strip.entries = (strip.entries + folds[function_id].strip)[-keep:]
+        strips.append(strip)
+    OutcomeStrip.objects.bulk_create(
+        strips, update_conflicts=True, unique_fields=["function", "shard"], update_fields=["entries"]
+    )
 
 
 def write_concurrency(batch: Batch, ids: dict[str, int], instance: str) -> None:

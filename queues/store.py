@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from monitoring.batch import QueueReport
 from monitoring.models import Service
-from monitoring.store import ids_for_names
+from monitoring.store import ids_for_names, touch_last_seen
 
 from .models import Queue, Snapshot
 
@@ -29,9 +31,8 @@ def store_snapshots(service: Service, reports: list[QueueReport]) -> None:
             for report in reports
         ]
     )
-    newest: dict[int, Queue] = {}
+    newest: dict[int, datetime] = {}
     for report in reports:
         queue_id = ids[report.queue]
-        if queue_id not in newest or report.ts > newest[queue_id].last_seen:
-            newest[queue_id] = Queue(id=queue_id, last_seen=report.ts)
-    Queue.objects.bulk_update([newest[key] for key in sorted(newest)], ["last_seen"])
+        newest[queue_id] = max(report.ts, newest.get(queue_id, report.ts))
+    touch_last_seen(Queue, newest)

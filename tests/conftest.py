@@ -19,7 +19,7 @@ import orjson
 import pytest
 from django.test import Client
 
-from monitoring.models import IngestToken, Service
+from monitoring.models import CallBucket, IngestToken, Service
 from tests.servers import free_port, postgres_server, stop, wait_for_port
 
 TEST_DB = os.environ.get("TEST_DB", "sqlite")
@@ -89,6 +89,14 @@ def service(db: None) -> Service:
 def token(service: Service) -> str:
     _, raw = IngestToken.issue(service=service)
     return raw
+
+
+def stored_calls(**filters: object) -> CallBucket:
+    """All stored calls matching filters, added up over minutes and shards."""
+    total = CallBucket()
+    for bucket in CallBucket.objects.filter(**filters):
+        total.add(bucket)
+    return total
 
 
 def now_iso() -> str:

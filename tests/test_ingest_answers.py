@@ -6,7 +6,7 @@ import pytest
 
 from monitoring.models import CallBucket, Function, IngestToken, Service
 from queues.models import Snapshot
-from tests.conftest import Reporter, call, now_iso
+from tests.conftest import Reporter, call, stored_calls, now_iso
 
 
 def nothing_stored() -> bool:
@@ -23,7 +23,7 @@ def test_it_accepts_a_batch_and_counts_its_items(reporter: Reporter) -> None:
     )
     assert r.status_code == 202, r.content
     assert r.json() == {"accepted": {"calls": 2, "breakers": 1, "concurrency": 0, "queues": 1}, "duplicate": False}
-    bucket = CallBucket.objects.get(function__name="charge")
+    bucket = stored_calls(function__name="charge")
     assert (bucket.success, bucket.failure) == (1, 1)
     assert Snapshot.objects.get().depth == 3
 
@@ -127,7 +127,7 @@ def test_it_answers_429_with_retry_after_over_the_rate(reporter: Reporter, setti
     answers = [reporter.post({"calls": [call()]}) for _ in range(4)]
     assert [a.status_code for a in answers] == [202, 202, 202, 429]
     assert 1 <= int(answers[3]["Retry-After"]) <= 60
-    assert CallBucket.objects.get().success == 3
+    assert stored_calls().success == 3
 
 
 def test_a_rate_limit_is_per_token(reporter: Reporter, client, settings) -> None:  # noqa: ANN001

@@ -9,7 +9,7 @@ from django.db import connection
 
 from monitoring.models import CallBucket, Function
 from queues.models import Queue
-from tests.conftest import Reporter, call, now_iso
+from tests.conftest import Reporter, call, stored_calls, now_iso
 
 
 def test_a_service_cannot_exceed_its_function_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001
@@ -20,7 +20,7 @@ def test_a_service_cannot_exceed_its_function_cap(reporter: Reporter, settings) 
     assert r.json()["field"] == "calls[2].function"
     assert "limit of 3 functions" in r.json()["detail"]
     assert sorted(Function.objects.values_list("name", flat=True)) == ["a", "b"]
-    assert CallBucket.objects.filter(function__name="a").get().success == 1
+    assert stored_calls(function__name="a").success == 1
 
 
 def test_known_functions_still_report_at_the_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001

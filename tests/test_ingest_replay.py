@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from monitoring.models import CallBucket, IngestBatch
-from tests.conftest import Reporter, call
+from tests.conftest import Reporter, call, stored_calls
 
 
 def test_a_replayed_batch_id_counts_nothing_and_returns_the_first_answer(reporter: Reporter) -> None:
@@ -20,7 +20,7 @@ def test_a_replayed_batch_id_counts_nothing_and_returns_the_first_answer(reporte
     assert first.status_code == 202
     assert again.status_code == 200
     assert again.json() == {**first.json(), "duplicate": True}
-    assert CallBucket.objects.get().success == 2
+    assert stored_calls().success == 2
 
 
 def test_the_idempotency_key_header_works_like_a_batch_id(reporter: Reporter) -> None:
@@ -28,7 +28,7 @@ def test_the_idempotency_key_header_works_like_a_batch_id(reporter: Reporter) ->
     assert reporter.post(batch, **{"Idempotency-Key": "k-1"}).status_code == 202
     assert reporter.post(batch, **{"Idempotency-Key": "k-1"}).status_code == 200
     assert reporter.post(batch, **{"Idempotency-Key": "k-2"}).status_code == 202
-    assert CallBucket.objects.get().success == 2
+    assert stored_calls().success == 2
 
 
 def test_the_same_key_with_another_body_is_a_conflict(reporter: Reporter) -> None:
@@ -36,7 +36,7 @@ def test_the_same_key_with_another_body_is_a_conflict(reporter: Reporter) -> Non
     r = reporter.post({"batch_id": "b-1", "calls": [call(), call()]})
     assert r.status_code == 409
     assert r.json()["field"] == "batch_id"
-    assert CallBucket.objects.get().success == 1
+    assert stored_calls().success == 1
 
 
 def test_a_refused_batch_does_not_use_up_its_key(reporter: Reporter) -> None:
@@ -73,4 +73,4 @@ def test_ten_concurrent_replays_count_once(live_site: str, token: str) -> None:
     with ThreadPoolExecutor(max_workers=10) as pool:
         statuses = sorted(pool.map(send, range(10)))
     assert statuses == [200] * 9 + [202]
-    assert CallBucket.objects.get().success == 5
+    assert stored_calls().success == 5

@@ -1,0 +1,30 @@
+"""The last 20 outcomes of each function, kept as small fixed-width strips per shard."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .batch import Call
+from .models import ENTRY_WIDTH, LETTER_OUTCOMES, OUTCOME_LETTERS, STRIP_LENGTH, OutcomeStrip
+
+
+def encode(calls: list[Call]) -> str:
+    """The newest STRIP_LENGTH calls, oldest first, as entries; calls must be sorted by ts."""
+    return "".join(
+        f"{int(call.ts.timestamp() * 1000):013d}{OUTCOME_LETTERS[call.outcome]}" for call in calls[-STRIP_LENGTH:]
+    )
+
+
+def newest(strips: list[str]) -> list[str]:
+    entries = [strip[i : i + ENTRY_WIDTH] for strip in strips for i in range(0, len(strip), ENTRY_WIDTH)]
+    entries.sort()  # fixed-width epoch milliseconds first, so text order is time order
+    return [LETTER_OUTCOMES[entry[-1]] for entry in entries[-STRIP_LENGTH:]]
+
+
+def recent_outcomes(function_ids: list[int]) -> dict[int, list[str]]:
+    strips: dict[int, list[str]] = defaultdict(list)
+    for function_id, entries in OutcomeStrip.objects.filter(function_id__in=function_ids).values_list(
+        "function_id", "entries"
+    ):
+        strips[function_id].append(entries)
+    return {function_id: newest(its_strips) for function_id, its_strips in strips.items()}
