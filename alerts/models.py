@@ -1,1 +1,271 @@
 from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    # Callable choices: the transports registry is the one list of kinds.
+    from .transports import KIND_CHOICES
+
+    return KIND_CHOICES
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Metric(models.TextChoices):
+    ERROR_RATE = "error_rate"
+    TIMEOUT_RATE = "timeout_rate"
+    REJECTED_RATE = "rejected_rate"
+    P50_MS = "p50_ms"
+    P95_MS = "p95_ms"
+    P99_MS = "p99_ms"
+    AVAILABILITY = "availability"
+    CALL_VOLUME = "call_volume"
+    RETRIES_PER_CALL = "retries_per_call"
+    BREAKER_OPEN_S = "breaker_open_s"
+    BREAKER_HALF_OPEN_S = "breaker_half_open_s"
+    BREAKER_FLIPS = "breaker_flips"
+    CONCURRENCY_UTILISATION = "concurrency_utilisation"
+    QUEUE_DEPTH = "queue_depth"
+    DEAD_LETTER = "dead_letter"
+    DEAD_LETTER_GROWTH = "dead_letter_growth"
+    OLDEST_PENDING_AGE_S = "oldest_pending_age_s"
+    REPORTER_SILENT_MINUTES = "reporter_silent_minutes"
+
+
+class Op(models.TextChoices):
+    GT = ">"
+    GE = ">="
+    LT = "<"
+    LE = "<="
+
+
+class Channel(models.Model):
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=kind_choices)
+    config = models.JSONField(default=dict, blank=True)
+    # None: the MONITOR_CHANNEL_RATE_PER_MINUTE default.
+    rate_per_minute = models.IntegerField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=500, blank=True, default="")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def enabled(self) -> bool:
+        return self.disabled_at is None
+
+    def transport(self):  # noqa: ANN201  (a Transport)
+        from .transports import transport_for
+
+        return transport_for(self.kind, self.config)
+
+    def disable(self, reason: str) -> bool:
+        changed = Channel.objects.filter(id=self.id, disabled_at__isnull=True).update(
+            disabled_at=timezone.now(), disabled_reason=reason[:500]
+        )
+        return changed == 1
+
+
+class Rule(models.Model):
+    name = models.CharField(max_length=200)
+    enabled = models.BooleanField(default=True)
+    metric = models.CharField(max_length=40, choices=Metric.choices)
+    op = models.CharField(max_length=2, choices=Op.choices, default=Op.GT)
+    threshold = models.FloatField()
+    # Hysteresis: once firing, the alert resolves only when the value no longer passes
+    # this threshold. None: the firing threshold.
+    resolve_threshold = models.FloatField(null=True, blank=True)
+    window_minutes = models.IntegerField(default=5)
+    min_calls = models.IntegerField(default=0)
+    for_seconds = models.IntegerField(default=0)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.HIGH)
+    # Glob patterns (fnmatch): "*" means every service / every function or queue.
+    service = models.CharField(max_length=200, default="*")
+    subject = models.CharField(max_length=200, default="*")
+    channels = models.ManyToManyField(Channel, blank=True, related_name="rules")
+    cooldown_minutes = models.IntegerField(default=60)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AlertState(models.TextChoices):
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+OPEN_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
+
+
+class Alert(models.Model):
+    """One rule on one subject (its fingerprint), from firing to resolved."""
+
+    rule = models.ForeignKey(Rule, models.CASCADE, related_name="alerts")
+    fingerprint = models.CharField(max_length=100)
+    service = models.CharField(max_length=100)
+    subject = models.CharField(max_length=200)
+    metric = models.CharField(max_length=40, choices=Metric.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    state = models.CharField(max_length=15, choices=AlertState.choices, default=AlertState.FIRING)
+    value = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField()
+    summary = models.CharField(max_length=500, blank=True, default="")
+    started_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # "Remind me again if still firing after X": the acknowledgement lapses then.
+    ack_expires_at = models.DateTimeField(null=True, blank=True)
+    next_reminder_at = models.DateTimeField(null=True, blank=True)
+    suppressed_until = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # At most one open alert per rule and subject: two evaluators cannot both fire it.
+            models.UniqueConstraint(
+                fields=["rule", "fingerprint"],
+                condition=models.Q(state__in=["firing", "acknowledged"]),
+                name="alert_one_open_per_fingerprint",
+            ),
+        ]
+        indexes = [
+            # Serves the alert list filtered by state, newest first.
+            models.Index(fields=["state", "-started_at"], name="alert_state_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule.name} on {self.service}/{self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def is_suppressed(self, now: datetime | None = None) -> bool:
+        return self.suppressed_until is not None and self.suppressed_until > (now or timezone.now())
+
+
+class Breach(models.Model):
+    """A rule's condition holding on one subject, not yet for the rule's `for` duration."""
+
+    rule = models.ForeignKey(Rule, models.CASCADE, related_name="breaches")
+    fingerprint = models.CharField(max_length=100)
+    since = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "fingerprint"], name="breach_rule_fingerprint")]
+
+
+class Event(models.Model):
+    """One line of a timeline: an alert's (or a rule's) history, with who and when."""
+
+    alert = models.ForeignKey(Alert, models.CASCADE, null=True, blank=True, related_name="events")
+    rule = models.ForeignKey(Rule, models.SET_NULL, null=True, blank=True, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    action = models.CharField(max_length=40)
+    detail = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["at", "id"]
+        # Serves an alert's timeline and a rule's history.
+        indexes = [
+            models.Index(fields=["alert", "at"], name="event_alert_at"),
+            models.Index(fields=["rule", "at"], name="event_rule_at"),
+        ]
+
+    @property
+    def actor_name(self) -> str:
+        return self.actor.get_username() if self.actor else "system"
+
+
+class Silence(models.Model):
+    """Holds notifications back for matching alerts between starts_at and ends_at.
+
+    Matchers: service and subject glob patterns, optionally one rule, optionally one
+    alert fingerprint (a staff "suppress" on one alert). A maintenance window is a
+    silence that starts in the future.
+    """
+
+    service = models.CharField(max_length=200, default="*")
+    subject = models.CharField(max_length=200, default="*")
+    rule = models.ForeignKey(Rule, models.CASCADE, null=True, blank=True, related_name="silences")
+    fingerprint = models.CharField(max_length=100, blank=True, default="")
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField()
+    comment = models.CharField(max_length=500, blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        # Serves the active silences lookup (ends_at > now).
+        indexes = [models.Index(fields=["ends_at"], name="silence_ends_at")]
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class Delivery(models.Model):
+    """One notification to one channel (outbox row), with its attempts."""
+
+    alert = models.ForeignKey(Alert, models.CASCADE, null=True, blank=True, related_name="deliveries")
+    channel = models.ForeignKey(Channel, models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=10)
+    state = models.CharField(max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    message = models.JSONField(default=dict)
+    idempotency_key = models.CharField(max_length=64, unique=True, default=uuid.uuid4)
+    attempts = models.IntegerField(default=0)
+    last_error = models.CharField(max_length=1000, blank=True, default="")
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            # Serves the sweep (state, next_attempt_at) and the dead-letter list.
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_state_next"),
+            # Serves the per-channel rate limit and the cooldown lookup.
+            models.Index(fields=["channel", "sent_at"], name="delivery_channel_sent"),
+        ]
+
+
+class RecipientSend(models.Model):
+    """One notification sent to one recipient (address or URL): feeds per-recipient rate limits."""
+
+    recipient = models.CharField(max_length=500)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # Serves the per-recipient rate limit count.
+        indexes = [models.Index(fields=["recipient", "at"], name="recipientsend_recipient_at")]

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from pydantic import ValidationError
 
+from alerts.hooks import breakers_flipped
 from queues.store import store_snapshots
 
 from .batch import Batch, first_error
@@ -99,4 +100,6 @@ def ingest(service: Service, body: bytes, idempotency_key: str | None = None) ->
         answer = {"accepted": batch.counts(), "duplicate": False}
         if key:
             IngestBatch.objects.filter(service=service, key=key).update(answer=answer)
+    if flips:
+        breakers_flipped(flips)  # evaluates breaker rules for these functions once committed
     return Result(202, answer, flips)

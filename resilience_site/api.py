@@ -9,6 +9,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
+from alerts.api import install as install_alert_errors
+from alerts.api import router as alerts_router
 from monitoring.api import router as monitoring_router
 from monitoring.batch import Batch
 from queues.api import router as queues_router
@@ -18,6 +20,8 @@ log = logging.getLogger(__name__)
 api = NinjaAPI(title="Resilience Monitor API", version="1", urls_namespace="api")
 api.add_router("/v1/", monitoring_router)
 api.add_router("/v1/", queues_router)
+api.add_router("/v1/", alerts_router)
+install_alert_errors(api)
 
 
 @api.exception_handler(OperationalError)

@@ -163,6 +163,25 @@ MONITOR_HEALTH_DEGRADED_P95_MS = envfloat("MONITOR_HEALTH_DEGRADED_P95_MS", 0.0)
 MONITOR_EVALUATION_INTERVAL_S = EVALUATION_INTERVAL_S
 MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = envbool("MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS", False)
 
+
+def _seconds_list(name: str, default: str) -> list[float]:
+    raw = envstr(name, default)
+    try:
+        values = [float(part) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be comma-separated seconds, e.g. {default}; got {raw!r}") from None
+    if not values or min(values) < 0:
+        raise ImproperlyConfigured(f"{name} needs at least one delay of 0 s or more; got {raw!r}")
+    return values
+
+
+# Alert deliveries: the waits between attempts (one retry per entry, then the dead-letter list).
+MONITOR_DELIVERY_SCHEDULE_S = _seconds_list("MONITOR_DELIVERY_SCHEDULE_S", "60,300,1800,7200,86400")
+# A delivery claimed longer ago than this (or overdue by this) was lost with its task: the sweep resends it.
+MONITOR_DELIVERY_LEASE_S = envfloat("MONITOR_DELIVERY_LEASE_S", 120.0, minimum=0.1)
+MONITOR_CHANNEL_RATE_PER_MINUTE = envint("MONITOR_CHANNEL_RATE_PER_MINUTE", 30, minimum=1)
+MONITOR_RECIPIENT_RATE_PER_HOUR = envint("MONITOR_RECIPIENT_RATE_PER_HOUR", 120, minimum=1)
+
 # Outbound notifications: HTTP (webhooks, Slack) and SMTP.
 MONITOR_HTTP_TIMEOUT_S = envfloat("MONITOR_HTTP_TIMEOUT_S", 30.0, minimum=0.1)
 EMAIL_HOST = envstr("EMAIL_HOST", "localhost")

@@ -1,0 +1,14 @@
+"""The alerts app's part of /api/v1/: alerts, rules, channels, silences, deliveries."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+from . import alerts, channels, deliveries, rules, silences
+from .errors import install
+
+router = Router()
+for module in (alerts, rules, channels, silences, deliveries):
+    router.add_router("", module.router)
+
+__all__ = ["router", "install"]

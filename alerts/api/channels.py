@@ -1,0 +1,109 @@
+"""Channels: read (viewer, secrets masked), configure and test (admin)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Query, Router, Status
+
+from alerts import outbox
+from alerts.models import Channel
+from alerts.transports import TRANSPORTS
+from monitoring.auth import require_role, user_auth
+
+from .alerts import delivery_out
+from .errors import Invalid
+from .schemas import ChannelIn, ChannelOut, ChannelPage, ChannelPatch, DeliveryOut, Error, Page
+
+router = Router(tags=["channels"])
+WRITE_ERRORS = {400: Error, 403: Error, 404: Error, 422: Error}
+MASK = "********"
+SECRET_KEYS = ("secret", "previous_secret", "password")
+
+
+def masked(config: dict) -> dict:
+    return {k: (MASK if k in SECRET_KEYS and v else v) for k, v in config.items()}
+
+
+def channel_out(channel: Channel) -> dict:
+    return {
+        "id": channel.id,
+        "name": channel.name,
+        "kind": channel.kind,
+        "config": masked(channel.config),
+        "rate_per_minute": channel.rate_per_minute,
+        "enabled": channel.enabled,
+        "disabled_at": channel.disabled_at,
+        "disabled_reason": channel.disabled_reason,
+        "created": channel.created,
+    }
+
+
+def clean(kind: str, config: dict, old: dict | None = None) -> dict:
+    if kind not in TRANSPORTS:
+        raise Invalid("kind", f"must be one of {', '.join(TRANSPORTS)}")
+    # A masked secret sent back unchanged keeps the stored one.
+    config = {k: (old.get(k) if old and v == MASK else v) for k, v in config.items()}
+    return TRANSPORTS[kind].clean_config(config)
+
+
+def set_enabled(channel: Channel, enabled: bool | None) -> None:
+    if enabled is True:
+        channel.disabled_at, channel.disabled_reason = None, ""
+    elif enabled is False and channel.disabled_at is None:
+        channel.disabled_at, channel.disabled_reason = timezone.now(), "disabled by an admin"
+
+
+@router.get("/channels", auth=user_auth, response=ChannelPage)
+def list_channels(request: HttpRequest, page: Query[Page]) -> dict:
+    channels = Channel.objects.all()
+    items = [channel_out(c) for c in channels[page.offset : page.offset + page.limit]]
+    return {"items": items, "count": channels.count()}
+
+
+@router.post("/channels", auth=user_auth, response={201: ChannelOut, **WRITE_ERRORS})
+def create_channel(request: HttpRequest, payload: ChannelIn) -> Status:
+    require_role(request, "admin")
+    channel = Channel(name=payload.name, kind=payload.kind, config=clean(payload.kind, payload.config),
+                      rate_per_minute=payload.rate_per_minute)
+    set_enabled(channel, payload.enabled)
+    channel.save()
+    return Status(201, channel_out(channel))
+
+
+@router.get("/channels/{channel_id}", auth=user_auth, response={200: ChannelOut, 404: Error})
+def get_channel(request: HttpRequest, channel_id: int) -> dict:
+    return channel_out(get_object_or_404(Channel, id=channel_id))
+
+
+@router.patch("/channels/{channel_id}", auth=user_auth, response={200: ChannelOut, **WRITE_ERRORS})
+def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch) -> dict:
+    require_role(request, "admin")
+    channel = get_object_or_404(Channel, id=channel_id)
+    data = payload.model_dump(exclude_unset=True)
+    if "config" in data:
+        channel.config = clean(channel.kind, data["config"] or {}, channel.config)
+    if "name" in data:
+        channel.name = data["name"]
+    if "rate_per_minute" in data:
+        channel.rate_per_minute = data["rate_per_minute"]
+    set_enabled(channel, data.get("enabled"))
+    channel.save()
+    return channel_out(channel)
+
+
+@router.delete("/channels/{channel_id}", auth=user_auth, response={204: None, 403: Error, 404: Error})
+def delete_channel(request: HttpRequest, channel_id: int) -> Status:
+    require_role(request, "admin")
+    get_object_or_404(Channel, id=channel_id).delete()
+    return Status(204, None)
+
+
+@router.post("/channels/{channel_id}/test", auth=user_auth, response={202: DeliveryOut, 403: Error, 404: Error})
+def test_channel(request: HttpRequest, channel_id: int) -> Status:
+    require_role(request, "admin")
+    channel = get_object_or_404(Channel, id=channel_id)
+    delivery = outbox.send_test(channel)
+    delivery.refresh_from_db()
+    return Status(202, delivery_out(delivery))

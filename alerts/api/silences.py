@@ -1,0 +1,97 @@
+"""Silences and maintenance windows: read (viewer), create and end (admin)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Query, Router, Status
+
+from alerts.evaluate import refresh_suppression
+from alerts.models import Rule, Silence
+from monitoring.auth import require_role, user_auth
+
+from .errors import Invalid
+from .schemas import Error, Page, SilenceIn, SilenceOut, SilencePage
+
+router = Router(tags=["silences"])
+
+
+class SilenceFilters(Page):
+    active: bool | None = None
+
+
+def silence_out(silence: Silence) -> dict:
+    now = timezone.now()
+    return {
+        "id": silence.id,
+        "service": silence.service,
+        "subject": silence.subject,
+        "rule": silence.rule_id,
+        "fingerprint": silence.fingerprint,
+        "starts_at": silence.starts_at,
+        "ends_at": silence.ends_at,
+        "comment": silence.comment,
+        "created_by": silence.created_by.get_username() if silence.created_by else None,
+        "created": silence.created,
+        "active": silence.starts_at <= now < silence.ends_at,
+    }
+
+
+def window(payload: SilenceIn) -> tuple:
+    starts = payload.starts_at or timezone.now()
+    if payload.ends_at is None and payload.minutes is None:
+        raise Invalid("ends_at", "give ends_at or minutes")
+    ends = payload.ends_at or starts + timedelta(minutes=payload.minutes)
+    if ends <= starts:
+        raise Invalid("ends_at", "must be after starts_at")
+    if ends <= timezone.now():
+        raise Invalid("ends_at", "must be in the future")
+    return starts, ends
+
+
+@router.get("/silences", auth=user_auth, response=SilencePage)
+def list_silences(request: HttpRequest, filters: Query[SilenceFilters]) -> dict:
+    silences = Silence.objects.select_related("created_by")
+    now = timezone.now()
+    if filters.active is True:
+        silences = silences.filter(starts_at__lte=now, ends_at__gt=now)
+    elif filters.active is False:
+        silences = silences.exclude(starts_at__lte=now, ends_at__gt=now)
+    page = silences[filters.offset : filters.offset + filters.limit]
+    return {"items": [silence_out(s) for s in page], "count": silences.count()}
+
+
+@router.post("/silences", auth=user_auth, response={201: SilenceOut, 400: Error, 403: Error, 422: Error})
+def create_silence(request: HttpRequest, payload: SilenceIn) -> Status:
+    require_role(request, "admin")
+    starts, ends = window(payload)
+    if payload.rule is not None and not Rule.objects.filter(id=payload.rule).exists():
+        raise Invalid("rule", f"no rule with id {payload.rule}")
+    silence = Silence.objects.create(
+        service=payload.service, subject=payload.subject, rule_id=payload.rule, starts_at=starts, ends_at=ends,
+        comment=payload.comment, created_by=request.user,
+    )
+    refresh_suppression()
+    return Status(201, silence_out(silence))
+
+
+@router.get("/silences/{silence_id}", auth=user_auth, response={200: SilenceOut, 404: Error})
+def get_silence(request: HttpRequest, silence_id: int) -> dict:
+    return silence_out(get_object_or_404(Silence.objects.select_related("created_by"), id=silence_id))
+
+
+@router.delete("/silences/{silence_id}", auth=user_auth, response={204: None, 403: Error, 404: Error})
+def end_silence(request: HttpRequest, silence_id: int) -> Status:
+    """End a silence now (kept for the record) or drop one that has not started."""
+    require_role(request, "admin")
+    silence = get_object_or_404(Silence, id=silence_id)
+    now = timezone.now()
+    if silence.starts_at > now:
+        silence.delete()
+    elif silence.ends_at > now:
+        Silence.objects.filter(id=silence.id).update(ends_at=now)
+    refresh_suppression()
+    return Status(204, None)

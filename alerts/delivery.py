@@ -1,0 +1,175 @@
+"""Sending one delivery: claim it, respect rate limits, call the transport, record the outcome.
+
+Retries follow MONITOR_DELIVERY_SCHEDULE_S (exponential, with jitter; Retry-After wins
+when it asks for longer); a permanent error or the end of the schedule dead-letters the
+delivery with its last error.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .lifecycle import record
+from .models import Delivery, DeliveryState, RecipientSend
+from .transports import ConfigError, Message, TransportError
+
+log = logging.getLogger(__name__)
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.MONITOR_DELIVERY_LEASE_S)
+
+
+def due(now: datetime) -> Q:
+    """Deliveries a worker may take: pending and due, or claimed by a worker that vanished."""
+    pending = Q(state=DeliveryState.PENDING, next_attempt_at__lte=now)
+    abandoned = Q(state=DeliveryState.SENDING, claimed_at__lt=now - lease())
+    return pending | abandoned
+
+
+def claim(delivery_id: int) -> Delivery | None:
+    now = timezone.now()
+    changed = Delivery.objects.filter(due(now), id=delivery_id).update(
+        state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if not changed:
+        return None
+    return Delivery.objects.select_related("channel", "alert__rule").get(id=delivery_id)
+
+
+def label(delivery: Delivery) -> str:
+    return f"{delivery.event} to {delivery.channel.kind} channel {delivery.channel.name!r}"
+
+
+def note(delivery: Delivery, action: str, detail: str) -> None:
+    if delivery.alert_id is not None:
+        record(delivery.alert, action, detail=detail)
+    else:
+        record(None, action, detail=detail)
+
+
+def release(delivery: Delivery, **changes) -> bool:  # noqa: ANN003
+    """Finish this claim, unless the sweep has handed the delivery to someone else meanwhile."""
+    changed = Delivery.objects.filter(id=delivery.id, state=DeliveryState.SENDING, claimed_at=delivery.claimed_at).update(
+        **changes
+    )
+    return changed == 1
+
+
+def schedule_retry(delivery: Delivery, at: datetime) -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return  # in-process: the periodic sweep sends it when due
+    from .tasks import deliver
+
+    countdown = max(0.0, (at - timezone.now()).total_seconds())
+    transaction.on_commit(lambda: deliver.apply_async((delivery.id,), countdown=countdown))
+
+
+def rate_limited_until(delivery: Delivery, recipients: list[str], now: datetime) -> datetime | None:
+    channel = delivery.channel
+    per_minute = channel.rate_per_minute or settings.MONITOR_CHANNEL_RATE_PER_MINUTE
+    minute_ago = now - timedelta(minutes=1)
+    recent = Delivery.objects.filter(channel=channel, sent_at__gt=minute_ago).order_by("sent_at")
+    if recent.count() >= per_minute:
+        return recent.values_list("sent_at", flat=True)[0] + timedelta(minutes=1)
+    per_hour = settings.MONITOR_RECIPIENT_RATE_PER_HOUR
+    hour_ago = now - timedelta(hours=1)
+    for recipient in recipients:
+        sends = RecipientSend.objects.filter(recipient=recipient[:500], at__gt=hour_ago).order_by("at")
+        if sends.count() >= per_hour:
+            return sends.values_list("at", flat=True)[0] + timedelta(hours=1)
+    return None
+
+
+def backoff(attempts: int, retry_after: float | None) -> float:
+    schedule = settings.MONITOR_DELIVERY_SCHEDULE_S
+    base = schedule[min(attempts, len(schedule)) - 1]
+    delay = base * random.uniform(0.8, 1.2)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, 24 * 3600.0))
+    return delay
+
+
+def send(delivery_id: int) -> str:
+    """Make one attempt at one delivery; returns its state afterwards ("" if not claimed)."""
+    delivery = claim(delivery_id)
+    if delivery is None:
+        return ""
+    channel = delivery.channel
+    if not channel.enabled:
+        return fail(delivery, TransportError(f"channel is disabled: {channel.disabled_reason}", permanent=True))
+    try:
+        transport = channel.transport()
+        recipients = transport.recipients()
+    except (ConfigError, KeyError) as error:
+        return fail(delivery, TransportError(f"bad channel config: {error}", permanent=True))
+    now = timezone.now()
+    until = rate_limited_until(delivery, recipients, now)
+    if until is not None:
+        # Over a rate limit: wait without spending an attempt.
+        release(delivery, state=DeliveryState.PENDING, attempts=F("attempts") - 1, next_attempt_at=until)
+        schedule_retry(delivery, until)
+        return DeliveryState.PENDING
+    message = Message(**delivery.message, idempotency_key=str(delivery.idempotency_key))
+    try:
+        transport.notify(message)
+    except TransportError as error:
+        return fail(delivery, error)
+    return succeed(delivery, recipients)
+
+
+def succeed(delivery: Delivery, recipients: list[str]) -> str:
+    now = timezone.now()
+    with transaction.atomic():
+        if not release(delivery, state=DeliveryState.SENT, sent_at=now, last_error=""):
+            return ""
+        RecipientSend.objects.bulk_create([RecipientSend(recipient=r[:500], at=now) for r in recipients])
+        note(delivery, "notified", f"{label(delivery)} sent (attempt {delivery.attempts})")
+    return DeliveryState.SENT
+
+
+def fail(delivery: Delivery, error: TransportError) -> str:
+    message = error.message[:1000]
+    last = delivery.attempts > len(settings.MONITOR_DELIVERY_SCHEDULE_S)
+    with transaction.atomic():
+        if error.permanent or last:
+            if not release(delivery, state=DeliveryState.DEAD, last_error=message):
+                return ""
+            note(delivery, "notification failed", f"{label(delivery)} failed (attempt {delivery.attempts}): {message}")
+            note(delivery, "dead-lettered", f"{label(delivery)} gave up after {delivery.attempts} attempt(s)")
+            if error.disable_channel and delivery.channel.disable(message):
+                note(delivery, "channel disabled", f"channel {delivery.channel.name!r}: {message}")
+            return DeliveryState.DEAD
+        at = timezone.now() + timedelta(seconds=backoff(delivery.attempts, error.retry_after))
+        if not release(delivery, state=DeliveryState.PENDING, last_error=message, next_attempt_at=at):
+            return ""
+        note(delivery, "notification failed",
+             f"{label(delivery)} failed (attempt {delivery.attempts}): {message}; retry at {at:%H:%M:%S} UTC")
+        schedule_retry(delivery, at)
+    return DeliveryState.PENDING
+
+
+def sweep() -> int:
+    """Resend deliveries a lost task left behind; in-process mode also sends the due retries."""
+    now = timezone.now()
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        ids = list(Delivery.objects.filter(due(now)).values_list("id", flat=True)[:500])
+        for delivery_id in ids:
+            send(delivery_id)
+        return len(ids)
+    from .tasks import deliver
+
+    left_behind = Q(state=DeliveryState.PENDING, next_attempt_at__lt=now - lease()) | Q(
+        state=DeliveryState.SENDING, claimed_at__lt=now - lease()
+    )
+    ids = list(Delivery.objects.filter(left_behind).values_list("id", flat=True)[:500])
+    for delivery_id in ids:
+        deliver.delay(delivery_id)
+    return len(ids)

@@ -1,0 +1,128 @@
+"""One evaluation round: every enabled rule on every subject in scope.
+
+Reads are bounded (see `metrics.Round`); the comparisons run in Python; alerts fire and
+resolve through `lifecycle`, whose conditional updates let two rounds overlap safely.
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from . import lifecycle, silences
+from .lifecycle import Observation
+from .metrics import BREAKER_METRICS, Round
+from .models import OPEN_STATES, Alert, Breach, Rule
+
+log = logging.getLogger(__name__)
+
+OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
+@dataclass
+class Outcome:
+    fired: int = 0
+    resolved: int = 0
+    reminded: int = 0
+
+
+def passes(rule: Rule, value: float | None) -> bool:
+    return value is not None and OPS[rule.op](value, rule.threshold)
+
+
+def still_passes(rule: Rule, value: float | None) -> bool:
+    """While firing, the alert holds until the value no longer passes the resolve threshold."""
+    threshold = rule.threshold if rule.resolve_threshold is None else rule.resolve_threshold
+    return value is not None and OPS[rule.op](value, threshold)
+
+
+def ripe(rule: Rule, observations: dict[str, Observation], round: Round) -> list[Observation]:
+    """Observations that passed for the rule's `for` duration; tracks the ones still waiting."""
+    breaching = {fp: o for fp, o in observations.items() if passes(rule, o.value)}
+    if not rule.for_seconds:
+        return list(breaching.values())
+    since = dict(Breach.objects.filter(rule=rule).values_list("fingerprint", "since"))
+    gone = [fp for fp in since if fp not in breaching and round.covers(fp)]
+    if gone:
+        Breach.objects.filter(rule=rule, fingerprint__in=gone).delete()
+    new = [Breach(rule=rule, fingerprint=fp, since=round.now) for fp in breaching if fp not in since]
+    Breach.objects.bulk_create(new, ignore_conflicts=True)
+    wait = timedelta(seconds=rule.for_seconds)
+    return [o for fp, o in breaching.items() if fp in since and round.now - since[fp] >= wait]
+
+
+def evaluate_rule(rule: Rule, round: Round) -> Outcome:
+    outcome = Outcome()
+    observations = round.observe(rule)
+    open_alerts = Alert.objects.filter(rule=rule, state__in=OPEN_STATES).select_related("rule")
+    if round.function_ids is not None:
+        open_alerts = open_alerts.filter(fingerprint__in=round.fingerprints())
+    opened = {alert.fingerprint: alert for alert in open_alerts}
+    changed = []
+    for fingerprint, alert in opened.items():
+        observation = observations.get(fingerprint)
+        value = observation.value if observation else None
+        if not still_passes(rule, value):
+            outcome.resolved += lifecycle.resolve(alert, value=value)
+            continue
+        if value != alert.value:
+            alert.value = value
+            changed.append(alert)
+        outcome.reminded += keep_firing(alert, round)
+    Alert.objects.bulk_update(changed, ["value"])
+    for observation in ripe(rule, observations, round):
+        if observation.fingerprint not in opened:
+            outcome.fired += lifecycle.fire(rule, observation) is not None
+    return outcome
+
+
+def keep_firing(alert: Alert, round: Round) -> bool:
+    if alert.ack_expires_at is not None and alert.ack_expires_at <= round.now:
+        if lifecycle.unacknowledge(alert, detail="still firing after the reminder time"):
+            alert.state, alert.next_reminder_at = "firing", round.now
+    return lifecycle.remind(alert, round.now)
+
+
+def refresh_suppression(now=None) -> None:  # noqa: ANN001
+    """Show silences that began or ended (maintenance windows) on the open alerts."""
+    now = now or timezone.now()
+    active = silences.active(now)
+    stale = Q(suppressed_until__isnull=False, suppressed_until__lte=now)
+    alerts = Alert.objects.filter(state__in=OPEN_STATES)
+    if not active:
+        alerts = alerts.filter(stale)
+    for alert in alerts:
+        until = silences.until_from(active, alert.rule_id, alert.fingerprint, alert.service, alert.subject)
+        if until != alert.suppressed_until:
+            lifecycle.set_suppression(alert, until)
+
+
+def evaluate_all(rules: list[Rule] | None = None, function_ids: set[int] | None = None) -> Outcome:
+    round = Round(function_ids=function_ids)
+    total = Outcome()
+    if function_ids is None:
+        refresh_suppression(round.now)
+    for rule in rules if rules is not None else Rule.objects.filter(enabled=True):
+        try:
+            outcome = evaluate_rule(rule, round)
+        except Exception:
+            # One broken rule must not stop the others from being evaluated.
+            log.exception("evaluating rule %s (%s) failed", rule.id, rule.name)
+            continue
+        total.fired += outcome.fired
+        total.resolved += outcome.resolved
+        total.reminded += outcome.reminded
+    return total
+
+
+def evaluate_breakers(function_ids: list[int]) -> Outcome:
+    """Evaluate the breaker rules for these functions at once (a breaker flipped at ingest)."""
+    rules = list(Rule.objects.filter(enabled=True, metric__in=BREAKER_METRICS))
+    if not rules or not function_ids:
+        return Outcome()
+    return evaluate_all(rules, set(function_ids))

@@ -1,0 +1,167 @@
+"""An alert's life: fire, remind, acknowledge, suppress, resolve, comment.
+
+Every state change is a conditional update (act only when one row changed), so two
+evaluators or two clicks never both win; every change and every timeline line goes
+through `record()`, the one place that writes an Event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import outbox, silences
+from .models import OPEN_STATES, Alert, AlertState, Event, Rule
+
+
+class NotApplicable(Exception):
+    """The action does not apply to the alert's current state (answered 409)."""
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A rule's metric on one subject, as one evaluation round read it."""
+
+    fingerprint: str
+    service: str
+    subject: str
+    value: float | None
+
+
+def record(alert: Alert | None, action: str, actor=None, detail: str = "", rule: Rule | None = None) -> Event:  # noqa: ANN001
+    """Write one timeline line. The single funnel for alert changes and their history."""
+    return Event.objects.create(
+        alert=alert, rule=rule or (alert.rule if alert else None), actor=actor, action=action, detail=detail
+    )
+
+
+def describe(rule: Rule, observation: Observation) -> str:
+    value = "no data" if observation.value is None else f"{observation.value:g}"
+    return f"{rule.metric} is {value} ({rule.op} {rule.threshold:g}) on {observation.service}/{observation.subject}"
+
+
+def fire(rule: Rule, observation: Observation) -> Alert | None:
+    """Open an alert, or None when another evaluator already has one open for this subject."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                rule=rule,
+                fingerprint=observation.fingerprint,
+                service=observation.service,
+                subject=observation.subject,
+                metric=rule.metric,
+                severity=rule.severity,
+                value=observation.value,
+                threshold=rule.threshold,
+                summary=describe(rule, observation)[:500],
+                started_at=now,
+                next_reminder_at=now + timedelta(minutes=rule.cooldown_minutes),
+                suppressed_until=silences.suppressed_until(rule, observation.fingerprint, observation.service,
+                                                           observation.subject, now),
+            )
+            record(alert, "fired", detail=alert.summary)
+            outbox.notify(alert, "firing")
+    except IntegrityError:
+        return None
+    return alert
+
+
+def resolve(alert: Alert, actor=None, value: float | None = None, comment: str = "") -> bool:  # noqa: ANN001
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Alert.objects.filter(id=alert.id, state__in=OPEN_STATES).update(
+            state=AlertState.RESOLVED, resolved_at=now, ack_expires_at=None, next_reminder_at=None
+        )
+        if not changed:
+            return False
+        alert.state, alert.resolved_at = AlertState.RESOLVED, now
+        if actor is None:
+            detail = "the condition cleared" + ("" if value is None else f" ({alert.metric} is {value:g})")
+        else:
+            detail = comment or "resolved by hand"
+        record(alert, "resolved", actor=actor, detail=detail)
+        outbox.notify(alert, "resolved")
+    return True
+
+
+def acknowledge(alert: Alert, actor, reason: str = "", remind_after_minutes: int | None = None) -> bool:  # noqa: ANN001
+    now = timezone.now()
+    expires = now + timedelta(minutes=remind_after_minutes) if remind_after_minutes else None
+    with transaction.atomic():
+        changed = Alert.objects.filter(id=alert.id, state=AlertState.FIRING).update(
+            state=AlertState.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=actor, ack_expires_at=expires
+        )
+        if not changed:
+            return False
+        detail = reason
+        if expires:
+            detail = f"{reason} (remind again if still firing after {remind_after_minutes} min)".strip()
+        record(alert, "acknowledged", actor=actor, detail=detail)
+    return True
+
+
+def unacknowledge(alert: Alert, actor=None, detail: str = "") -> bool:  # noqa: ANN001
+    """Back to firing; reminders resume. actor None: the acknowledgement lapsed by itself."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Alert.objects.filter(id=alert.id, state=AlertState.ACKNOWLEDGED).update(
+            state=AlertState.FIRING, acknowledged_at=None, acknowledged_by=None, ack_expires_at=None,
+            next_reminder_at=now,
+        )
+        if not changed:
+            return False
+        action = "unacknowledged" if actor is not None else "acknowledgement lapsed"
+        record(alert, action, actor=actor, detail=detail)
+    return True
+
+
+def suppress(alert: Alert, actor, minutes: int, comment: str = "") -> bool:  # noqa: ANN001
+    """Silence this alert's notifications for a while (a silence matching its fingerprint)."""
+    until = timezone.now() + timedelta(minutes=minutes)
+    with transaction.atomic():
+        changed = Alert.objects.filter(id=alert.id, state__in=OPEN_STATES).update(suppressed_until=until)
+        if not changed:
+            return False
+        silences.for_alert(alert, actor, until, comment)
+        alert.suppressed_until = until
+        detail = f"for {minutes} min, until {until:%Y-%m-%d %H:%M} UTC" + (f": {comment}" if comment else "")
+        record(alert, "suppressed", actor=actor, detail=detail)
+    return True
+
+
+def comment(alert: Alert, actor, text: str) -> Event:  # noqa: ANN001
+    return record(alert, "comment", actor=actor, detail=text)
+
+
+def remind(alert: Alert, now: datetime) -> bool:
+    """Send a reminder if one is due; the conditional update makes it once per cooldown."""
+    if alert.state != AlertState.FIRING or alert.next_reminder_at is None or alert.next_reminder_at > now:
+        return False
+    next_at = now + timedelta(minutes=alert.rule.cooldown_minutes)
+    with transaction.atomic():
+        changed = Alert.objects.filter(
+            id=alert.id, state=AlertState.FIRING, next_reminder_at=alert.next_reminder_at
+        ).update(next_reminder_at=next_at)
+        if not changed:
+            return False
+        alert.next_reminder_at = next_at
+        record(alert, "still firing", detail=alert.summary)
+        outbox.notify(alert, "reminder")
+    return True
+
+
+def set_suppression(alert: Alert, until: datetime | None) -> None:
+    """Show a silence that started or ended (maintenance windows) on the alert."""
+    with transaction.atomic():
+        changed = Alert.objects.filter(id=alert.id, suppressed_until=alert.suppressed_until).update(
+            suppressed_until=until
+        )
+        if not changed:
+            return
+        alert.suppressed_until = until
+        if until is not None:
+            record(alert, "suppressed", detail=f"by a silence until {until:%Y-%m-%d %H:%M} UTC")

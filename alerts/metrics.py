@@ -1,0 +1,248 @@
+"""Reading every rule's metric for every subject in scope, a few queries per round.
+
+A Round caches what it read (all functions, the call totals of each window, the
+breakers...), so a round's query count depends on the rules, never on the subjects.
+Each reader returns {fingerprint: Observation}.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from fnmatch import fnmatchcase
+from functools import cached_property
+
+from django.db.models import Count, Max, Sum
+from django.utils import timezone
+
+from monitoring import histogram
+from monitoring.health import window_start
+from monitoring.models import Breaker, BreakerFlip, CallBucket, Concurrency, Function, Service
+from queues.models import Queue, Snapshot
+
+from .lifecycle import Observation
+from .models import Metric, Rule
+
+CALL_METRICS = {
+    Metric.ERROR_RATE, Metric.TIMEOUT_RATE, Metric.REJECTED_RATE, Metric.AVAILABILITY,
+    Metric.CALL_VOLUME, Metric.RETRIES_PER_CALL,
+}
+LATENCY_METRICS = {Metric.P50_MS: 0.50, Metric.P95_MS: 0.95, Metric.P99_MS: 0.99}
+BREAKER_METRICS = {Metric.BREAKER_OPEN_S, Metric.BREAKER_HALF_OPEN_S, Metric.BREAKER_FLIPS}
+QUEUE_METRICS = {Metric.QUEUE_DEPTH, Metric.DEAD_LETTER, Metric.DEAD_LETTER_GROWTH, Metric.OLDEST_PENDING_AGE_S}
+GLOB_CHARS = set("*?[")
+
+
+@dataclass
+class Totals:
+    calls: int = 0
+    success: int = 0
+    failure: int = 0
+    timeout: int = 0
+    rejected: int = 0
+    retries: int = 0
+
+
+@dataclass
+class QueueWindow:
+    first_dead_letter: int
+    last_depth: int
+    last_dead_letter: int
+    last_oldest_age_s: float | None
+
+
+@dataclass
+class Round:
+    now: datetime = field(default_factory=timezone.now)
+    # Limit the round to these function ids (a breaker flip at ingest), or None for all.
+    function_ids: set[int] | None = None
+    _totals: dict[int, dict[int, Totals]] = field(default_factory=dict)
+    _histograms: dict[int, dict[int, dict[str, int]]] = field(default_factory=dict)
+
+    def fingerprints(self) -> list[str]:
+        return [f"function:{fid}" for fid in self.function_ids or ()]
+
+    def covers(self, fingerprint: str) -> bool:
+        return self.function_ids is None or fingerprint in self.fingerprints()
+
+    @cached_property
+    def functions(self) -> list[tuple[int, str, str]]:
+        rows = Function.objects.values_list("id", "service__name", "name")
+        if self.function_ids is not None:
+            rows = rows.filter(id__in=self.function_ids)
+        return list(rows)
+
+    @cached_property
+    def queues(self) -> list[tuple[int, str, str]]:
+        return list(Queue.objects.values_list("id", "service__name", "name"))
+
+    def totals(self, minutes: int) -> dict[int, Totals]:
+        if minutes not in self._totals:
+            rows = (
+                self._buckets(minutes)
+                .values("function_id")
+                .annotate(
+                    s=Sum("success"), f=Sum("failure"), t=Sum("timeout"), r=Sum("rejected"), retries_sum=Sum("retries")
+                )
+            )
+            found = {}
+            for row in rows:
+                calls = row["s"] + row["f"] + row["t"] + row["r"]
+                found[row["function_id"]] = Totals(calls, row["s"], row["f"], row["t"], row["r"], row["retries_sum"])
+            self._totals[minutes] = found
+        return self._totals[minutes]
+
+    def histograms(self, minutes: int) -> dict[int, dict[str, int]]:
+        if minutes not in self._histograms:
+            merged: dict[int, dict[str, int]] = defaultdict(dict)
+            for function_id, counts in self._buckets(minutes).values_list("function_id", "histogram"):
+                histogram.merge(merged[function_id], counts)
+            self._histograms[minutes] = merged
+        return self._histograms[minutes]
+
+    def _buckets(self, minutes: int):  # noqa: ANN202
+        buckets = CallBucket.objects.filter(minute__gte=window_start(minutes, self.now))
+        if self.function_ids is not None:
+            buckets = buckets.filter(function_id__in=self.function_ids)
+        return buckets
+
+    @cached_property
+    def breakers(self) -> dict[int, dict[str, datetime]]:
+        """Per function, the earliest `since` of its instances in each non-closed state."""
+        rows = Breaker.objects.exclude(state="closed").values_list("function_id", "state", "since")
+        if self.function_ids is not None:
+            rows = rows.filter(function_id__in=self.function_ids)
+        found: dict[int, dict[str, datetime]] = defaultdict(dict)
+        for function_id, state, since in rows:
+            current = found[function_id].get(state)
+            found[function_id][state] = since if current is None else min(current, since)
+        return found
+
+    def flips(self, minutes: int) -> dict[int, int]:
+        rows = BreakerFlip.objects.filter(at__gte=self.now - timedelta(minutes=minutes))
+        if self.function_ids is not None:
+            rows = rows.filter(function_id__in=self.function_ids)
+        return dict(rows.values("function_id").annotate(n=Count("id")).values_list("function_id", "n"))
+
+    def utilisation(self, minutes: int) -> dict[int, float]:
+        found: dict[int, float] = {}
+        rows = Concurrency.objects.filter(at__gte=self.now - timedelta(minutes=minutes), limit__gt=0)
+        for function_id, active, limit in rows.values_list("function_id", "active", "limit"):
+            found[function_id] = max(found.get(function_id, 0.0), active / limit)
+        return found
+
+    def queue_windows(self, minutes: int) -> dict[int, QueueWindow]:
+        rows = Snapshot.objects.filter(at__gte=self.now - timedelta(minutes=minutes)).order_by("queue_id", "at")
+        found: dict[int, QueueWindow] = {}
+        for queue_id, depth, dead, age in rows.values_list("queue_id", "depth", "dead_letter", "oldest_age_s"):
+            window = found.get(queue_id)
+            if window is None:
+                found[queue_id] = QueueWindow(dead, depth, dead, age)
+            else:
+                window.last_depth, window.last_dead_letter, window.last_oldest_age_s = depth, dead, age
+        return found
+
+    @cached_property
+    def last_seen(self) -> dict[int, tuple[str, datetime]]:
+        services = dict(Service.objects.values_list("id", "name"))
+        seen: dict[int, datetime] = {}
+        for model in (Function, Queue):
+            for service_id, at in model.objects.values("service_id").annotate(at=Max("last_seen")).values_list(
+                "service_id", "at"
+            ):
+                if at is not None and (service_id not in seen or at > seen[service_id]):
+                    seen[service_id] = at
+        return {sid: (services[sid], at) for sid, at in seen.items() if sid in services}
+
+    def observe(self, rule: Rule) -> dict[str, Observation]:
+        metric = rule.metric
+        if metric in CALL_METRICS or metric in LATENCY_METRICS:
+            return self.call_observations(rule)
+        if metric in BREAKER_METRICS or metric == Metric.CONCURRENCY_UTILISATION:
+            return self.function_observations(rule, self.function_values(rule))
+        if metric in QUEUE_METRICS:
+            return self.queue_observations(rule)
+        if metric == Metric.REPORTER_SILENT_MINUTES:
+            return self.silence_observations(rule)
+        raise ValueError(f"unknown metric {metric!r}")
+
+    def call_observations(self, rule: Rule) -> dict[str, Observation]:
+        totals = self.totals(rule.window_minutes)
+        metric = rule.metric
+        values: dict[int, float | None] = {}
+        for function_id, _, _ in in_scope(self.functions, rule):
+            found = totals.get(function_id)
+            if metric == Metric.CALL_VOLUME:
+                values[function_id] = float(found.calls if found else 0)
+            elif found is not None and found.calls and found.calls >= rule.min_calls:
+                values[function_id] = self.call_value(rule, function_id, found)
+        return self.function_observations(rule, values)
+
+    def call_value(self, rule: Rule, function_id: int, totals: Totals) -> float | None:
+        metric = rule.metric
+        if metric in LATENCY_METRICS:
+            return histogram.percentile(self.histograms(rule.window_minutes).get(function_id, {}), LATENCY_METRICS[metric])
+        calls = totals.calls
+        return {
+            Metric.ERROR_RATE: (totals.failure + totals.timeout + totals.rejected) / calls,
+            Metric.TIMEOUT_RATE: totals.timeout / calls,
+            Metric.REJECTED_RATE: totals.rejected / calls,
+            Metric.AVAILABILITY: totals.success / calls,
+            Metric.RETRIES_PER_CALL: totals.retries / calls,
+        }[metric]
+
+    def function_values(self, rule: Rule) -> dict[int, float | None]:
+        metric = rule.metric
+        if metric == Metric.BREAKER_FLIPS:
+            return {fid: float(n) for fid, n in self.flips(rule.window_minutes).items()}
+        if metric == Metric.CONCURRENCY_UTILISATION:
+            return dict(self.utilisation(rule.window_minutes))
+        state = "open" if metric == Metric.BREAKER_OPEN_S else "half_open"
+        return {
+            fid: (self.now - states[state]).total_seconds()
+            for fid, states in self.breakers.items()
+            if state in states
+        }
+
+    def function_observations(self, rule: Rule, values: dict[int, float | None]) -> dict[str, Observation]:
+        return {
+            f"function:{fid}": Observation(f"function:{fid}", service, name, values.get(fid))
+            for fid, service, name in in_scope(self.functions, rule)
+            if values.get(fid) is not None
+        }
+
+    def queue_observations(self, rule: Rule) -> dict[str, Observation]:
+        windows = self.queue_windows(rule.window_minutes)
+        found = {}
+        for qid, service, name in in_scope(self.queues, rule):
+            window = windows.get(qid)
+            if window is None:
+                continue
+            value = {
+                Metric.QUEUE_DEPTH: float(window.last_depth),
+                Metric.DEAD_LETTER: float(window.last_dead_letter),
+                Metric.DEAD_LETTER_GROWTH: float(window.last_dead_letter - window.first_dead_letter),
+                Metric.OLDEST_PENDING_AGE_S: window.last_oldest_age_s,
+            }[rule.metric]
+            if value is not None:
+                found[f"queue:{qid}"] = Observation(f"queue:{qid}", service, name, value)
+        return found
+
+    def silence_observations(self, rule: Rule) -> dict[str, Observation]:
+        found = {}
+        for sid, (service, at) in self.last_seen.items():
+            if matches(service, rule.service):
+                minutes = (self.now - at).total_seconds() / 60
+                found[f"service:{sid}"] = Observation(f"service:{sid}", service, service, minutes)
+        return found
+
+
+def matches(name: str, pattern: str) -> bool:
+    return pattern == "*" or fnmatchcase(name, pattern)
+
+
+def in_scope(subjects: list[tuple[int, str, str]], rule: Rule) -> list[tuple[int, str, str]]:
+    if rule.service == "*" and rule.subject == "*":
+        return subjects
+    return [row for row in subjects if matches(row[1], rule.service) and matches(row[2], rule.subject)]

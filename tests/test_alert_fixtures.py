@@ -1,0 +1,94 @@
+"""Fixtures and helpers shared by the alerts tests (this module holds no tests itself).
+
+Import what you need: `from tests.test_alert_fixtures import people, Person, make_rule, ...`
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import orjson
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from alerts.models import Alert, Channel, Rule
+from monitoring.models import UserToken
+
+
+class Person:
+    """A user with a logged-in test client: .get/.post send JSON to the API."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.client = Client()
+        self.client.force_login(user)
+
+    def get(self, path: str, **query):  # noqa: ANN003, ANN201
+        return self.client.get(path, query)
+
+    def post(self, path: str, body: dict | None = None):  # noqa: ANN201
+        return self.client.post(path, orjson.dumps(body or {}), content_type="application/json")
+
+    def patch(self, path: str, body: dict):  # noqa: ANN201
+        return self.client.patch(path, orjson.dumps(body), content_type="application/json")
+
+    def delete(self, path: str):  # noqa: ANN201
+        return self.client.delete(path)
+
+
+class People:
+    def __init__(self) -> None:
+        self.admin = Person(User.objects.create_superuser("alice", "alice@example.org", "pw-alice-123"))
+        self.responder = Person(User.objects.create_user("bob", is_staff=True))
+        self.viewer = Person(User.objects.create_user("carol"))
+
+    def token_for(self, person: Person) -> str:
+        return UserToken.issue(user=person.user)[1]
+
+
+@pytest.fixture
+def people(db: None) -> People:
+    return People()
+
+
+@pytest.fixture
+def no_defaults(db: None) -> None:
+    """Start without the default rules and log channel a new install gets."""
+    Rule.objects.all().delete()
+    Channel.objects.all().delete()
+
+
+@pytest.fixture
+def log_channel(no_defaults: None) -> Channel:
+    return Channel.objects.create(name="log", kind="log", config={})
+
+
+def make_rule(*channels: Channel, **fields) -> Rule:  # noqa: ANN003
+    values = {"name": "payments errors", "metric": "error_rate", "op": ">", "threshold": 0.2, "window_minutes": 5,
+              "min_calls": 10, "severity": "critical", "service": "payments", "subject": "*", "cooldown_minutes": 60}
+    values.update(fields)
+    rule = Rule.objects.create(**values)
+    rule.channels.set(channels)
+    return rule
+
+
+def make_alert(rule: Rule, **fields) -> Alert:  # noqa: ANN003
+    values = {"fingerprint": "function:1", "service": "payments", "subject": "charge", "metric": rule.metric,
+              "severity": rule.severity, "value": 0.5, "threshold": rule.threshold, "summary": "error_rate is 0.5",
+              "next_reminder_at": timezone.now() + timedelta(minutes=rule.cooldown_minutes)}
+    values.update(fields)
+    return Alert.objects.create(rule=rule, **values)
+
+
+def failures(n: int, function: str = "charge") -> list[dict]:
+    from tests.conftest import call
+
+    return [call(function, outcome="failure", error_type="Boom") for _ in range(n)]
+
+
+def successes(n: int, function: str = "charge") -> list[dict]:
+    from tests.conftest import call
+
+    return [call(function) for _ in range(n)]
