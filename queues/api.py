@@ -10,6 +10,7 @@ from pydantic import Field
 
 from monitoring.auth import user_auth
 from monitoring.health import window_start
+from monitoring.overview import queue_growth
 from monitoring.schemas import Error
 
 from .models import Queue, Snapshot
@@ -31,6 +32,7 @@ class QueueOut(Schema):
     name: str
     last_seen: datetime | None
     latest: SnapshotOut | None
+    growth_5m: int | None = Field(None, description="depth now minus depth 5 minutes ago")
 
 
 class QueuePage(Schema):
@@ -52,8 +54,10 @@ class QueueFilters(Schema):
 def with_latest(queues: list[Queue]) -> list[dict]:
     latest_ids = [queue.latest_id for queue in queues if queue.latest_id]
     snapshots = {snapshot.queue_id: snapshot for snapshot in Snapshot.objects.filter(id__in=latest_ids)}
+    growth = queue_growth([q.id for q in queues])
     return [
-        {"id": q.id, "service": q.service.name, "name": q.name, "last_seen": q.last_seen, "latest": snapshots.get(q.id)}
+        {"id": q.id, "service": q.service.name, "name": q.name, "last_seen": q.last_seen, "latest": snapshots.get(q.id),
+         "growth_5m": growth.get(q.id)}
         for q in queues
     ]
 

@@ -1,0 +1,56 @@
+"""The alert pages: the list by state with filters and history, one alert with its
+timeline and actions, and the dead-lettered deliveries. Actions post to the read-and-act
+API from static/js/alert.js; these views only read."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from pydantic import ValidationError
+
+from monitoring.views import page
+
+from .api.alerts import AlertFilters, get_alert, list_alerts
+from .api.deliveries import DeliveryFilters, list_deliveries
+
+PAGE_SIZE = 100
+STATES = ["firing", "acknowledged", "suppressed", "resolved"]
+# The suppress duration picker: minutes and how they read.
+SUPPRESS_CHOICES = [(15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 day"), (10080, "1 week")]
+
+
+def alert_filters(request: HttpRequest) -> AlertFilters:
+    given = {name: request.GET[name] for name in ("state", "service", "offset") if request.GET.get(name)}
+    try:
+        return AlertFilters(limit=PAGE_SIZE, **given)
+    except ValidationError:
+        return AlertFilters(limit=PAGE_SIZE)
+
+
+def with_query(filters: AlertFilters, **changes: object) -> str:
+    values = {"state": filters.state, "service": filters.service, "offset": filters.offset} | changes
+    return "?" + urlencode({name: value for name, value in values.items() if value})
+
+
+@login_required
+def alerts(request: HttpRequest) -> HttpResponse:
+    filters = alert_filters(request)
+    found = list_alerts(request, filters)
+    end = filters.offset + len(found["items"])
+    tabs = [{"state": s, "url": with_query(filters, state=s, offset=0)} for s in [None, *STATES]]
+    pager = {
+        "count": found["count"],
+        "previous": with_query(filters, offset=max(0, filters.offset - PAGE_SIZE)) if filters.offset else None,
+        "next": with_query(filters, offset=end) if end < found["count"] else None,
+    }
+    dead = list_deliveries(request, DeliveryFilters(state="dead", limit=50))
+    context = {"alerts": found["items"], "filters": filters, "tabs": tabs, "pager": pager, "dead": dead}
+    return page(request, "alerts/alerts.html", "alerts", **context)
+
+
+@login_required
+def alert(request: HttpRequest, alert_id: int) -> HttpResponse:
+    detail = get_alert(request, alert_id)
+    return page(request, "alerts/alert.html", "alerts", alert=detail, suppress_choices=SUPPRESS_CHOICES)

@@ -1,0 +1,46 @@
+"""Formatting for the dashboard pages; static/js/rows.js formats the same way."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.html import format_html, format_html_join
+
+register = template.Library()
+
+
+@register.filter
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f} %"
+
+
+@register.filter
+def ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
+
+
+@register.filter
+def label(value: str | None) -> str:
+    return "none" if not value else value.replace("_", "-")
+
+
+@register.simple_tag
+def badge(value: str | None, text: str = "") -> str:
+    return format_html('<span class="badge {}">{}</span>', value or "none", text or label(value))
+
+
+@register.simple_tag
+def strip(outcomes: list[str]) -> str:
+    """The last outcomes, oldest first, as a row of coloured ticks."""
+    ticks = format_html_join("", '<i class="{}" title="{}"></i>', ((o, o) for o in outcomes))
+    return format_html('<span class="strip" aria-label="last {} outcomes: {}">{}</span>',
+                       len(outcomes), ", ".join(outcomes) or "none", ticks)
+
+
+@register.simple_tag
+def when(value) -> str:  # noqa: ANN001  (a datetime or None)
+    """A <time> element: UTC in the markup, the viewer's zone once static/js/time.js ran."""
+    if value is None:
+        return format_html('<span class="muted">never</span>')
+    return format_html('<time datetime="{}">{}</time>', value.isoformat(), value.strftime("%Y-%m-%d %H:%M:%S UTC"))

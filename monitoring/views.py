@@ -1,0 +1,107 @@
+"""The monitoring pages: overview, functions table, function detail. Thin: they call the
+same functions as the read API, so a page and its live re-fetch show the same figures."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from pydantic import ValidationError
+
+from .api import FunctionFilters, get_function, get_overview, list_functions
+from .auth import role_of
+from .models import Function, Service
+
+PAGE_SIZE = 200
+COLUMNS = [
+    ("service", "Service"),
+    ("name", "Function"),
+    ("health", "Health"),
+    ("breaker", "Breaker"),
+    ("calls", "Calls 5 min"),
+    ("error_rate", "Error rate"),
+    ("p95", "p95"),
+    ("last_seen", "Last seen"),
+]
+FILTER_FIELDS = ("service", "q", "health", "breaker", "sort", "offset")
+
+
+def page(request: HttpRequest, template: str, active: str, **context: object) -> HttpResponse:
+    """Render a dashboard page with what every page needs: the nav and the viewer's role."""
+    role = role_of(request.user)
+    return render(request, template, {"active": active, "role": role, "can_act": role != "viewer", **context})
+
+
+def first_steps() -> dict:
+    """What an empty dashboard tells a new user to do next."""
+    return {"site_url": settings.SITE_URL, "has_service": Service.objects.exists()}
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    figures = get_overview(request)
+    return page(request, "monitoring/overview.html", "overview", figures=figures, **first_steps())
+
+
+def function_filters(query: QueryDict) -> tuple[FunctionFilters, bool]:
+    """The table's filters from the query string; (defaults, False) when they do not parse."""
+    given = {name: query[name] for name in FILTER_FIELDS if query.get(name)}
+    try:
+        return FunctionFilters(limit=PAGE_SIZE, **given), True
+    except ValidationError:
+        return FunctionFilters(limit=PAGE_SIZE), False
+
+
+def with_query(filters: FunctionFilters, **changes: object) -> str:
+    values = {name: getattr(filters, name) for name in FILTER_FIELDS} | changes
+    return "?" + urlencode({name: value for name, value in values.items() if value})
+
+
+def columns(filters: FunctionFilters) -> list[dict]:
+    current = (filters.sort or "").lstrip("-")
+    descending = (filters.sort or "").startswith("-")
+    out = []
+    for key, label in COLUMNS:
+        # A second click on the sorted column reverses it; figures sort worst/largest first.
+        first = key if key in ("service", "name") else f"-{key}"
+        sort = (key if descending else f"-{key}") if key == current else first
+        aria = ("descending" if descending else "ascending") if key == current else None
+        out.append({"key": key, "label": label, "url": with_query(filters, sort=sort, offset=0), "aria_sort": aria})
+    return out
+
+
+@login_required
+def functions(request: HttpRequest) -> HttpResponse:
+    filters, valid = function_filters(request.GET)
+    found = list_functions(request, filters)
+    end = filters.offset + len(found["items"])
+    pager = {
+        "start": filters.offset + 1 if found["items"] else 0,
+        "end": end,
+        "count": found["count"],
+        "previous": with_query(filters, offset=max(0, filters.offset - PAGE_SIZE)) if filters.offset else None,
+        "next": with_query(filters, offset=end) if end < found["count"] else None,
+    }
+    context = {"rows": found["items"], "filters": filters, "valid": valid, "columns": columns(filters), "pager": pager}
+    return page(request, "monitoring/functions.html", "functions", **context, **first_steps())
+
+
+@login_required
+def function(request: HttpRequest, function_id: int) -> HttpResponse:
+    detail = get_function(request, function_id)
+    service_id = Function.objects.filter(id=function_id).values_list("service_id", flat=True).get()
+    context = {"function": detail, "service_id": service_id, "alerts": alerts_on(detail)}
+    return page(request, "monitoring/function.html", "functions", **context)
+
+
+def alerts_on(function: dict) -> list:
+    """The alerts whose subject is this function, newest first (empty until the alerts app has them)."""
+    try:
+        from alerts.models import Alert
+    except ImportError:
+        return []
+    alerts = Alert.objects.filter(service=function["service"], subject=function["name"])
+    return list(alerts.order_by("-started_at")[:50])

@@ -1,0 +1,24 @@
+"""The queue pages: every queue's latest snapshot and growth; one queue over time."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+
+from monitoring.views import first_steps, page
+
+from .api import QueueFilters, list_queues
+from .models import Queue
+
+
+@login_required
+def queues(request: HttpRequest) -> HttpResponse:
+    found = list_queues(request, QueueFilters(limit=500))
+    return page(request, "queues/queues.html", "queues", queues=found["items"], count=found["count"], **first_steps())
+
+
+@login_required
+def queue(request: HttpRequest, queue_id: int) -> HttpResponse:
+    queue = get_object_or_404(Queue.objects.select_related("service"), id=queue_id)
+    return page(request, "queues/queue.html", "queues", queue=queue, latest=queue.latest())

@@ -1,0 +1,43 @@
+// Shows every <time datetime="..."> in the viewer's time zone, and names the zone.
+(function () {
+  "use strict";
+  var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
+  var full = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+  var short = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+  function isToday(date) {
+    var now = new Date();
+    return date.toDateString() === now.toDateString();
+  }
+
+  function format(value) {
+    if (!value) return "never";
+    var date = value instanceof Date ? value : new Date(value);
+    if (isNaN(date)) return String(value);
+    return isToday(date) ? short.format(date) : full.format(date);
+  }
+
+  function localize(root) {
+    (root || document).querySelectorAll("time[datetime]").forEach(function (el) {
+      var date = new Date(el.getAttribute("datetime"));
+      if (isNaN(date)) return;
+      el.textContent = format(date);
+      el.title = full.format(date) + " (" + zone + ")";
+    });
+  }
+
+  // Markup for a time the scripts render themselves.
+  function tag(value) {
+    if (!value) return '<span class="muted">never</span>';
+    return '<time datetime="' + value + '" title="' + zone + '">' + format(value) + "</time>";
+  }
+
+  window.Time = { zone: zone, format: format, localize: localize, tag: tag };
+  document.addEventListener("DOMContentLoaded", function () {
+    localize(document);
+    var name = document.getElementById("zone-name");
+    if (name) name.textContent = zone;
+  });
+})();

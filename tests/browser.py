@@ -1,0 +1,63 @@
+"""Users for the dashboard tests, and a headless Chromium driven by Playwright.
+
+Chromium is the system one (`chromium` on PATH; Debian's package); Playwright's own browser
+download is never used. Tests marked `browser` skip without it, or fail under CI=true.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+from tests.servers import missing
+
+PASSWORD = "correct horse battery staple"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+def make_user(role: str) -> User:
+    """admin = superuser, responder = staff, viewer = neither (see monitoring.auth.role_of)."""
+    return User.objects.create_user(
+        role, password=PASSWORD, is_staff=role in ("admin", "responder"), is_superuser=role == "admin"
+    )
+
+
+def screenshot(page, name: str) -> Path:  # noqa: ANN001  (a Playwright page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        missing("Chromium is not installed (no chromium on PATH; apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def log_in(browser, base_url: str, username: str, **context_options: object):  # noqa: ANN001, ANN201
+    """A fresh browser context logged in through the login page; returns its page."""
+    context = browser.new_context(base_url=base_url, **context_options)
+    page = context.new_page()
+    page.goto("/")
+    page.wait_for_url("**/login/**")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+    return page
