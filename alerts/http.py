@@ -86,6 +86,8 @@ def request_once(method: str, url: str, body: bytes, headers: dict[str, str], de
         raise TransportError(f"{parts.hostname} did not answer within {timeout_s():g} s") from None
     except http.client.InvalidURL as e:
         raise TransportError(f"refused {url!r}: {e}", permanent=True) from None
+    except ValueError as e:  # http.client refuses a header value with a line break
+        raise TransportError(f"cannot send to {parts.hostname}: {e}", permanent=True) from None
     except (OSError, http.client.HTTPException) as e:
         raise TransportError(f"connection to {parts.hostname} failed: {e or type(e).__name__}") from None
     finally:

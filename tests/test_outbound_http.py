@@ -144,6 +144,14 @@ def test_it_refuses_a_malformed_redirect_target(http_receiver: HttpReceiver, loc
     assert len(http_receiver.requests) == 1
 
 
+def test_it_refuses_a_header_with_a_line_break(http_receiver: HttpReceiver) -> None:
+    with pytest.raises(TransportError) as e:
+        post_json(http_receiver.url(), BODY, {**JSON, "Idempotency-Key": "k\r\nX-Injected: 1"})
+
+    assert e.value.permanent
+    assert http_receiver.requests == []
+
+
 def test_it_refuses_loopback_by_default(http_receiver: HttpReceiver, settings) -> None:  # noqa: ANN001
     settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = False
 

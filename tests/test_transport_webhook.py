@@ -83,6 +83,8 @@ def test_a_wrong_secret_or_timestamp_fails_verification(http_receiver: HttpRecei
     assert not verify_signature("another-secret-entirely", timestamp, request.body, header)
     assert not verify_signature(SECRET, int(timestamp) + 1, request.body, header)
     assert not verify_signature(SECRET, "not-a-number", request.body, header)
+    assert not verify_signature(SECRET, timestamp, request.body, "")
+    assert not verify_signature(SECRET, timestamp, request.body, None)
 
 
 def test_a_stale_timestamp_fails_verification() -> None:

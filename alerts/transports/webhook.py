@@ -22,8 +22,12 @@ def sign(secret: str, timestamp: int | str, body: bytes) -> str:
     return f"v1={digest.hexdigest()}"
 
 
-def verify_signature(secret: str, timestamp: int | str, body: bytes, header: str, tolerance_s: int = 300) -> bool:
+def verify_signature(
+    secret: str, timestamp: int | str, body: bytes, header: str | None, tolerance_s: int = 300
+) -> bool:
     """True when one v1= value of the X-Monitor-Signature header matches and the timestamp is fresh."""
+    if not header:
+        return False
     try:
         sent = int(str(timestamp).strip())
     except ValueError:
