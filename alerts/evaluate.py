@@ -83,9 +83,8 @@ def evaluate_rule(rule: Rule, round: Round) -> Outcome:
 
 def keep_firing(alert: Alert, round: Round) -> bool:
     if alert.ack_expires_at is not None and alert.ack_expires_at <= round.now:
-        if lifecycle.unacknowledge(alert, detail="still firing after the reminder time"):
-            alert.state, alert.next_reminder_at = "firing", round.now
-    return lifecycle.remind(alert, round.now)
+        lifecycle.unacknowledge(alert, detail="still firing after the reminder time")
+    return lifecycle.remind(alert)
 
 
 def refresh_suppression(now=None) -> None:  # noqa: ANN001

@@ -121,6 +121,8 @@ def unacknowledge(alert: Alert, actor=None, detail: str = "") -> bool:  # noqa: 
         )
         if not changed:
             return False
+        alert.state, alert.next_reminder_at = AlertState.FIRING, now
+        alert.acknowledged_at = alert.acknowledged_by = alert.ack_expires_at = None
         action = "unacknowledged" if actor is not None else "acknowledgement lapsed"
         record(alert, action, actor=actor, detail=detail)
     return True
@@ -144,8 +146,9 @@ def comment(alert: Alert, actor, text: str) -> Event:  # noqa: ANN001
     return record(alert, "comment", actor=actor, detail=text)
 
 
-def remind(alert: Alert, now: datetime) -> bool:
+def remind(alert: Alert) -> bool:
     """Send a reminder if one is due; the conditional update makes it once per cooldown."""
+    now = timezone.now()
     if alert.state != AlertState.FIRING or alert.next_reminder_at is None or alert.next_reminder_at > now:
         return False
     next_at = now + timedelta(minutes=alert.rule.cooldown_minutes)
