@@ -10,6 +10,9 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.test import Client
 
+from alerts import lifecycle
+from alerts.models import Rule
+from monitoring.models import Service
 from resilience_site.asgi import application
 from tests.conftest import Reporter, call
 
@@ -94,8 +97,6 @@ def test_it_forwards_a_delta_after_an_ingest(client: Client, reporter: Reporter)
 
 
 def reporter_service_id() -> int:
-    from monitoring.models import Service
-
     return Service.objects.get(name="payments").id
 
 
@@ -123,3 +124,22 @@ def test_it_coalesces_heavy_ingest(client: Client, reporter: Reporter) -> None:
     # One second of ingest, then whatever was still pending: at most ~4 a second plus one.
     assert 1 <= len(messages) <= 6
     assert sum(message["calls"] for message in messages) == posted["posted"]
+
+
+def test_it_forwards_an_alert_change_after_commit(client: Client) -> None:
+    cookie = session_cookie(client)
+    rule = Rule.objects.create(name="charge errors", metric="error_rate", threshold=0.2)
+    observation = lifecycle.Observation(fingerprint="payments/charge", service="payments", subject="charge", value=0.5)
+
+    async def scenario() -> tuple[int, dict]:
+        socket = communicator(cookie, ORIGIN)
+        await socket.connect()
+        await socket.receive_json_from(timeout=2)  # hello
+        alert = await sync_to_async(lifecycle.fire)(rule, observation)
+        message = await socket.receive_json_from(timeout=3)
+        await socket.disconnect()
+        return alert.id, message
+
+    alert_id, message = async_to_sync(scenario)()
+    assert message["alerts"] == [{"id": alert_id, "state": "firing"}]
+    assert message["services"] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -42,5 +43,5 @@ def strip(outcomes: list[str]) -> str:
 def when(value) -> str:  # noqa: ANN001  (a datetime or None)
     """A <time> element: UTC in the markup, the viewer's zone once static/js/time.js ran."""
     if value is None:
-        return format_html('<span class="muted">never</span>')
+        return mark_safe('<span class="muted">never</span>')
     return format_html('<time datetime="{}">{}</time>', value.isoformat(), value.strftime("%Y-%m-%d %H:%M:%S UTC"))

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.browser import make_user
+from tests.conftest import Reporter, call, now_iso
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def viewer(client: Client) -> Client:
+    client.force_login(make_user("viewer"))
+    return client
+
+
+def snapshot(depth: int, ts: str) -> dict:
+    return {"queue": "email_queue", "ts": ts, "depth": depth, "in_flight": 1, "dead_letter": 0}
+
+
+def test_it_tells_a_new_user_what_to_do(viewer: Client) -> None:
+    page = viewer.get("/").content.decode()
+    assert "Nothing reported yet" in page
+    assert "python manage.py create_service payments" in page
+    assert 'id="live-status"' in page and "(viewer)" in page
+
+
+def test_it_shows_figures_and_the_functions_in_trouble(viewer: Client, reporter: Reporter) -> None:
+    calls = [call("charge", "failure"), call("charge", "failure"), call("refund"), call("refund", duration_ms=200)]
+    breakers = [{"function": "charge", "state": "open", "ts": now_iso()}]
+    assert reporter.post({"calls": calls, "breakers": breakers}).status_code == 202
+    overview = viewer.get("/api/v1/overview").json()
+    assert overview["calls_5m"] == 4 and overview["calls_1h"] == 4
+    assert overview["success_rate_5m"] == 0.5
+    assert overview["open_breakers"] == 1
+    assert [row["name"] for row in overview["trouble"]] == ["charge"]
+    page = viewer.get("/").content.decode()
+    assert "Nothing reported yet" not in page
+    assert '<div class="value" data-figure="calls_5m">4</div>' in page
+    assert '<span data-figure="success_rate_5m">50.0 %</span>' in page
+    trouble = page[page.index('id="trouble"') :].split("</tbody>")[0]
+    assert ">charge<" in trouble and ">refund<" not in trouble
+
+
+def test_it_counts_queues_backing_up(viewer: Client, reporter: Reporter) -> None:
+    assert reporter.post({"queues": [snapshot(10, now_iso())]}).status_code == 202
+    assert reporter.post({"queues": [snapshot(25, now_iso())]}).status_code == 202
+    overview = viewer.get("/api/v1/overview").json()
+    assert [(q["name"], q["growth"]) for q in overview["queues_backing_up"]] == [("email_queue", 15)]
+    page = viewer.get("/").content.decode()
+    assert "email_queue</a> grew by 15" in page
+    queues = viewer.get("/queues/").content.decode()
+    assert '<span class="error">+15</span>' in queues
+    assert viewer.get("/api/v1/queues").json()["items"][0]["growth_5m"] == 15
