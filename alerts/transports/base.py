@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-SEVERITIES = ("critical", "high", "medium", "low")
-EVENTS = ("firing", "resolved", "reminder", "test")
 
 
 @dataclass(frozen=True)
