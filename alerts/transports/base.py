@@ -7,7 +7,6 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 
-
 @dataclass(frozen=True)
 class Message:
     event: str  # "firing" | "resolved" | "reminder" | "test"
