@@ -15,8 +15,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--no-scheduler", action="store_true", help="leave periodic jobs to Celery beat")
+        parser.add_argument("--no-demo", action="store_true", help="do not run the demo reporter (as DEMO=0)")
 
-    def handle(self, host: str, port: int, no_scheduler: bool, **options) -> None:  # noqa: ANN003
+    def handle(self, host: str, port: int, no_scheduler: bool, no_demo: bool, **options) -> None:  # noqa: ANN003
         import uvicorn
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
@@ -25,6 +26,16 @@ class Command(BaseCommand):
 
         if not no_scheduler:
             scheduler.start()
+        if settings.DEMO and not no_demo:
+            self.start_demo(host, port)
         self.stdout.write(f"Resilience Monitor on http://{host}:{port}/  (Ctrl-C stops it)")
         uvicorn.run(ASGIStaticFilesHandler(application), host=host, port=port, log_level="warning", lifespan="off")
 
+    def start_demo(self, host: str, port: int) -> None:
+        from monitoring import demo
+
+        tokens = demo.embedded_tokens(str(settings.VAR_DIR / "demo_tokens.json"))
+        demo.start_embedded(host, port, tokens)
+        self.stdout.write(
+            "Demo reporter running: payments, ai-gateway and notifications report here (DEMO=0 or --no-demo turns it off)"
+        )
