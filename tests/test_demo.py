@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 
 from monitoring.demo import SERVICE_NAMES, Demo
 from monitoring.models import Breaker, CallBucket, IngestToken, Service
@@ -34,3 +37,14 @@ def test_it_reports_all_three_services_and_the_email_queue(live_site: str) -> No
     depths = list(Snapshot.objects.filter(queue__name="email_queue").order_by("at").values_list("depth", flat=True))
     assert len(depths) >= 2
     assert depths[-1] > depths[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_one_service_part_from_the_command_line(live_site: str) -> None:
+    _, token = IngestToken.issue(service=Service.objects.create(name="notifications"))
+    out = StringIO()
+    call_command("demo", url=live_site, token=token, service="notifications", seconds=2, rate=4, stdout=out)
+
+    assert "dropped 0" in out.getvalue()
+    assert set(CallBucket.objects.values_list("function__name", flat=True)) == {"send_email", "send_sms"}
+    assert Snapshot.objects.filter(queue__name="email_queue", queue__service__name="notifications").exists()

@@ -83,8 +83,7 @@ class CircuitBreaker:
         with self._lock:
             if not self._announced:
                 # The monitor learns this instance has the breaker, so "open on 2 of 5" adds up.
-                self._announced = True
-                self._report(self.state)
+                self._announced = self._report(self.state)
             if self.state == OPEN and self.clock() - self.opened_at >= self.reset_timeout:
                 self._move(HALF_OPEN)
             if self.state == CLOSED:
@@ -116,7 +115,9 @@ class CircuitBreaker:
             self.failure_count = 0
         self._report(state)
 
-    def _report(self, state: str) -> None:
+    def _report(self, state: str) -> bool:
         reporter = reporter_or_default(self.reporter)
-        if reporter is not None:
-            reporter.record_breaker(self.name, state)
+        if reporter is None:
+            return False
+        reporter.record_breaker(self.name, state)
+        return True

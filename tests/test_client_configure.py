@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pytest
+import resilience_client
+from resilience_client import CircuitBreaker, configure, get_reporter, monitored
+from resilience_client import config
+
+from monitoring.models import Breaker, CallBucket
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_reports_through_the_default_reporter(
+    live_site: str, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config, "_default", None)
+
+    @monitored("send_sms")
+    @CircuitBreaker("send_sms")
+    def send() -> str:
+        return "queued"
+
+    assert send() == "queued"  # no reporter configured yet: works, reports nothing
+    first = configure(live_site, token, instance="notifier-1", flush_interval=0.1)
+    assert get_reporter() is first
+    assert send() == "queued"
+    second = configure(live_site, token, instance="notifier-2", flush_interval=0.1)
+    assert first.stats()["sent"] == 2  # the call and the breaker state; replaced: flushed and closed
+    assert send() == "queued"
+    assert second.flush(10)
+    second.close()
+
+    assert CallBucket.objects.get(function__name="send_sms").success == 2
+    # Used first with no reporter, the breaker told the first reporter it had.
+    assert list(Breaker.objects.values_list("instance", "state")) == [("notifier-1", "closed")]
+    assert resilience_client.get_reporter() is second
