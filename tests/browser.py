@@ -6,6 +6,7 @@ download is never used. Tests marked `browser` skip without it, or fail under CI
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,17 +38,31 @@ def screenshot(page, name: str) -> Path:  # noqa: ANN001  (a Playwright page)
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
+    """One headless Chromium per test module.
+
+    Playwright's sync API leaves an asyncio loop marked running in this thread, which makes
+    Django refuse ORM calls; the tests' own ORM calls are plain sync code, so the check is
+    lifted while the browser lives (and only then: the scope ends with the module).
+    """
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
         missing("Chromium is not installed (no chromium on PATH; apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 def log_in(browser, base_url: str, username: str, **context_options: object):  # noqa: ANN001, ANN201

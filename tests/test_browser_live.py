@@ -1,0 +1,102 @@
+"""The dashboard in a real headless Chromium against the real ASGI server."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import pytest
+
+from monitoring.models import Function
+from tests.browser import chromium, log_in, make_user, screenshot  # noqa: F401  (fixture)
+from tests.conftest import call, now_iso
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def post_batch(base_url: str, token: str, batch: dict) -> None:
+    request = urllib.request.Request(
+        f"{base_url}/api/v1/ingest",
+        data=json.dumps(batch).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 202
+
+
+def test_it_shows_a_new_function_and_its_breaker_opening_without_a_reload(
+    chromium, live_site: str, token: str  # noqa: ANN001
+) -> None:
+    make_user("admin")
+    page = log_in(chromium, live_site, "admin")
+    page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
+    assert page.is_visible("#first-steps")
+    screenshot(page, "overview-empty")
+
+    page.goto("/functions/")
+    page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
+    post_batch(live_site, token, {"instance": "pod-1", "calls": [call("charge"), call("charge", "failure")],
+                                  "breakers": [{"function": "charge", "state": "closed", "ts": now_iso()}]})
+    row = page.wait_for_selector("#functions tr[data-function] >> text=charge", timeout=5000)
+    assert row is not None
+    screenshot(page, "functions")
+
+    function = Function.objects.get(name="charge")
+    page.goto(f"/functions/{function.id}/")
+    page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
+    page.wait_for_function("() => !!Chart.getChart('calls-chart')", timeout=5000)
+    assert page.inner_text("#breaker-badge") == "closed"
+    url = page.url
+    started = time.monotonic()
+    post_batch(live_site, token, {"instance": "pod-1", "breakers": [{"function": "charge", "state": "open", "ts": now_iso()}]})
+    page.wait_for_selector("#breaker-badge .badge.open", timeout=2000)
+    assert time.monotonic() - started < 2.0
+    assert page.url == url
+    assert "open on 1 of 1 instances" in page.inner_text("#breaker-text")
+    page.wait_for_selector("#flips >> text=pod-1", timeout=5000)
+    screenshot(page, "function")
+
+    page.goto("/")
+    page.wait_for_selector("#trouble >> text=charge", timeout=5000)
+    assert page.inner_text('[data-figure="open_breakers"]') == "1"
+    screenshot(page, "overview")
+
+
+# Keeps every socket the page opens, so a test can drop them as a network blip would.
+KEEP_SOCKETS = """
+window.__sockets = [];
+const Native = window.WebSocket;
+window.WebSocket = function (url, protocols) {
+  const socket = new Native(url, protocols);
+  window.__sockets.push(socket);
+  return socket;
+};
+"""
+
+
+def test_it_shows_queues_and_reconnects_after_a_drop(chromium, live_site: str, token: str) -> None:  # noqa: ANN001
+    make_user("viewer")
+    page = log_in(chromium, live_site, "viewer")
+    page.context.add_init_script(KEEP_SOCKETS)
+    post_batch(live_site, token, {"queues": [{"queue": "email_queue", "ts": now_iso(), "depth": 7, "in_flight": 1,
+                                              "dead_letter": 0, "oldest_age_s": 3.0}]})
+    page.goto("/queues/")
+    page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
+    page.wait_for_selector("#queues >> text=email_queue", timeout=5000)
+    screenshot(page, "queues")
+    page.click("#queues >> text=email_queue")
+    page.wait_for_function("() => !!Chart.getChart('depth-chart')", timeout=5000)
+    assert page.inner_text("#depth") == "7"
+    assert page.inner_text("#zone-name") not in ("", "UTC") or page.evaluate("Time.zone") == "UTC"
+    screenshot(page, "queue")
+
+    page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
+    page.evaluate("() => window.__sockets.forEach((s) => s.close())")
+    page.wait_for_selector("#live-status[data-state=reconnecting]", timeout=2000)
+    post_batch(live_site, token, {"queues": [{"queue": "email_queue", "ts": now_iso(), "depth": 9, "in_flight": 1,
+                                              "dead_letter": 0, "oldest_age_s": 3.0}]})
+    # Back with backoff, and the data missed meanwhile comes with the resync.
+    page.wait_for_selector("#live-status[data-state=live]", timeout=10000)
+    page.wait_for_function("() => document.getElementById('depth').textContent === '9'", timeout=5000)
+    assert "updated" in page.inner_text("#freshness")
