@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from pydantic import ValidationError
 
 from alerts.hooks import breakers_flipped
@@ -70,14 +71,32 @@ def parse(body: bytes) -> Batch:
     return batch
 
 
-def claim(service: Service, key: str, body_digest: str) -> IngestBatch | None:
-    """Record the key, or return the batch that already holds it (waiting for its commit)."""
-    try:
-        with transaction.atomic():
-            IngestBatch.objects.create(service=service, key=key, body_digest=body_digest)
-            return None
-    except IntegrityError:
-        seen = IngestBatch.objects.get(service=service, key=key)
+CLAIM = """
+INSERT INTO {table} (service_id, key, body_digest, answer, created) VALUES (%s, %s, %s, %s::jsonb, now())
+ON CONFLICT (service_id, key) DO NOTHING RETURNING id
+"""
+
+
+def claim(service: Service, key: str, body_digest: str, answer: dict) -> IngestBatch | None:
+    """Record the key with its answer, or return the batch that already holds it.
+
+    A concurrent batch with the same key makes the insert wait for that batch's commit.
+    """
+    if connection.vendor == "postgresql":  # one round trip instead of a savepoint's three
+        with connection.cursor() as cursor:
+            cursor.execute(
+                CLAIM.format(table=IngestBatch._meta.db_table), [service.id, key, body_digest, json.dumps(answer)]
+            )
+            if cursor.fetchone():
+                return None
+    else:
+        try:
+            with transaction.atomic():
+                IngestBatch.objects.create(service=service, key=key, body_digest=body_digest, answer=answer)
+                return None
+        except IntegrityError:
+            pass
+    seen = IngestBatch.objects.get(service=service, key=key)
     if seen.body_digest != body_digest:
         raise KeyReused("was already used for a different batch", "batch_id")
     return seen
@@ -87,9 +106,10 @@ def ingest(service: Service, body: bytes, idempotency_key: str | None = None) ->
     batch = parse(body)
     key = idempotency_key or batch.batch_id
     body_digest = hashlib.sha256(body).hexdigest()
+    answer = {"accepted": batch.counts(), "duplicate": False}
     with transaction.atomic():
         if key:
-            seen = claim(service, key, body_digest)
+            seen = claim(service, key, body_digest, answer)
             if seen is not None:
                 return Result(200, {**seen.answer, "duplicate": True})
         try:
@@ -97,9 +117,6 @@ def ingest(service: Service, body: bytes, idempotency_key: str | None = None) ->
             store_snapshots(service, batch.queues)
         except CapReached as error:
             raise IngestError(error.message, error.field) from None
-        answer = {"accepted": batch.counts(), "duplicate": False}
-        if key:
-            IngestBatch.objects.filter(service=service, key=key).update(answer=answer)
     if flips:
         breakers_flipped(flips)  # evaluates breaker rules for these functions once committed
     return Result(202, answer, flips)

@@ -31,18 +31,33 @@ def on_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def execute_bound(sql: str, params: list) -> None:
+    """Run sql with server-side parameter binding.
+
+    Django's PostgreSQL cursors quote parameters in Python; for arrays of thousands of
+    values that costs more than the statement itself.
+    """
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)
+
+
 def ids_for_names(model: type[models.Model], service: Service, first_paths: dict[str, str]) -> dict[str, int]:
     """Ids of the service's functions or queues by name, creating the new ones up to the cap.
 
     first_paths maps each name to the path of the first item naming it, for the error.
     """
     names = list(first_paths)
-    ids = dict(model.objects.filter(service=service, name__in=names).values_list("name", "id"))
+    named = model.objects.filter(service=service, name__in=names).order_by()
+    ids = dict(named.values_list("name", "id"))
     if len(ids) == len(names):
         return ids
-    # Lock the service so two batches cannot both squeeze past the cap.
-    Service.objects.select_for_update().filter(id=service.id).first()
-    ids = dict(model.objects.filter(service=service, name__in=names).values_list("name", "id"))
+    # Lock the service so two batches cannot both squeeze past the cap. NO KEY UPDATE, because
+    # every batch already holds the service row's KEY SHARE lock (its IngestBatch row's foreign key).
+    Service.objects.select_for_update(no_key=True).filter(id=service.id).first()
+    ids = dict(named.values_list("name", "id"))
     new = [name for name in names if name not in ids]
     cap = settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE
     room = cap - model.objects.filter(service=service).count()
@@ -50,7 +65,7 @@ def ids_for_names(model: type[models.Model], service: Service, first_paths: dict
         kind = model._meta.verbose_name_plural
         raise CapReached(first_paths[new[max(room, 0)]], f"service {service.name} has reached its limit of {cap} {kind}")
     model.objects.bulk_create([model(service=service, name=name) for name in new], ignore_conflicts=True)
-    return dict(model.objects.filter(service=service, name__in=names).values_list("name", "id"))
+    return dict(named.values_list("name", "id"))
 
 
 def function_paths(batch: Batch) -> dict[str, str]:
@@ -87,7 +102,7 @@ def pick_shard() -> int:
 
 def touch_last_seen(model: type[models.Model], seen: dict[int, datetime]) -> None:
     """Move last_seen forward, at most once a minute per row, so busy rows are rarely rewritten."""
-    current = dict(model.objects.filter(id__in=seen).values_list("id", "last_seen"))
+    current = dict(model.objects.filter(id__in=seen).order_by().values_list("id", "last_seen"))
     stale = [
         model(id=row_id, last_seen=at)
         for row_id, at in sorted(seen.items())
@@ -119,19 +134,18 @@ def write_buckets(folds: dict[tuple[int, datetime], MinuteFold], shard: int) -> 
     keys = sorted(folds)
     rows = [folds[key] for key in keys]
     if on_postgres():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                BUCKET_UPSERT.format(table=CallBucket._meta.db_table),
-                [
-                    shard,
-                    [key[0] for key in keys],
-                    [key[1] for key in keys],
-                    *([getattr(row, field) for row in rows] for field in CallBucket.COUNTED[:5]),
-                    [row.latency_sum_ms for row in rows],
-                    [row.latency_max_ms for row in rows],
-                    [json.dumps(row.histogram) for row in rows],
-                ],
-            )
+        execute_bound(
+            BUCKET_UPSERT.format(table=CallBucket._meta.db_table),
+            [
+                shard,
+                [key[0] for key in keys],
+                [key[1] for key in keys],
+                *([getattr(row, field) for row in rows] for field in CallBucket.COUNTED[:5]),
+                [row.latency_sum_ms for row in rows],
+                [row.latency_max_ms for row in rows],
+                [json.dumps(row.histogram) for row in rows],
+            ],
+        )
         return
     existing = {
         (bucket.function_id, bucket.minute): bucket
@@ -163,11 +177,9 @@ def write_strips(folds: dict[int, FunctionFold], shard: int) -> None:
     ids = sorted(folds)
     keep = STRIP_LENGTH * ENTRY_WIDTH
     if on_postgres():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                STRIP_UPSERT.format(table=OutcomeStrip._meta.db_table),
-                [shard, ids, [folds[i].strip for i in ids], keep],
-            )
+        execute_bound(
+            STRIP_UPSERT.format(table=OutcomeStrip._meta.db_table), [shard, ids, [folds[i].strip for i in ids], keep]
+        )
         return
     existing = {strip.function_id: strip for strip in OutcomeStrip.objects.filter(function_id__in=ids, shard=shard)}
     strips = []
