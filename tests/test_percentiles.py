@@ -40,3 +40,19 @@ def test_api_percentiles_match_exact_values(reporter: Reporter, client: Client, 
         assert abs(minute[field] - exact(durations, q)) / exact(durations, q) < 0.05
     assert minute["max_ms"] == max(durations)
     assert minute["calls"] == len(durations)
+
+
+def test_batches_for_one_minute_add_up_in_one_row(reporter: Reporter, settings) -> None:  # noqa: ANN001
+    from monitoring.models import CallBucket
+
+    settings.MONITOR_BUCKET_SHARDS = 1  # every batch lands on the same row, so they must merge
+    ts = now_iso()
+    reporter.post({"calls": [call(duration_ms=d, ts=ts) for d in (10, 10, 500)]})
+    reporter.post({"calls": [call(duration_ms=d, ts=ts, outcome="failure") for d in (10, 2000)]})
+    bucket = CallBucket.objects.get()
+    assert (bucket.success, bucket.failure, bucket.latency_max_ms, bucket.latency_sum_ms) == (3, 2, 2000, 2530)
+    expected = {}
+    for d in (10, 10, 500, 10, 2000):
+        key = str(histogram.bucket_of(d))
+        expected[key] = expected.get(key, 0) + 1
+    assert bucket.histogram == expected
