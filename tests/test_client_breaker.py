@@ -5,7 +5,8 @@ import time
 import pytest
 from resilience_client import BreakerOpen, CircuitBreaker, Reporter, monitored
 
-from monitoring.models import Breaker, BreakerFlip, CallBucket
+from monitoring.models import Breaker, BreakerFlip
+from tests.conftest import stored_calls
 
 
 class Unavailable(Exception):
@@ -55,7 +56,7 @@ def test_it_shows_a_breaker_open_on_one_instance_and_closed_on_another(live_site
     )
     assert timeline == [("", "closed"), ("closed", "open"), ("open", "half_open"), ("half_open", "closed")]
     assert BreakerFlip.objects.filter(instance="groq-1").count() == 2
-    bucket = CallBucket.objects.get(function__name="invokeGroq")
+    bucket = stored_calls(function__name="invokeGroq")
     assert (bucket.success, bucket.failure, bucket.rejected) == (1, 6, 4)
 
 
@@ -74,5 +75,5 @@ def test_it_opens_again_when_the_half_open_trial_fails(live_site: str, token: st
     assert breaker_row.state == "open"
     new_states = list(BreakerFlip.objects.order_by("at", "id").values_list("new_state", flat=True))
     assert new_states == ["closed", "open", "half_open", "open"]
-    bucket = CallBucket.objects.get(function__name="invokeGroq")
+    bucket = stored_calls(function__name="invokeGroq")
     assert (bucket.failure, bucket.rejected) == (3, 1)

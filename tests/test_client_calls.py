@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from resilience_client import CallTimeout, Reporter, monitored, retry
 
-from monitoring.models import CallBucket
+from tests.conftest import stored_calls
 
 
 class Declined(Exception):
@@ -32,7 +32,7 @@ def test_it_counts_fifty_monitored_calls_by_outcome(live_site: str, token: str) 
             pass
     assert reporter.flush(10)
 
-    bucket = CallBucket.objects.get(function__name="charge_card", function__service__name="payments")
+    bucket = stored_calls(function__name="charge_card", function__service__name="payments")
     assert (bucket.success, bucket.failure, bucket.timeout, bucket.rejected) == (len(results), 10, 6, 0)
     assert reporter.stats()["sent"] == 50
     assert reporter.stats()["dropped"] == 0
@@ -53,7 +53,7 @@ def test_it_reports_retries_on_the_call(live_site: str, token: str) -> None:
 
     assert refund() == "ok"
     assert reporter.flush(10)
-    bucket = CallBucket.objects.get(function__name="refund")
+    bucket = stored_calls(function__name="refund")
     assert (bucket.success, bucket.failure, bucket.retries) == (1, 0, 2)
 
 
@@ -74,7 +74,7 @@ def test_it_monitors_async_functions(live_site: str, token: str) -> None:
 
     asyncio.run(main())
     assert reporter.flush(10)
-    bucket = CallBucket.objects.get(function__name="embed")
+    bucket = stored_calls(function__name="embed")
     assert (bucket.success, bucket.failure) == (5, 1)
     assert bucket.latency_max_ms >= 50
 
@@ -91,4 +91,4 @@ def test_it_drops_items_the_monitor_would_refuse_without_losing_the_batch(live_s
     assert reporter.flush(10)
 
     assert reporter.stats() == {"sent": 1, "dropped": 5, "retried": 0, "failed": 0, "batches": 1, "pending": 0}
-    assert CallBucket.objects.get(function__name="charge_card").success == 1
+    assert stored_calls(function__name="charge_card").success == 1

@@ -5,7 +5,8 @@ import resilience_client
 from resilience_client import CircuitBreaker, configure, get_reporter, monitored
 from resilience_client import config
 
-from monitoring.models import Breaker, CallBucket
+from monitoring.models import Breaker
+from tests.conftest import stored_calls
 
 
 @pytest.mark.django_db(transaction=True)
@@ -29,7 +30,7 @@ def test_it_reports_through_the_default_reporter(
     assert second.flush(10)
     second.close()
 
-    assert CallBucket.objects.get(function__name="send_sms").success == 2
+    assert stored_calls(function__name="send_sms").success == 2
     # Used first with no reporter, the breaker told the first reporter it had.
     assert list(Breaker.objects.values_list("instance", "state")) == [("notifier-1", "closed")]
     assert resilience_client.get_reporter() is second
