@@ -6,12 +6,14 @@ import time
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.test import Client
 
 from alerts import lifecycle
 from alerts.models import Rule
+from monitoring import live
 from monitoring.models import Service
 from resilience_site.asgi import application
 from tests.conftest import Reporter, call
@@ -143,3 +145,31 @@ def test_it_forwards_an_alert_change_after_commit(client: Client) -> None:
     alert_id, message = async_to_sync(scenario)()
     assert message["alerts"] == [{"id": alert_id, "state": "firing"}]
     assert message["services"] == []
+
+
+def test_it_paces_deltas_from_many_publishers(client: Client) -> None:
+    """Several processes publishing at once still reach a page at ~4 messages a second."""
+    cookie = session_cookie(client)
+    delta = {"type": "delta", "committed_at": None, "sent_at": 0.0, "services": [1], "queue_services": [],
+             "calls": 1, "functions": [], "alerts": [], "resync": False}
+
+    async def scenario() -> list[dict]:
+        socket = communicator(cookie, ORIGIN)
+        await socket.connect()
+        await socket.receive_json_from(timeout=2)  # hello
+        layer = get_channel_layer()
+        for i in range(40):
+            rows = [{"id": 7, "health": "healthy", "breaker": "open" if i == 39 else "closed", "breaker_text": "",
+                     "calls_5m": i, "error_rate_5m": None}]
+            await layer.group_send(live.group_name(), {"type": "dashboard.delta", "delta": {**delta, "functions": rows}})
+        messages = [await socket.receive_json_from(timeout=1)]
+        while not await socket.receive_nothing(timeout=0.6, interval=0.02):
+            messages.append(await socket.receive_json_from())
+        await socket.disconnect()
+        return messages
+
+    messages = async_to_sync(scenario)()
+    assert len(messages) == 2  # the first at once, the other 39 merged into one 250 ms later
+    assert sum(message["calls"] for message in messages) == 40
+    assert messages[-1]["functions"] == [{"id": 7, "health": "healthy", "breaker": "open", "breaker_text": "",
+                                          "calls_5m": 39, "error_rate_5m": None}]
