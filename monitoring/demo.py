@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from resilience_client import CallTimeout, CircuitBreaker, ConcurrencyLimit, LimitFull, Reporter, monitored, retry
+from resilience_client.reporter import close_all
 
 log = logging.getLogger(__name__)
 
@@ -304,12 +305,12 @@ class Demo:
     def close(self, timeout: float = 5.0) -> dict[str, int]:
         """Stop, flush every reporter, and return their summed stats."""
         self.stop.set()
+        reporters = [instance.reporter for instances in self.instances.values() for instance in instances]
+        close_all(reporters, timeout)
         totals: dict[str, int] = {}
-        for instances in self.instances.values():
-            for instance in instances:
-                instance.reporter.close(timeout)
-                for key, value in instance.reporter.stats().items():
-                    totals[key] = totals.get(key, 0) + value
+        for reporter in reporters:
+            for key, value in reporter.stats().items():
+                totals[key] = totals.get(key, 0) + value
         return totals
 
     def start(self) -> threading.Thread:

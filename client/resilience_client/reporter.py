@@ -15,43 +15,19 @@ import threading
 import time
 import weakref
 from collections import deque
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from . import items
+from .items import Timestamp
 from .transport import Answer, Batch, post
 
 log = logging.getLogger("resilience_client")
 
-OUTCOMES = ("success", "failure", "timeout", "rejected")
-BREAKER_STATES = ("closed", "open", "half_open")
-MAX_NAME = 200
 # A Retry-After longer than this is taken as this: the buffer keeps filling meanwhile.
 MAX_RETRY_AFTER_S = 300.0
 
 _open_reporters: weakref.WeakSet[Reporter] = weakref.WeakSet()
-
-
-def iso(ts: datetime | float | None = None) -> str:
-    """ISO 8601 in UTC from now, an aware or naive-UTC datetime, or epoch seconds."""
-    if ts is None:
-        moment = datetime.now(timezone.utc)
-    elif isinstance(ts, datetime):
-        moment = ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
-    else:
-        moment = datetime.fromtimestamp(float(ts), timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def check_name(name: object) -> str:
-    if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME or not name.isprintable():
-        raise ValueError(f"a name must be 1 to {MAX_NAME} printable characters, not {name!r}")
-    return name
-
-
-def count(value: object) -> int:
-    number = int(value)  # type: ignore[call-overload]
-    if number < 0:
-        raise ValueError(f"a count must not be negative, not {value!r}")
-    return number
 
 
 def backoff(attempt: int, retry_after: float | None, base: float, cap: float) -> float:
@@ -90,7 +66,7 @@ class Reporter:
     ) -> None:
         self.url = url.rstrip("/") + "/api/v1/ingest"
         self.token = token
-        self.instance = check_name(instance or socket.gethostname()[:MAX_NAME] or "unknown")
+        self.instance = items.name(instance or socket.gethostname()[: items.MAX_NAME] or "unknown")
         self.flush_interval = flush_interval
         self.max_batch = max(1, max_batch)
         self.max_buffer = max(1, max_buffer)
@@ -120,49 +96,15 @@ class Reporter:
         outcome: str = "success",
         error_type: str | None = None,
         retries: int = 0,
-        ts: datetime | float | None = None,
+        ts: Timestamp = None,
     ) -> None:
-        try:
-            if outcome not in OUTCOMES:
-                raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
-            duration = float(duration_ms)
-            if not 0 <= duration < float("inf"):
-                raise ValueError(f"duration_ms must be a finite number >= 0, not {duration_ms!r}")
-            item = {"function": check_name(function), "ts": iso(ts), "duration_ms": duration, "outcome": outcome}
-            if error_type:
-                item["error_type"] = check_name(str(error_type)[:MAX_NAME])
-            if retries:
-                item["retries"] = min(count(retries), 1000)
-        except (TypeError, ValueError, OverflowError) as error:
-            self._reject("call", error)
-            return
-        self._add("calls", item)
+        self._record("calls", items.call, function, duration_ms, outcome, error_type, retries, ts)
 
-    def record_breaker(self, function: str, state: str, ts: datetime | float | None = None) -> None:
-        try:
-            if state not in BREAKER_STATES:
-                raise ValueError(f"state must be one of {', '.join(BREAKER_STATES)}, not {state!r}")
-            item = {"function": check_name(function), "state": state, "ts": iso(ts)}
-        except (TypeError, ValueError, OverflowError) as error:
-            self._reject("breaker", error)
-            return
-        self._add("breakers", item)
+    def record_breaker(self, function: str, state: str, ts: Timestamp = None) -> None:
+        self._record("breakers", items.breaker, function, state, ts)
 
-    def record_concurrency(
-        self, function: str, active: int, limit: int, queued: int = 0, ts: datetime | float | None = None
-    ) -> None:
-        try:
-            item = {
-                "function": check_name(function),
-                "active": count(active),
-                "limit": count(limit),
-                "queued": count(queued),
-                "ts": iso(ts),
-            }
-        except (TypeError, ValueError, OverflowError) as error:
-            self._reject("concurrency", error)
-            return
-        self._add("concurrency", item)
+    def record_concurrency(self, function: str, active: int, limit: int, queued: int = 0, ts: Timestamp = None) -> None:
+        self._record("concurrency", items.concurrency, function, active, limit, queued, ts)
 
     def record_queue(
         self,
@@ -171,22 +113,17 @@ class Reporter:
         in_flight: int = 0,
         dead_letter: int = 0,
         oldest_age_s: float | None = None,
-        ts: datetime | float | None = None,
+        ts: Timestamp = None,
     ) -> None:
+        self._record("queues", items.queue, queue, depth, in_flight, dead_letter, oldest_age_s, ts)
+
+    def _record(self, kind: str, build: Callable[..., dict], *args: Any) -> None:
         try:
-            item = {
-                "queue": check_name(queue),
-                "ts": iso(ts),
-                "depth": count(depth),
-                "in_flight": count(in_flight),
-                "dead_letter": count(dead_letter),
-            }
-            if oldest_age_s is not None:
-                item["oldest_age_s"] = max(0.0, float(oldest_age_s))
+            item = build(*args)
         except (TypeError, ValueError, OverflowError) as error:
-            self._reject("queue", error)
+            self._reject(kind, error)
             return
-        self._add("queues", item)
+        self._add(kind, item)
 
     def _reject(self, kind: str, error: Exception) -> None:
         with self._lock:
@@ -194,7 +131,7 @@ class Reporter:
             first = kind not in self._warned
             self._warned.add(kind)
         if first:
-            log.warning("resilience_client: dropped a %s the monitor would refuse: %s", kind, error)
+            log.warning("resilience_client: dropped one of %s the monitor would refuse: %s", kind, error)
 
     def _add(self, kind: str, item: dict) -> None:
         with self._changed:
@@ -249,15 +186,19 @@ class Reporter:
 
     def close(self, timeout: float = 5.0) -> bool:
         """Flush and stop. What is still unsent after timeout is dropped and counted."""
+        return close_all([self], timeout)
+
+    def _stop_taking(self) -> None:
         with self._changed:
-            if self._closing:
-                return not self._abandoned
             self._closing = True
             self._changed.notify_all()
         _open_reporters.discard(self)
+
+    def _give_up(self, deadline: float) -> bool:
+        """Wait for the sender until deadline; count what it did not send as dropped."""
         thread = self._thread
         if thread is not None and thread.is_alive():
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
         with self._changed:
             unsent = len(self._buffer) + len(self._gauges) + self._in_flight
             if unsent:
@@ -267,7 +208,7 @@ class Reporter:
                 self._gauges.clear()
                 self._in_flight = 0
                 self._changed.notify_all()
-            return not unsent
+            return not self._abandoned
 
     # The sender thread.
 
@@ -353,8 +294,16 @@ class Reporter:
             self._changed.notify_all()
 
 
+def close_all(reporters: Iterable[Reporter], timeout: float) -> bool:
+    """Close several reporters together, within one timeout for all of them."""
+    reporters = list(reporters)
+    deadline = time.monotonic() + timeout
+    for reporter in reporters:
+        reporter._stop_taking()
+    return all([reporter._give_up(deadline) for reporter in reporters])
+
+
 @atexit.register
-def _close_all(timeout: float = 2.0) -> None:
-    # A short last chance to send what the host program recorded before it exited.
-    for reporter in list(_open_reporters):
-        reporter.close(timeout)
+def _close_open_reporters() -> None:
+    # A last two seconds to send what the host program recorded before it exited.
+    close_all(_open_reporters, 2.0)
