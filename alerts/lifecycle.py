@@ -173,5 +173,7 @@ def set_suppression(alert: Alert, until: datetime | None) -> None:
         if not changed:
             return
         alert.suppressed_until = until
-        if until is not None:
+        if until is None:
+            record(alert, "suppression ended", detail="no silence matches any more")
+        else:
             record(alert, "suppressed", detail=f"by a silence until {until:%Y-%m-%d %H:%M} UTC")
