@@ -67,7 +67,6 @@ def test_create_user_token_reads_the_api(client, admin_user) -> None:  # noqa: A
 
 def test_ensure_admin_creates_one_login_once(db: None, settings, tmp_path) -> None:  # noqa: ANN001
     settings.VAR_DIR = tmp_path
-    settings.BASE_DIR = tmp_path.parent
     first = run("ensure_admin")
     assert "password:" in first
     assert (tmp_path / "admin-login.txt").read_text().startswith("username: admin")
