@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Callable
 
 import orjson
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -108,6 +111,25 @@ def validate_batch(request: HttpRequest) -> HttpResponse:
     return json_response(200, {"valid": True, "items": batch.counts()})
 
 
+MAX_AGE_HELP = "seconds an answer shared with other callers of the same query may be old (0: fresh)"
+
+
+def shared_answer(request: HttpRequest, max_age: int, compute: Callable[[], dict]) -> dict:
+    """One answer per query for up to max_age seconds, shared by every caller that allows it.
+
+    Open dashboards re-fetch the same pages after each live delta; sharing makes their cost
+    to the database independent of how many are open.
+    """
+    if not max_age:
+        return compute()
+    key = "shared-answer:" + hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    answer = cache.get(key)
+    if answer is None:
+        answer = compute()
+        cache.set(key, answer, timeout=max_age)
+    return answer
+
+
 class FunctionFilters(Schema):
     service: str | None = None
     q: str | None = Field(None, description="part of the function name")
@@ -116,6 +138,7 @@ class FunctionFilters(Schema):
     sort: str | None = Field(None, pattern=SORT_PATTERN, description='a column; "-" first sorts descending')
     limit: int = Field(100, ge=1, le=500)
     offset: int = Field(0, ge=0)
+    max_age: int = Field(0, ge=0, le=10, description=MAX_AGE_HELP)
 
     def by_figures(self) -> bool:
         """Filters and sorts on figures are applied in Python, over every matching function."""
@@ -147,6 +170,10 @@ def functions_out(functions: list[Function]) -> list[dict]:
 
 @router.get("/functions", auth=user_auth, response=FunctionPage)
 def list_functions(request: HttpRequest, filters: Query[FunctionFilters]) -> dict:
+    return shared_answer(request, filters.max_age, lambda: find_functions(filters))
+
+
+def find_functions(filters: FunctionFilters) -> dict:
     functions = Function.objects.select_related("service")
     if filters.service:
         functions = functions.filter(service__name=filters.service)
@@ -185,7 +212,11 @@ class Overview(Schema):
 
 
 @router.get("/overview", auth=user_auth, response=Overview)
-def get_overview(request: HttpRequest) -> dict:
+def get_overview(request: HttpRequest, max_age: int = Query(0, ge=0, le=10, description=MAX_AGE_HELP)) -> dict:
+    return shared_answer(request, max_age, overview_figures)
+
+
+def overview_figures() -> dict:
     rows = functions_out(list(Function.objects.select_related("service")))
     trouble = [row for row in sort_rows(rows, "trouble") if row["health"] in ("unhealthy", "degraded")]
     return {**overview.figures(), "functions": len(rows), "trouble": trouble[:10]}

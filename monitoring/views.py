@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from pydantic import ValidationError
 
-from .api import FunctionFilters, get_function, get_overview, list_functions
+from .api import FunctionFilters, find_functions, get_function, overview_figures
 from .auth import role_of
 from .models import Function, Service
 
@@ -42,7 +42,7 @@ def first_steps() -> dict:
 
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    figures = get_overview(request)
+    figures = overview_figures()
     return page(request, "monitoring/overview.html", "overview", figures=figures, **first_steps())
 
 
@@ -76,7 +76,7 @@ def columns(filters: FunctionFilters) -> list[dict]:
 @login_required
 def functions(request: HttpRequest) -> HttpResponse:
     filters, valid = function_filters(request.GET)
-    found = list_functions(request, filters)
+    found = find_functions(filters)
     end = filters.offset + len(found["items"])
     pager = {
         "start": filters.offset + 1 if found["items"] else 0,

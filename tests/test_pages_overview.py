@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from tests.browser import make_user
@@ -53,3 +54,17 @@ def test_it_counts_queues_backing_up(viewer: Client, reporter: Reporter) -> None
     queues = viewer.get("/queues/").content.decode()
     assert '<span class="error">+15</span>' in queues
     assert viewer.get("/api/v1/queues").json()["items"][0]["growth_5m"] == 15
+
+
+def test_it_shares_an_answer_only_with_callers_that_allow_it(viewer: Client, reporter: Reporter) -> None:
+    cache.clear()  # answers shared by an earlier test must not leak in
+    assert reporter.post({"calls": [call("charge")]}).status_code == 202
+    assert viewer.get("/api/v1/overview?max_age=5").json()["calls_5m"] == 1
+    assert viewer.get("/api/v1/functions?max_age=5").json()["items"][0]["calls_5m"] == 1
+    assert reporter.post({"calls": [call("charge")]}).status_code == 202
+    # The same query within max_age: the shared answer; without max_age: fresh.
+    assert viewer.get("/api/v1/overview?max_age=5").json()["calls_5m"] == 1
+    assert viewer.get("/api/v1/functions?max_age=5").json()["items"][0]["calls_5m"] == 1
+    assert viewer.get("/api/v1/overview").json()["calls_5m"] == 2
+    assert viewer.get("/api/v1/functions").json()["items"][0]["calls_5m"] == 2
+    assert viewer.get("/api/v1/functions?max_age=11").status_code == 422

@@ -28,7 +28,8 @@
     if (steps && o.functions) steps.hidden = true;
   }
 
-  function resync() { return Live.getJSON("/api/v1/overview").then(show); }
+  // Pages re-fetching after a delta may share an answer up to 2 s old (see shared_answer).
+  function resync() { return Live.getJSON("/api/v1/overview?max_age=2").then(show); }
   var soon = Live.throttle(resync, 2000);
 
   document.addEventListener("DOMContentLoaded", function () {
