@@ -6,12 +6,17 @@ simulated: each one's duration is drawn and added to a simulated clock instead o
 slept, so ~25 calls a second cost next to nothing.
 
 Every CYCLE_S seconds the same story plays (t = seconds into the cycle):
-- payments: charge_card fails ~45 % for t in [30, 180); refund is slow (p95 > 2 s) in [200, 320).
+- payments: charge_card fails ~55 % for t in [30, 180); refund is slow (p95 > 2 s) in [200, 290).
 - ai-gateway: invokeGroq fails on two of four instances in [90, 240), so their breakers
   open, reject, try half-open and close again once it is over; invokeOpenAI is slow in
-  [150, 270); embed's concurrency limit is nearly full on one instance in [60, 150).
-- notifications: send_email fails ~35 % in [100, 220) while email_queue backs up and
-  dead-letters; the queue drains after, and its dead letters are redriven at t = 300.
+  [150, 240); embed's concurrency limit is nearly full on one instance in [60, 150).
+- notifications: the mail relay drops 80 % of send_email attempts in [100, 250), so
+  about half the calls fail even after retries, while email_queue backs up and
+  dead-letters; the queue drains after, and its dead letters are redriven at t = 360.
+
+Under the default rules this fires, within two minutes of a start, "High error rate"
+(charge_card) and "Breaker open" (invokeGroq), later "Slow calls (p95)", "Dead letters
+growing" and "Breaker flapping", and resolves each of them later in the cycle.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from resilience_client.reporter import close_all
 
 log = logging.getLogger(__name__)
 
-CYCLE_S = 360
+# Long enough that a 5-minute window can hold none of the last failing phase, so alerts resolve.
+CYCLE_S = 480
 TICK_S = 0.5
 QUEUE_EVERY_S = 2.0
 
@@ -70,13 +76,13 @@ Draw = tuple[float, Exception | None]
 
 
 def charge_card(t: float, instance: int) -> Draw:
-    if chance(0.45 if within(t, 30, 180) else 0.01):
+    if chance(0.55 if within(t, 30, 180) else 0.01):
         return around(900), GatewayError("card processor answered 502")
     return around(180), None
 
 
 def refund(t: float, instance: int) -> Draw:
-    if within(t, 200, 320) and chance(0.4):
+    if within(t, 200, 290) and chance(0.4):
         return around(3000, 0.25), None
     return around(250), (GatewayError("refund declined upstream") if chance(0.01) else None)
 
@@ -88,7 +94,7 @@ def invoke_groq(t: float, instance: int) -> Draw:
 
 
 def invoke_openai(t: float, instance: int) -> Draw:
-    if within(t, 150, 270) and chance(0.45):
+    if within(t, 150, 240) and chance(0.45):
         duration = around(3500, 0.4)
         if duration > 8000:
             return 8000.0, CallTimeout("invokeOpenAI took over 8 s")
@@ -101,8 +107,8 @@ def embed(t: float, instance: int) -> Draw:
 
 
 def send_email(t: float, instance: int) -> Draw:
-    if chance(0.35 if within(t, 100, 220) else 0.01):
-        return around(2000), SMTPServerDisconnected("relay closed the connection")
+    if chance(0.8 if within(t, 100, 250) else 0.01):
+        return around(400), SMTPServerDisconnected("relay closed the connection")
     return around(120), None
 
 
@@ -178,26 +184,29 @@ class SimulatedClock:
 
 @dataclass
 class EmailQueue:
-    """email_queue: 8 messages/s in; sending falls behind while send_email fails."""
+    """email_queue: 8 messages/s in; sending falls behind while the mail relay fails."""
 
     depth: float = 20.0
     dead_letter: int = 0
+    send_rate: float = 20.0
+    last_t: float = 0.0
 
     def step(self, t: float, dt: float) -> None:
-        backlog = within(t, 100, 220)
-        sent = (2.0 if backlog else 20.0) * dt
-        self.depth = max(0.0, self.depth + 8.0 * dt - sent)
+        backlog = within(t, 100, 250)
+        self.send_rate = 2.0 if backlog else 20.0
+        self.depth = max(0.0, self.depth + (8.0 - self.send_rate) * dt)
         if backlog and chance(0.5 * dt):
             self.dead_letter += 1
-        if within(t, 300, 300 + dt):
+        if self.last_t < 360 <= t:
             self.depth += self.dead_letter  # redriven: dead letters go back to the queue
             self.dead_letter = 0
+        self.last_t = t
 
     def report(self, reporter: Reporter) -> None:
         depth = round(self.depth)
         reporter.record_queue(
             "email_queue", depth=depth, in_flight=min(depth, 4), dead_letter=self.dead_letter,
-            oldest_age_s=round(depth / 8.0, 1),
+            oldest_age_s=round(depth / self.send_rate, 1),  # first in, first out
         )
 
 
@@ -290,13 +299,14 @@ class Demo:
                 self.queue.report(self.instances[plan.name][0].reporter)
 
     def run(self, seconds: float | None = None) -> None:
-        started = time.monotonic()
+        started = previous = time.monotonic()
         next_queue_report = started
         while not self.stop.is_set():
             now = time.monotonic()
             if seconds is not None and now - started >= seconds:
                 break
-            self.tick((self.start_at + now - started) % CYCLE_S, TICK_S)
+            self.tick((self.start_at + now - started) % CYCLE_S, now - previous)
+            previous = now
             if now >= next_queue_report:
                 self.report_queue()
                 next_queue_report = now + QUEUE_EVERY_S
