@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -31,7 +32,7 @@ def on_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def execute_bound(sql: str, params: list) -> None:
+def execute_bound(sql: str, params: list | dict) -> None:
     """Run sql with server-side parameter binding.
 
     Django's PostgreSQL cursors quote parameters in Python; for arrays of thousands of
@@ -44,28 +45,40 @@ def execute_bound(sql: str, params: list) -> None:
         cursor.execute(sql, params)
 
 
-def ids_for_names(model: type[models.Model], service: Service, first_paths: dict[str, str]) -> dict[str, int]:
-    """Ids of the service's functions or queues by name, creating the new ones up to the cap.
+@dataclass
+class Known:
+    """A service's functions (or queues) named by a batch: ids by name, last_seen by id."""
+
+    ids: dict[str, int]
+    last_seen: dict[int, datetime | None]
+
+    @classmethod
+    def read(cls, rows: models.QuerySet) -> Known:
+        found = list(rows.values_list("name", "id", "last_seen"))
+        return cls({name: id_ for name, id_, _ in found}, {id_: seen for _, id_, seen in found})
+
+
+def find_or_create(model: type[models.Model], service: Service, first_paths: dict[str, str]) -> Known:
+    """The service's functions or queues by name, creating the new ones up to the cap.
 
     first_paths maps each name to the path of the first item naming it, for the error.
     """
     names = list(first_paths)
     named = model.objects.filter(service=service, name__in=names).order_by()
-    ids = dict(named.values_list("name", "id"))
-    if len(ids) == len(names):
-        return ids
+    known = Known.read(named)
+    if len(known.ids) == len(names):
+        return known
     # Lock the service so two batches cannot both squeeze past the cap. NO KEY UPDATE, because
     # every batch already holds the service row's KEY SHARE lock (its IngestBatch row's foreign key).
     Service.objects.select_for_update(no_key=True).filter(id=service.id).first()
-    ids = dict(named.values_list("name", "id"))
-    new = [name for name in names if name not in ids]
+    new = [name for name in names if name not in Known.read(named).ids]
     cap = settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE
     room = cap - model.objects.filter(service=service).count()
     if len(new) > room:
         kind = model._meta.verbose_name_plural
         raise CapReached(first_paths[new[max(room, 0)]], f"service {service.name} has reached its limit of {cap} {kind}")
     model.objects.bulk_create([model(service=service, name=name) for name in new], ignore_conflicts=True)
-    return dict(named.values_list("name", "id"))
+    return Known.read(named)
 
 
 def function_paths(batch: Batch) -> dict[str, str]:
@@ -81,7 +94,8 @@ def store_functions(service: Service, batch: Batch) -> list[BreakerFlip]:
     paths = function_paths(batch)
     if not paths:
         return []
-    ids = ids_for_names(Function, service, paths)
+    known = find_or_create(Function, service, paths)
+    ids = known.ids
     instance = batch.instance or ""
     write_concurrency(batch, ids, instance)
     flips = write_breakers(batch, ids, instance)
@@ -89,9 +103,8 @@ def store_functions(service: Service, batch: Batch) -> list[BreakerFlip]:
         # The busiest rows last, so their locks are held for the shortest time before commit.
         shard = pick_shard()
         folds = fold_functions(batch.calls, ids)
-        touch_last_seen(Function, {function_id: fold.last_seen for function_id, fold in folds.items()})
-        write_strips(folds, shard)
-        write_buckets(fold_minutes(batch.calls, ids), shard)
+        touch_last_seen(Function, {function_id: fold.last_seen for function_id, fold in folds.items()}, known)
+        write_calls(folds, fold_minutes(batch.calls, ids), shard)
     return flips
 
 
@@ -100,53 +113,87 @@ def pick_shard() -> int:
     return random.randrange(settings.MONITOR_BUCKET_SHARDS) if on_postgres() else 0
 
 
-def touch_last_seen(model: type[models.Model], seen: dict[int, datetime]) -> None:
+def touch_last_seen(model: type[models.Model], seen: dict[int, datetime], known: Known) -> None:
     """Move last_seen forward, at most once a minute per row, so busy rows are rarely rewritten."""
-    current = dict(model.objects.filter(id__in=seen).order_by().values_list("id", "last_seen"))
     stale = [
         model(id=row_id, last_seen=at)
         for row_id, at in sorted(seen.items())
-        if current.get(row_id) is None or current[row_id] < at - timedelta(minutes=1)
+        if known.last_seen.get(row_id) is None or known.last_seen[row_id] < at - timedelta(minutes=1)
     ]
     if stale:
         model.objects.bulk_update(stale, ["last_seen"])
 
 
-BUCKET_UPSERT = """
-INSERT INTO {table} (shard, function_id, minute, success, failure, timeout, rejected, retries,
-                     latency_sum_ms, latency_max_ms, histogram)
-SELECT %s, * FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::int[], %s::int[], %s::int[],
-                         %s::int[], %s::float8[], %s::float8[], %s::jsonb[])
+CALLS_UPSERT = """
+WITH strips AS (
+    INSERT INTO {strips} (shard, function_id, entries)
+    SELECT %(shard)s, * FROM unnest(%(strip_functions)s::bigint[], %(entries)s::text[])
+    ON CONFLICT (function_id, shard) DO UPDATE SET entries = right({strips}.entries || EXCLUDED.entries, %(keep)s)
+)
+INSERT INTO {buckets} (shard, function_id, minute, success, failure, timeout, rejected, retries,
+                       latency_sum_ms, latency_max_ms, histogram)
+SELECT %(shard)s, * FROM unnest(
+    %(functions)s::bigint[], %(minutes)s::timestamptz[], %(success)s::int[], %(failure)s::int[],
+    %(timeout)s::int[], %(rejected)s::int[], %(retries)s::int[], %(latency_sum_ms)s::float8[],
+    %(latency_max_ms)s::float8[], %(histograms)s::jsonb[])
 ON CONFLICT (function_id, minute, shard) DO UPDATE SET
-    success = {table}.success + EXCLUDED.success,
-    failure = {table}.failure + EXCLUDED.failure,
-    timeout = {table}.timeout + EXCLUDED.timeout,
-    rejected = {table}.rejected + EXCLUDED.rejected,
-    retries = {table}.retries + EXCLUDED.retries,
-    latency_sum_ms = {table}.latency_sum_ms + EXCLUDED.latency_sum_ms,
-    latency_max_ms = GREATEST({table}.latency_max_ms, EXCLUDED.latency_max_ms),
-    histogram = monitor_histogram_add({table}.histogram, EXCLUDED.histogram)
+    success = {buckets}.success + EXCLUDED.success,
+    failure = {buckets}.failure + EXCLUDED.failure,
+    timeout = {buckets}.timeout + EXCLUDED.timeout,
+    rejected = {buckets}.rejected + EXCLUDED.rejected,
+    retries = {buckets}.retries + EXCLUDED.retries,
+    latency_sum_ms = {buckets}.latency_sum_ms + EXCLUDED.latency_sum_ms,
+    latency_max_ms = GREATEST({buckets}.latency_max_ms, EXCLUDED.latency_max_ms),
+    histogram = monitor_histogram_add({buckets}.histogram, EXCLUDED.histogram)
 """
+KEEP = STRIP_LENGTH * ENTRY_WIDTH
 
 
-def write_buckets(folds: dict[tuple[int, datetime], MinuteFold], shard: int) -> None:
-    # Sorted keys make concurrent upserts lock rows in one order, so they cannot deadlock.
-    keys = sorted(folds)
-    rows = [folds[key] for key in keys]
+def write_calls(functions: dict[int, FunctionFold], minutes: dict[tuple[int, datetime], MinuteFold], shard: int) -> None:
+    """Add the batch's outcome strips and minute buckets to the shard's rows."""
     if on_postgres():
-        execute_bound(
-            BUCKET_UPSERT.format(table=CallBucket._meta.db_table),
-            [
-                shard,
-                [key[0] for key in keys],
-                [key[1] for key in keys],
-                *([getattr(row, field) for row in rows] for field in CallBucket.COUNTED[:5]),
-                [row.latency_sum_ms for row in rows],
-                [row.latency_max_ms for row in rows],
-                [json.dumps(row.histogram) for row in rows],
-            ],
-        )
-        return
+        upsert_calls(functions, minutes, shard)
+    else:
+        merge_strips(functions, shard)
+        merge_buckets(minutes, shard)
+
+
+def upsert_calls(functions: dict[int, FunctionFold], minutes: dict[tuple[int, datetime], MinuteFold], shard: int) -> None:
+    # One statement, one round trip. Sorted keys make concurrent upserts lock rows in one
+    # order, so they cannot deadlock.
+    function_ids = sorted(functions)
+    keys = sorted(minutes)
+    rows = [minutes[key] for key in keys]
+    params = {
+        "shard": shard,
+        "keep": KEEP,
+        "strip_functions": function_ids,
+        "entries": [functions[i].strip for i in function_ids],
+        "functions": [key[0] for key in keys],
+        "minutes": [key[1] for key in keys],
+        "histograms": [json.dumps(row.histogram) for row in rows],
+    }
+    for field in ("success", "failure", "timeout", "rejected", "retries", "latency_sum_ms", "latency_max_ms"):
+        params[field] = [getattr(row, field) for row in rows]
+    sql = CALLS_UPSERT.format(strips=OutcomeStrip._meta.db_table, buckets=CallBucket._meta.db_table)
+    execute_bound(sql, params)
+
+
+def merge_strips(functions: dict[int, FunctionFold], shard: int) -> None:
+    ids = sorted(functions)
+    existing = {strip.function_id: strip for strip in OutcomeStrip.objects.filter(function_id__in=ids, shard=shard)}
+    strips = []
+    for function_id in ids:
+        strip = existing.get(function_id) or OutcomeStrip(function_id=function_id, shard=shard)
+        strip.entries = (strip.entries + functions[function_id].strip)[-KEEP:]
+        strips.append(strip)
+    OutcomeStrip.objects.bulk_create(
+        strips, update_conflicts=True, unique_fields=["function", "shard"], update_fields=["entries"]
+    )
+
+
+def merge_buckets(minutes: dict[tuple[int, datetime], MinuteFold], shard: int) -> None:
+    keys = sorted(minutes)
     existing = {
         (bucket.function_id, bucket.minute): bucket
         for bucket in CallBucket.objects.filter(
@@ -154,41 +201,15 @@ def write_buckets(folds: dict[tuple[int, datetime], MinuteFold], shard: int) -> 
         )
     }
     buckets = []
-    for key, fold in zip(keys, rows):
+    for key in keys:
         bucket = existing.get(key) or CallBucket(function_id=key[0], minute=key[1], shard=shard)
-        bucket.add(fold)
+        bucket.add(minutes[key])
         buckets.append(bucket)
     CallBucket.objects.bulk_create(
         buckets,
         update_conflicts=True,
         unique_fields=["function", "minute", "shard"],
         update_fields=[*CallBucket.COUNTED, "latency_max_ms", "histogram"],
-    )
-
-
-STRIP_UPSERT = """
-INSERT INTO {table} (shard, function_id, entries)
-SELECT %s, * FROM unnest(%s::bigint[], %s::text[])
-ON CONFLICT (function_id, shard) DO UPDATE SET entries = right({table}.entries || EXCLUDED.entries, %s)
-"""
-
-
-def write_strips(folds: dict[int, FunctionFold], shard: int) -> None:
-    ids = sorted(folds)
-    keep = STRIP_LENGTH * ENTRY_WIDTH
-    if on_postgres():
-        execute_bound(
-            STRIP_UPSERT.format(table=OutcomeStrip._meta.db_table), [shard, ids, [folds[i].strip for i in ids], keep]
-        )
-        return
-    existing = {strip.function_id: strip for strip in OutcomeStrip.objects.filter(function_id__in=ids, shard=shard)}
-    strips = []
-    for function_id in ids:
-        strip = existing.get(function_id) or OutcomeStrip(function_id=function_id, shard=shard)
-        strip.entries = (strip.entries + folds[function_id].strip)[-keep:]
-        strips.append(strip)
-    OutcomeStrip.objects.bulk_create(
-        strips, update_conflicts=True, unique_fields=["function", "shard"], update_fields=["entries"]
     )
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from monitoring.batch import QueueReport
 from monitoring.models import Service
-from monitoring.store import ids_for_names, touch_last_seen
+from monitoring.store import find_or_create, touch_last_seen
 
 from .models import Queue, Snapshot
 
@@ -17,7 +17,8 @@ def store_snapshots(service: Service, reports: list[QueueReport]) -> None:
     paths: dict[str, str] = {}
     for i, report in enumerate(reports):
         paths.setdefault(report.queue, f"queues[{i}].queue")
-    ids = ids_for_names(Queue, service, paths)
+    known = find_or_create(Queue, service, paths)
+    ids = known.ids
     Snapshot.objects.bulk_create(
         [
             Snapshot(
@@ -35,4 +36,4 @@ def store_snapshots(service: Service, reports: list[QueueReport]) -> None:
     for report in reports:
         queue_id = ids[report.queue]
         newest[queue_id] = max(report.ts, newest.get(queue_id, report.ts))
-    touch_last_seen(Queue, newest)
+    touch_last_seen(Queue, newest, known)
