@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -71,3 +73,20 @@ def test_it_holds_its_buffer_bound_and_drops_the_newest() -> None:
     reporter.close(timeout=0.1)
     assert reporter.stats()["dropped"] == 1000
 
+
+
+def test_a_forked_child_sends_only_its_own_items() -> None:
+    reporter = Reporter(f"http://127.0.0.1:{free_port()}", "rmi_x", flush_interval=60)
+    for _ in range(5):
+        reporter.record_call("charge_card", 1.0)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report what it sees, then leave without cleanup
+        reporter.record_call("charge_card", 2.0)
+        os.write(write_end, json.dumps(reporter.stats()).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = json.loads(os.read(read_end, 1000))
+    assert (child["pending"], child["dropped"]) == (1, 0)
+    assert reporter.stats()["pending"] == 5
+    reporter.close(timeout=0.1)

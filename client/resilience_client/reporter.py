@@ -84,7 +84,6 @@ class Reporter:
         self._counts = {"sent": 0, "dropped": 0, "retried": 0, "failed": 0, "batches": 0}
         self._warned: set[str] = set()
         self._thread: threading.Thread | None = None
-        self._pid = 0
         _open_reporters.add(self)
 
     # Recording: called by the host program, so never raises and never waits.
@@ -120,7 +119,7 @@ class Reporter:
     def _record(self, kind: str, build: Callable[..., dict], *args: Any) -> None:
         try:
             item = build(*args)
-        except (TypeError, ValueError, OverflowError) as error:
+        except (TypeError, ValueError, OverflowError, OSError) as error:  # OSError: a ts out of range
             self._reject(kind, error)
             return
         self._add(kind, item)
@@ -151,15 +150,30 @@ class Reporter:
         self._ensure_sender()
 
     def _ensure_sender(self) -> None:
-        # A forked child inherits the buffer but not the thread: start one of its own.
-        if self._pid == os.getpid() and self._thread is not None:
+        if self._thread is not None:
             return
         with self._lock:
-            if self._pid == os.getpid() and self._thread is not None:
+            if self._thread is not None:
                 return
-            self._pid = os.getpid()
-            self._thread = threading.Thread(target=self._run, name="resilience-reporter", daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._run, name="resilience-reporter", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError as error:  # out of threads, or the interpreter is shutting down
+                log.warning("resilience_client: cannot start the sender thread: %s", error)
+                return
+            self._thread = thread
+
+    def _after_fork(self) -> None:
+        """In a forked child: the items waiting are the parent's to send, and the parent's
+        sender thread and lock state did not come along. Start afresh."""
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._buffer.clear()
+        self._gauges.clear()
+        self._in_flight = 0
+        self._flushing = False
+        self._counts = dict.fromkeys(self._counts, 0)
+        self._thread = None
 
     # Control, for the host program.
 
@@ -301,6 +315,14 @@ def close_all(reporters: Iterable[Reporter], timeout: float) -> bool:
     for reporter in reporters:
         reporter._stop_taking()
     return all([reporter._give_up(deadline) for reporter in reporters])
+
+
+def _after_fork_in_child() -> None:
+    for reporter in list(_open_reporters):
+        reporter._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register

@@ -32,8 +32,11 @@ class Command(BaseCommand):
         uvicorn.run(ASGIStaticFilesHandler(application), host=host, port=port, log_level="warning", lifespan="off")
 
     def start_demo(self, host: str, port: int) -> None:
-        from monitoring import demo
-
+        try:
+            from monitoring import demo
+        except ImportError as error:  # resilience_client is installed by `make install`
+            self.stderr.write(f"Demo reporter not started: {error}. Install it: pip install -e ./client")
+            return
         tokens = demo.embedded_tokens(str(settings.VAR_DIR / "demo_tokens.json"))
         demo.start_embedded(host, port, tokens)
         self.stdout.write(
