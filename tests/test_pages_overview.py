@@ -68,3 +68,7 @@ def test_it_shares_an_answer_only_with_callers_that_allow_it(viewer: Client, rep
     assert viewer.get("/api/v1/overview").json()["calls_5m"] == 2
     assert viewer.get("/api/v1/functions").json()["items"][0]["calls_5m"] == 2
     assert viewer.get("/api/v1/functions?max_age=11").status_code == 422
+    cache.clear()
+    shared, fresh = viewer.get("/api/v1/functions?max_age=5").json(), viewer.get("/api/v1/functions").json()
+    assert shared["items"][0]["last_seen"][:19] == fresh["items"][0]["last_seen"][:19]
+    assert {**shared["items"][0], "last_seen": None} == {**fresh["items"][0], "last_seen": None}
