@@ -231,7 +231,11 @@ class Reporter:
             batch = self._next_batch()
             if batch is None:
                 return
-            self._deliver(batch)
+            try:
+                self._deliver(batch)
+            except Exception:  # a bug here must not stop the sending for good
+                log.exception("resilience_client: dropped a batch of %d items", len(batch.items))
+                self._finish(batch, sent=False)
 
     def _next_batch(self) -> Batch | None:
         with self._changed:
@@ -296,7 +300,7 @@ class Reporter:
         with self._changed:
             if self._abandoned:
                 return  # close() already counted these items as dropped
-            self._in_flight -= len(batch.items)
+            self._in_flight = max(0, self._in_flight - len(batch.items))
             if sent:
                 self._counts["sent"] += len(batch.items)
                 self._counts["batches"] += 1
