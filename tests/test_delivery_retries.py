@@ -143,3 +143,18 @@ def test_it_sends_e_mail(smtp_server, no_defaults: None, django_capture_on_commi
     message = smtp_server.wait_for(1)[0]
     assert alert.rule.name in message["Subject"]
     assert Delivery.objects.get().state == "sent"
+
+
+def test_it_limits_notifications_per_recipient_across_channels(
+    hook: Channel, http_receiver: HttpReceiver, settings, django_capture_on_commit_callbacks
+) -> None:  # noqa: ANN001
+    settings.MONITOR_RECIPIENT_RATE_PER_HOUR = 1
+    twin = Channel.objects.create(name="same url", kind="webhook", config=dict(hook.config))
+    firing(hook, django_capture_on_commit_callbacks)
+    other = make_alert(make_rule(twin, name="other rule"), fingerprint="function:2")
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.notify(other, "firing")
+    held = Delivery.objects.get(channel=twin)
+    assert (held.state, held.attempts) == ("pending", 0)
+    assert held.next_attempt_at > timezone.now() + timedelta(minutes=59)
+    assert len(http_receiver.requests) == 1
