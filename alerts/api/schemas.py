@@ -7,6 +7,7 @@ from ninja import Schema
 from pydantic import Field
 
 from alerts.models import Metric
+from monitoring.schemas import Error  # noqa: F401  (one error shape for the whole API)
 
 MetricName = Literal[tuple(Metric.values)]  # type: ignore[valid-type]
 OpName = Literal[">", ">=", "<", "<="]
@@ -220,7 +221,3 @@ class SilencePage(Schema):
     items: list[SilenceOut]
     count: int
 
-
-class Error(Schema):
-    detail: str
-    field: str = ""
