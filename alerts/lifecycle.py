@@ -45,8 +45,12 @@ def record(alert: Alert | None, action: str, actor=None, detail: str = "", rule:
     return event
 
 
+def number(value: float | None) -> str:
+    return "no data" if value is None else f"{round(value, 3):g}"
+
+
 def describe(rule: Rule, observation: Observation) -> str:
-    value = "no data" if observation.value is None else f"{observation.value:g}"
+    value = number(observation.value)
     return f"{rule.metric} is {value} ({rule.op} {rule.threshold:g}) on {observation.service}/{observation.subject}"
 
 
@@ -87,7 +91,7 @@ def resolve(alert: Alert, actor=None, value: float | None = None, comment: str =
             return False
         alert.state, alert.resolved_at = AlertState.RESOLVED, now
         if actor is None:
-            detail = "the condition cleared" + ("" if value is None else f" ({alert.metric} is {value:g})")
+            detail = "the condition cleared" + ("" if value is None else f" ({alert.metric} is {number(value)})")
         else:
             detail = comment or "resolved by hand"
         record(alert, "resolved", actor=actor, detail=detail)

@@ -19,8 +19,10 @@ EVENT_WORDS = {"firing": "Firing", "resolved": "Resolved", "reminder": "Still fi
 
 def message_for(alert: Alert, event: str) -> dict:
     """What a notification says, kept on the delivery so every attempt sends the same."""
+    from .lifecycle import number
+
     rule = alert.rule
-    value = "no data" if alert.value is None else f"{alert.value:g}"
+    value = number(alert.value)
     fields = {
         "rule": rule.name,
         "service": alert.service,
