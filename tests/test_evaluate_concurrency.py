@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from alerts.evaluate import evaluate_all
+from alerts.models import Alert, Channel, Delivery, Event
+from tests.conftest import Reporter
+from tests.test_alert_fixtures import failures, log_channel, make_rule, no_defaults, successes  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def at_once(n: int, job) -> list:  # noqa: ANN001
+    """Run job in n threads released together; each thread has its own database connection."""
+    start = threading.Barrier(n)
+    results: list = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            results.append(job())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_two_evaluators_never_both_fire_one_alert(reporter: Reporter, log_channel: Channel) -> None:
+    make_rule(log_channel)
+    reporter.post({"calls": failures(10)})
+    outcomes = at_once(4, evaluate_all)
+    assert len(outcomes) == 4
+    assert sum(outcome.fired for outcome in outcomes) == 1
+    assert Alert.objects.count() == 1
+    assert Delivery.objects.count() == 1
+    assert Event.objects.filter(action="fired").count() == 1
+
+
+def test_two_evaluators_never_both_resolve_one_alert(reporter: Reporter, log_channel: Channel) -> None:
+    make_rule(log_channel)
+    reporter.post({"calls": failures(10)})
+    evaluate_all()
+    reporter.post({"calls": successes(90)})
+    outcomes = at_once(4, evaluate_all)
+    assert sum(outcome.resolved for outcome in outcomes) == 1
+    assert Delivery.objects.filter(event="resolved").count() == 1
