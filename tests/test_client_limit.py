@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -73,3 +74,36 @@ def test_it_rejects_a_queued_call_after_its_queue_timeout(live_site: str, token:
     bucket = stored_calls(function__name="send_sms")
     assert (bucket.success, bucket.rejected) == (1, 1)
     assert Concurrency.objects.get(function__name="send_sms").active == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_limits_async_tasks_and_hands_the_slot_to_the_waiting_one(live_site: str, token: str) -> None:
+    reporter = Reporter(live_site, token, instance="gateway-a1", flush_interval=0.1)
+    limit = ConcurrencyLimit("invokeGroq", limit=1, max_queued=1, reporter=reporter)
+    order: list[str] = []
+
+    @monitored("invokeGroq", reporter=reporter)
+    @limit
+    async def invoke(name: str) -> str:
+        order.append(name)
+        await asyncio.sleep(0.1)
+        return name
+
+    async def main() -> list:
+        first = asyncio.create_task(invoke("first"))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(invoke("second"))
+        await asyncio.sleep(0.01)
+        assert (limit.active, limit.queued) == (1, 1)
+        third = asyncio.create_task(invoke("third"))
+        return await asyncio.gather(first, second, third, return_exceptions=True)
+
+    first, second, third = asyncio.run(main())
+    assert (first, second) == ("first", "second")
+    assert isinstance(third, LimitFull)
+    assert order == ["first", "second"]
+    assert reporter.flush(10)
+    calls = stored_calls(function__name="invokeGroq")
+    assert (calls.success, calls.rejected) == (2, 1)
+    gauge = Concurrency.objects.get(function__name="invokeGroq", instance="gateway-a1")
+    assert (gauge.active, gauge.limit, gauge.queued) == (0, 1, 0)
