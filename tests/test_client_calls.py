@@ -92,3 +92,21 @@ def test_it_drops_items_the_monitor_would_refuse_without_losing_the_batch(live_s
 
     assert reporter.stats() == {"sent": 1, "dropped": 5, "retried": 0, "failed": 0, "batches": 1, "pending": 0}
     assert stored_calls(function__name="charge_card").success == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_reports_a_call_that_failed_every_retry_once_with_its_retries(live_site: str, token: str) -> None:
+    reporter = Reporter(live_site, token, flush_interval=0.2)
+    waits: list[float] = []
+
+    @monitored("refund", reporter=reporter)
+    @retry(attempts=3, base_delay=0.5, max_delay=0.8, jitter=0, sleep=waits.append)
+    def refund() -> None:
+        raise ConnectionError("gateway reset the connection")
+
+    with pytest.raises(ConnectionError):
+        refund()
+    assert reporter.flush(10)
+    assert waits == [0.5, 0.8]  # doubling, capped at max_delay
+    calls = stored_calls(function__name="refund")
+    assert (calls.success, calls.failure, calls.retries) == (0, 1, 2)
