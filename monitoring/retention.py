@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -53,13 +54,18 @@ def roll_up_call_chunk(cutoff: datetime) -> int:
     return len(buckets)
 
 
-def roll_up_calls(now: datetime | None = None) -> int:
+def roll_up(roll_chunk: Callable[[datetime], int], what: str, now: datetime | None = None) -> int:
+    """Roll rows older than the raw retention into hours, a chunk per transaction."""
     cutoff = raw_cutoff(now)
     total = 0
-    while rolled := roll_up_call_chunk(cutoff):
+    while rolled := roll_chunk(cutoff):
         total += rolled
-        log.info("rolled %d minute buckets older than %s into hours (%d so far)", rolled, cutoff, total)
+        log.info("rolled %d %s older than %s into hours (%d so far)", rolled, what, cutoff, total)
     return total
+
+
+def roll_up_calls(now: datetime | None = None) -> int:
+    return roll_up(roll_up_call_chunk, "minute buckets", now)
 
 
 def forget_old_hours(now: datetime | None = None) -> int:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from monitoring.retention import CHUNK, hour_of, raw_cutoff
+from monitoring.retention import CHUNK, hour_of, roll_up
 
 from .models import Snapshot, SnapshotHour
-
-log = logging.getLogger(__name__)
 
 
 def add_snapshot(hour: SnapshotHour, snapshot: Snapshot) -> None:
@@ -65,12 +62,7 @@ def roll_up_chunk(cutoff: datetime) -> int:
 
 
 def roll_up_snapshots(now: datetime | None = None) -> int:
-    cutoff = raw_cutoff(now)
-    total = 0
-    while rolled := roll_up_chunk(cutoff):
-        total += rolled
-        log.info("rolled %d queue snapshots older than %s into hours (%d so far)", rolled, cutoff, total)
-    return total
+    return roll_up(roll_up_chunk, "queue snapshots", now)
 
 
 def forget_old_hours(now: datetime | None = None) -> int:
