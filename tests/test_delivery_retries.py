@@ -158,3 +158,19 @@ def test_it_limits_notifications_per_recipient_across_channels(
     assert (held.state, held.attempts) == ("pending", 0)
     assert held.next_attempt_at > timezone.now() + timedelta(minutes=59)
     assert len(http_receiver.requests) == 1
+
+
+def test_it_retries_a_timeout(hook: Channel, http_receiver: HttpReceiver, settings,
+                              django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+    from tests.receivers import Reply
+
+    settings.MONITOR_HTTP_TIMEOUT_S = 0.3
+    http_receiver.respond_with([Reply(200, delay=2.0), Reply(200)])
+    alert = firing(hook, django_capture_on_commit_callbacks)
+    waiting = Delivery.objects.get()
+    assert (waiting.state, waiting.attempts) == ("pending", 1)
+    assert "did not answer" in waiting.last_error
+    delivery.sweep()
+    waiting.refresh_from_db()
+    assert (waiting.state, waiting.attempts) == ("sent", 2)
+    assert actions(alert) == ["notification failed", "notified"]
