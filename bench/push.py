@@ -87,7 +87,8 @@ async def dashboard(ws_port: int, http_port: int, session: str, seconds: float, 
                     delays.append(arrived - message["committed_at"])
                 if refetch_every and message["services"] and time.monotonic() - last_fetch >= refetch_every:
                     last_fetch = time.monotonic()
-                    fetches.append(asyncio.ensure_future(http.get("/api/v1/functions?limit=200&max_age=2")))
+                    url = f"/api/v1/functions?limit=200&max_age=2&newer_than={message['sent_at']}"
+                    fetches.append(asyncio.ensure_future(http.get(url)))
             answers = await asyncio.gather(*fetches, return_exceptions=True)
     failed = [repr(a) if isinstance(a, Exception) else f"HTTP {a.status_code}" for a in answers
               if isinstance(a, Exception) or a.status_code != 200]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 
 import orjson
@@ -112,24 +113,29 @@ def validate_batch(request: HttpRequest) -> HttpResponse:
 
 
 MAX_AGE_HELP = "seconds an answer shared with other callers of the same query may be old (0: fresh)"
+NEWER_THAN_HELP = "with max_age: share no answer computed before this time (epoch seconds), e.g. a live delta's sent_at"
 
 
 def shared_answer(
-    request: HttpRequest, max_age: int, compute: Callable[[], dict], schema: type[Schema]
+    request: HttpRequest, max_age: int, newer_than: float | None, compute: Callable[[], dict], schema: type[Schema]
 ) -> dict | HttpResponse:
     """One answer per query for up to max_age seconds, shared by every caller that allows it.
 
     Open dashboards re-fetch the same pages after each live delta; sharing the serialized
-    answer makes their cost to the database (and to the CPU) independent of how many are open.
+    answer makes their cost to the database (and to the CPU) independent of how many are
+    open. A page passes the delta's sent_at as newer_than, so the answer it gets includes
+    the changes that delta announced.
     """
     if not max_age:
         return compute()
-    key = "shared-answer:" + hashlib.sha256(request.get_full_path().encode()).hexdigest()
-    body = cache.get(key)
-    if body is None:
-        body = orjson.dumps(schema.model_validate(compute()).model_dump(mode="json"))
-        cache.set(key, body, timeout=max_age)
-    return HttpResponse(body, content_type="application/json")
+    query = sorted((name, value) for name, value in request.GET.items() if name != "newer_than")
+    key = "shared-answer:" + hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
+    shared = cache.get(key)
+    if shared is None or (newer_than is not None and shared[0] < newer_than):
+        computed_at = time.time()
+        shared = (computed_at, orjson.dumps(schema.model_validate(compute()).model_dump(mode="json")))
+        cache.set(key, shared, timeout=max_age)
+    return HttpResponse(shared[1], content_type="application/json")
 
 
 class FunctionFilters(Schema):
@@ -141,6 +147,7 @@ class FunctionFilters(Schema):
     limit: int = Field(100, ge=1, le=500)
     offset: int = Field(0, ge=0)
     max_age: int = Field(0, ge=0, le=10, description=MAX_AGE_HELP)
+    newer_than: float | None = Field(None, description=NEWER_THAN_HELP)
 
     def by_figures(self) -> bool:
         """Filters and sorts on figures are applied in Python, over every matching function."""
@@ -172,7 +179,7 @@ def functions_out(functions: list[Function]) -> list[dict]:
 
 @router.get("/functions", auth=user_auth, response=FunctionPage)
 def list_functions(request: HttpRequest, filters: Query[FunctionFilters]) -> dict:
-    return shared_answer(request, filters.max_age, lambda: find_functions(filters), FunctionPage)
+    return shared_answer(request, filters.max_age, filters.newer_than, lambda: find_functions(filters), FunctionPage)
 
 
 def find_functions(filters: FunctionFilters) -> dict:
@@ -214,8 +221,12 @@ class Overview(Schema):
 
 
 @router.get("/overview", auth=user_auth, response=Overview)
-def get_overview(request: HttpRequest, max_age: int = Query(0, ge=0, le=10, description=MAX_AGE_HELP)) -> dict:
-    return shared_answer(request, max_age, overview_figures, Overview)
+def get_overview(
+    request: HttpRequest,
+    max_age: int = Query(0, ge=0, le=10, description=MAX_AGE_HELP),
+    newer_than: float | None = Query(None, description=NEWER_THAN_HELP),
+) -> dict:
+    return shared_answer(request, max_age, newer_than, overview_figures, Overview)
 
 
 def overview_figures() -> dict:

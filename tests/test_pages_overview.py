@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -68,6 +70,11 @@ def test_it_shares_an_answer_only_with_callers_that_allow_it(viewer: Client, rep
     assert viewer.get("/api/v1/overview").json()["calls_5m"] == 2
     assert viewer.get("/api/v1/functions").json()["items"][0]["calls_5m"] == 2
     assert viewer.get("/api/v1/functions?max_age=11").status_code == 422
+    # A caller naming a time after the shared answer was computed gets a new one, then shares it.
+    later = time.time()
+    assert viewer.get(f"/api/v1/functions?max_age=5&newer_than={later}").json()["items"][0]["calls_5m"] == 2
+    assert viewer.get(f"/api/v1/overview?max_age=5&newer_than={later}").json()["calls_5m"] == 2
+    assert viewer.get("/api/v1/functions?max_age=5").json()["items"][0]["calls_5m"] == 2
     cache.clear()
     shared, fresh = viewer.get("/api/v1/functions?max_age=5").json(), viewer.get("/api/v1/functions").json()
     assert shared["items"][0]["last_seen"][:19] == fresh["items"][0]["last_seen"][:19]

@@ -2,7 +2,7 @@
 // read API (same filters, sort and page) when its services reported, at most every 2 s.
 (function () {
   "use strict";
-  var table, body;
+  var table, body, newest = 0;
 
   function query() {
     var params = new URLSearchParams(table.dataset.query);
@@ -10,15 +10,15 @@
     return params;
   }
 
-  // Pages re-fetching after a delta may share an answer up to 2 s old (see shared_answer).
-  function url() {
+  // After a delta, pages may share one answer (see shared_answer in monitoring/api.py), as
+  // long as it was computed after the delta was sent. On (re)connect and while polling: fresh.
+  function fetchPage(shared) {
     var params = query();
-    params.set("max_age", "2");
-    return "/api/v1/functions?" + params.toString();
-  }
-
-  function resync() {
-    return Live.getJSON(url()).then(function (page) {
+    if (shared) {
+      params.set("max_age", "2");
+      params.set("newer_than", String(newest));
+    }
+    return Live.getJSON("/api/v1/functions?" + params.toString()).then(function (page) {
       body.innerHTML = page.items.length ? page.items.map(Rows.functionRow).join("") :
         '<tr class="none"><td colspan="9" class="muted">No function matches yet.</td></tr>';
       var offset = Number(query().get("offset") || 0);
@@ -28,15 +28,16 @@
       if (steps && page.count) steps.hidden = true;
     });
   }
-  var soon = Live.throttle(resync, 2000);
+  var soon = Live.throttle(function () { return fetchPage(true); }, 2000);
 
   document.addEventListener("DOMContentLoaded", function () {
     table = document.getElementById("functions-table");
     body = document.getElementById("functions");
     Live.start({
-      resync: resync,
+      resync: function () { return fetchPage(false); },
       delta: function (d) {
         d.functions.forEach(function (f) { Rows.patchFunction(body, f); });
+        newest = Math.max(newest, d.sent_at);
         if (d.services.length) soon();
       },
     });

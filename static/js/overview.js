@@ -28,15 +28,20 @@
     if (steps && o.functions) steps.hidden = true;
   }
 
-  // Pages re-fetching after a delta may share an answer up to 2 s old (see shared_answer).
-  function resync() { return Live.getJSON("/api/v1/overview?max_age=2").then(show); }
-  var soon = Live.throttle(resync, 2000);
+  // After a delta, pages may share one answer (see shared_answer in monitoring/api.py), as
+  // long as it was computed after the delta was sent. On (re)connect and while polling: fresh.
+  var newest = 0;
+  function resync() { return Live.getJSON("/api/v1/overview").then(show); }
+  var soon = Live.throttle(function () {
+    return Live.getJSON("/api/v1/overview?max_age=2&newer_than=" + newest).then(show);
+  }, 2000);
 
   document.addEventListener("DOMContentLoaded", function () {
     Live.start({
       resync: resync,
       delta: function (d) {
         d.functions.forEach(function (f) { Rows.patchFunction(document, f); });
+        newest = Math.max(newest, d.sent_at);
         soon();
       },
     });
