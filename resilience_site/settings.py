@@ -119,7 +119,7 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # Celery: a real worker on Redis in production; in-process (eager) in the embedded default.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = False
@@ -155,7 +155,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django": {"level": "WARNING"}},
+    # Celery logs every task at INFO; in-process tasks would flood the embedded default's console.
+    "loggers": {"django": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
 }
 
 # The product's own limits and thresholds (documented in docs/configuration.md).

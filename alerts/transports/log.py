@@ -25,5 +25,7 @@ class Log(Transport):
 
     def notify(self, message: Message) -> None:
         level = logging.WARNING if message.event == "firing" else logging.INFO
-        line = f"{message.event} [{message.severity}] {message.title} (alert {message.alert_id}) {message.text}"
+        severity = f"[{message.severity}]"
+        title = message.title if message.title.startswith(severity) else f"{severity} {message.title}"
+        line = f"{message.event} {title} (alert {message.alert_id}) {message.text}"
         logger.log(level, "%s %s", one_line(line), message.url)
