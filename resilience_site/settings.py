@@ -159,7 +159,7 @@ LOGGING = {
     "loggers": {"django": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
 }
 
-# The product's own limits and thresholds (documented in docs/configuration.md).
+# The product's own limits and thresholds (each described in .env.example).
 MONITOR_MAX_BODY_BYTES = envint("MONITOR_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
 MONITOR_MAX_BATCH_ITEMS = envint("MONITOR_MAX_BATCH_ITEMS", 5000, minimum=1)
 MONITOR_MAX_FUNCTIONS_PER_SERVICE = envint("MONITOR_MAX_FUNCTIONS_PER_SERVICE", 1000, minimum=1)
