@@ -120,7 +120,8 @@ class Round:
         return found
 
     def flips(self, minutes: int) -> dict[int, int]:
-        rows = BreakerFlip.objects.filter(at__gte=self.now - timedelta(minutes=minutes))
+        # An instance's first report (old_state "") is not a change of state: no flap.
+        rows = BreakerFlip.objects.filter(at__gte=self.now - timedelta(minutes=minutes)).exclude(old_state="")
         if self.function_ids is not None:
             rows = rows.filter(function_id__in=self.function_ids)
         return dict(rows.values("function_id").annotate(n=Count("id")).values_list("function_id", "n"))

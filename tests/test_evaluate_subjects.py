@@ -38,10 +38,17 @@ def test_it_waits_for_a_breaker_open_longer_than_n(reporter: Reporter, log_chann
 
 def test_it_counts_breaker_flaps(reporter: Reporter, log_channel: Channel) -> None:
     make_rule(log_channel, metric="breaker_flips", op=">=", threshold=4, window_minutes=15, min_calls=0)
-    states = ["open", "half_open", "open", "closed"]
+    states = ["closed", "open", "half_open", "open", "closed"]
     reporter.post({"breakers": [{"function": "charge", "state": s, "ts": ts(60 - i)} for i, s in enumerate(states)]})
     evaluate_all()
-    assert Alert.objects.get().value == 4
+    assert Alert.objects.get().value == 4  # the first report is where the breaker starts, not a flip
+
+
+def test_instances_reporting_for_the_first_time_are_not_flapping(reporter: Reporter, log_channel: Channel) -> None:
+    make_rule(log_channel, metric="breaker_flips", op=">=", threshold=2, window_minutes=15, min_calls=0)
+    for instance in "abcd":
+        reporter.post({"instance": instance, "breakers": [{"function": "charge", "state": "open", "ts": ts(30)}]})
+    assert evaluate_all().fired == 0
 
 
 def test_it_watches_concurrency_utilisation(reporter: Reporter, log_channel: Channel) -> None:
