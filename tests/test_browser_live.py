@@ -45,7 +45,7 @@ def test_it_shows_a_new_function_and_its_breaker_opening_without_a_reload(
     function = Function.objects.get(name="charge")
     page.goto(f"/functions/{function.id}/")
     page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
-    page.wait_for_function("() => !!Chart.getChart('calls-chart')", timeout=5000)
+    page.wait_for_function("() => !!(window.Chart && Chart.getChart('calls-chart'))", timeout=5000)
     assert page.inner_text("#breaker-badge") == "closed"
     url = page.url
     started = time.monotonic()
@@ -86,7 +86,8 @@ def test_it_shows_queues_and_reconnects_after_a_drop(chromium, live_site: str, t
     page.wait_for_selector("#queues >> text=email_queue", timeout=5000)
     screenshot(page, "queues")
     page.click("#queues >> text=email_queue")
-    page.wait_for_function("() => !!Chart.getChart('depth-chart')", timeout=5000)
+    page.wait_for_url("**/queues/*/")
+    page.wait_for_function("() => !!(window.Chart && Chart.getChart('depth-chart'))", timeout=5000)
     assert page.inner_text("#depth") == "7"
     assert page.inner_text("#zone-name") not in ("", "UTC") or page.evaluate("Time.zone") == "UTC"
     screenshot(page, "queue")
