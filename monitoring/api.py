@@ -216,7 +216,7 @@ class Overview(Schema):
     p95_ms_5m: float | None
     open_breakers: int
     queues_backing_up: list[QueueGrowing]
-    firing_alerts: int | None
+    firing_alerts: int
     trouble: list[FunctionOut]
 
 

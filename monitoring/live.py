@@ -69,7 +69,7 @@ def function_rows(function_ids: list[int]) -> list[dict]:
 
 
 def alert_rows(alert_ids: list[int]) -> list[dict]:
-    from alerts.models import Alert
+    from alerts.models import Alert  # here: alerts.lifecycle imports this module
 
     return list(Alert.objects.filter(id__in=alert_ids).values("id", "state"))
 

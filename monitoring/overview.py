@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from django.db.models import Sum
 
+from alerts.models import Alert, AlertState
 from queues.models import Queue, Snapshot
 
 from .health import Figures, window_start
@@ -83,13 +84,9 @@ def queues_backing_up(minutes: int = 5) -> list[dict]:
     return sorted(rows, key=lambda row: -row["growth"])
 
 
-def firing_alerts() -> int | None:
-    """Alerts firing and not acknowledged; None while the alerts app has no alerts table."""
-    try:
-        from alerts.models import Alert
-    except ImportError:
-        return None
-    return Alert.objects.filter(state="firing").count()
+def firing_alerts() -> int:
+    """Alerts firing and not yet acknowledged."""
+    return Alert.objects.filter(state=AlertState.FIRING).count()
 
 
 def figures() -> dict:

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from pydantic import ValidationError
 
+from alerts.models import Alert
+
 from .api import FunctionFilters, find_functions, get_function, overview_figures
 from .auth import role_of
 from .models import Function, Service
@@ -97,11 +99,7 @@ def function(request: HttpRequest, function_id: int) -> HttpResponse:
     return page(request, "monitoring/function.html", "functions", **context)
 
 
-def alerts_on(function: dict) -> list:
-    """The alerts whose subject is this function, newest first (empty until the alerts app has them)."""
-    try:
-        from alerts.models import Alert
-    except ImportError:
-        return []
-    alerts = Alert.objects.filter(service=function["service"], subject=function["name"])
+def alerts_on(function: dict) -> list[Alert]:
+    """The alerts whose subject is this function, newest first."""
+    alerts = Alert.objects.select_related("rule").filter(service=function["service"], subject=function["name"])
     return list(alerts.order_by("-started_at")[:50])

@@ -89,3 +89,11 @@ def test_it_shows_the_alert_on_its_function_page(client: Client, reporter: Repor
 
 def test_an_unknown_alert_is_not_found(client: Client) -> None:
     assert logged_in(client, "viewer").get("/alerts/999999/").status_code == 404
+
+
+def test_the_overview_counts_firing_alerts_only(client: Client) -> None:
+    fire("charge")
+    lifecycle.acknowledge(fire("refund"), make_user("responder"))
+    viewer = logged_in(client, "viewer")
+    assert viewer.get("/api/v1/overview").json()["firing_alerts"] == 1
+    assert '<div class="value" data-figure="firing_alerts">1</div>' in viewer.get("/").content.decode()

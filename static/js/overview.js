@@ -12,7 +12,7 @@
     set("p95_ms_5m", Rows.ms(o.p95_ms_5m));
     set("open_breakers", o.open_breakers);
     set("queues_backing_up", o.queues_backing_up.length);
-    set("firing_alerts", o.firing_alerts === null ? "–" : o.firing_alerts);
+    set("firing_alerts", o.firing_alerts);
     ["open_breakers", "firing_alerts"].forEach(function (name) {
       document.querySelector('[data-card="' + name + '"]').classList.toggle("bad", !!o[name]);
     });
