@@ -101,3 +101,25 @@ def test_it_shows_queues_and_reconnects_after_a_drop(chromium, live_site: str, t
     page.wait_for_selector("#live-status[data-state=live]", timeout=10000)
     page.wait_for_function("() => document.getElementById('depth').textContent === '9'", timeout=5000)
     assert "updated" in page.inner_text("#freshness")
+
+
+# A socket that never connects, as behind a proxy that drops websockets.
+NO_SOCKETS = """
+window.WebSocket = function () {
+  const socket = {};
+  setTimeout(() => socket.onclose && socket.onclose({ code: 1006 }), 10);
+  return socket;
+};
+"""
+
+
+def test_it_polls_the_read_api_while_the_socket_is_down(chromium, live_site: str, token: str) -> None:  # noqa: ANN001
+    make_user("viewer")
+    page = log_in(chromium, live_site, "viewer")
+    page.context.add_init_script(NO_SOCKETS)
+    page.goto("/functions/")
+    page.wait_for_selector("#live-status[data-state=reconnecting]", timeout=5000)
+    post_batch(live_site, token, {"calls": [call("refund")]})
+    # No socket, so no delta: the row comes from polling /api/v1/functions (every 10 s).
+    page.wait_for_selector("#functions tr[data-function] >> text=refund", timeout=15000)
+    assert page.get_attribute("#live-status", "data-state") in ("reconnecting", "offline")
