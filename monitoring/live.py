@@ -55,17 +55,22 @@ class Pending:
 def function_rows(function_ids: list[int]) -> list[dict]:
     figures = recent_figures(function_ids)
     breakers = breaker_summaries(function_ids)
-    return [
-        {
+    rows = []
+    for function_id in function_ids:
+        breaker = breakers[function_id]
+        rows.append({
             "id": function_id,
-            "health": health(figures[function_id], breakers[function_id]),
-            "breaker": breakers[function_id].state,
-            "breaker_text": breakers[function_id].text(),
+            "health": health(figures[function_id], breaker),
+            "breaker": breaker.state,
+            "breaker_text": breaker.text(),
+            # The fleet view's parts, for pages to word in the viewer's time zone.
+            "breaker_count": getattr(breaker, breaker.state) if breaker.state else 0,
+            "breaker_instances": breaker.instances,
+            "breaker_since": breaker.since.isoformat() if breaker.since else None,
             "calls_5m": figures[function_id].calls,
             "error_rate_5m": figures[function_id].error_rate,
-        }
-        for function_id in function_ids
-    ]
+        })
+    return rows
 
 
 def alert_rows(alert_ids: list[int]) -> list[dict]:

@@ -95,6 +95,8 @@ def test_it_forwards_a_delta_after_an_ingest(client: Client, reporter: Reporter)
     assert row["breaker"] == "open"
     assert row["health"] == "unhealthy"
     assert row["breaker_text"].startswith("open on 1 of 1 instances")
+    assert (row["breaker_count"], row["breaker_instances"]) == (1, 1)
+    assert row["breaker_since"].startswith(batch["breakers"][0]["ts"][:19])
     assert message["committed_at"] <= message["sent_at"] <= time.time()
 
 

@@ -76,7 +76,7 @@ def test_it_shows_a_function_with_its_breaker_fleet(viewer: Client, reporter: Re
     assert reporter.post(batch).status_code == 202
     charge = Function.objects.get(name="charge")
     page = viewer.get(f"/functions/{charge.id}/").content.decode()
-    assert "open on 1 of 2 instances since" in page
+    assert "open on 1 of 2 instances since <time datetime=" in page
     assert "<strong>pod-1</strong> none → <span class=\"badge open\">open</span>" in page
     assert '<meter min="0" max="10" value="3">' in page
     assert "vendor/chartjs/chart.umd.min.js" in page

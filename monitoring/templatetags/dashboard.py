@@ -45,3 +45,13 @@ def when(value) -> str:  # noqa: ANN001  (a datetime or None)
     if value is None:
         return mark_safe('<span class="muted">never</span>')
     return format_html('<time datetime="{}">{}</time>', value.isoformat(), value.strftime("%Y-%m-%d %H:%M:%S UTC"))
+
+
+@register.simple_tag
+def fleet(breaker: dict) -> str:
+    """"open on 3 of 5 instances since <time>": static/js/rows.js words it the same way."""
+    state = breaker["state"]
+    if state is None:
+        return "no breaker reported"
+    return format_html("{} on {} of {} instances since {}", label(state), breaker[state], breaker["instances"],
+                       when(breaker["since"]))

@@ -6,14 +6,15 @@
   var esc = function (v) { return Live.escape(v); };
   var inst = function (name) { return esc(name || "(no instance)"); };
 
-  function showBreaker(state, text) {
+  function showBreaker(state, count, instances, since) {
     document.getElementById("breaker-badge").innerHTML = Rows.badge(state);
-    document.getElementById("breaker-text").textContent = text;
+    document.getElementById("breaker-text").innerHTML = Rows.fleet(state, count, instances, since);
   }
 
   function showDetail(f) {
     document.getElementById("health").innerHTML = Rows.badge(f.health);
-    showBreaker(f.breaker.state, f.breaker.text);
+    var b = f.breaker;
+    showBreaker(b.state, b.state ? b[b.state] : 0, b.instances, b.since);
     document.getElementById("calls").textContent = f.calls_5m;
     document.getElementById("error-rate").textContent = Rows.pct(f.error_rate_5m);
     document.getElementById("p95").textContent = Rows.ms(f.p95_ms_5m);
@@ -64,7 +65,7 @@
       resync: resync,
       delta: function (d) {
         d.functions.forEach(function (f) {
-          if (f.id === id) showBreaker(f.breaker, f.breaker_text);
+          if (f.id === id) showBreaker(f.breaker, f.breaker_count, f.breaker_instances, f.breaker_since);
         });
         if (d.services.indexOf(serviceId) !== -1) soon();
       },

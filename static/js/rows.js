@@ -19,6 +19,12 @@
       esc(outcomes.join(", ") || "none") + '">' + ticks.join("") + "</span>";
   }
 
+  // "open on 3 of 5 instances since <time>" (monitoring/templatetags/dashboard.py: fleet).
+  function fleet(state, count, instances, since) {
+    if (!state) return "no breaker reported";
+    return esc(label(state)) + " on " + count + " of " + instances + " instances since " + Time.tag(since);
+  }
+
   // One row of the functions table (and of the overview's trouble list).
   function functionRow(f) {
     return '<tr data-function="' + f.id + '">' +
@@ -45,5 +51,5 @@
     });
   }
 
-  window.Rows = { pct: pct, ms: ms, label: label, badge: badge, strip: strip, functionRow: functionRow, patchFunction: patchFunction };
+  window.Rows = { fleet: fleet, pct: pct, ms: ms, label: label, badge: badge, strip: strip, functionRow: functionRow, patchFunction: patchFunction };
 })();
