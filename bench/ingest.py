@@ -1,6 +1,6 @@
 """Ingest throughput and latency on PostgreSQL under the production WSGI server.
 
-Starts a throwaway PostgreSQL and the site under gunicorn (gthread), sends 100-item batches
+Starts a throwaway PostgreSQL (with its default fsync and synchronous commit) and the site under gunicorn (gthread), sends 100-item batches
 from concurrent keep-alive clients for a bounded time, checks the stored totals equal what
 was accepted, and prints items/s, p50 and p99 beside a baseline measured in the same run:
 the same requests to POST /api/v1/ingest/validate, which validates and discards.
@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
 
-    with postgres_server() as pg:
+    with postgres_server(durable=True) as pg:
         subprocess.run(["psql", pg.url(), "-qc", "CREATE DATABASE monitor_bench"], check=True)
         env = {
             **os.environ,

@@ -16,7 +16,7 @@ from queues.store import store_snapshots
 
 from .batch import Batch, first_error
 from .models import BreakerFlip, IngestBatch, Service
-from .store import CapReached, store_functions
+from .store import CapReached, Remembered, store_functions
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,17 @@ def ingest(service: Service, body: bytes, idempotency_key: str | None = None) ->
     batch = parse(body)
     key = idempotency_key or batch.batch_id
     body_digest = hashlib.sha256(body).hexdigest()
+    try:
+        return store_batch(service, batch, key, body_digest)
+    except IntegrityError:
+        # A function or queue this process remembered is gone (deleted by hand): the whole
+        # transaction rolled back, so look the names up afresh and store once more.
+        log.warning("service %s: a remembered function or queue is gone; storing again", service.name)
+        Remembered.forget(service.id)
+        return store_batch(service, batch, key, body_digest)
+
+
+def store_batch(service: Service, batch: Batch, key: str | None, body_digest: str) -> Result:
     answer = {"accepted": batch.counts(), "duplicate": False}
     with transaction.atomic():
         if key:

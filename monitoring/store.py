@@ -8,13 +8,13 @@ write lock before the read.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import orjson
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 from .batch import Batch
 from .fold import FunctionFold, MinuteFold, fold_functions, fold_minutes
@@ -58,20 +58,63 @@ class Known:
         return cls({name: id_ for name, id_, _ in found}, {id_: seen for _, id_, seen in found})
 
 
+class Remembered:
+    """Ids and last_seen of the functions and queues this process has stored, by service and name.
+
+    A row keeps its id for life, so once a service's names are known its steady batches need
+    no lookup. Entries are added only after the transaction that read or wrote them commits.
+    last_seen may lag what another process wrote since; that costs one more write a minute,
+    never a wrong id. Bounded by the per-service caps.
+    """
+
+    rows: dict[tuple[str, int, str], tuple[int, datetime | None]] = {}
+
+    @classmethod
+    def recall(cls, model: type[models.Model], service_id: int, names: list[str]) -> Known | None:
+        label = model._meta.label
+        found = [cls.rows.get((label, service_id, name)) for name in names]
+        if None in found:
+            return None
+        return Known({name: row[0] for name, row in zip(names, found)}, {row[0]: row[1] for row in found})
+
+    @classmethod
+    def keep_on_commit(cls, model: type[models.Model], service_id: int, known: Known) -> None:
+        """Remember known as it stands when the transaction commits (last_seen may move first)."""
+        label = model._meta.label
+
+        def keep() -> None:
+            cls.rows.update({(label, service_id, name): (id_, known.last_seen.get(id_)) for name, id_ in known.ids.items()})
+
+        transaction.on_commit(keep)
+
+    @classmethod
+    def forget(cls, service_id: int) -> None:
+        for key in [key for key in cls.rows if key[1] == service_id]:
+            cls.rows.pop(key, None)
+
+
 def find_or_create(model: type[models.Model], service: Service, first_paths: dict[str, str]) -> Known:
     """The service's functions or queues by name, creating the new ones up to the cap.
 
     first_paths maps each name to the path of the first item naming it, for the error.
     """
     names = list(first_paths)
+    remembered = Remembered.recall(model, service.id, names)
+    if remembered is not None:
+        return remembered
     named = model.objects.filter(service=service, name__in=names).order_by()
     known = Known.read(named)
-    if len(known.ids) == len(names):
-        return known
+    if len(known.ids) < len(names):
+        known = create_missing(model, service, first_paths, named)
+    Remembered.keep_on_commit(model, service.id, known)
+    return known
+
+
+def create_missing(model: type[models.Model], service: Service, first_paths: dict[str, str], named: models.QuerySet) -> Known:
     # Lock the service so two batches cannot both squeeze past the cap. NO KEY UPDATE, because
     # every batch already holds the service row's KEY SHARE lock (its IngestBatch row's foreign key).
     Service.objects.select_for_update(no_key=True).filter(id=service.id).first()
-    new = [name for name in names if name not in Known.read(named).ids]
+    new = [name for name in first_paths if name not in Known.read(named).ids]
     cap = settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE
     room = cap - model.objects.filter(service=service).count()
     if len(new) > room:
@@ -103,7 +146,7 @@ def store_functions(service: Service, batch: Batch) -> list[BreakerFlip]:
         # The busiest rows last, so their locks are held for the shortest time before commit.
         shard = pick_shard()
         folds = fold_functions(batch.calls, ids)
-        touch_last_seen(Function, {function_id: fold.last_seen for function_id, fold in folds.items()}, known)
+        touch_last_seen(Function, service, {function_id: fold.last_seen for function_id, fold in folds.items()}, known)
         write_calls(folds, fold_minutes(batch.calls, ids), shard)
     return flips
 
@@ -113,7 +156,7 @@ def pick_shard() -> int:
     return random.randrange(settings.MONITOR_BUCKET_SHARDS) if on_postgres() else 0
 
 
-def touch_last_seen(model: type[models.Model], seen: dict[int, datetime], known: Known) -> None:
+def touch_last_seen(model: type[models.Model], service: Service, seen: dict[int, datetime], known: Known) -> None:
     """Move last_seen forward, at most once a minute per row, so busy rows are rarely rewritten."""
     stale = [
         model(id=row_id, last_seen=at)
@@ -122,20 +165,23 @@ def touch_last_seen(model: type[models.Model], seen: dict[int, datetime], known:
     ]
     if stale:
         model.objects.bulk_update(stale, ["last_seen"])
+        for row in stale:
+            known.last_seen[row.id] = row.last_seen
+        Remembered.keep_on_commit(model, service.id, known)
 
 
 CALLS_UPSERT = """
 WITH strips AS (
     INSERT INTO {strips} (shard, function_id, entries)
-    SELECT %(shard)s, * FROM unnest(%(strip_functions)s::bigint[], %(entries)s::text[])
+    SELECT %(shard)s, function_id, entries
+    FROM jsonb_to_recordset(%(strips_json)s::jsonb) AS s(function_id bigint, entries text)
     ON CONFLICT (function_id, shard) DO UPDATE SET entries = right({strips}.entries || EXCLUDED.entries, %(keep)s)
 )
 INSERT INTO {buckets} (shard, function_id, minute, success, failure, timeout, rejected, retries,
                        latency_sum_ms, latency_max_ms, histogram)
-SELECT %(shard)s, * FROM unnest(
-    %(functions)s::bigint[], %(minutes)s::timestamptz[], %(success)s::int[], %(failure)s::int[],
-    %(timeout)s::int[], %(rejected)s::int[], %(retries)s::int[], %(latency_sum_ms)s::float8[],
-    %(latency_max_ms)s::float8[], %(histograms)s::jsonb[])
+SELECT %(shard)s, * FROM jsonb_to_recordset(%(buckets_json)s::jsonb) AS b(
+    function_id bigint, minute timestamptz, success int, failure int, timeout int, rejected int, retries int,
+    latency_sum_ms float8, latency_max_ms float8, histogram jsonb)
 ON CONFLICT (function_id, minute, shard) DO UPDATE SET
     success = {buckets}.success + EXCLUDED.success,
     failure = {buckets}.failure + EXCLUDED.failure,
@@ -159,22 +205,16 @@ def write_calls(functions: dict[int, FunctionFold], minutes: dict[tuple[int, dat
 
 
 def upsert_calls(functions: dict[int, FunctionFold], minutes: dict[tuple[int, datetime], MinuteFold], shard: int) -> None:
-    # One statement, one round trip. Sorted keys make concurrent upserts lock rows in one
-    # order, so they cannot deadlock.
-    function_ids = sorted(functions)
-    keys = sorted(minutes)
-    rows = [minutes[key] for key in keys]
-    params = {
-        "shard": shard,
-        "keep": KEEP,
-        "strip_functions": function_ids,
-        "entries": [functions[i].strip for i in function_ids],
-        "functions": [key[0] for key in keys],
-        "minutes": [key[1] for key in keys],
-        "histograms": [json.dumps(row.histogram) for row in rows],
-    }
-    for field in ("success", "failure", "timeout", "rejected", "retries", "latency_sum_ms", "latency_max_ms"):
-        params[field] = [getattr(row, field) for row in rows]
+    # One statement, one round trip. The rows travel as one JSON document: encoding it costs
+    # far less than adapting a dozen parallel arrays value by value. Sorted keys make
+    # concurrent upserts lock rows in one order, so they cannot deadlock.
+    strips = [{"function_id": i, "entries": functions[i].strip} for i in sorted(functions)]
+    buckets = [
+        {"function_id": function_id, "minute": minute, **vars(minutes[(function_id, minute)])}
+        for function_id, minute in sorted(minutes)
+    ]
+    params = {"shard": shard, "keep": KEEP, "strips_json": orjson.dumps(strips).decode(),
+              "buckets_json": orjson.dumps(buckets).decode()}
     sql = CALLS_UPSERT.format(strips=OutcomeStrip._meta.db_table, buckets=CallBucket._meta.db_table)
     execute_bound(sql, params)
 

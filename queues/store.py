@@ -36,4 +36,4 @@ def store_snapshots(service: Service, reports: list[QueueReport]) -> None:
     for report in reports:
         queue_id = ids[report.queue]
         newest[queue_id] = max(report.ts, newest.get(queue_id, report.ts))
-    touch_last_seen(Queue, newest, known)
+    touch_last_seen(Queue, service, newest, known)

@@ -49,6 +49,16 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
         yield
 
 
+@pytest.fixture(autouse=True)
+def forget_remembered_rows() -> Iterator[None]:
+    """Rolled-back tests reuse ids on SQLite: no test may recall another test's function ids."""
+    from monitoring.store import Remembered
+
+    Remembered.rows.clear()
+    yield
+    Remembered.rows.clear()
+
+
 @pytest.fixture
 def subprocess_env(transactional_db: None) -> dict[str, str]:
     """Environment for a process that must use this test's database."""

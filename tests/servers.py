@@ -80,7 +80,9 @@ class Postgres:
 
 
 @contextmanager
-def postgres_server() -> Iterator[Postgres]:
+def postgres_server(durable: bool = False) -> Iterator[Postgres]:
+    """A throwaway PostgreSQL. Tests skip syncing to disk; durable=True keeps PostgreSQL's
+    own defaults (fsync, synchronous commit), for benchmarks that promise a durable write."""
     initdb = find_binary("initdb", ("/usr/lib/postgresql/*/bin/initdb",))
     if initdb is None:
         missing("PostgreSQL is not installed (no initdb on PATH or in /usr/lib/postgresql/*/bin)")
@@ -98,10 +100,10 @@ def postgres_server() -> Iterator[Postgres]:
         capture_output=True,
     )
     port = free_port()
+    unsynced = [] if durable else ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     process = subprocess.Popen(
         [*as_user, os.path.join(bindir, "postgres"), "-D", datadir, "-p", str(port), "-h", "127.0.0.1",
-         "-k", datadir, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-         "-c", "max_connections=200"],
+         "-k", datadir, *unsynced, "-c", "max_connections=200"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from monitoring.models import CallBucket, Function, IngestToken, Service
@@ -44,6 +46,19 @@ def test_it_refuses_a_revoked_token(reporter: Reporter) -> None:
     r = reporter.post({"calls": [call()]})
     assert r.status_code == 401
     assert nothing_stored()
+
+
+def test_a_token_shows_when_it_was_last_used_rewritten_at_most_once_a_minute(reporter: Reporter) -> None:
+    token = IngestToken.objects.get()
+    assert token.last_used is None
+    reporter.post({"calls": [call()]})
+    first = IngestToken.objects.get().last_used
+    assert first is not None
+    reporter.post({"calls": [call()]})
+    assert IngestToken.objects.get().last_used == first
+    IngestToken.objects.update(last_used=first - timedelta(minutes=2))
+    reporter.post({"calls": [call()]})
+    assert IngestToken.objects.get().last_used > first
 
 
 def test_it_refuses_a_token_of_the_wrong_kind(client, admin_user) -> None:  # noqa: ANN001
