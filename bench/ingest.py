@@ -5,7 +5,9 @@ from concurrent keep-alive clients for a bounded time, checks the stored totals 
 was accepted, and prints items/s, p50 and p99 beside a baseline measured in the same run:
 the same requests to POST /api/v1/ingest/validate, which validates and discards.
 
-    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 8 32] [--workers 2]
+    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 8 32] [--workers 2] [--server uvicorn]
+
+--server uvicorn serves the same application under the ASGI server instead, to compare.
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--server", choices=["gunicorn", "uvicorn"], default="gunicorn")
     args = parser.parse_args()
 
     with postgres_server(durable=True) as pg:
@@ -130,12 +133,13 @@ def main() -> None:
         manage(env, "migrate", "--noinput", "-v0")
         token = manage(env, "create_service", "bench")
         port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "resilience_site.wsgi:application", "-k", "gthread",
-             "-w", str(args.workers), "--threads", str(args.threads), "-b", f"127.0.0.1:{port}",
-             "--log-level", "warning"],
-            cwd=ROOT, env=env,
-        )
+        if args.server == "gunicorn":
+            command = ["gunicorn", "resilience_site.wsgi:application", "-k", "gthread", "-w", str(args.workers),
+                       "--threads", str(args.threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
+        else:
+            command = ["uvicorn", "resilience_site.asgi:application", "--workers", str(args.workers),
+                       "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+        server = subprocess.Popen([sys.executable, "-m", *command], cwd=ROOT, env=env)
         try:
             wait_for_port(port, server, timeout=30)
             asyncio.run(load(port, "/api/v1/ingest/validate", token, 2, 1.0))  # warm-up
