@@ -1,16 +1,17 @@
-// The dashboard's live link: a websocket with backoff, a status pill (live / reconnecting /
-// offline), polling of the read API while the socket is down, a resync on every
-// (re)connect, and "updated Xs ago".
+// The dashboard's live link: a websocket with backoff, a status pill, polling of the read
+// API while the socket is down, a resync on every (re)connect, and "updated Xs ago".
+// The pill says live (socket open), reconnecting (socket down, the read API answers: the
+// page still updates, every 10 s) or offline (neither answers: what is shown is stale).
 (function () {
   "use strict";
   var POLL_MS = 10000;       // read-API polling while the socket is down
-  var OFFLINE_AFTER = 3;     // failed reconnects before the pill says offline
   var MAX_BACKOFF_MS = 30000;
 
   var pill = document.getElementById("live-status");
   var fresh = document.getElementById("freshness");
-  var page = { resync: function () { return Promise.resolve(); }, delta: function () {} };
-  var socket = null, failures = 0, pollTimer = null, updatedAt = null, started = false;
+  // Pages without their own script poll the status endpoint, to know whether the site answers.
+  var page = { resync: function () { return getJSON("/api/v1/status"); }, delta: function () {} };
+  var socket = null, failures = 0, pollTimer = null, updatedAt = null, started = false, readsFail = false, connected = false;
 
   function setState(state) {
     if (!pill) return;
@@ -30,8 +31,18 @@
     fresh.textContent = seconds < 2 ? "updated just now" : "updated " + seconds + "s ago";
   }
 
+  function showDownState() {
+    if (!connected) setState(readsFail ? "offline" : "reconnecting");
+  }
+
   function resync() {
-    return Promise.resolve(page.resync()).then(touch, function (error) {
+    return Promise.resolve(page.resync()).then(function () {
+      readsFail = false;
+      touch();
+      showDownState();
+    }, function (error) {
+      readsFail = true;
+      showDownState();
       console.warn("resync failed", error);
     });
   }
@@ -57,6 +68,7 @@
     socket = new WebSocket(scheme + location.host + "/ws/dashboard/");
     socket.onopen = function () {
       failures = 0;
+      connected = true;
       setState("live");
       stopPolling();
       resync();  // whatever happened while we were away
@@ -70,8 +82,9 @@
     };
     socket.onclose = function () {
       socket = null;
+      connected = false;
       failures += 1;
-      setState(failures > OFFLINE_AFTER ? "offline" : "reconnecting");
+      showDownState();
       startPolling();
       setTimeout(connect, backoff());
     };
