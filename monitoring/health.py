@@ -42,7 +42,11 @@ class BreakerSummary:
         worst = next(s for s in (BreakerState.OPEN, BreakerState.HALF_OPEN, BreakerState.CLOSED) if getattr(self, s))
         if worst != self.state:
             self.state, self.since = worst, None
-        if breaker.state == worst and (self.since is None or breaker.since < self.since):
+        if breaker.state != worst:
+            return
+        # Trouble counts from its first instance; all clear only from the last one to recover.
+        later = worst == BreakerState.CLOSED
+        if self.since is None or (breaker.since > self.since if later else breaker.since < self.since):
             self.since = breaker.since
 
     def text(self) -> str:

@@ -77,6 +77,26 @@ def test_the_breaker_fleet_view_counts_instances(client: Client, reporter: Repor
     assert item["health"] == "degraded"
 
 
+def test_a_fleet_is_all_closed_only_since_its_last_instance_closed(client: Client, reporter: Reporter, auth: dict) -> None:
+    now = datetime.now(timezone.utc)
+    for instance, closed_ago in [("a", 600), ("b", 60), ("c", 300)]:
+        reporter.post({"instance": instance, "breakers": [
+            {"function": "invokeGroq", "state": "closed", "ts": (now - timedelta(seconds=closed_ago)).isoformat()}]})
+    breaker = client.get("/api/v1/functions", headers=auth).json()["items"][0]["breaker"]
+    assert breaker["state"] == "closed"
+    assert abs(datetime.fromisoformat(breaker["since"]) - (now - timedelta(seconds=60))) < timedelta(seconds=1)
+
+
+def test_an_open_fleet_is_open_since_its_first_instance_opened(client: Client, reporter: Reporter, auth: dict) -> None:
+    now = datetime.now(timezone.utc)
+    for instance, state, ago in [("a", "open", 120), ("b", "open", 30), ("c", "closed", 5)]:
+        reporter.post({"instance": instance, "breakers": [
+            {"function": "invokeGroq", "state": state, "ts": (now - timedelta(seconds=ago)).isoformat()}]})
+    breaker = client.get("/api/v1/functions", headers=auth).json()["items"][0]["breaker"]
+    assert (breaker["state"], breaker["open"]) == ("open", 2)
+    assert abs(datetime.fromisoformat(breaker["since"]) - (now - timedelta(seconds=120))) < timedelta(seconds=1)
+
+
 def test_breaker_transitions_form_a_timeline(client: Client, reporter: Reporter, auth: dict) -> None:
     now = datetime.now(timezone.utc)
     states = [("closed", 30), ("open", 20), ("half_open", 10), ("closed", 5), ("closed", 1)]
