@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
@@ -39,9 +40,28 @@ def redis() -> dict:
     return part(True, "ping answered")
 
 
+WORKER_PING_KEPT_S = 10
+
+
 def worker() -> dict:
+    """Whether a Celery worker answers a ping, as found at most WORKER_PING_KEPT_S ago.
+
+    A ping waits its whole second for every worker's reply, holding a server thread; the
+    status endpoint is public and polled, so one ping serves every caller for a while.
+    """
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return part(True, "tasks run in-process")
+    try:
+        found = cache.get("status:worker")
+    except Exception:  # noqa: BLE001  (the cache is Redis: when it is down, so is the broker)
+        return ping_workers()
+    if found is None:
+        found = ping_workers()
+        cache.set("status:worker", found, timeout=WORKER_PING_KEPT_S)
+    return found
+
+
+def ping_workers() -> dict:
     from resilience_site.celery import app
 
     try:
