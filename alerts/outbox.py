@@ -32,7 +32,9 @@ def message_for(alert: Alert, event: str) -> dict:
         "threshold": f"{rule.op} {alert.threshold:g}",
         "started_at": alert.started_at.isoformat(),
     }
-    lines = [f"{EVENT_WORDS[event]}: {alert.summary}", f"Rule: {rule.name} ({alert.severity})"]
+    # A resolved notice must not read as if the firing condition still held.
+    headline = f"Resolved, was: {alert.summary}" if event == "resolved" else f"{EVENT_WORDS[event]}: {alert.summary}"
+    lines = [headline, f"Rule: {rule.name} ({alert.severity})"]
     if alert.resolved_at:
         fields["resolved_at"] = alert.resolved_at.isoformat()
         lines.append(f"Resolved at {alert.resolved_at:%Y-%m-%d %H:%M:%S} UTC")

@@ -59,6 +59,7 @@ def test_it_resolves_by_hand_and_sends_the_resolved_notice(
     # The log channel sends in-process, after commit.
     delivery = alert.deliveries.get(event="resolved")
     assert delivery.state == "sent" and delivery.attempts == 1
+    assert delivery.message["text"].startswith(f"Resolved, was: {alert.summary}\n")
     assert Event.objects.filter(alert=alert, action="notified").count() == 1
     assert people.responder.post(f"/api/v1/alerts/{alert.id}/resolve").status_code == 409
 
