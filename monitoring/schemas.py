@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Schema
+from pydantic import Field
 
 
 class Error(Schema):
@@ -53,6 +54,7 @@ class FunctionOut(Schema):
 class FunctionPage(Schema):
     items: list[FunctionOut]
     count: int
+    computed_at: float = Field(description="when this answer was computed (epoch seconds)")
 
 
 class FlipOut(Schema):

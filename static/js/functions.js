@@ -10,8 +10,9 @@
     return params;
   }
 
-  // After a delta, pages may share one answer (see shared_answer in monitoring/api.py), as
-  // long as it was computed after the delta was sent. On (re)connect and while polling: fresh.
+  // After a delta, pages may share one answer (see shared_answer in monitoring/api.py). One
+  // computed before the delta was sent may lack what it announced: ask again shortly.
+  // On (re)connect and while polling: fresh.
   function fetchPage(shared) {
     var params = query();
     if (shared) {
@@ -26,6 +27,7 @@
         (page.items.length ? offset + 1 : 0) + "–" + (offset + page.items.length) + " of " + page.count;
       var steps = document.getElementById("first-steps");
       if (steps && page.count) steps.hidden = true;
+      if (shared && page.computed_at < newest) soon();
     });
   }
   var soon = Live.throttle(function () { return fetchPage(true); }, 2000);

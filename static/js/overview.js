@@ -28,12 +28,16 @@
     if (steps && o.functions) steps.hidden = true;
   }
 
-  // After a delta, pages may share one answer (see shared_answer in monitoring/api.py), as
-  // long as it was computed after the delta was sent. On (re)connect and while polling: fresh.
+  // After a delta, pages may share one answer (see shared_answer in monitoring/api.py). One
+  // computed before the delta was sent may lack what it announced: ask again shortly.
+  // On (re)connect and while polling: fresh.
   var newest = 0;
   function resync() { return Live.getJSON("/api/v1/overview").then(show); }
   var soon = Live.throttle(function () {
-    return Live.getJSON("/api/v1/overview?max_age=2&newer_than=" + newest).then(show);
+    return Live.getJSON("/api/v1/overview?max_age=2&newer_than=" + newest).then(function (o) {
+      show(o);
+      if (o.computed_at < newest) soon();
+    });
   }, 2000);
 
   document.addEventListener("DOMContentLoaded", function () {
