@@ -1,9 +1,10 @@
 """Ingest throughput and latency on PostgreSQL under the production WSGI server.
 
-Starts a throwaway PostgreSQL (with its default fsync and synchronous commit) and the site under gunicorn (gthread), sends 100-item batches
-from concurrent keep-alive clients for a bounded time, checks the stored totals equal what
-was accepted, and prints items/s, p50 and p99 beside a baseline measured in the same run:
-the same requests to POST /api/v1/ingest/validate, which validates and discards.
+Starts a throwaway PostgreSQL (with its default fsync and synchronous commit) and the site
+under gunicorn (gthread), sends 100-item batches from concurrent keep-alive clients for a
+bounded time, checks the stored totals equal what was accepted, and prints items/s, p50 and
+p99 beside a baseline measured in the same run: the same requests to
+POST /api/v1/ingest/validate, which validates and discards.
 
     .venv/bin/python bench/ingest.py [--seconds 10] [--connections 8 32] [--workers 2] [--server uvicorn]
 

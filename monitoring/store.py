@@ -89,7 +89,8 @@ class Remembered:
 
     @classmethod
     def forget(cls, service_id: int) -> None:
-        for key in [key for key in cls.rows if key[1] == service_id]:
+        # list() copies the keys in one step: other threads may add rows meanwhile.
+        for key in [key for key in list(cls.rows) if key[1] == service_id]:
             cls.rows.pop(key, None)
 
 
