@@ -95,7 +95,8 @@ def window_start(minutes: int, now: datetime | None = None) -> datetime:
 def recent_figures(function_ids: list[int], minutes: int = WINDOW_MINUTES) -> dict[int, Figures]:
     figures: dict[int, Figures] = defaultdict(Figures)
     buckets = CallBucket.objects.filter(function_id__in=function_ids, minute__gte=window_start(minutes))
-    for bucket in buckets:
+    # Plain rows, not model instances: a page of 50 busy functions folds thousands of them.
+    for bucket in buckets.values_list("function_id", *CallBucket.FOLDED, named=True):
         figures[bucket.function_id].counts.add(bucket)
     return figures
 

@@ -9,6 +9,7 @@ from django.db.models import Sum
 from alerts.models import Alert, AlertState
 from queues.models import Queue, Snapshot
 
+from . import histogram
 from .health import Figures, window_start
 from .models import Breaker, BreakerState, CallBucket
 
@@ -49,10 +50,10 @@ def calls_over(minutes: int) -> Figures:
 
 
 def p95_over(minutes: int) -> float | None:
-    figures = Figures()
-    for bucket in CallBucket.objects.filter(minute__gte=window_start(minutes)).only("histogram", "latency_max_ms"):
-        figures.counts.add(bucket)
-    return figures.p(0.95)
+    merged: dict[str, int] = {}
+    for counts in CallBucket.objects.filter(minute__gte=window_start(minutes)).values_list("histogram", flat=True):
+        histogram.merge(merged, counts)
+    return histogram.percentile(merged, 0.95)
 
 
 def success_rate(figures: Figures) -> float | None:

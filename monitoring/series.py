@@ -30,8 +30,9 @@ def point(minute, bucket: CallBucket) -> dict:  # noqa: ANN001
 def minute_series(function: Function, minutes: int) -> list[dict]:
     start = window_start(minutes)
     buckets: dict = {}
-    for shard_bucket in CallBucket.objects.filter(function=function, minute__gte=start):
-        buckets.setdefault(shard_bucket.minute, CallBucket()).add(shard_bucket)
+    shards = CallBucket.objects.filter(function=function, minute__gte=start)
+    for shard in shards.values_list("minute", *CallBucket.FOLDED, named=True):
+        buckets.setdefault(shard.minute, CallBucket()).add(shard)
     points = []
     for i in range(minutes):
         minute = start + timedelta(minutes=i)

@@ -46,6 +46,18 @@ def test_it_shows_figures_and_the_functions_in_trouble(viewer: Client, reporter:
     assert ">charge<" in trouble and ">refund<" not in trouble
 
 
+def test_a_busy_fleet_is_read_in_a_few_queries(viewer: Client, reporter: Reporter, django_assert_max_num_queries) -> None:  # noqa: ANN001
+    # Batches land in random shards: many minute buckets per function, which the overview
+    # once read back one column at a time (thousands of queries, seconds per answer).
+    for n in range(12):
+        calls = [call(f"fn{i}", duration_ms=10.0 + n * 40) for i in range(25)]
+        assert reporter.post({"calls": calls}).status_code == 202
+    with django_assert_max_num_queries(30):
+        overview = viewer.get("/api/v1/overview").json()
+    assert overview["functions"] == 25 and overview["calls_5m"] == 300
+    assert 450 * 0.95 <= overview["p95_ms_5m"] <= 450 * 1.05
+
+
 def test_it_counts_queues_backing_up(viewer: Client, reporter: Reporter) -> None:
     assert reporter.post({"queues": [snapshot(10, now_iso())]}).status_code == 202
     assert reporter.post({"queues": [snapshot(25, now_iso())]}).status_code == 202
