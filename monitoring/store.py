@@ -165,6 +165,10 @@ def touch_last_seen(model: type[models.Model], service: Service, seen: dict[int,
         if known.last_seen.get(row_id) is None or known.last_seen[row_id] < at - timedelta(minutes=1)
     ]
     if stale:
+        # Lock the rows in id order first. A bare UPDATE locks them in the order it finds
+        # them on disk, which two batches can see differently: they deadlocked under load.
+        ids = [row.id for row in stale]
+        list(model.objects.select_for_update(no_key=True).filter(id__in=ids).order_by("id").values_list("id"))
         model.objects.bulk_update(stale, ["last_seen"])
         for row in stale:
             known.last_seen[row.id] = row.last_seen
