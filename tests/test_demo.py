@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from monitoring.demo import SERVICE_NAMES, Demo
-from monitoring.models import Breaker, CallBucket, IngestToken, Service
+from monitoring.models import Breaker, CallBucket, Concurrency, IngestToken, Service
 from queues.models import Snapshot
 
 
@@ -33,6 +33,10 @@ def test_it_reports_all_three_services_and_the_email_queue(live_site: str) -> No
     assert set(breakers) == {"gateway-a1", "gateway-b2", "gateway-c3", "gateway-d4"}
     assert "open" in (breakers["gateway-a1"], breakers["gateway-b2"])
     assert (breakers["gateway-c3"], breakers["gateway-d4"]) == ("closed", "closed")
+
+    # embed's limit has 9 of 10 slots taken on one instance: at "Concurrency near its limit".
+    gauges = Concurrency.objects.filter(function__name="embed")
+    assert max(gauge.active / gauge.limit for gauge in gauges) >= 0.9
 
     depths = list(Snapshot.objects.filter(queue__name="email_queue").order_by("at").values_list("depth", flat=True))
     assert len(depths) >= 2
