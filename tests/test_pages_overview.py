@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+import orjson
 import pytest
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, RequestFactory
 
+from monitoring.api import RECOMPUTE_EVERY_S, FunctionPage, shared_answer
 from tests.browser import make_user
 from tests.conftest import Reporter, call, now_iso
 
@@ -101,3 +104,26 @@ def test_it_shares_an_answer_only_with_callers_that_allow_it(viewer: Client, rep
     assert shared["items"][0]["last_seen"][:19] == fresh["items"][0]["last_seen"][:19]
     assert {**shared["items"][0], "last_seen": None} == {**fresh["items"][0], "last_seen": None}
     assert shared["computed_at"] <= fresh["computed_at"] <= time.time()
+
+
+def test_pages_asking_at_the_same_moment_compute_one_answer(viewer: Client) -> None:
+    # Every open page gets the same delta and asks at once; one computes, the others get
+    # the last answer and its computed_at, which tells them to ask again.
+    cache.clear()
+    computed = []
+
+    def compute() -> dict:
+        computed.append(time.time())
+        time.sleep(0.3)
+        return {"items": [], "count": len(computed)}
+
+    request = RequestFactory().get("/api/v1/functions?max_age=2")
+    first = orjson.loads(shared_answer(request, 2, None, compute, FunctionPage).content)
+    time.sleep(RECOMPUTE_EVERY_S)
+    delta_sent_at = time.time()
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(lambda _: shared_answer(request, 2, delta_sent_at, compute, FunctionPage), range(10)))
+    counts = sorted(orjson.loads(answer.content)["count"] for answer in answers)
+    assert len(computed) == 2  # the first answer, then one for the delta
+    assert counts.count(2) >= 1 and set(counts) <= {1, 2}
+    assert first["count"] == 1
