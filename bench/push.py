@@ -1,20 +1,22 @@
 """Live dashboard push: commit-to-browser delay and the cost to ingest, in the production layout.
 
 Starts a throwaway PostgreSQL and Redis, the site under gunicorn (WSGI: ingest and the read
-API) and under uvicorn (ASGI: the websockets), both on the Redis channel layer. Then, for
---seconds each, sends 100-item batches at full speed from --connections keep-alive clients:
+API) and under uvicorn (ASGI: the websockets), both on the Redis channel layer. Then sends
+100-item batches at full speed from --connections keep-alive clients, in phases of
+--seconds that alternate, --rounds times:
 
-  1. with no dashboard open (baseline),
-  2. with --dashboards open dashboards (websocket clients in a separate process; like
-     static/js/functions.js each re-fetches /api/v1/functions at most every
-     --refetch-every seconds when a delta names a service; 0 measures the push alone),
-  3. with none again (a second baseline, to see drift).
+  - no dashboard open (a baseline), then
+  - --dashboards open dashboards (websocket clients in a separate process; like
+    static/js/functions.js each re-fetches /api/v1/functions at most every
+    --refetch-every seconds when a delta names a service; 0 measures the push alone),
 
-Prints ingest items/s per phase, the cost of the dashboards against the mean baseline, the
-delay from the earliest commit in a delta to its arrival at a dashboard (p50/p95/max), and
-messages per second per dashboard.
+and ends with one more baseline. Each dashboard phase is compared with the mean of the
+baselines either side of it, so a drift over the run (this machine's baselines move by up
+to 20 %) does not pass for a cost. Prints ingest items/s per phase, each round's cost and
+their median, the delay from the earliest commit in a delta to its arrival at a dashboard
+(p50/p95/max), and messages per second per dashboard.
 
-    .venv/bin/python bench/push.py [--seconds 10] [--dashboards 20] [--connections 16] [--workers 2]
+    .venv/bin/python bench/push.py [--seconds 10] [--rounds 3] [--dashboards 20] [--connections 16] [--workers 2]
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ import importlib.util
 import json
 import multiprocessing
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +104,54 @@ async def dashboards(count: int, ws_port: int, http_port: int, session: str, sec
 
 
 def run_dashboards(args: tuple, queue: multiprocessing.Queue) -> None:
-    queue.put(asyncio.run(dashboards(*args)))
+    seen = asyncio.run(dashboards(*args))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    queue.put((seen, usage.ru_utime + usage.ru_stime))
+
+
+PARTS = {"postgres": "PostgreSQL", "redis-server": "Redis", "gunicorn": "gunicorn (ingest, read API)",
+         "uvicorn": "uvicorn (websockets)"}
+
+
+def cpu_by_part() -> dict[str, float]:
+    """CPU seconds used so far by the servers this benchmark started, by what they are.
+
+    Counts each live process under this one and the children it has reaped (PostgreSQL's
+    backends that ended), read from /proc.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    parent, used, command = {}, {}, {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            command[int(entry)] = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parent[int(entry)] = int(fields[1])
+        used[int(entry)] = sum(int(value) for value in fields[11:15]) / ticks
+    totals = dict.fromkeys(PARTS.values(), 0.0)
+    for pid in used:
+        ancestor = pid
+        while parent.get(ancestor) not in (os.getpid(), None, 0):
+            ancestor = parent[ancestor]
+        if parent.get(ancestor) != os.getpid():
+            continue
+        part = next((name for marker, name in PARTS.items() if marker in command.get(ancestor, "")), None)
+        if part is not None:
+            totals[part] += used[pid]
+    return totals
+
+
+def measured(phase: Callable[[], dict]) -> dict:
+    """Runs a phase; adds the CPU each part used meanwhile, in cores (1.0 = one core busy)."""
+    before, started, own_before = cpu_by_part(), time.monotonic(), time.process_time()
+    row = phase()
+    elapsed = time.monotonic() - started
+    after = cpu_by_part()
+    row["cores"] = {part: (after[part] - before[part]) / elapsed for part in after}
+    row["cores"]["load generator"] = (time.process_time() - own_before) / elapsed
+    return row
 
 
 def manage(env: dict, *args: str) -> str:
@@ -123,6 +174,7 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=3, help="dashboard phases, each between two baselines")
     parser.add_argument("--dashboards", type=int, default=20)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
@@ -162,45 +214,79 @@ def main() -> None:
             wait_for_port(http_port, wsgi, timeout=30)
             wait_for_port(ws_port, asgi, timeout=30)
             ingest_phase(http_port, token, 2, 1.0)  # warm-up: functions created, connections open
-            print(f"baseline: ingest for {args.seconds:.0f} s, no dashboard ...", flush=True)
-            before = ingest_phase(http_port, token, args.connections, args.seconds)
-
-            print(f"ingest for {args.seconds:.0f} s with {args.dashboards} dashboards ...", flush=True)
-            queue: multiprocessing.Queue = multiprocessing.Queue()
             watch = (args.dashboards, ws_port, http_port, session, args.seconds + 2.0, args.refetch_every)
-            watcher = multiprocessing.Process(target=run_dashboards, args=(watch, queue))
-            watcher.start()
-            time.sleep(1.0)  # let the sockets connect before the load starts
-            during = ingest_phase(http_port, token, args.connections, args.seconds)
-            seen = queue.get(timeout=args.seconds + 60)
-            watcher.join()
-
-            print(f"baseline again: ingest for {args.seconds:.0f} s, no dashboard ...", flush=True)
-            after = ingest_phase(http_port, token, args.connections, args.seconds)
+            baselines, rounds = [baseline_phase(http_port, token, args)], []
+            for number in range(1, args.rounds + 1):
+                rounds.append(dashboard_phase(http_port, token, args, watch, number))
+                baselines.append(baseline_phase(http_port, token, args))
         finally:
             stop(asgi)
             stop(wsgi)
+    report(args, baselines, rounds)
 
-    baseline = statistics.mean([before["items_per_s"], after["items_per_s"]])
+
+def baseline_phase(port: int, token: str, args: argparse.Namespace) -> dict:
+    print(f"baseline: ingest for {args.seconds:.0f} s, no dashboard ...", flush=True)
+    return measured(lambda: ingest_phase(port, token, args.connections, args.seconds))
+
+
+def dashboard_phase(port: int, token: str, args: argparse.Namespace, watch: tuple, number: int) -> dict:
+    print(f"round {number}: ingest for {args.seconds:.0f} s with {args.dashboards} dashboards ...", flush=True)
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    watcher = multiprocessing.Process(target=run_dashboards, args=(watch, queue))
+    watcher.start()
+    time.sleep(1.0)  # let the sockets connect before the load starts
+    during = measured(lambda: ingest_phase(port, token, args.connections, args.seconds))
+    during["seen"], watcher_cpu = queue.get(timeout=args.seconds + 60)
+    watcher.join()
+    # The simulated browsers run here too; a real one runs on the viewer's machine.
+    during["cores"]["simulated browsers"] = watcher_cpu / (args.seconds + 3.0)
+    return during
+
+
+def report(args: argparse.Namespace, baselines: list[dict], rounds: list[dict]) -> None:
+    print()
+    print(f"{'phase':<28} {'items/s':>10} {'p50 ms':>8} {'p99 ms':>8}  {'cost':>7}  errors")
+    costs = []
+    for number, during in enumerate(rounds, start=1):
+        before, after = baselines[number - 1], baselines[number]
+        cost = 1 - during["items_per_s"] / statistics.mean([before["items_per_s"], after["items_per_s"]])
+        costs.append(cost)
+        if number == 1:
+            print_phase("no dashboard", before, "")
+        print_phase(f"{args.dashboards} dashboards (round {number})", during, f"{cost * 100:6.1f}%")
+        print_phase("no dashboard", after, "")
+    print(
+        f"cost to ingest throughput, each round against the baselines either side: "
+        f"median {statistics.median(costs) * 100:.1f} % (rounds: {', '.join(f'{c * 100:.1f} %' for c in costs)})"
+    )
+    seen = [s for during in rounds for s in during["seen"]]
     delays = [d for s in seen for d in s["delays"]]
     rates = [s["messages"] / (args.seconds + 1.0) for s in seen]
-    print()
-    print(f"{'phase':<28} {'items/s':>10} {'p50 ms':>8} {'p99 ms':>8}  errors")
-    for label, row in [("no dashboard", before), (f"{args.dashboards} dashboards", during), ("no dashboard again", after)]:
-        print(f"{label:<28} {row['items_per_s']:>10.0f} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f}  {row['errors'] or ''}")
-    print(f"cost to ingest throughput: {(1 - during['items_per_s'] / baseline) * 100:.1f} % (against the mean baseline)")
     print(
         f"commit -> dashboard delay over {len(delays)} messages: p50 {percentile(delays, 0.5) * 1000:.0f} ms, "
         f"p95 {percentile(delays, 0.95) * 1000:.0f} ms, max {max(delays, default=float('nan')) * 1000:.0f} ms"
     )
     print(
         f"messages per dashboard per second: mean {statistics.mean(rates):.2f}, max {max(rates):.2f}; "
-        f"read-API re-fetches {sum(s['fetches'] for s in seen)}"
+        f"read-API re-fetches {sum(s['fetches'] for s in seen)} in {len(rounds)} rounds"
     )
+    print()
+    print("CPU used during the phases, in cores (1.00 = one core busy; this machine has "
+          f"{os.cpu_count()}), mean over the phases:")
+    parts = list(rounds[0]["cores"])
+    print(f"{'':<30} {'no dashboard':>13} {'dashboards':>11}")
+    for part in parts:
+        idle = statistics.mean(row["cores"].get(part, 0.0) for row in baselines)
+        busy = statistics.mean(row["cores"][part] for row in rounds)
+        print(f"{part:<30} {idle:>13.2f} {busy:>11.2f}")
     failures = [failure for s in seen for failure in s["failed_fetches"]]
     if failures:
         print(f"{len(failures)} re-fetches failed, e.g. {sorted(set(failures))[:3]}")
 
+
+def print_phase(label: str, row: dict, cost: str) -> None:
+    print(f"{label:<28} {row['items_per_s']:>10.0f} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f}  {cost:>7}  {row['errors'] or ''}")
 
 if __name__ == "__main__":
     main()
