@@ -57,9 +57,9 @@ def note(delivery: Delivery, action: str, detail: str) -> None:
 
 def release(delivery: Delivery, **changes) -> bool:  # noqa: ANN003
     """Finish this claim, unless the sweep has handed the delivery to someone else meanwhile."""
-    changed = Delivery.objects.filter(id=delivery.id, state=DeliveryState.SENDING, claimed_at=delivery.claimed_at).update(
-        **changes
-    )
+    changed = Delivery.objects.filter(
+        id=delivery.id, state=DeliveryState.SENDING, claimed_at=delivery.claimed_at
+    ).update(**changes)
     return changed == 1
 
 
@@ -150,8 +150,11 @@ def fail(delivery: Delivery, error: TransportError) -> str:
         at = timezone.now() + timedelta(seconds=backoff(delivery.attempts, error.retry_after))
         if not release(delivery, state=DeliveryState.PENDING, last_error=message, next_attempt_at=at):
             return ""
-        note(delivery, "notification failed",
-             f"{label(delivery)} failed (attempt {delivery.attempts}): {message}; retry at {at:%H:%M:%S} UTC")
+        note(
+            delivery,
+            "notification failed",
+            f"{label(delivery)} failed (attempt {delivery.attempts}): {message}; retry at {at:%H:%M:%S} UTC",
+        )
         schedule_retry(delivery, at)
     return DeliveryState.PENDING
 

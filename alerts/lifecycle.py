@@ -71,8 +71,9 @@ def fire(rule: Rule, observation: Observation) -> Alert | None:
                 summary=describe(rule, observation)[:500],
                 started_at=now,
                 next_reminder_at=now + timedelta(minutes=rule.cooldown_minutes),
-                suppressed_until=silences.suppressed_until(rule, observation.fingerprint, observation.service,
-                                                           observation.subject, now),
+                suppressed_until=silences.suppressed_until(
+                    rule, observation.fingerprint, observation.service, observation.subject, now
+                ),
             )
             record(alert, "fired", detail=alert.summary)
             outbox.notify(alert, "firing")
@@ -120,7 +121,10 @@ def unacknowledge(alert: Alert, actor=None, detail: str = "") -> bool:  # noqa: 
     now = timezone.now()
     with transaction.atomic():
         changed = Alert.objects.filter(id=alert.id, state=AlertState.ACKNOWLEDGED).update(
-            state=AlertState.FIRING, acknowledged_at=None, acknowledged_by=None, ack_expires_at=None,
+            state=AlertState.FIRING,
+            acknowledged_at=None,
+            acknowledged_by=None,
+            ack_expires_at=None,
             next_reminder_at=now,
         )
         if not changed:

@@ -25,8 +25,12 @@ from .lifecycle import Observation
 from .models import Metric, Rule
 
 CALL_METRICS = {
-    Metric.ERROR_RATE, Metric.TIMEOUT_RATE, Metric.REJECTED_RATE, Metric.AVAILABILITY,
-    Metric.CALL_VOLUME, Metric.RETRIES_PER_CALL,
+    Metric.ERROR_RATE,
+    Metric.TIMEOUT_RATE,
+    Metric.REJECTED_RATE,
+    Metric.AVAILABILITY,
+    Metric.CALL_VOLUME,
+    Metric.RETRIES_PER_CALL,
 }
 LATENCY_METRICS = {Metric.P50_MS: 0.50, Metric.P95_MS: 0.95, Metric.P99_MS: 0.99}
 BREAKER_METRICS = {Metric.BREAKER_OPEN_S, Metric.BREAKER_HALF_OPEN_S, Metric.BREAKER_FLIPS}
@@ -149,8 +153,8 @@ class Round:
         services = dict(Service.objects.values_list("id", "name"))
         seen: dict[int, datetime] = {}
         for model in (Function, Queue):
-            for service_id, at in model.objects.values("service_id").annotate(at=Max("last_seen")).values_list(
-                "service_id", "at"
+            for service_id, at in (
+                model.objects.values("service_id").annotate(at=Max("last_seen")).values_list("service_id", "at")
             ):
                 if at is not None and (service_id not in seen or at > seen[service_id]):
                     seen[service_id] = at
@@ -183,7 +187,9 @@ class Round:
     def call_value(self, rule: Rule, function_id: int, totals: Totals) -> float | None:
         metric = rule.metric
         if metric in LATENCY_METRICS:
-            return histogram.percentile(self.histograms(rule.window_minutes).get(function_id, {}), LATENCY_METRICS[metric])
+            return histogram.percentile(
+                self.histograms(rule.window_minutes).get(function_id, {}), LATENCY_METRICS[metric]
+            )
         calls = totals.calls
         return {
             Metric.ERROR_RATE: (totals.failure + totals.timeout + totals.rejected) / calls,
@@ -201,9 +207,7 @@ class Round:
             return dict(self.utilisation(rule.window_minutes))
         state = "open" if metric == Metric.BREAKER_OPEN_S else "half_open"
         return {
-            fid: (self.now - states[state]).total_seconds()
-            for fid, states in self.breakers.items()
-            if state in states
+            fid: (self.now - states[state]).total_seconds() for fid, states in self.breakers.items() if state in states
         }
 
     def function_observations(self, rule: Rule, values: dict[int, float | None]) -> dict[str, Observation]:

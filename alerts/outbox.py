@@ -88,7 +88,9 @@ def notify(alert: Alert, event: str) -> list[Delivery]:
     from .lifecycle import record
 
     if alert.is_suppressed():
-        record(alert, "notification held", detail=f"{event}: silenced until {alert.suppressed_until:%Y-%m-%d %H:%M} UTC")
+        record(
+            alert, "notification held", detail=f"{event}: silenced until {alert.suppressed_until:%Y-%m-%d %H:%M} UTC"
+        )
         return []
     deliveries = []
     for channel in alert.rule.channels.all():
@@ -124,7 +126,9 @@ def retry(delivery: Delivery, actor=None) -> bool:  # noqa: ANN001
         )
         if not changed:
             return False
-        detail = f"{delivery.event} to {delivery.channel.kind} channel {delivery.channel.name!r} (delivery {delivery.id})"
+        detail = (
+            f"{delivery.event} to {delivery.channel.kind} channel {delivery.channel.name!r} (delivery {delivery.id})"
+        )
         record(delivery.alert, "delivery retried", actor=actor, detail=detail)
         enqueue(delivery)
     return True

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -35,8 +35,9 @@ PER_SERVICE = 1000
 
 
 def manage(env: dict, *args: str) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     return done.stdout.strip()
 
 
@@ -54,7 +55,7 @@ def seed(functions: int) -> None:
     from monitoring.models import Breaker, CallBucket, Function, Service
     from queues.models import Queue, Snapshot
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     services = [Service.objects.create(name=f"svc{i:03}") for i in range((functions + PER_SERVICE - 1) // PER_SERVICE)]
     Function.objects.bulk_create(
         [Function(service=services[i // PER_SERVICE], name=f"fn{i:05}", last_seen=now) for i in range(functions)],
@@ -70,21 +71,42 @@ def seed(functions: int) -> None:
         for minute in range(5):
             calls = 20
             failures = 10 if failing else n % 2
-            buckets.append(CallBucket(
-                function_id=function_id, minute=start + timedelta(minutes=minute), success=calls - failures,
-                failure=failures, retries=n % 3, latency_sum_ms=latency * calls, latency_max_ms=latency * 1.5,
-                histogram={str(histogram.bucket_of(latency)): calls - 2, str(histogram.bucket_of(latency * 1.4)): 2},
-            ))
+            buckets.append(
+                CallBucket(
+                    function_id=function_id,
+                    minute=start + timedelta(minutes=minute),
+                    success=calls - failures,
+                    failure=failures,
+                    retries=n % 3,
+                    latency_sum_ms=latency * calls,
+                    latency_max_ms=latency * 1.5,
+                    histogram={
+                        str(histogram.bucket_of(latency)): calls - 2,
+                        str(histogram.bucket_of(latency * 1.4)): 2,
+                    },
+                )
+            )
     CallBucket.objects.bulk_create(buckets, batch_size=5000)
     Breaker.objects.bulk_create(
-        [Breaker(function_id=fid, instance="pod-1", state="open" if i % 500 == 0 else "closed",
-                 since=now - timedelta(minutes=3), updated=now) for i, fid in enumerate(ids[::10])],
+        [
+            Breaker(
+                function_id=fid,
+                instance="pod-1",
+                state="open" if i % 500 == 0 else "closed",
+                since=now - timedelta(minutes=3),
+                updated=now,
+            )
+            for i, fid in enumerate(ids[::10])
+        ],
         batch_size=5000,
     )
     queues = Queue.objects.bulk_create([Queue(service=services[0], name=f"q{i}", last_seen=now) for i in range(200)])
     Snapshot.objects.bulk_create(
-        [Snapshot(queue=q, at=now - timedelta(minutes=m), depth=10, dead_letter=(i % 20 == 0) * (5 - m))
-         for i, q in enumerate(queues) for m in range(5)]
+        [
+            Snapshot(queue=q, at=now - timedelta(minutes=m), depth=10, dead_letter=(i % 20 == 0) * (5 - m))
+            for i, q in enumerate(queues)
+            for m in range(5)
+        ]
     )
 
 
@@ -118,7 +140,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 at = time.time()
                 alert = orjson.loads(body)["alert"]
@@ -145,7 +167,8 @@ class Receiver:
 
 def post(port: int, token: str, body: dict) -> int:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/ingest", data=orjson.dumps(body),
+        f"http://127.0.0.1:{port}/api/v1/ingest",
+        data=orjson.dumps(body),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request) as response:
@@ -156,27 +179,63 @@ def bench_breaker_latency(env: dict, samples: int) -> dict:
     from alerts.models import Channel, Rule
 
     receiver = Receiver()
-    hook = Channel.objects.create(name="bench hook", kind="webhook",
-                                  config={"url": receiver.url, "secret": "bench-secret-bench-secret"},
-                                  rate_per_minute=10_000)  # measure latency, not the rate limit
+    hook = Channel.objects.create(
+        name="bench hook",
+        kind="webhook",
+        config={"url": receiver.url, "secret": "bench-secret-bench-secret"},
+        rate_per_minute=10_000,
+    )  # measure latency, not the rate limit
     Rule.objects.filter(metric="breaker_open_s").get().channels.add(hook)
     token = manage(env, "create_service", "latency")
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "resilience_site.wsgi:application", "-k", "gthread", "-w", "2",
-         "--threads", "4", "-b", f"127.0.0.1:{port}", "--log-level", "warning"], cwd=ROOT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "resilience_site.wsgi:application",
+            "-k",
+            "gthread",
+            "-w",
+            "2",
+            "--threads",
+            "4",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "resilience_site", "worker", "--pool=prefork", "--concurrency=2",
-         "--loglevel=WARNING", "--without-gossip", "--without-mingle"], cwd=ROOT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "resilience_site",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=2",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     latencies = []
     try:
         wait_for_port(port, server, timeout=30)
         time.sleep(3)  # the worker connects to Redis
         for i in range(samples):
             function = f"flaky{i:03}"
-            ts = datetime.now(timezone.utc).isoformat()
+            ts = datetime.now(UTC).isoformat()
             started = time.time()
-            status = post(port, token, {"instance": "pod-1", "breakers": [{"function": function, "state": "open", "ts": ts}]})
+            status = post(
+                port, token, {"instance": "pod-1", "breakers": [{"function": function, "state": "open", "ts": ts}]}
+            )
             if status != 202:
                 raise RuntimeError(f"ingest answered {status}")
             latencies.append(receiver.wait_for(function) - started)
@@ -220,13 +279,19 @@ def main() -> None:
         latency = bench_breaker_latency({**env, "REDIS_URL": redis_url}, args.samples)
 
     print()
-    print(f"evaluation, {args.functions} functions x {evaluation['rules']} default rules "
-          f"({evaluation['alerts']} alerts open):")
-    print(f"  first round (fires) {evaluation['first_s']:.3f} s; steady rounds median {evaluation['steady_s']:.3f} s, "
-          f"max {evaluation['max_steady_s']:.3f} s  (target < 1 s)")
+    print(
+        f"evaluation, {args.functions} functions x {evaluation['rules']} default rules "
+        f"({evaluation['alerts']} alerts open):"
+    )
+    print(
+        f"  first round (fires) {evaluation['first_s']:.3f} s; steady rounds median {evaluation['steady_s']:.3f} s, "
+        f"max {evaluation['max_steady_s']:.3f} s  (target < 1 s)"
+    )
     print(f"breaker open batch -> webhook arrived, {latency['samples']} samples:")
-    print(f"  p50 {latency['p50_s'] * 1000:.0f} ms, p95 {latency['p95_s'] * 1000:.0f} ms, "
-          f"max {latency['max_s'] * 1000:.0f} ms  (target p95 < 2000 ms)")
+    print(
+        f"  p50 {latency['p50_s'] * 1000:.0f} ms, p95 {latency['p95_s'] * 1000:.0f} ms, "
+        f"max {latency['max_s'] * 1000:.0f} ms  (target p95 < 2000 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -36,7 +36,7 @@ OUTCOMES = ["success"] * 17 + ["failure", "timeout", "rejected"]
 
 
 def make_batch(seq: int) -> bytes:
-    ts = datetime.now(timezone.utc).isoformat()
+    ts = datetime.now(UTC).isoformat()
     calls = [
         {
             "function": FUNCTIONS[(seq + i) % len(FUNCTIONS)],
@@ -106,7 +106,9 @@ def summarise(label: str, results: list, seconds: float) -> dict:
 
 
 def manage(env: dict, *args: str) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     return done.stdout.strip()
 
 
@@ -135,11 +137,33 @@ def main() -> None:
         token = manage(env, "create_service", "bench")
         port = free_port()
         if args.server == "gunicorn":
-            command = ["gunicorn", "resilience_site.wsgi:application", "-k", "gthread", "-w", str(args.workers),
-                       "--threads", str(args.threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
+            command = [
+                "gunicorn",
+                "resilience_site.wsgi:application",
+                "-k",
+                "gthread",
+                "-w",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ]
         else:
-            command = ["uvicorn", "resilience_site.asgi:application", "--workers", str(args.workers),
-                       "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+            command = [
+                "uvicorn",
+                "resilience_site.asgi:application",
+                "--workers",
+                str(args.workers),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ]
         server = subprocess.Popen([sys.executable, "-m", *command], cwd=ROOT, env=env)
         try:
             wait_for_port(port, server, timeout=30)
@@ -147,7 +171,10 @@ def main() -> None:
             rows = []
             accepted_items = 0
             for connections in args.connections:
-                for label, path in [("validate only (baseline)", "/api/v1/ingest/validate"), ("durable ingest", "/api/v1/ingest")]:
+                for label, path in [
+                    ("validate only (baseline)", "/api/v1/ingest/validate"),
+                    ("durable ingest", "/api/v1/ingest"),
+                ]:
                     print(f"{label}: {connections} connections for {args.seconds:.0f} s ...", flush=True)
                     results, elapsed = asyncio.run(load(port, path, token, connections, args.seconds))
                     figures = summarise(label, results, elapsed)
@@ -159,9 +186,15 @@ def main() -> None:
             stop(server)
         stored = int(
             subprocess.run(
-                ["psql", pg.url("monitor_bench"), "-tAc",
-                 "SELECT coalesce(sum(success + failure + timeout + rejected), 0) FROM monitoring_callbucket"],
-                check=True, capture_output=True, text=True,
+                [
+                    "psql",
+                    pg.url("monitor_bench"),
+                    "-tAc",
+                    "SELECT coalesce(sum(success + failure + timeout + rejected), 0) FROM monitoring_callbucket",
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout.strip()
         )
 

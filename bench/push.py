@@ -68,10 +68,16 @@ async def dashboard(ws_port: int, http_port: int, session: str, seconds: float, 
     origin = f"http://127.0.0.1:{ws_port}"
     # A fresh connection per re-fetch: gunicorn closes idle keep-alive connections after 2 s,
     # and a browser would retry a request that raced that close; httpx does not.
-    http_client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}", cookies={"sessionid": session},
-                                    timeout=30.0, limits=httpx.Limits(max_keepalive_connections=0))
+    http_client = httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{http_port}",
+        cookies={"sessionid": session},
+        timeout=30.0,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
     async with http_client as http:
-        async with connect(f"ws://127.0.0.1:{ws_port}/ws/dashboard/", additional_headers={"Cookie": cookie, "Origin": origin}) as ws:
+        async with connect(
+            f"ws://127.0.0.1:{ws_port}/ws/dashboard/", additional_headers={"Cookie": cookie, "Origin": origin}
+        ) as ws:
             hello = json.loads(await ws.recv())
             assert hello["type"] == "hello", hello
             deadline = time.monotonic() + seconds
@@ -93,12 +99,17 @@ async def dashboard(ws_port: int, http_port: int, session: str, seconds: float, 
                     url = f"/api/v1/functions?limit=200&max_age=2&newer_than={message['sent_at']}"
                     fetches.append(asyncio.ensure_future(http.get(url)))
             answers = await asyncio.gather(*fetches, return_exceptions=True)
-    failed = [repr(a) if isinstance(a, Exception) else f"HTTP {a.status_code}" for a in answers
-              if isinstance(a, Exception) or a.status_code != 200]
+    failed = [
+        repr(a) if isinstance(a, Exception) else f"HTTP {a.status_code}"
+        for a in answers
+        if isinstance(a, Exception) or a.status_code != 200
+    ]
     return {"delays": delays, "messages": messages, "fetches": len(answers), "failed_fetches": failed}
 
 
-async def dashboards(count: int, ws_port: int, http_port: int, session: str, seconds: float, refetch_every: float) -> list[dict]:
+async def dashboards(
+    count: int, ws_port: int, http_port: int, session: str, seconds: float, refetch_every: float
+) -> list[dict]:
     return await asyncio.gather(*(dashboard(ws_port, http_port, session, seconds, refetch_every) for _ in range(count)))
 
 
@@ -108,8 +119,12 @@ def run_dashboards(args: tuple, queue: multiprocessing.Queue) -> None:
     queue.put((seen, (time.process_time() - cpu_before) / (time.monotonic() - started)))
 
 
-PARTS = {"postgres": "PostgreSQL", "redis-server": "Redis", "gunicorn": "gunicorn (ingest, read API)",
-         "uvicorn": "uvicorn (websockets)"}
+PARTS = {
+    "postgres": "PostgreSQL",
+    "redis-server": "Redis",
+    "gunicorn": "gunicorn (ingest, read API)",
+    "uvicorn": "uvicorn (websockets)",
+}
 
 
 def cpu_by_part() -> dict[str, float]:
@@ -154,7 +169,9 @@ def measured(phase: Callable[[], dict]) -> dict:
 
 
 def manage(env: dict, *args: str) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     return done.stdout.strip()
 
 
@@ -178,8 +195,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--refetch-every", type=float, default=2.0,
-                        help="seconds between a dashboard's re-fetches of /api/v1/functions (0: never, push only)")
+    parser.add_argument(
+        "--refetch-every",
+        type=float,
+        default=2.0,
+        help="seconds between a dashboard's re-fetches of /api/v1/functions (0: never, push only)",
+    )
     args = parser.parse_args()
 
     with postgres_server() as pg, redis_server() as redis_url:
@@ -200,14 +221,42 @@ def main() -> None:
         session = manage(env, "shell", "-c", SESSION_FOR_BENCH_USER).splitlines()[-1]
         http_port, ws_port = free_port(), free_port()
         wsgi = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "resilience_site.wsgi:application", "-k", "gthread",
-             "-w", str(args.workers), "--threads", str(args.threads), "-b", f"127.0.0.1:{http_port}", "--log-level", "warning"],
-            cwd=ROOT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "resilience_site.wsgi:application",
+                "-k",
+                "gthread",
+                "-w",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+                "-b",
+                f"127.0.0.1:{http_port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
         )
         asgi = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "resilience_site.asgi:application", "--host", "127.0.0.1",
-             "--port", str(ws_port), "--log-level", "warning", "--lifespan", "off"],
-            cwd=ROOT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "resilience_site.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ws_port),
+                "--log-level",
+                "warning",
+                "--lifespan",
+                "off",
+            ],
+            cwd=ROOT,
+            env=env,
         )
         try:
             wait_for_port(http_port, wsgi, timeout=30)
@@ -271,8 +320,10 @@ def report(args: argparse.Namespace, baselines: list[dict], rounds: list[dict]) 
         f"read-API re-fetches {sum(s['fetches'] for s in seen)} in {len(rounds)} rounds"
     )
     print()
-    print("CPU used during the phases, in cores (1.00 = one core busy; this machine has "
-          f"{os.cpu_count()}), mean over the phases:")
+    print(
+        "CPU used during the phases, in cores (1.00 = one core busy; this machine has "
+        f"{os.cpu_count()}), mean over the phases:"
+    )
     parts = list(rounds[0]["cores"])
     print(f"{'':<30} {'no dashboard':>13} {'dashboards':>11}")
     for part in parts:
@@ -285,7 +336,10 @@ def report(args: argparse.Namespace, baselines: list[dict], rounds: list[dict]) 
 
 
 def print_phase(label: str, row: dict, cost: str) -> None:
-    print(f"{label:<28} {row['items_per_s']:>10.0f} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f}  {cost:>7}  {row['errors'] or ''}")
+    print(
+        f"{label:<28} {row['items_per_s']:>10.0f} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f}  {cost:>7}  {row['errors'] or ''}"
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -74,8 +74,18 @@ def refusal(request: HttpRequest) -> HttpResponse | None:
 @router.post(
     "/ingest",
     auth=ServiceTokenAuth(),
-    response={200: IngestAnswer, 202: IngestAnswer, 400: Error, 401: Error, 409: Error, 413: Error,
-              415: Error, 422: Error, 429: Error, 503: Error},
+    response={
+        200: IngestAnswer,
+        202: IngestAnswer,
+        400: Error,
+        401: Error,
+        409: Error,
+        413: Error,
+        415: Error,
+        422: Error,
+        429: Error,
+        503: Error,
+    },
     openapi_extra=INGEST_BODY,
     summary="Report calls, breaker states, concurrency and queue snapshots",
 )
@@ -217,7 +227,8 @@ def find_functions(filters: FunctionFilters) -> dict:
     if filters.by_figures():
         rows = functions_out(list(functions))
         rows = [
-            row for row in rows
+            row
+            for row in rows
             if filters.health in (None, row["health"]) and filters.breaker in (None, row["breaker"]["state"])
         ]
         rows = sort_rows(rows, filters.sort or "service")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -20,12 +20,12 @@ def _printable(value: str) -> str:
 
 
 def _recent(value: datetime) -> datetime:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if value < now - MAX_AGE:
         raise ValueError("is more than 24 hours in the past")
     if value > now + MAX_AHEAD:
         raise ValueError("is more than 5 minutes in the future")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]

@@ -210,7 +210,10 @@ class EmailQueue:
     def report(self, reporter: Reporter) -> None:
         depth = round(self.depth)
         reporter.record_queue(
-            "email_queue", depth=depth, in_flight=min(depth, 4), dead_letter=self.dead_letter,
+            "email_queue",
+            depth=depth,
+            in_flight=min(depth, 4),
+            dead_letter=self.dead_letter,
             oldest_age_s=round(depth / self.send_rate, 1),  # first in, first out
         )
 
@@ -235,7 +238,9 @@ class Instance:
 
         call: Callable = simulated
         if plan.retry_on:
-            call = retry(attempts=3, base_delay=0.2, max_delay=2.0, retry_on=plan.retry_on, sleep=self.clock.sleep)(call)
+            call = retry(attempts=3, base_delay=0.2, max_delay=2.0, retry_on=plan.retry_on, sleep=self.clock.sleep)(
+                call
+            )
         if plan.limit:
             self.limits[plan.name] = ConcurrencyLimit(plan.name, plan.limit, reporter=self.reporter)
             call = self.limits[plan.name](call)

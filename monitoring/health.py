@@ -118,7 +118,12 @@ def health(figures: Figures, breaker: BreakerSummary) -> str:
         return "unhealthy"
     p95_limit = settings.MONITOR_HEALTH_DEGRADED_P95_MS
     slow = bool(p95_limit) and (figures.p(0.95) or 0) > p95_limit
-    if (rate is not None and rate >= settings.MONITOR_HEALTH_DEGRADED_ERROR_RATE) or breaker.open or breaker.half_open or slow:
+    if (
+        (rate is not None and rate >= settings.MONITOR_HEALTH_DEGRADED_ERROR_RATE)
+        or breaker.open
+        or breaker.half_open
+        or slow
+    ):
         return "degraded"
     if rate is None:
         return "unknown" if breaker.state is None else "healthy"

@@ -13,8 +13,8 @@ import asyncio
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -58,18 +58,20 @@ def function_rows(function_ids: list[int]) -> list[dict]:
     rows = []
     for function_id in function_ids:
         breaker = breakers[function_id]
-        rows.append({
-            "id": function_id,
-            "health": health(figures[function_id], breaker),
-            "breaker": breaker.state,
-            "breaker_text": breaker.text(),
-            # The fleet view's parts, for pages to word in the viewer's time zone.
-            "breaker_count": getattr(breaker, breaker.state) if breaker.state else 0,
-            "breaker_instances": breaker.instances,
-            "breaker_since": breaker.since.isoformat() if breaker.since else None,
-            "calls_5m": figures[function_id].calls,
-            "error_rate_5m": figures[function_id].error_rate,
-        })
+        rows.append(
+            {
+                "id": function_id,
+                "health": health(figures[function_id], breaker),
+                "breaker": breaker.state,
+                "breaker_text": breaker.text(),
+                # The fleet view's parts, for pages to word in the viewer's time zone.
+                "breaker_count": getattr(breaker, breaker.state) if breaker.state else 0,
+                "breaker_instances": breaker.instances,
+                "breaker_since": breaker.since.isoformat() if breaker.since else None,
+                "calls_5m": figures[function_id].calls,
+                "error_rate_5m": figures[function_id].error_rate,
+            }
+        )
     return rows
 
 

@@ -251,9 +251,7 @@ class Concurrency(models.Model):
     at = models.DateTimeField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["function", "instance"], name="concurrency_function_instance")
-        ]
+        constraints = [models.UniqueConstraint(fields=["function", "instance"], name="concurrency_function_instance")]
 
 
 class IngestBatch(models.Model):

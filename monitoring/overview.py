@@ -4,6 +4,7 @@ the queues backing up, and the sort orders of the functions table."""
 from __future__ import annotations
 
 from collections.abc import Callable
+
 from django.db.models import Sum
 
 from alerts.models import Alert, AlertState

@@ -18,7 +18,17 @@ from django.db import connection, models, transaction
 
 from .batch import Batch
 from .fold import FunctionFold, MinuteFold, fold_functions, fold_minutes
-from .models import ENTRY_WIDTH, STRIP_LENGTH, Breaker, BreakerFlip, CallBucket, Concurrency, Function, OutcomeStrip, Service
+from .models import (
+    ENTRY_WIDTH,
+    STRIP_LENGTH,
+    Breaker,
+    BreakerFlip,
+    CallBucket,
+    Concurrency,
+    Function,
+    OutcomeStrip,
+    Service,
+)
 
 
 class CapReached(Exception):
@@ -83,7 +93,9 @@ class Remembered:
         label = model._meta.label
 
         def keep() -> None:
-            cls.rows.update({(label, service_id, name): (id_, known.last_seen.get(id_)) for name, id_ in known.ids.items()})
+            cls.rows.update(
+                {(label, service_id, name): (id_, known.last_seen.get(id_)) for name, id_ in known.ids.items()}
+            )
 
         transaction.on_commit(keep)
 
@@ -111,7 +123,9 @@ def find_or_create(model: type[models.Model], service: Service, first_paths: dic
     return known
 
 
-def create_missing(model: type[models.Model], service: Service, first_paths: dict[str, str], named: models.QuerySet) -> Known:
+def create_missing(
+    model: type[models.Model], service: Service, first_paths: dict[str, str], named: models.QuerySet
+) -> Known:
     # Lock the service so two batches cannot both squeeze past the cap. NO KEY UPDATE, because
     # every batch already holds the service row's KEY SHARE lock (its IngestBatch row's foreign key).
     Service.objects.select_for_update(no_key=True).filter(id=service.id).first()
@@ -120,7 +134,9 @@ def create_missing(model: type[models.Model], service: Service, first_paths: dic
     room = cap - model.objects.filter(service=service).count()
     if len(new) > room:
         kind = model._meta.verbose_name_plural
-        raise CapReached(first_paths[new[max(room, 0)]], f"service {service.name} has reached its limit of {cap} {kind}")
+        raise CapReached(
+            first_paths[new[max(room, 0)]], f"service {service.name} has reached its limit of {cap} {kind}"
+        )
     model.objects.bulk_create([model(service=service, name=name) for name in new], ignore_conflicts=True)
     return Known.read(named)
 
@@ -200,7 +216,9 @@ ON CONFLICT (function_id, minute, shard) DO UPDATE SET
 KEEP = STRIP_LENGTH * ENTRY_WIDTH
 
 
-def write_calls(functions: dict[int, FunctionFold], minutes: dict[tuple[int, datetime], MinuteFold], shard: int) -> None:
+def write_calls(
+    functions: dict[int, FunctionFold], minutes: dict[tuple[int, datetime], MinuteFold], shard: int
+) -> None:
     """Add the batch's outcome strips and minute buckets to the shard's rows."""
     if on_postgres():
         upsert_calls(functions, minutes, shard)
@@ -209,7 +227,9 @@ def write_calls(functions: dict[int, FunctionFold], minutes: dict[tuple[int, dat
         merge_buckets(minutes, shard)
 
 
-def upsert_calls(functions: dict[int, FunctionFold], minutes: dict[tuple[int, datetime], MinuteFold], shard: int) -> None:
+def upsert_calls(
+    functions: dict[int, FunctionFold], minutes: dict[tuple[int, datetime], MinuteFold], shard: int
+) -> None:
     # One statement, one round trip. The rows travel as one JSON document: encoding it costs
     # far less than adapting a dozen parallel arrays value by value. Sorted keys make
     # concurrent upserts lock rows in one order, so they cannot deadlock.
@@ -218,8 +238,12 @@ def upsert_calls(functions: dict[int, FunctionFold], minutes: dict[tuple[int, da
         {"function_id": function_id, "minute": minute, **vars(minutes[(function_id, minute)])}
         for function_id, minute in sorted(minutes)
     ]
-    params = {"shard": shard, "keep": KEEP, "strips_json": orjson.dumps(strips).decode(),
-              "buckets_json": orjson.dumps(buckets).decode()}
+    params = {
+        "shard": shard,
+        "keep": KEEP,
+        "strips_json": orjson.dumps(strips).decode(),
+        "buckets_json": orjson.dumps(buckets).decode(),
+    }
     sql = CALLS_UPSERT.format(strips=OutcomeStrip._meta.db_table, buckets=CallBucket._meta.db_table)
     execute_bound(sql, params)
 
@@ -297,7 +321,11 @@ def write_breakers(batch: Batch, ids: dict[str, int], instance: str) -> list[Bre
             old_state = breaker.state if breaker else ""
             flips.append(
                 BreakerFlip(
-                    function_id=function_id, instance=instance, old_state=old_state, new_state=report.state, at=report.ts
+                    function_id=function_id,
+                    instance=instance,
+                    old_state=old_state,
+                    new_state=report.state,
+                    at=report.ts,
                 )
             )
             breaker = breaker or Breaker(function_id=function_id, instance=instance)

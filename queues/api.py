@@ -56,8 +56,14 @@ def with_latest(queues: list[Queue]) -> list[dict]:
     snapshots = {snapshot.queue_id: snapshot for snapshot in Snapshot.objects.filter(id__in=latest_ids)}
     growth = queue_growth([q.id for q in queues])
     return [
-        {"id": q.id, "service": q.service.name, "name": q.name, "last_seen": q.last_seen, "latest": snapshots.get(q.id),
-         "growth_5m": growth.get(q.id)}
+        {
+            "id": q.id,
+            "service": q.service.name,
+            "name": q.name,
+            "last_seen": q.last_seen,
+            "latest": snapshots.get(q.id),
+            "growth_5m": growth.get(q.id),
+        }
         for q in queues
     ]
 

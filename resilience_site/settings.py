@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .periodic import EVALUATION_INTERVAL_S, beat_schedule
 from .env import database_from_url, envbool, envfloat, envint, envsecret, envstr
+from .periodic import EVALUATION_INTERVAL_S, beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("MONITOR_VAR_DIR", str(BASE_DIR / "var")))
@@ -115,9 +115,7 @@ if REDIS_URL:
     # Redis, not a database query each time. Only with a shared cache: a per-process one
     # would keep a logged-out session alive in the other processes.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -50,8 +50,21 @@ class Worker:
 
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "resilience_site", "worker", "--pool=solo", "--concurrency=1",
-             "--loglevel=WARNING", "-n", self.name, "--without-gossip", "--without-mingle"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "resilience_site",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "--loglevel=WARNING",
+                "-n",
+                self.name,
+                "--without-gossip",
+                "--without-mingle",
+            ],
             cwd=ROOT,
             env=self.env,
         )
@@ -96,8 +109,13 @@ def switch_app(broker_url: str | None, eager: bool) -> None:
 def celery_worker(subprocess_env: dict[str, str], redis_url: str, smtp_server, settings) -> Iterator[Worker]:  # noqa: ANN001
     from resilience_site.celery import app
 
-    env = {**subprocess_env, **smtp_server.env, **WORKER_TIMINGS,
-           "REDIS_URL": redis_url, "MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS": "1"}
+    env = {
+        **subprocess_env,
+        **smtp_server.env,
+        **WORKER_TIMINGS,
+        "REDIS_URL": redis_url,
+        "MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS": "1",
+    }
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.MONITOR_DELIVERY_SCHEDULE_S = [float(s) for s in WORKER_TIMINGS["MONITOR_DELIVERY_SCHEDULE_S"].split(",")]
     settings.MONITOR_DELIVERY_LEASE_S = float(WORKER_TIMINGS["MONITOR_DELIVERY_LEASE_S"])

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -110,7 +110,7 @@ def stored_calls(**filters: object) -> CallBucket:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def call(function: str = "charge", outcome: str = "success", duration_ms: float = 10.0, **extra) -> dict:  # noqa: ANN003

@@ -137,7 +137,7 @@ class HttpReceiver(Recorder):
 
             do_GET = do_POST = do_PUT = handle_any  # noqa: N815
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         return Handler

@@ -102,8 +102,21 @@ def postgres_server(durable: bool = False) -> Iterator[Postgres]:
     port = free_port()
     unsynced = [] if durable else ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     process = subprocess.Popen(
-        [*as_user, os.path.join(bindir, "postgres"), "-D", datadir, "-p", str(port), "-h", "127.0.0.1",
-         "-k", datadir, *unsynced, "-c", "max_connections=200"],
+        [
+            *as_user,
+            os.path.join(bindir, "postgres"),
+            "-D",
+            datadir,
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+            "-k",
+            datadir,
+            *unsynced,
+            "-c",
+            "max_connections=200",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -46,7 +46,7 @@ def test_it_unacknowledges(people: People, log_channel: Channel) -> None:
 
 def test_it_resolves_by_hand_and_sends_the_resolved_notice(
     people: People, log_channel: Channel, django_capture_on_commit_callbacks
-) -> None:  # noqa: ANN001
+) -> None:
     alert = make_alert(make_rule(log_channel))
     alert.deliveries.create(channel=log_channel, event="firing", state="sent")
     with django_capture_on_commit_callbacks(execute=True):
@@ -112,7 +112,9 @@ def test_it_takes_a_personal_token_without_csrf(people: People, log_channel: Cha
     alert = make_alert(make_rule(log_channel))
     token = people.token_for(people.responder)
     r = Client(enforce_csrf_checks=True).post(
-        f"/api/v1/alerts/{alert.id}/acknowledge", "{}", content_type="application/json",
+        f"/api/v1/alerts/{alert.id}/acknowledge",
+        "{}",
+        content_type="application/json",
         headers={"Authorization": f"Bearer {token}"},
     )
     assert r.status_code == 200

@@ -14,14 +14,18 @@ def test_it_creates_a_webhook_channel_and_masks_its_secret(people: People, no_de
     assert r.json()["config"] == {"url": "https://hooks.example.org/x", "secret": "********"}
     channel = Channel.objects.get()
     assert channel.config["secret"] == SECRET
-    r = people.admin.patch(f"/api/v1/channels/{channel.id}", {"config": {**r.json()["config"], "url": "https://b.example.org/"}})
+    r = people.admin.patch(
+        f"/api/v1/channels/{channel.id}", {"config": {**r.json()["config"], "url": "https://b.example.org/"}}
+    )
     assert r.status_code == 200
     channel.refresh_from_db()
     assert channel.config == {"url": "https://b.example.org/", "secret": SECRET}
 
 
 def test_it_names_the_bad_config_field(people: People, no_defaults: None) -> None:
-    r = people.admin.post("/api/v1/channels", {"name": "x", "kind": "webhook", "config": {"url": "ftp://x", "secret": SECRET}})
+    r = people.admin.post(
+        "/api/v1/channels", {"name": "x", "kind": "webhook", "config": {"url": "ftp://x", "secret": SECRET}}
+    )
     assert r.status_code == 422
     assert r.json()["detail"].startswith("config.url: ")
     r = people.admin.post("/api/v1/channels", {"name": "x", "kind": "pager", "config": {}})
@@ -35,8 +39,9 @@ def test_it_lets_only_admins_add_channels(people: People, no_defaults: None) -> 
     assert not Channel.objects.exists()
 
 
-def test_it_sends_a_test_notification(people: People, http_receiver: HttpReceiver, no_defaults: None,
-                                      django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+def test_it_sends_a_test_notification(
+    people: People, http_receiver: HttpReceiver, no_defaults: None, django_capture_on_commit_callbacks
+) -> None:
     channel = Channel.objects.create(name="slack", kind="slack", config={"url": http_receiver.url("/slack")})
     with django_capture_on_commit_callbacks(execute=True):
         r = people.admin.post(f"/api/v1/channels/{channel.id}/test")

@@ -30,12 +30,17 @@ def wait_until(check, timeout: float = 15.0):  # noqa: ANN001, ANN201
 
 
 def test_it_notifies_acknowledges_and_resolves(
-    celery_worker: Worker, http_receiver: HttpReceiver, smtp_server, reporter: Reporter,  # noqa: ANN001
-    people: People, no_defaults: None,
+    celery_worker: Worker,
+    http_receiver: HttpReceiver,
+    smtp_server,
+    reporter: Reporter,
+    people: People,
+    no_defaults: None,
 ) -> None:
     channels = [
-        Channel.objects.create(name="hook", kind="webhook",
-                               config={"url": http_receiver.url("/hook"), "secret": "a-long-enough-secret"}),
+        Channel.objects.create(
+            name="hook", kind="webhook", config={"url": http_receiver.url("/hook"), "secret": "a-long-enough-secret"}
+        ),
         Channel.objects.create(name="slack", kind="slack", config={"url": http_receiver.url("/slack")}),
         Channel.objects.create(name="mail", kind="email", config={"to": ["oncall@example.org"]}),
     ]

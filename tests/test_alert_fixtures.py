@@ -66,8 +66,18 @@ def log_channel(no_defaults: None) -> Channel:
 
 
 def make_rule(*channels: Channel, **fields) -> Rule:  # noqa: ANN003
-    values = {"name": "payments errors", "metric": "error_rate", "op": ">", "threshold": 0.2, "window_minutes": 5,
-              "min_calls": 10, "severity": "critical", "service": "payments", "subject": "*", "cooldown_minutes": 60}
+    values = {
+        "name": "payments errors",
+        "metric": "error_rate",
+        "op": ">",
+        "threshold": 0.2,
+        "window_minutes": 5,
+        "min_calls": 10,
+        "severity": "critical",
+        "service": "payments",
+        "subject": "*",
+        "cooldown_minutes": 60,
+    }
     values.update(fields)
     rule = Rule.objects.create(**values)
     rule.channels.set(channels)
@@ -75,9 +85,17 @@ def make_rule(*channels: Channel, **fields) -> Rule:  # noqa: ANN003
 
 
 def make_alert(rule: Rule, **fields) -> Alert:  # noqa: ANN003
-    values = {"fingerprint": "function:1", "service": "payments", "subject": "charge", "metric": rule.metric,
-              "severity": rule.severity, "value": 0.5, "threshold": rule.threshold, "summary": "error_rate is 0.5",
-              "next_reminder_at": timezone.now() + timedelta(minutes=rule.cooldown_minutes)}
+    values = {
+        "fingerprint": "function:1",
+        "service": "payments",
+        "subject": "charge",
+        "metric": rule.metric,
+        "severity": rule.severity,
+        "value": 0.5,
+        "threshold": rule.threshold,
+        "summary": "error_rate is 0.5",
+        "next_reminder_at": timezone.now() + timedelta(minutes=rule.cooldown_minutes),
+    }
     values.update(fields)
     return Alert.objects.create(rule=rule, **values)
 

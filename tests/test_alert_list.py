@@ -3,8 +3,23 @@ from __future__ import annotations
 from alerts.models import Channel
 from tests.test_alert_fixtures import People, log_channel, make_alert, make_rule, no_defaults, people  # noqa: F401
 
-ALERT_KEYS = {"id", "rule", "service", "subject", "metric", "severity", "state", "suppressed_until", "started_at",
-              "acknowledged_at", "acknowledged_by", "resolved_at", "value", "threshold", "summary"}
+ALERT_KEYS = {
+    "id",
+    "rule",
+    "service",
+    "subject",
+    "metric",
+    "severity",
+    "state",
+    "suppressed_until",
+    "started_at",
+    "acknowledged_at",
+    "acknowledged_by",
+    "resolved_at",
+    "value",
+    "threshold",
+    "summary",
+}
 DELIVERY_KEYS = {"id", "channel", "kind", "state", "attempts", "last_error", "next_attempt_at", "sent_at"}
 
 
@@ -37,7 +52,12 @@ def test_it_shows_the_timeline_and_deliveries(people: People, log_channel: Chann
     assert body["timeline"] == [{**body["timeline"][0], "actor": "bob", "action": "comment", "detail": "looking"}]
     delivery = body["deliveries"][0]
     assert DELIVERY_KEYS <= set(delivery)
-    assert (delivery["channel"], delivery["kind"], delivery["state"], delivery["last_error"]) == ("log", "log", "dead", "boom")
+    assert (delivery["channel"], delivery["kind"], delivery["state"], delivery["last_error"]) == (
+        "log",
+        "log",
+        "dead",
+        "boom",
+    )
 
 
 def test_it_asks_who_is_asking(client, no_defaults: None) -> None:  # noqa: ANN001

@@ -25,8 +25,9 @@ def fire() -> Alert:
 def test_a_responder_acknowledges_and_the_timeline_names_them(chromium, live_site: str) -> None:  # noqa: ANN001
     alert = fire()
     channel = Channel.objects.create(name="ops log", kind="log")
-    dead = Delivery.objects.create(alert=alert, channel=channel, event="firing", state="dead", attempts=5,
-                                   last_error="connection refused")
+    dead = Delivery.objects.create(
+        alert=alert, channel=channel, event="firing", state="dead", attempts=5, last_error="connection refused"
+    )
     make_user("responder")
     page = log_in(chromium, live_site, "responder")
     page.goto("/alerts/?state=firing")
@@ -59,8 +60,14 @@ def test_a_responder_acknowledges_and_the_timeline_names_them(chromium, live_sit
 def test_a_viewer_sees_no_buttons_on_a_phone_in_the_dark(chromium, live_site: str) -> None:  # noqa: ANN001
     alert = fire()
     make_user("viewer")
-    page = log_in(chromium, live_site, "viewer", viewport={"width": 390, "height": 844}, color_scheme="dark",
-                  timezone_id="Asia/Tokyo")
+    page = log_in(
+        chromium,
+        live_site,
+        "viewer",
+        viewport={"width": 390, "height": 844},
+        color_scheme="dark",
+        timezone_id="Asia/Tokyo",
+    )
     page.goto(f"/alerts/{alert.id}/")
     page.wait_for_selector("#timeline >> text=fired")
     assert page.locator("button[data-action], #suppress-form, #comment-form").count() == 0
@@ -71,8 +78,12 @@ def test_a_viewer_sees_no_buttons_on_a_phone_in_the_dark(chromium, live_site: st
     assert background == "rgb(13, 17, 23)"
     # Another person's change (through the API of the same site) arrives live.
     _, raw = UserToken.issue(user=make_user("responder"))
-    request = urllib.request.Request(f"{live_site}/api/v1/alerts/{alert.id}/acknowledge", data=b"{}", method="POST",
-                                     headers={"Authorization": f"Bearer {raw}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{live_site}/api/v1/alerts/{alert.id}/acknowledge",
+        data=b"{}",
+        method="POST",
+        headers={"Authorization": f"Bearer {raw}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request) as response:
         assert response.status == 200
     page.wait_for_selector("#timeline >> text=responder acknowledged", timeout=5000)

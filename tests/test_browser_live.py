@@ -26,7 +26,9 @@ def post_batch(base_url: str, token: str, batch: dict) -> None:
 
 
 def test_it_shows_a_new_function_and_its_breaker_opening_without_a_reload(
-    chromium, live_site: str, token: str  # noqa: ANN001
+    chromium,
+    live_site: str,
+    token: str,
 ) -> None:
     make_user("admin")
     page = log_in(chromium, live_site, "admin")
@@ -36,8 +38,15 @@ def test_it_shows_a_new_function_and_its_breaker_opening_without_a_reload(
 
     page.goto("/functions/")
     page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
-    post_batch(live_site, token, {"instance": "pod-1", "calls": [call("charge"), call("charge", "failure")],
-                                  "breakers": [{"function": "charge", "state": "closed", "ts": now_iso()}]})
+    post_batch(
+        live_site,
+        token,
+        {
+            "instance": "pod-1",
+            "calls": [call("charge"), call("charge", "failure")],
+            "breakers": [{"function": "charge", "state": "closed", "ts": now_iso()}],
+        },
+    )
     row = page.wait_for_selector("#functions tr[data-function] >> text=charge", timeout=5000)
     assert row is not None
     screenshot(page, "functions")
@@ -49,7 +58,9 @@ def test_it_shows_a_new_function_and_its_breaker_opening_without_a_reload(
     assert page.inner_text("#breaker-badge") == "closed"
     url = page.url
     started = time.monotonic()
-    post_batch(live_site, token, {"instance": "pod-1", "breakers": [{"function": "charge", "state": "open", "ts": now_iso()}]})
+    post_batch(
+        live_site, token, {"instance": "pod-1", "breakers": [{"function": "charge", "state": "open", "ts": now_iso()}]}
+    )
     page.wait_for_selector("#breaker-badge .badge.open", timeout=2000)
     assert time.monotonic() - started < 2.0
     assert page.url == url
@@ -79,8 +90,22 @@ def test_it_shows_queues_and_reconnects_after_a_drop(chromium, live_site: str, t
     make_user("viewer")
     page = log_in(chromium, live_site, "viewer")
     page.context.add_init_script(KEEP_SOCKETS)
-    post_batch(live_site, token, {"queues": [{"queue": "email_queue", "ts": now_iso(), "depth": 7, "in_flight": 1,
-                                              "dead_letter": 0, "oldest_age_s": 3.0}]})
+    post_batch(
+        live_site,
+        token,
+        {
+            "queues": [
+                {
+                    "queue": "email_queue",
+                    "ts": now_iso(),
+                    "depth": 7,
+                    "in_flight": 1,
+                    "dead_letter": 0,
+                    "oldest_age_s": 3.0,
+                }
+            ]
+        },
+    )
     page.goto("/queues/")
     page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
     page.wait_for_selector("#queues >> text=email_queue", timeout=5000)
@@ -95,8 +120,22 @@ def test_it_shows_queues_and_reconnects_after_a_drop(chromium, live_site: str, t
     page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
     page.evaluate("() => window.__sockets.forEach((s) => s.close())")
     page.wait_for_selector("#live-status[data-state=reconnecting]", timeout=2000)
-    post_batch(live_site, token, {"queues": [{"queue": "email_queue", "ts": now_iso(), "depth": 9, "in_flight": 1,
-                                              "dead_letter": 0, "oldest_age_s": 3.0}]})
+    post_batch(
+        live_site,
+        token,
+        {
+            "queues": [
+                {
+                    "queue": "email_queue",
+                    "ts": now_iso(),
+                    "depth": 9,
+                    "in_flight": 1,
+                    "dead_letter": 0,
+                    "oldest_age_s": 3.0,
+                }
+            ]
+        },
+    )
     # Back with backoff, and the data missed meanwhile comes with the resync.
     page.wait_for_selector("#live-status[data-state=live]", timeout=10000)
     page.wait_for_function("() => document.getElementById('depth').textContent === '9'", timeout=5000)

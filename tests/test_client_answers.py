@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from resilience_client import Reporter, monitored
 
 from monitoring.models import CallBucket
+from resilience_client import Reporter, monitored
 from tests.conftest import stored_calls
 from tests.servers import free_port
 
@@ -33,7 +33,7 @@ class Proxy:
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 action, _, code = (proxy.script.popleft() if proxy.script else "forward").partition(":")
                 status, answer = (int(code), b"{}") if action == "refuse" else proxy.forward(self, body)

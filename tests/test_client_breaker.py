@@ -3,9 +3,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from resilience_client import BreakerOpen, CircuitBreaker, Reporter, monitored
 
 from monitoring.models import Breaker, BreakerFlip
+from resilience_client import BreakerOpen, CircuitBreaker, Reporter, monitored
 from tests.conftest import stored_calls
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from resilience_client import CallTimeout, Reporter, monitored, retry
 
+from resilience_client import CallTimeout, Reporter, monitored, retry
 from tests.conftest import stored_calls
 
 

@@ -1,18 +1,15 @@
 from __future__ import annotations
 
 import pytest
-import resilience_client
-from resilience_client import CircuitBreaker, configure, get_reporter, monitored
-from resilience_client import config
 
+import resilience_client
 from monitoring.models import Breaker
+from resilience_client import CircuitBreaker, config, configure, get_reporter, monitored
 from tests.conftest import stored_calls
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_reports_through_the_default_reporter(
-    live_site: str, token: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_it_reports_through_the_default_reporter(live_site: str, token: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(config, "_default", None)
 
     @monitored("send_sms")

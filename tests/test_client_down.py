@@ -9,8 +9,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from resilience_client import Reporter, monitored
 
+from resilience_client import Reporter, monitored
 from tests.servers import free_port
 
 
@@ -72,7 +72,6 @@ def test_it_holds_its_buffer_bound_and_drops_the_newest() -> None:
     assert stats["sent"] == 0
     reporter.close(timeout=0.1)
     assert reporter.stats()["dropped"] == 1000
-
 
 
 def test_a_forked_child_sends_only_its_own_items() -> None:

@@ -5,9 +5,9 @@ import threading
 import time
 
 import pytest
-from resilience_client import ConcurrencyLimit, LimitFull, Reporter, monitored
 
 from monitoring.models import Concurrency
+from resilience_client import ConcurrencyLimit, LimitFull, Reporter, monitored
 from tests.conftest import stored_calls
 
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from resilience_client import Reporter
 
+from resilience_client import Reporter
 from tests.conftest import stored_calls
 
 

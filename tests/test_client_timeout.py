@@ -4,8 +4,8 @@ import asyncio
 import time
 
 import pytest
-from resilience_client import CallTimeout, Reporter, monitored, timeout
 
+from resilience_client import CallTimeout, Reporter, monitored, timeout
 from tests.conftest import stored_calls
 
 

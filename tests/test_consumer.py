@@ -152,8 +152,17 @@ def test_it_forwards_an_alert_change_after_commit(client: Client) -> None:
 def test_it_paces_deltas_from_many_publishers(client: Client) -> None:
     """Several processes publishing at once still reach a page at ~4 messages a second."""
     cookie = session_cookie(client)
-    delta = {"type": "delta", "committed_at": None, "sent_at": 0.0, "services": [1], "queue_services": [],
-             "calls": 1, "functions": [], "alerts": [], "resync": False}
+    delta = {
+        "type": "delta",
+        "committed_at": None,
+        "sent_at": 0.0,
+        "services": [1],
+        "queue_services": [],
+        "calls": 1,
+        "functions": [],
+        "alerts": [],
+        "resync": False,
+    }
 
     async def scenario() -> list[dict]:
         socket = communicator(cookie, ORIGIN)
@@ -161,9 +170,19 @@ def test_it_paces_deltas_from_many_publishers(client: Client) -> None:
         await socket.receive_json_from(timeout=2)  # hello
         layer = get_channel_layer()
         for i in range(40):
-            rows = [{"id": 7, "health": "healthy", "breaker": "open" if i == 39 else "closed", "breaker_text": "",
-                     "calls_5m": i, "error_rate_5m": None}]
-            await layer.group_send(live.group_name(), {"type": "dashboard.delta", "delta": {**delta, "functions": rows}})
+            rows = [
+                {
+                    "id": 7,
+                    "health": "healthy",
+                    "breaker": "open" if i == 39 else "closed",
+                    "breaker_text": "",
+                    "calls_5m": i,
+                    "error_rate_5m": None,
+                }
+            ]
+            await layer.group_send(
+                live.group_name(), {"type": "dashboard.delta", "delta": {**delta, "functions": rows}}
+            )
         messages = [await socket.receive_json_from(timeout=1)]
         while not await socket.receive_nothing(timeout=0.6, interval=0.02):
             messages.append(await socket.receive_json_from())
@@ -173,5 +192,6 @@ def test_it_paces_deltas_from_many_publishers(client: Client) -> None:
     messages = async_to_sync(scenario)()
     assert len(messages) == 2  # the first at once, the other 39 merged into one 250 ms later
     assert sum(message["calls"] for message in messages) == 40
-    assert messages[-1]["functions"] == [{"id": 7, "health": "healthy", "breaker": "open", "breaker_text": "",
-                                          "calls_5m": 39, "error_rate_5m": None}]
+    assert messages[-1]["functions"] == [
+        {"id": 7, "health": "healthy", "breaker": "open", "breaker_text": "", "calls_5m": 39, "error_rate_5m": None}
+    ]

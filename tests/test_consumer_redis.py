@@ -39,13 +39,21 @@ def post(base_url: str, token: str, batch: dict) -> int:
 
 
 def test_it_delivers_a_delta_published_by_another_process(
-    client: Client, settings, redis_url: str, live_site: str, token: str  # noqa: ANN001
+    client: Client,
+    settings,
+    redis_url: str,
+    live_site: str,
+    token: str,
 ) -> None:
     settings.CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}
     }
     cookie = session_cookie(client)
-    batch = {"instance": "pod-1", "calls": [call("charge")], "breakers": [{"function": "charge", "state": "open", "ts": now_iso()}]}
+    batch = {
+        "instance": "pod-1",
+        "calls": [call("charge")],
+        "breakers": [{"function": "charge", "state": "open", "ts": now_iso()}],
+    }
 
     async def scenario() -> dict:
         socket = communicator(cookie, ORIGIN)

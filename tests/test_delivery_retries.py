@@ -17,7 +17,9 @@ SECRET = "s3cret-s3cret-s3cret"
 @pytest.fixture
 def hook(http_receiver: HttpReceiver, no_defaults: None, settings) -> Channel:  # noqa: ANN001
     settings.MONITOR_DELIVERY_SCHEDULE_S = [0.0, 0.0, 0.0]
-    return Channel.objects.create(name="ops hook", kind="webhook", config={"url": http_receiver.url(), "secret": SECRET})
+    return Channel.objects.create(
+        name="ops hook", kind="webhook", config={"url": http_receiver.url(), "secret": SECRET}
+    )
 
 
 def firing(channel: Channel, capture) -> Alert:  # noqa: ANN001
@@ -31,8 +33,9 @@ def actions(alert: Alert) -> list[str]:
     return list(Event.objects.filter(alert=alert).values_list("action", flat=True))
 
 
-def test_it_retries_a_500_and_succeeds_once(hook: Channel, http_receiver: HttpReceiver,
-                                            django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+def test_it_retries_a_500_and_succeeds_once(
+    hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks
+) -> None:
     http_receiver.respond_with([500, 200])
     alert = firing(hook, django_capture_on_commit_callbacks)
     sent = Delivery.objects.get()
@@ -47,8 +50,9 @@ def test_it_retries_a_500_and_succeeds_once(hook: Channel, http_receiver: HttpRe
     assert delivery.sweep() == 0
 
 
-def test_it_dead_letters_after_the_last_attempt(hook: Channel, http_receiver: HttpReceiver, people: People,
-                                                django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+def test_it_dead_letters_after_the_last_attempt(
+    hook: Channel, http_receiver: HttpReceiver, people: People, django_capture_on_commit_callbacks
+) -> None:
     http_receiver.respond_with([500])
     alert = firing(hook, django_capture_on_commit_callbacks)
     while delivery.sweep():
@@ -72,8 +76,9 @@ def test_it_dead_letters_after_the_last_attempt(hook: Channel, http_receiver: Ht
     assert retried.actor == people.responder.user
 
 
-def test_it_never_retries_other_4xx(hook: Channel, http_receiver: HttpReceiver,
-                                    django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+def test_it_never_retries_other_4xx(
+    hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks
+) -> None:
     http_receiver.respond_with([400])
     firing(hook, django_capture_on_commit_callbacks)
     assert Delivery.objects.get().state == "dead"
@@ -81,8 +86,9 @@ def test_it_never_retries_other_4xx(hook: Channel, http_receiver: HttpReceiver,
     assert len(http_receiver.requests) == 1
 
 
-def test_it_honours_retry_after_on_429(hook: Channel, http_receiver: HttpReceiver,
-                                       django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+def test_it_honours_retry_after_on_429(
+    hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks
+) -> None:
     http_receiver.respond_with([429, 200], headers={"Retry-After": "120"})
     firing(hook, django_capture_on_commit_callbacks)
     waiting = Delivery.objects.get()
@@ -91,8 +97,9 @@ def test_it_honours_retry_after_on_429(hook: Channel, http_receiver: HttpReceive
     assert delivery.sweep() == 0  # not due yet
 
 
-def test_it_disables_a_slack_channel_that_answers_404(http_receiver: HttpReceiver, no_defaults: None,
-                                                      django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+def test_it_disables_a_slack_channel_that_answers_404(
+    http_receiver: HttpReceiver, no_defaults: None, django_capture_on_commit_callbacks
+) -> None:
     slack = Channel.objects.create(name="slack", kind="slack", config={"url": http_receiver.url("/services/x")})
     http_receiver.respond_with([404], body="no_service")
     alert = firing(slack, django_capture_on_commit_callbacks)
@@ -102,8 +109,9 @@ def test_it_disables_a_slack_channel_that_answers_404(http_receiver: HttpReceive
     assert "channel disabled" in actions(alert)
 
 
-def test_it_signs_webhooks_so_a_tampered_body_fails(hook: Channel, http_receiver: HttpReceiver,
-                                                    django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+def test_it_signs_webhooks_so_a_tampered_body_fails(
+    hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks
+) -> None:
     alert = firing(hook, django_capture_on_commit_callbacks)
     request = http_receiver.wait_for(1)[0]
     timestamp, signature = request.headers["X-Monitor-Timestamp"], request.headers["X-Monitor-Signature"]
@@ -112,8 +120,9 @@ def test_it_signs_webhooks_so_a_tampered_body_fails(hook: Channel, http_receiver
     assert not verify_signature(SECRET, timestamp, request.body.replace(b"firing", b"resolved"), signature)
 
 
-def test_it_refuses_a_private_address_webhook(hook: Channel, http_receiver: HttpReceiver, settings,
-                                              django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+def test_it_refuses_a_private_address_webhook(
+    hook: Channel, http_receiver: HttpReceiver, settings, django_capture_on_commit_callbacks
+) -> None:
     settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = False
     alert = firing(hook, django_capture_on_commit_callbacks)
     refused = Delivery.objects.get()
@@ -125,7 +134,7 @@ def test_it_refuses_a_private_address_webhook(hook: Channel, http_receiver: Http
 
 def test_it_waits_out_a_channel_rate_limit_without_spending_attempts(
     hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks
-) -> None:  # noqa: ANN001
+) -> None:
     Channel.objects.filter(id=hook.id).update(rate_per_minute=1)
     firing(hook, django_capture_on_commit_callbacks)
     second = make_alert(Alert.objects.get().rule, fingerprint="function:2", subject="refund")
@@ -147,7 +156,7 @@ def test_it_sends_e_mail(smtp_server, no_defaults: None, django_capture_on_commi
 
 def test_it_limits_notifications_per_recipient_across_channels(
     hook: Channel, http_receiver: HttpReceiver, settings, django_capture_on_commit_callbacks
-) -> None:  # noqa: ANN001
+) -> None:
     settings.MONITOR_RECIPIENT_RATE_PER_HOUR = 1
     twin = Channel.objects.create(name="same url", kind="webhook", config=dict(hook.config))
     firing(hook, django_capture_on_commit_callbacks)
@@ -160,8 +169,9 @@ def test_it_limits_notifications_per_recipient_across_channels(
     assert len(http_receiver.requests) == 1
 
 
-def test_it_retries_a_timeout(hook: Channel, http_receiver: HttpReceiver, settings,
-                              django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+def test_it_retries_a_timeout(
+    hook: Channel, http_receiver: HttpReceiver, settings, django_capture_on_commit_callbacks
+) -> None:
     from tests.receivers import Reply
 
     settings.MONITOR_HTTP_TIMEOUT_S = 0.3

@@ -18,8 +18,9 @@ pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def hook(http_receiver: HttpReceiver, no_defaults: None) -> Channel:
-    return Channel.objects.create(name="hook", kind="webhook",
-                                  config={"url": http_receiver.url(), "secret": "a-long-enough-secret"})
+    return Channel.objects.create(
+        name="hook", kind="webhook", config={"url": http_receiver.url(), "secret": "a-long-enough-secret"}
+    )
 
 
 def test_it_retries_through_the_broker(celery_worker: Worker, http_receiver: HttpReceiver, hook: Channel) -> None:

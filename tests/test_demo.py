@@ -22,9 +22,13 @@ def test_it_reports_all_three_services_and_the_email_queue(live_site: str) -> No
 
     reported = set(CallBucket.objects.values_list("function__service__name", "function__name"))
     assert reported == {
-        ("payments", "charge_card"), ("payments", "refund"),
-        ("ai-gateway", "invokeGroq"), ("ai-gateway", "invokeOpenAI"), ("ai-gateway", "embed"),
-        ("notifications", "send_email"), ("notifications", "send_sms"),
+        ("payments", "charge_card"),
+        ("payments", "refund"),
+        ("ai-gateway", "invokeGroq"),
+        ("ai-gateway", "invokeOpenAI"),
+        ("ai-gateway", "embed"),
+        ("notifications", "send_email"),
+        ("notifications", "send_sms"),
     }
     charge = CallBucket.objects.filter(function__name="charge_card")
     assert sum(b.failure for b in charge) > 0.2 * sum(b.calls for b in charge)

@@ -35,7 +35,10 @@ def test_it_runs_the_demo_inside_the_site_unless_turned_off(subprocess_env: dict
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "up", "--port", str(port), "--no-scheduler"],
-            cwd=ROOT, env={**subprocess_env, "DEMO": "1"}, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**subprocess_env, "DEMO": "1"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         wait_for_port(port, process, timeout=30)
@@ -53,7 +56,9 @@ def test_it_stays_quiet_with_no_demo(subprocess_env: dict[str, str], tmp_path: P
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "manage.py", "up", "--port", str(port), "--no-scheduler", "--no-demo"],
-        cwd=ROOT, env={**subprocess_env, "DEMO": "1"}, stdout=subprocess.DEVNULL,
+        cwd=ROOT,
+        env={**subprocess_env, "DEMO": "1"},
+        stdout=subprocess.DEVNULL,
     )
     try:
         wait_for_port(port, process, timeout=30)

@@ -37,14 +37,23 @@ def test_the_client_readme_installs_and_reports_as_written(
     done = subprocess.run(f"{bin_dir}/{install}", shell=True, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
 
-    done = subprocess.run(f"{sys.executable} {create.removeprefix('python ')}", shell=True, cwd=ROOT,
-                          env=subprocess_env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        f"{sys.executable} {create.removeprefix('python ')}",
+        shell=True,
+        cwd=ROOT,
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     token = done.stdout.strip()
     assert IngestToken.find(token).service.name == "payments"
 
     quick_start = python_example(ROOT / "client" / "README.md")
-    quick_start = quick_start.replace('"https://monitor.example.org"', repr(live_site)).replace('"rmi_..."', repr(token))
+    quick_start = quick_start.replace('"https://monitor.example.org"', repr(live_site)).replace(
+        '"rmi_..."', repr(token)
+    )
     script = quick_start.replace("    ...\n", "    return 'ok'\n") + (
         "\nassert invoke_groq('hello') == 'ok'\n"
         "from resilience_client import get_reporter\n"
@@ -58,7 +67,7 @@ def test_the_client_readme_installs_and_reports_as_written(
 
 def test_the_webhook_verification_example_accepts_a_real_signature_and_nothing_else() -> None:
     namespace: dict = {}
-    exec(python_example(ROOT / "docs" / "webhooks.md"), namespace)  # noqa: S102
+    exec(python_example(ROOT / "docs" / "webhooks.md"), namespace)
     verify = namespace["verify"]
     body = b'{"alert": {"id": 7, "state": "firing"}}'
     now = str(int(time.time()))

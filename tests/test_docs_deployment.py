@@ -100,7 +100,9 @@ def test_the_deployment_guide_runs_as_written(production_env: dict) -> None:
     assert (Path(env["STATIC_ROOT"]) / "admin").is_dir()
 
     processes = [
-        subprocess.Popen(["bash", "-c", f"exec {line}"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            ["bash", "-c", f"exec {line}"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         for line in background.lines()
     ]
     try:

@@ -24,15 +24,21 @@ def test_the_quick_start_works_as_written() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TEST_DB")}
     env.update({"PORT": str(port), "DEMO": "0", "MONITOR_VAR_DIR": tempfile.mkdtemp(prefix="monitor-readme-")})
     site = subprocess.Popen(
-        ["bash", "-c", start.body], cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ["bash", "-c", start.body],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         wait_for_port(port, site, timeout=120)
         # One shell for all steps, as in the newcomer's second terminal: variables carry over.
         script = f"\necho {CUT}\n".join(step.body for step in steps).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
-        done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr
         answers = [answer for answer in done.stdout.split(CUT) if answer.strip()]
     finally:
@@ -40,7 +46,8 @@ def test_the_quick_start_works_as_written() -> None:
         output = site.communicate(timeout=30)[0]
     assert "Created the admin login" in output
     assert json.loads(answers[0]) == {
-        "accepted": {"calls": 2, "breakers": 1, "concurrency": 0, "queues": 0}, "duplicate": False,
+        "accepted": {"calls": 2, "breakers": 1, "concurrency": 0, "queues": 0},
+        "duplicate": False,
     }
     [function] = json.loads(answers[1])["items"]
     assert (function["name"], function["calls_5m"], function["breaker"]["state"]) == ("charge_card", 2, "open")

@@ -105,9 +105,13 @@ def test_it_reads_the_same_number_of_queries_for_any_number_of_subjects(
     make_rule(log_channel, metric="dead_letter_growth", threshold=1000, service="*")
     reporter.post({"calls": [call(f"f{i}") for i in range(5)]})
     few = queries_in_a_round()
-    reporter.post({"calls": [call(f"g{i}") for i in range(300)],
-                   "breakers": [{"function": f"g{i}", "state": "open", "ts": now_iso()} for i in range(100)],
-                   "queues": [{"queue": f"q{i}", "ts": now_iso(), "depth": 1} for i in range(50)]})
+    reporter.post(
+        {
+            "calls": [call(f"g{i}") for i in range(300)],
+            "breakers": [{"function": f"g{i}", "state": "open", "ts": now_iso()} for i in range(100)],
+            "queues": [{"queue": f"q{i}", "ts": now_iso(), "depth": 1} for i in range(50)],
+        }
+    )
     many = queries_in_a_round()
     assert few == many
     assert many <= 15

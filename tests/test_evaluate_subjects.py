@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Channel
@@ -10,12 +10,12 @@ from tests.test_alert_fixtures import log_channel, make_rule, no_defaults  # noq
 
 
 def ts(seconds_ago: float = 0) -> str:
-    return (datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)).isoformat()
+    return (datetime.now(UTC) - timedelta(seconds=seconds_ago)).isoformat()
 
 
 def test_it_evaluates_a_breaker_opening_at_ingest_at_once(
     reporter: Reporter, log_channel: Channel, django_capture_on_commit_callbacks
-) -> None:  # noqa: ANN001
+) -> None:
     make_rule(log_channel, name="breaker open", metric="breaker_open_s", op=">", threshold=0, min_calls=0)
     with django_capture_on_commit_callbacks(execute=True):
         r = reporter.post({"instance": "pod-1", "breakers": [{"function": "charge", "state": "open", "ts": ts(1)}]})
@@ -53,23 +53,43 @@ def test_instances_reporting_for_the_first_time_are_not_flapping(reporter: Repor
 
 def test_it_watches_concurrency_utilisation(reporter: Reporter, log_channel: Channel) -> None:
     make_rule(log_channel, metric="concurrency_utilisation", op=">=", threshold=0.9, min_calls=0)
-    reporter.post({"concurrency": [{"function": "charge", "active": 9, "limit": 10, "ts": ts()},
-                                   {"function": "refund", "active": 2, "limit": 10, "ts": ts()}]})
+    reporter.post(
+        {
+            "concurrency": [
+                {"function": "charge", "active": 9, "limit": 10, "ts": ts()},
+                {"function": "refund", "active": 2, "limit": 10, "ts": ts()},
+            ]
+        }
+    )
     evaluate_all()
     assert list(Alert.objects.values_list("subject", "value")) == [("charge", 0.9)]
 
 
 def test_it_watches_dead_letter_growth(reporter: Reporter, log_channel: Channel) -> None:
     make_rule(log_channel, metric="dead_letter_growth", threshold=0, window_minutes=15)
-    reporter.post({"queues": [{"queue": "email_queue", "ts": ts(120), "depth": 5, "dead_letter": 2},
-                              {"queue": "sms_queue", "ts": ts(120), "depth": 5, "dead_letter": 7}]})
-    reporter.post({"queues": [{"queue": "email_queue", "ts": ts(), "depth": 5, "dead_letter": 5},
-                              {"queue": "sms_queue", "ts": ts(), "depth": 5, "dead_letter": 7}]})
+    reporter.post(
+        {
+            "queues": [
+                {"queue": "email_queue", "ts": ts(120), "depth": 5, "dead_letter": 2},
+                {"queue": "sms_queue", "ts": ts(120), "depth": 5, "dead_letter": 7},
+            ]
+        }
+    )
+    reporter.post(
+        {
+            "queues": [
+                {"queue": "email_queue", "ts": ts(), "depth": 5, "dead_letter": 5},
+                {"queue": "sms_queue", "ts": ts(), "depth": 5, "dead_letter": 7},
+            ]
+        }
+    )
     evaluate_all()
     from queues.models import Queue
 
     queue = Queue.objects.get(name="email_queue")
-    assert list(Alert.objects.values_list("subject", "value", "fingerprint")) == [("email_queue", 3.0, f"queue:{queue.id}")]
+    assert list(Alert.objects.values_list("subject", "value", "fingerprint")) == [
+        ("email_queue", 3.0, f"queue:{queue.id}")
+    ]
 
 
 def test_it_watches_queue_depth_and_oldest_age(reporter: Reporter, log_channel: Channel) -> None:
@@ -84,7 +104,7 @@ def test_it_notices_a_silent_reporter(reporter: Reporter, service: Service, log_
     make_rule(log_channel, metric="reporter_silent_minutes", threshold=10)
     reporter.post({"calls": [call()]})
     assert evaluate_all().fired == 0
-    Function.objects.update(last_seen=datetime.now(timezone.utc) - timedelta(minutes=11))
+    Function.objects.update(last_seen=datetime.now(UTC) - timedelta(minutes=11))
     evaluate_all()
     alert = Alert.objects.get()
     assert (alert.service, alert.subject, alert.fingerprint) == ("payments", "payments", f"service:{service.id}")

@@ -8,7 +8,7 @@ import pytest
 
 from monitoring.models import CallBucket, Function, IngestToken, Service
 from queues.models import Snapshot
-from tests.conftest import Reporter, call, stored_calls, now_iso
+from tests.conftest import Reporter, call, now_iso, stored_calls
 
 
 def nothing_stored() -> bool:
@@ -181,9 +181,15 @@ def test_it_refuses_bad_call_fields(reporter: Reporter, item: dict, field: str) 
     body = {"calls": [{**call(), **item}]}
     raw = None
     if item.get("duration_ms") != item.get("duration_ms"):  # NaN: not JSON, send the literal token
-        raw = b'{"calls": [{"function": "charge", "ts": "%s", "duration_ms": NaN, "outcome": "success"}]}' % now_iso().encode()
+        raw = (
+            b'{"calls": [{"function": "charge", "ts": "%s", "duration_ms": NaN, "outcome": "success"}]}'
+            % now_iso().encode()
+        )
     if item.get("duration_ms") == "Infinity":
-        raw = b'{"calls": [{"function": "charge", "ts": "%s", "duration_ms": Infinity, "outcome": "success"}]}' % now_iso().encode()
+        raw = (
+            b'{"calls": [{"function": "charge", "ts": "%s", "duration_ms": Infinity, "outcome": "success"}]}'
+            % now_iso().encode()
+        )
     r = reporter.post(raw or body)
     assert r.status_code == 422, r.content
     assert r.json()["field"] == field

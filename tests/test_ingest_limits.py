@@ -9,7 +9,7 @@ from django.db import connection
 
 from monitoring.models import CallBucket, Function
 from queues.models import Queue
-from tests.conftest import Reporter, call, stored_calls, now_iso
+from tests.conftest import Reporter, call, now_iso, stored_calls
 
 
 def test_a_service_cannot_exceed_its_function_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001

@@ -40,7 +40,9 @@ def test_a_queue_deleted_by_hand_is_created_again(reporter: Reporter) -> None:
 
 def test_a_batch_that_fails_leaves_no_memory_of_the_functions_it_created(reporter: Reporter, settings, caplog) -> None:  # noqa: ANN001
     settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 1
-    r = reporter.post({"calls": [call("charge")], "queues": [{"queue": "a", "ts": now_iso()}, {"queue": "b", "ts": now_iso()}]})
+    r = reporter.post(
+        {"calls": [call("charge")], "queues": [{"queue": "a", "ts": now_iso()}, {"queue": "b", "ts": now_iso()}]}
+    )
     assert r.status_code == 422
     assert not Function.objects.exists()
     r = reporter.post({"calls": [call("charge")]})

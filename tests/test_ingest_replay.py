@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from monitoring.models import CallBucket, IngestBatch
+from monitoring.models import IngestBatch
 from tests.conftest import Reporter, call, stored_calls
 
 

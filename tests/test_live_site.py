@@ -21,6 +21,5 @@ def test_it_serves_ingest_and_reads_on_the_real_server(live_site: str, token: st
     with urllib.request.urlopen(f"{live_site}/api/v1/status") as response:
         status = json.load(response)
     assert status["database"]["ok"] is True
-    from monitoring.models import CallBucket
 
     assert stored_calls(function__name="charge").success == 1

@@ -9,9 +9,9 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 
@@ -66,7 +66,7 @@ def test_it_reads_retry_after_seconds_from_a_429(http_receiver: HttpReceiver) ->
 
 
 def test_it_reads_retry_after_as_an_http_date(http_receiver: HttpReceiver) -> None:
-    later = datetime.now(timezone.utc) + timedelta(seconds=120)
+    later = datetime.now(UTC) + timedelta(seconds=120)
     http_receiver.respond_with([429], headers={"Retry-After": format_datetime(later, usegmt=True)})
 
     with pytest.raises(TransportError) as e:
@@ -227,6 +227,7 @@ def test_it_treats_a_dropped_connection_as_temporary(settings) -> None:  # noqa:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         port = listener.getsockname()[1]
+
         # A peer that accepts, then hangs up without a word.
         def hang_up() -> None:
             conn, _ = listener.accept()
@@ -262,8 +263,24 @@ def https_receiver(tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch) ->
         missing("openssl is not installed, needed to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
         check=True,
         capture_output=True,
     )

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 def fire(subject: str = "charge") -> Alert:
     rule = Rule.objects.create(name=f"{subject} errors", metric="error_rate", threshold=0.2, severity="critical")
-    observation = lifecycle.Observation(fingerprint=f"payments/{subject}", service="payments", subject=subject, value=0.5)
+    observation = lifecycle.Observation(
+        fingerprint=f"payments/{subject}", service="payments", subject=subject, value=0.5
+    )
     alert = lifecycle.fire(rule, observation)
     assert alert is not None
     return alert
@@ -22,8 +24,9 @@ def fire(subject: str = "charge") -> Alert:
 
 def dead_delivery(alert: Alert) -> Delivery:
     channel = Channel.objects.create(name="ops log", kind="log")
-    return Delivery.objects.create(alert=alert, channel=channel, event="firing", state="dead", attempts=5,
-                                   last_error="connection refused")
+    return Delivery.objects.create(
+        alert=alert, channel=channel, event="firing", state="dead", attempts=5, last_error="connection refused"
+    )
 
 
 def logged_in(client: Client, role: str) -> Client:

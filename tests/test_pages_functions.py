@@ -29,7 +29,10 @@ def test_it_shows_first_steps_when_nothing_reported(viewer: Client) -> None:
 
 
 def test_it_lists_functions_with_health_breaker_and_outcomes(viewer: Client, reporter: Reporter) -> None:
-    batch = {"calls": [call("charge"), call("charge", "failure"), call("refund")], "breakers": [breaker("charge", "open")]}
+    batch = {
+        "calls": [call("charge"), call("charge", "failure"), call("refund")],
+        "breakers": [breaker("charge", "open")],
+    }
     assert reporter.post(batch).status_code == 202
     page = viewer.get("/functions/").content.decode()
     charge = Function.objects.get(name="charge")
@@ -72,12 +75,15 @@ def test_it_pages_past_the_page_size(viewer: Client, reporter: Reporter, monkeyp
 def test_it_shows_a_function_with_its_breaker_fleet(viewer: Client, reporter: Reporter) -> None:
     assert reporter.post({"instance": "pod-1", "breakers": [breaker("charge", "open")]}).status_code == 202
     assert reporter.post({"instance": "pod-2", "breakers": [breaker("charge", "closed")]}).status_code == 202
-    batch = {"instance": "pod-1", "concurrency": [{"function": "charge", "active": 3, "limit": 10, "queued": 1, "ts": now_iso()}]}
+    batch = {
+        "instance": "pod-1",
+        "concurrency": [{"function": "charge", "active": 3, "limit": 10, "queued": 1, "ts": now_iso()}],
+    }
     assert reporter.post(batch).status_code == 202
     charge = Function.objects.get(name="charge")
     page = viewer.get(f"/functions/{charge.id}/").content.decode()
     assert "open on 1 of 2 instances since <time datetime=" in page
-    assert "<strong>pod-1</strong> none → <span class=\"badge open\">open</span>" in page
+    assert '<strong>pod-1</strong> none → <span class="badge open">open</span>' in page
     assert '<meter min="0" max="10" value="3">' in page
     assert "vendor/chartjs/chart.umd.min.js" in page
     assert viewer.get("/functions/999999/").status_code == 404

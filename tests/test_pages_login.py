@@ -8,7 +8,9 @@ from tests.browser import PASSWORD, make_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("path", ["/", "/functions/", "/functions/1/", "/queues/", "/queues/1/", "/alerts/", "/alerts/1/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/functions/", "/functions/1/", "/queues/", "/queues/1/", "/alerts/", "/alerts/1/"]
+)
 def test_it_sends_anonymous_visitors_to_the_login_page(client: Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 302

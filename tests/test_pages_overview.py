@@ -49,7 +49,9 @@ def test_it_shows_figures_and_the_functions_in_trouble(viewer: Client, reporter:
     assert ">charge<" in trouble and ">refund<" not in trouble
 
 
-def test_a_busy_fleet_is_read_in_a_few_queries(viewer: Client, reporter: Reporter, django_assert_max_num_queries) -> None:  # noqa: ANN001
+def test_a_busy_fleet_is_read_in_a_few_queries(
+    viewer: Client, reporter: Reporter, django_assert_max_num_queries
+) -> None:
     # Batches land in random shards: many minute buckets per function, which the overview
     # once read back one column at a time (thousands of queries, seconds per answer).
     for n in range(12):

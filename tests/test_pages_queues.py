@@ -23,7 +23,14 @@ def test_it_explains_how_to_report_queues(viewer: Client) -> None:
 
 
 def test_it_shows_a_queue_and_its_latest_snapshot(viewer: Client, reporter: Reporter) -> None:
-    snapshot = {"queue": "email_queue", "ts": now_iso(), "depth": 120, "in_flight": 4, "dead_letter": 2, "oldest_age_s": 31.5}
+    snapshot = {
+        "queue": "email_queue",
+        "ts": now_iso(),
+        "depth": 120,
+        "in_flight": 4,
+        "dead_letter": 2,
+        "oldest_age_s": 31.5,
+    }
     assert reporter.post({"queues": [snapshot]}).status_code == 202
     queue = Queue.objects.get(name="email_queue")
     row = viewer.get("/queues/").content.decode().split(f'data-queue="{queue.id}"')[1].split("</tr>")[0]

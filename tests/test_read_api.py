@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -55,7 +55,7 @@ def test_functions_show_health_and_five_minute_figures(client: Client, reporter:
 
 
 def test_a_function_with_no_recent_calls_is_unknown(client: Client, reporter: Reporter, auth: dict) -> None:
-    old = (datetime.now(timezone.utc) - timedelta(minutes=30)).isoformat()
+    old = (datetime.now(UTC) - timedelta(minutes=30)).isoformat()
     reporter.post({"calls": [{**call(), "ts": old}]})
     item = client.get("/api/v1/functions", headers=auth).json()["items"][0]
     assert item["health"] == "unknown"
@@ -77,34 +77,53 @@ def test_the_breaker_fleet_view_counts_instances(client: Client, reporter: Repor
     assert item["health"] == "degraded"
 
 
-def test_a_fleet_is_all_closed_only_since_its_last_instance_closed(client: Client, reporter: Reporter, auth: dict) -> None:
-    now = datetime.now(timezone.utc)
+def test_a_fleet_is_all_closed_only_since_its_last_instance_closed(
+    client: Client, reporter: Reporter, auth: dict
+) -> None:
+    now = datetime.now(UTC)
     for instance, closed_ago in [("a", 600), ("b", 60), ("c", 300)]:
-        reporter.post({"instance": instance, "breakers": [
-            {"function": "invokeGroq", "state": "closed", "ts": (now - timedelta(seconds=closed_ago)).isoformat()}]})
+        reporter.post(
+            {
+                "instance": instance,
+                "breakers": [
+                    {
+                        "function": "invokeGroq",
+                        "state": "closed",
+                        "ts": (now - timedelta(seconds=closed_ago)).isoformat(),
+                    }
+                ],
+            }
+        )
     breaker = client.get("/api/v1/functions", headers=auth).json()["items"][0]["breaker"]
     assert breaker["state"] == "closed"
     assert abs(datetime.fromisoformat(breaker["since"]) - (now - timedelta(seconds=60))) < timedelta(seconds=1)
 
 
 def test_an_open_fleet_is_open_since_its_first_instance_opened(client: Client, reporter: Reporter, auth: dict) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for instance, state, ago in [("a", "open", 120), ("b", "open", 30), ("c", "closed", 5)]:
-        reporter.post({"instance": instance, "breakers": [
-            {"function": "invokeGroq", "state": state, "ts": (now - timedelta(seconds=ago)).isoformat()}]})
+        reporter.post(
+            {
+                "instance": instance,
+                "breakers": [
+                    {"function": "invokeGroq", "state": state, "ts": (now - timedelta(seconds=ago)).isoformat()}
+                ],
+            }
+        )
     breaker = client.get("/api/v1/functions", headers=auth).json()["items"][0]["breaker"]
     assert (breaker["state"], breaker["open"]) == ("open", 2)
     assert abs(datetime.fromisoformat(breaker["since"]) - (now - timedelta(seconds=120))) < timedelta(seconds=1)
 
 
 def test_breaker_transitions_form_a_timeline(client: Client, reporter: Reporter, auth: dict) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     states = [("closed", 30), ("open", 20), ("half_open", 10), ("closed", 5), ("closed", 1)]
     reporter.post(
         {
             "instance": "pod-1",
             "breakers": [
-                {"function": "charge", "state": s, "ts": (now - timedelta(seconds=ago)).isoformat()} for s, ago in states
+                {"function": "charge", "state": s, "ts": (now - timedelta(seconds=ago)).isoformat()}
+                for s, ago in states
             ],
         }
     )
@@ -117,7 +136,7 @@ def test_breaker_transitions_form_a_timeline(client: Client, reporter: Reporter,
 
 
 def test_a_late_breaker_report_does_not_rewind_the_state(client: Client, reporter: Reporter, auth: dict) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     reporter.post({"breakers": [{"function": "charge", "state": "open", "ts": now.isoformat()}]})
     earlier = (now - timedelta(seconds=30)).isoformat()
     reporter.post({"breakers": [{"function": "charge", "state": "closed", "ts": earlier}]})
@@ -134,7 +153,7 @@ def test_concurrency_gauges_show_per_instance(client: Client, reporter: Reporter
 
 
 def test_the_series_has_one_point_per_minute(client: Client, reporter: Reporter, auth: dict) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     three_ago = (now - timedelta(minutes=3)).isoformat()
     reporter.post({"calls": [call(duration_ms=100), {**call(outcome="failure"), "ts": three_ago}]})
     function_id = client.get("/api/v1/functions", headers=auth).json()["items"][0]["id"]
@@ -164,7 +183,7 @@ def test_functions_are_paginated_and_filtered(client: Client, reporter: Reporter
 
 
 def test_queues_show_their_latest_snapshot_and_series(client: Client, reporter: Reporter, auth: dict) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     snaps = [
         {"queue": "email_queue", "ts": (now - timedelta(seconds=s)).isoformat(), "depth": d, "dead_letter": dl}
         for s, d, dl in [(90, 10, 0), (60, 40, 1), (5, 120, 2)]

@@ -5,9 +5,19 @@ from django.apps import apps
 from alerts.models import Channel, Event, Rule
 from tests.test_alert_fixtures import People, log_channel, no_defaults, people  # noqa: F401
 
-RULE = {"name": "payments errors", "metric": "error_rate", "op": ">", "threshold": 0.2, "window_minutes": 5,
-        "min_calls": 10, "for_seconds": 0, "severity": "critical", "service": "payments", "subject": "*",
-        "cooldown_minutes": 60}
+RULE = {
+    "name": "payments errors",
+    "metric": "error_rate",
+    "op": ">",
+    "threshold": 0.2,
+    "window_minutes": 5,
+    "min_calls": 10,
+    "for_seconds": 0,
+    "severity": "critical",
+    "service": "payments",
+    "subject": "*",
+    "cooldown_minutes": 60,
+}
 
 
 def test_it_creates_a_rule_as_the_contract_says(people: People, log_channel: Channel) -> None:

@@ -27,7 +27,10 @@ def test_every_setting_is_in_env_example() -> None:
 
 def test_a_bad_value_stops_the_site_with_its_name() -> None:
     done = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         env={"PATH": "/usr/bin:/bin", "MONITOR_MAX_BATCH_ITEMS": "lots", "MONITOR_VAR_DIR": str(ROOT / "var")},
     )
     assert done.returncode != 0

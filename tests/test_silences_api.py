@@ -23,7 +23,9 @@ def test_it_silences_a_whole_service(people: People, reporter: Reporter, log_cha
     assert people.viewer.get("/api/v1/alerts", state="suppressed").json()["count"] == 1
 
 
-def test_it_holds_a_maintenance_window_until_it_starts(people: People, reporter: Reporter, log_channel: Channel) -> None:
+def test_it_holds_a_maintenance_window_until_it_starts(
+    people: People, reporter: Reporter, log_channel: Channel
+) -> None:
     rule = make_rule(log_channel)
     starts = timezone.now() + timedelta(hours=1)
     body = {"rule": rule.id, "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat()}

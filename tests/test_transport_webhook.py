@@ -168,9 +168,12 @@ def test_it_cleans_its_config() -> None:
         "url": "https://hooks.example.org/in",
         "secret": SECRET,
     }
-    assert cls.clean_config({"url": "http://h.example.org/", "secret": SECRET, "previous_secret": OLD_SECRET})[
-        "previous_secret"
-    ] == OLD_SECRET
+    assert (
+        cls.clean_config({"url": "http://h.example.org/", "secret": SECRET, "previous_secret": OLD_SECRET})[
+            "previous_secret"
+        ]
+        == OLD_SECRET
+    )
 
 
 @pytest.mark.parametrize(
@@ -184,7 +187,10 @@ def test_it_cleans_its_config() -> None:
         ({"url": "https://hooks.example.org/in"}, "config.secret"),
         ({"url": "https://hooks.example.org/in", "secret": "too-short"}, "config.secret"),
         ({"url": "https://hooks.example.org/in", "secret": 1234567890123456789}, "config.secret"),
-        ({"url": "https://hooks.example.org/in", "secret": SECRET, "previous_secret": "short"}, "config.previous_secret"),
+        (
+            {"url": "https://hooks.example.org/in", "secret": SECRET, "previous_secret": "short"},
+            "config.previous_secret",
+        ),
     ],
 )
 def test_it_names_the_bad_config_field(config: dict, field: str) -> None:

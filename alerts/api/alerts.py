@@ -16,7 +16,16 @@ from alerts.models import OPEN_STATES, Alert, Delivery, Event
 from monitoring.auth import require_role, user_auth
 
 from .schemas import (
-    AcknowledgeIn, AlertDetail, AlertPage, CommentIn, DeliveryOut, Error, EventOut, Page, ResolveIn, SuppressIn,
+    AcknowledgeIn,
+    AlertDetail,
+    AlertPage,
+    CommentIn,
+    DeliveryOut,
+    Error,
+    EventOut,
+    Page,
+    ResolveIn,
+    SuppressIn,
 )
 
 router = Router(tags=["alerts"])

@@ -65,8 +65,12 @@ def list_channels(request: HttpRequest, page: Query[Page]) -> dict:
 @router.post("/channels", auth=user_auth, response={201: ChannelOut, **WRITE_ERRORS})
 def create_channel(request: HttpRequest, payload: ChannelIn) -> Status:
     require_role(request, "admin")
-    channel = Channel(name=payload.name, kind=payload.kind, config=clean(payload.kind, payload.config),
-                      rate_per_minute=payload.rate_per_minute)
+    channel = Channel(
+        name=payload.name,
+        kind=payload.kind,
+        config=clean(payload.kind, payload.config),
+        rate_per_minute=payload.rate_per_minute,
+    )
     set_enabled(channel, payload.enabled)
     channel.save()
     return Status(201, channel_out(channel))

@@ -32,8 +32,9 @@ def list_deliveries(request: HttpRequest, filters: Query[DeliveryFilters]) -> di
     return {"items": [delivery_out(d) for d in page], "count": deliveries.count()}
 
 
-@router.post("/deliveries/{delivery_id}/retry", auth=user_auth,
-             response={202: DeliveryOut, 403: Error, 404: Error, 409: Error})
+@router.post(
+    "/deliveries/{delivery_id}/retry", auth=user_auth, response={202: DeliveryOut, 403: Error, 404: Error, 409: Error}
+)
 def retry_delivery(request: HttpRequest, delivery_id: int) -> Status:
     require_role(request, "responder")
     delivery = get_object_or_404(Delivery.objects.select_related("channel", "alert__rule"), id=delivery_id)
@@ -41,4 +42,3 @@ def retry_delivery(request: HttpRequest, delivery_id: int) -> Status:
         raise NotApplicable(f"only a dead-lettered delivery can be retried; this one is {delivery.state}")
     delivery.refresh_from_db()
     return Status(202, delivery_out(delivery))
-

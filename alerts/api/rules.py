@@ -22,8 +22,13 @@ WRITE_ERRORS = {400: Error, 403: Error, 404: Error, 422: Error}
 
 def rule_out(rule: Rule) -> dict:
     fields = {f: getattr(rule, f) for f in RuleIn.model_fields if f != "channels"}
-    return {**fields, "id": rule.id, "channels": [c.id for c in rule.channels.all()],
-            "created": rule.created, "updated": rule.updated}
+    return {
+        **fields,
+        "id": rule.id,
+        "channels": [c.id for c in rule.channels.all()],
+        "created": rule.created,
+        "updated": rule.updated,
+    }
 
 
 def rule_detail(rule: Rule) -> dict:

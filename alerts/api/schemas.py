@@ -220,4 +220,3 @@ class SilenceOut(Schema):
 class SilencePage(Schema):
     items: list[SilenceOut]
     count: int
-

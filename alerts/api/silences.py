@@ -71,8 +71,13 @@ def create_silence(request: HttpRequest, payload: SilenceIn) -> Status:
     if payload.rule is not None and not Rule.objects.filter(id=payload.rule).exists():
         raise Invalid("rule", f"no rule with id {payload.rule}")
     silence = Silence.objects.create(
-        service=payload.service, subject=payload.subject, rule_id=payload.rule, starts_at=starts, ends_at=ends,
-        comment=payload.comment, created_by=request.user,
+        service=payload.service,
+        subject=payload.subject,
+        rule_id=payload.rule,
+        starts_at=starts,
+        ends_at=ends,
+        comment=payload.comment,
+        created_by=request.user,
     )
     refresh_suppression()
     return Status(201, silence_out(silence))

@@ -4,7 +4,7 @@ instead of spoiling a whole batch with a 422 later."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 OUTCOMES = ("success", "failure", "timeout", "rejected")
 BREAKER_STATES = ("closed", "open", "half_open")
@@ -17,12 +17,12 @@ Timestamp = datetime | float | None
 def iso(ts: Timestamp = None) -> str:
     """ISO 8601 in UTC from now, an aware or naive-UTC datetime, or epoch seconds."""
     if ts is None:
-        moment = datetime.now(timezone.utc)
+        moment = datetime.now(UTC)
     elif isinstance(ts, datetime):
-        moment = ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+        moment = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
     else:
-        moment = datetime.fromtimestamp(float(ts), timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        moment = datetime.fromtimestamp(float(ts), UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def name(value: object) -> str:
@@ -51,11 +51,13 @@ def one_of(value: object, choices: tuple[str, ...]) -> str:
     return str(value)
 
 
-def call(
-    function: str, duration_ms: float, outcome: str, error_type: str | None, retries: int, ts: Timestamp
-) -> dict:
-    item = {"function": name(function), "ts": iso(ts), "duration_ms": seconds(duration_ms),
-            "outcome": one_of(outcome, OUTCOMES)}
+def call(function: str, duration_ms: float, outcome: str, error_type: str | None, retries: int, ts: Timestamp) -> dict:
+    item = {
+        "function": name(function),
+        "ts": iso(ts),
+        "duration_ms": seconds(duration_ms),
+        "outcome": one_of(outcome, OUTCOMES),
+    }
     if error_type:
         item["error_type"] = name(str(error_type)[:MAX_NAME])
     if retries:
@@ -68,15 +70,23 @@ def breaker(function: str, state: str, ts: Timestamp) -> dict:
 
 
 def concurrency(function: str, active: int, limit: int, queued: int, ts: Timestamp) -> dict:
-    return {"function": name(function), "active": count(active), "limit": count(limit), "queued": count(queued),
-            "ts": iso(ts)}
+    return {
+        "function": name(function),
+        "active": count(active),
+        "limit": count(limit),
+        "queued": count(queued),
+        "ts": iso(ts),
+    }
 
 
-def queue(
-    queue: str, depth: int, in_flight: int, dead_letter: int, oldest_age_s: float | None, ts: Timestamp
-) -> dict:
-    item = {"queue": name(queue), "ts": iso(ts), "depth": count(depth), "in_flight": count(in_flight),
-            "dead_letter": count(dead_letter)}
+def queue(queue: str, depth: int, in_flight: int, dead_letter: int, oldest_age_s: float | None, ts: Timestamp) -> dict:
+    item = {
+        "queue": name(queue),
+        "ts": iso(ts),
+        "depth": count(depth),
+        "in_flight": count(in_flight),
+        "dead_letter": count(dead_letter),
+    }
     if oldest_age_s is not None:
         item["oldest_age_s"] = seconds(oldest_age_s)
     return item

@@ -292,7 +292,9 @@ class Reporter:
     def _refused(self, batch: Batch, answer: Answer) -> None:
         log.warning(
             "resilience_client: the monitor refused a batch of %d items with %d: %s",
-            len(batch.items), answer.status, answer.detail,
+            len(batch.items),
+            answer.status,
+            answer.detail,
         )
         self._finish(batch, sent=False)
 

@@ -35,8 +35,12 @@ def badge(value: str | None, text: str = "") -> str:
 def strip(outcomes: list[str]) -> str:
     """The last outcomes, oldest first, as a row of coloured ticks."""
     ticks = format_html_join("", '<i class="{}" title="{}"></i>', ((o, o) for o in outcomes))
-    return format_html('<span class="strip" aria-label="last {} outcomes: {}">{}</span>',
-                       len(outcomes), ", ".join(outcomes) or "none", ticks)
+    return format_html(
+        '<span class="strip" aria-label="last {} outcomes: {}">{}</span>',
+        len(outcomes),
+        ", ".join(outcomes) or "none",
+        ticks,
+    )
 
 
 @register.simple_tag
@@ -49,9 +53,10 @@ def when(value) -> str:  # noqa: ANN001  (a datetime or None)
 
 @register.simple_tag
 def fleet(breaker: dict) -> str:
-    """"open on 3 of 5 instances since <time>": static/js/rows.js words it the same way."""
+    """ "open on 3 of 5 instances since <time>": static/js/rows.js words it the same way."""
     state = breaker["state"]
     if state is None:
         return "no breaker reported"
-    return format_html("{} on {} of {} instances since {}", label(state), breaker[state], breaker["instances"],
-                       when(breaker["since"]))
+    return format_html(
+        "{} on {} of {} instances since {}", label(state), breaker[state], breaker["instances"], when(breaker["since"])
+    )

@@ -16,7 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--url", required=True, help="the monitor's base URL, e.g. https://monitor.example.org")
         parser.add_argument("--token", required=True, help="an ingest token (manage.py create_service NAME)")
         parser.add_argument("--service", default="payments", choices=SERVICE_NAMES)
-        parser.add_argument("--seconds", type=float, default=None, help="stop after this long (default: run until Ctrl-C)")
+        parser.add_argument(
+            "--seconds", type=float, default=None, help="stop after this long (default: run until Ctrl-C)"
+        )
         parser.add_argument("--rate", type=float, default=1.0, help="multiply the calls per second")
 
     def handle(self, url: str, token: str, service: str, seconds: float | None, rate: float, **options) -> None:  # noqa: ANN003
