@@ -11,13 +11,14 @@ import logging
 import random
 from datetime import datetime, timedelta
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .lifecycle import record
 from .models import Delivery, DeliveryState, RecipientSend
+from .timeline import record
 from .transports import ConfigError, Message, TransportError
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,6 @@ def release(delivery: Delivery, **changes) -> bool:  # noqa: ANN003
 def schedule_retry(delivery: Delivery, at: datetime) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return  # in-process: the periodic sweep sends it when due
-    from .tasks import deliver
-
     countdown = max(0.0, (at - timezone.now()).total_seconds())
     transaction.on_commit(lambda: deliver.apply_async((delivery.id,), countdown=countdown))
 
@@ -167,8 +166,6 @@ def sweep() -> int:
         for delivery_id in ids:
             send(delivery_id)
         return len(ids)
-    from .tasks import deliver
-
     left_behind = Q(state=DeliveryState.PENDING, next_attempt_at__lt=now - lease()) | Q(
         state=DeliveryState.SENDING, claimed_at__lt=now - lease()
     )
@@ -176,3 +173,9 @@ def sweep() -> int:
     for delivery_id in ids:
         deliver.delay(delivery_id)
     return len(ids)
+
+
+# Named as before the task moved here, so messages already queued still find it.
+@shared_task(name="alerts.tasks.deliver", acks_late=True, reject_on_worker_lost=True)
+def deliver(delivery_id: int) -> None:
+    send(delivery_id)

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from monitoring import live
-
 from . import outbox, silences
 from .models import OPEN_STATES, Alert, AlertState, Event, Rule
+from .timeline import number, record
 
 
 class NotApplicable(Exception):
@@ -32,21 +30,6 @@ class Observation:
     service: str
     subject: str
     value: float | None
-
-
-def record(alert: Alert | None, action: str, actor=None, detail: str = "", rule: Rule | None = None) -> Event:  # noqa: ANN001
-    """Write one timeline line. The single funnel for alert changes and their history."""
-    event = Event.objects.create(
-        alert=alert, rule=rule or (alert.rule if alert else None), actor=actor, action=action, detail=detail
-    )
-    if alert is not None:
-        # Open dashboards re-fetch the alert once this change is committed.
-        transaction.on_commit(partial(live.publish_alert, alert.id))
-    return event
-
-
-def number(value: float | None) -> str:
-    return "no data" if value is None else f"{round(value, 3):g}"
 
 
 def describe(rule: Rule, observation: Observation) -> str:

@@ -7,11 +7,11 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .transports import KIND_CHOICES, transport_for
+
 
 def kind_choices() -> list[tuple[str, str]]:
     # Callable choices: the transports registry is the one list of kinds.
-    from .transports import KIND_CHOICES
-
     return KIND_CHOICES
 
 
@@ -71,8 +71,6 @@ class Channel(models.Model):
         return self.disabled_at is None
 
     def transport(self):  # noqa: ANN201  (a Transport)
-        from .transports import transport_for
-
         return transport_for(self.kind, self.config)
 
     def disable(self, reason: str) -> bool:

@@ -12,15 +12,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .delivery import deliver
 from .models import Alert, Channel, Delivery, DeliveryState
+from .timeline import number, record
 
 EVENT_WORDS = {"firing": "Firing", "resolved": "Resolved", "reminder": "Still firing", "test": "Test"}
 
 
 def message_for(alert: Alert, event: str) -> dict:
     """What a notification says, kept on the delivery so every attempt sends the same."""
-    from .lifecycle import number
-
     rule = alert.rule
     value = number(alert.value)
     fields = {
@@ -74,8 +74,6 @@ def in_cooldown(alert: Alert, channel: Channel) -> bool:
 
 
 def enqueue(delivery: Delivery) -> None:
-    from .tasks import deliver
-
     deliver.delay_on_commit(delivery.id)
 
 
@@ -85,8 +83,6 @@ def notify(alert: Alert, event: str) -> list[Delivery]:
     Held back while the alert is silenced; firing notices and reminders also within the
     cooldown. A resolved notice goes only to channels that heard about the alert.
     """
-    from .lifecycle import record
-
     if alert.is_suppressed():
         record(
             alert, "notification held", detail=f"{event}: silenced until {alert.suppressed_until:%Y-%m-%d %H:%M} UTC"
@@ -118,8 +114,6 @@ def send_test(channel: Channel) -> Delivery:
 
 def retry(delivery: Delivery, actor=None) -> bool:  # noqa: ANN001
     """Put a dead-lettered delivery back in the outbox for a fresh round of attempts."""
-    from .lifecycle import record
-
     with transaction.atomic():
         changed = Delivery.objects.filter(id=delivery.id, state=DeliveryState.DEAD).update(
             state=DeliveryState.PENDING, attempts=0, next_attempt_at=timezone.now(), claimed_at=None

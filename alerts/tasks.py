@@ -15,11 +15,6 @@ def evaluate_breakers(function_ids: list[int]) -> None:
     evaluate.evaluate_breakers(function_ids)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def deliver(delivery_id: int) -> None:
-    delivery.send(delivery_id)
-
-
 @shared_task
 def sweep_deliveries() -> None:
     delivery.sweep()

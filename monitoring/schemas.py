@@ -11,23 +11,6 @@ class Error(Schema):
     field: str = ""
 
 
-class Accepted(Schema):
-    calls: int
-    breakers: int
-    concurrency: int
-    queues: int
-
-
-class IngestAnswer(Schema):
-    accepted: Accepted
-    duplicate: bool
-
-
-class ValidAnswer(Schema):
-    valid: bool
-    items: Accepted
-
-
 class BreakerOut(Schema):
     state: str | None
     open: int
@@ -97,15 +80,3 @@ class MinutePoint(Schema):
 class Series(Schema):
     minutes: int
     points: list[MinutePoint]
-
-
-class PartStatus(Schema):
-    ok: bool | None
-    detail: str
-
-
-class StatusOut(Schema):
-    database: PartStatus
-    redis: PartStatus
-    worker: PartStatus
-    scheduler: PartStatus

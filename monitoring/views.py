@@ -1,5 +1,5 @@
-"""The monitoring pages: overview, functions table, function detail. Thin: they call the
-same functions as the read API, so a page and its live re-fetch show the same figures."""
+"""The functions table, and what every page needs (`page`, `first_steps`). Thin: it calls the
+same read layer as the API, so a page and its live re-fetch show the same figures."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from pydantic import ValidationError
 
-from alerts.models import Alert
-
-from .api import FunctionFilters, find_functions, get_function, overview_figures
 from .auth import role_of
-from .models import Function, Service
+from .models import Service
+from .read import FunctionFilters, find_functions
 
 PAGE_SIZE = 200
 COLUMNS = [
@@ -40,12 +38,6 @@ def page(request: HttpRequest, template: str, active: str, **context: object) ->
 def first_steps() -> dict:
     """What an empty dashboard tells a new user to do next."""
     return {"site_url": settings.SITE_URL, "has_service": Service.objects.exists()}
-
-
-@login_required
-def overview(request: HttpRequest) -> HttpResponse:
-    figures = overview_figures()
-    return page(request, "monitoring/overview.html", "overview", figures=figures, **first_steps())
 
 
 def function_filters(query: QueryDict) -> tuple[FunctionFilters, bool]:
@@ -89,17 +81,3 @@ def functions(request: HttpRequest) -> HttpResponse:
     }
     context = {"rows": found["items"], "filters": filters, "valid": valid, "columns": columns(filters), "pager": pager}
     return page(request, "monitoring/functions.html", "functions", **context, **first_steps())
-
-
-@login_required
-def function(request: HttpRequest, function_id: int) -> HttpResponse:
-    detail = get_function(request, function_id)
-    service_id = Function.objects.filter(id=function_id).values_list("service_id", flat=True).get()
-    context = {"function": detail, "service_id": service_id, "alerts": alerts_on(detail)}
-    return page(request, "monitoring/function.html", "functions", **context)
-
-
-def alerts_on(function: dict) -> list[Alert]:
-    """The alerts whose subject is this function, newest first."""
-    alerts = Alert.objects.select_related("rule").filter(service=function["service"], subject=function["name"])
-    return list(alerts.order_by("-started_at")[:50])

@@ -10,10 +10,10 @@ from pydantic import Field
 
 from monitoring.auth import user_auth
 from monitoring.health import window_start
-from monitoring.overview import queue_growth
 from monitoring.schemas import Error
 
 from .models import Queue, Snapshot
+from .read import queue_growth
 
 router = Router(tags=["queues"])
 

@@ -15,9 +15,14 @@ from monitoring.api import router as monitoring_router
 from monitoring.batch import Batch
 from queues.api import router as queues_router
 
+from .ingest_api import router as ingest_router
+from .site_api import router as site_router
+
 log = logging.getLogger(__name__)
 
 api = NinjaAPI(title="Resilience Monitor API", version="1", urls_namespace="api")
+api.add_router("/v1/", ingest_router)
+api.add_router("/v1/", site_router)
 api.add_router("/v1/", monitoring_router)
 api.add_router("/v1/", queues_router)
 api.add_router("/v1/", alerts_router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from monitoring.consumers import DashboardConsumer
+from resilience_site.consumers import DashboardConsumer
 
 websocket_urlpatterns: list = [
     path("ws/dashboard/", DashboardConsumer.as_asgi()),

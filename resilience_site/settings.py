@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "monitoring",
     "queues",
     "alerts",
+    # Last: the top floor, which wires the apps together (see apps.py).
+    "resilience_site",
 ]
 
 MIDDLEWARE = [

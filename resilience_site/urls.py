@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from . import views
 from .api import api
 
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     path("api/", api.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.overview, name="overview"),
+    path("functions/<int:function_id>/", views.function, name="function"),
     path("", include("monitoring.urls")),
     path("", include("queues.urls")),
     path("", include("alerts.urls")),

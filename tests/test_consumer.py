@@ -13,8 +13,8 @@ from django.test import Client
 
 from alerts import lifecycle
 from alerts.models import Rule
-from monitoring import live
 from monitoring.models import Service
+from resilience_site import live
 from resilience_site.asgi import application
 from tests.conftest import Reporter, call
 

@@ -5,9 +5,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from monitoring.demo import SERVICE_NAMES, Demo
 from monitoring.models import Breaker, CallBucket, Concurrency, IngestToken, Service
 from queues.models import Snapshot
+from resilience_site.demo import SERVICE_NAMES, Demo
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitoring.demo import SERVICE_NAMES, embedded_tokens
 from monitoring.models import CallBucket, IngestToken, Service
+from resilience_site.demo import SERVICE_NAMES, embedded_tokens
 from tests.conftest import ROOT
 from tests.servers import free_port, stop, wait_for_port
 

@@ -8,7 +8,8 @@ import pytest
 from django.core.cache import cache
 from django.test import Client, RequestFactory
 
-from monitoring.api import RECOMPUTE_EVERY_S, FunctionPage, shared_answer
+from monitoring.schemas import FunctionPage
+from monitoring.shared import RECOMPUTE_EVERY_S, shared_answer
 from tests.browser import make_user
 from tests.conftest import Reporter, call, now_iso
 

@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Query, Router, Status
 
-from alerts.lifecycle import record
 from alerts.models import Channel, Rule
+from alerts.timeline import record
 from monitoring.auth import require_role, user_auth
 
 from .alerts import event_out

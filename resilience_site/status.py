@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import redis as redis_client
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from .models import Heartbeat
+from monitoring.models import Heartbeat
+
+from .celery import app
 
 # The heartbeat job runs every 15 s; three missed beats mean the scheduler is gone.
 STALE_AFTER = timedelta(seconds=45)
@@ -31,8 +34,6 @@ def database() -> dict:
 def redis() -> dict:
     if not settings.REDIS_URL:
         return part(None, "not configured (embedded default: in-memory channel layer, in-process tasks)")
-    import redis as redis_client
-
     try:
         redis_client.Redis.from_url(settings.REDIS_URL, socket_timeout=1).ping()
     except redis_client.RedisError as error:
@@ -62,8 +63,6 @@ def worker() -> dict:
 
 
 def ping_workers() -> dict:
-    from resilience_site.celery import app
-
     try:
         replies = app.control.ping(timeout=1.0)
     except Exception as error:  # noqa: BLE001  (any broker failure means: no worker answered)

@@ -12,11 +12,10 @@ from django.db import IntegrityError, connection, transaction
 from pydantic import ValidationError
 
 from alerts.hooks import breakers_flipped
+from monitoring.batch import Batch, first_error
+from monitoring.models import BreakerFlip, IngestBatch, Service
+from monitoring.store import CapReached, Remembered, store_functions
 from queues.store import store_snapshots
-
-from .batch import Batch, first_error
-from .models import BreakerFlip, IngestBatch, Service
-from .store import CapReached, Remembered, store_functions
 
 log = logging.getLogger(__name__)
 

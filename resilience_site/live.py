@@ -20,7 +20,8 @@ from typing import Any
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import close_old_connections, connection
 
-from .health import breaker_summaries, health, recent_figures
+from alerts.models import Alert
+from monitoring.health import breaker_summaries, health, recent_figures
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,6 @@ def function_rows(function_ids: list[int]) -> list[dict]:
 
 
 def alert_rows(alert_ids: list[int]) -> list[dict]:
-    from alerts.models import Alert  # here: alerts.lifecycle imports this module
-
     return list(Alert.objects.filter(id__in=alert_ids).values("id", "state"))
 
 

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from monitoring.models import IngestToken, Service
 from resilience_client import CallTimeout, CircuitBreaker, ConcurrencyLimit, LimitFull, Reporter, monitored, retry
 from resilience_client.reporter import close_all
 
@@ -348,8 +349,6 @@ def embedded_tokens(path: str | None = None) -> dict[str, str]:
     Tokens are kept in `path` and reused while they stay valid, so restarts do not
     pile up new tokens.
     """
-    from .models import IngestToken, Service
-
     saved: dict[str, str] = {}
     if path:
         try:

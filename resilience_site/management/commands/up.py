@@ -2,8 +2,13 @@ from __future__ import annotations
 
 import logging
 
+import uvicorn
 from django.conf import settings
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.management.base import BaseCommand
+
+from resilience_site import scheduler
+from resilience_site.asgi import application
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +23,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-demo", action="store_true", help="do not run the demo reporter (as DEMO=0)")
 
     def handle(self, host: str, port: int, no_scheduler: bool, no_demo: bool, **options) -> None:  # noqa: ANN003
-        import uvicorn
-        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-        from resilience_site import scheduler
-        from resilience_site.asgi import application
-
         if not no_scheduler:
             scheduler.start()
         if settings.DEMO and not no_demo:
@@ -33,7 +32,8 @@ class Command(BaseCommand):
 
     def start_demo(self, host: str, port: int) -> None:
         try:
-            from monitoring import demo
+            # The demo needs resilience_client, which a production install may leave out.
+            from resilience_site import demo
         except ImportError as error:  # resilience_client is installed by `make install`
             self.stderr.write(f"Demo reporter not started: {error}. Install it: pip install -e ./client")
             return

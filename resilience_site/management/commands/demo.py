@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from monitoring.demo import SERVICE_NAMES, Demo
+from resilience_site.demo import SERVICE_NAMES, Demo
 
 
 class Command(BaseCommand):

@@ -1,0 +1,39 @@
+"""An alert's timeline: `record()` is the one place that writes an Event.
+
+Pages showing an alert are told of each change through `listeners`, which the top floor
+fills at start (the live dashboard); this app never imports the floor above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from .models import Alert, Event, Rule
+
+# Called with an alert's id once a change to it is committed.
+listeners: list[Callable[[int], None]] = []
+
+
+def record(
+    alert: Alert | None,
+    action: str,
+    actor: AbstractBaseUser | None = None,
+    detail: str = "",
+    rule: Rule | None = None,
+) -> Event:
+    """Write one timeline line. The single funnel for alert changes and their history."""
+    event = Event.objects.create(
+        alert=alert, rule=rule or (alert.rule if alert else None), actor=actor, action=action, detail=detail
+    )
+    if alert is not None:
+        for listener in listeners:
+            transaction.on_commit(partial(listener, alert.id))
+    return event
+
+
+def number(value: float | None) -> str:
+    return "no data" if value is None else f"{round(value, 3):g}"

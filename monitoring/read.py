@@ -1,0 +1,151 @@
+"""The functions' read layer: what both the pages and the API show of functions.
+
+Plain functions returning dicts that templates and ninja schemas both take.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db.models import Q, Sum
+from django.shortcuts import get_object_or_404
+from ninja import Schema
+from pydantic import Field
+
+from . import histogram
+from .health import (
+    WINDOW_MINUTES,
+    BreakerSummary,
+    Figures,
+    breaker_summaries,
+    health,
+    recent_figures,
+    window_start,
+)
+from .models import Breaker, BreakerState, CallBucket, Function
+from .outcomes import recent_outcomes
+from .shared import MAX_AGE_HELP, NEWER_THAN_HELP
+
+# Worst first: the order of the "health" sort and of the overview's trouble list.
+HEALTH_RANK = {"unhealthy": 0, "degraded": 1, "unknown": 2, "healthy": 3}
+BREAKER_RANK = {"open": 0, "half_open": 1, "closed": 2, None: 3}
+SORTS: dict[str, Callable[[dict], object]] = {
+    "service": lambda row: (row["service"], row["name"]),
+    "name": lambda row: (row["name"], row["service"]),
+    "health": lambda row: HEALTH_RANK[row["health"]],
+    "breaker": lambda row: BREAKER_RANK[row["breaker"]["state"]],
+    "calls": lambda row: row["calls_5m"],
+    "error_rate": lambda row: row["error_rate_5m"] if row["error_rate_5m"] is not None else -1.0,
+    "p95": lambda row: row["p95_ms_5m"] if row["p95_ms_5m"] is not None else -1.0,
+    "last_seen": lambda row: row["last_seen"].timestamp() if row["last_seen"] else 0.0,
+    "trouble": lambda row: (
+        HEALTH_RANK[row["health"]],
+        BREAKER_RANK[row["breaker"]["state"]],
+        -(row["error_rate_5m"] or 0.0),
+        -row["calls_5m"],
+    ),
+}
+SORT_PATTERN = "^-?(" + "|".join(SORTS) + ")$"
+
+
+def sort_rows(rows: list[dict], sort: str) -> list[dict]:
+    """Sort function rows by a SORTS key; a leading "-" reverses it. Ties keep name order."""
+    key = SORTS[sort.lstrip("-")]
+    return sorted(rows, key=key, reverse=sort.startswith("-"))
+
+
+class FunctionFilters(Schema):
+    service: str | None = None
+    q: str | None = Field(None, description="part of the function name")
+    health: str | None = Field(None, pattern="^(healthy|degraded|unhealthy|unknown)$")
+    breaker: str | None = Field(None, pattern="^(open|half_open|closed)$", description="the fleet state")
+    sort: str | None = Field(None, pattern=SORT_PATTERN, description='a column; "-" first sorts descending')
+    limit: int = Field(100, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+    max_age: int = Field(0, ge=0, le=10, description=MAX_AGE_HELP)
+    newer_than: float | None = Field(None, description=NEWER_THAN_HELP)
+
+    def by_figures(self) -> bool:
+        """Filters and sorts on figures are applied in Python, over every matching function."""
+        return bool(self.health or self.breaker or self.sort)
+
+
+def function_out(function: Function, figures: Figures, breaker: BreakerSummary, outcomes: list[str]) -> dict:
+    return {
+        "id": function.id,
+        "service": function.service.name,
+        "name": function.name,
+        "health": health(figures, breaker),
+        "breaker": breaker.as_dict(),
+        "calls_5m": figures.calls,
+        "error_rate_5m": figures.error_rate,
+        "p95_ms_5m": figures.p(0.95),
+        "last_seen": function.last_seen,
+        "recent_outcomes": outcomes,
+    }
+
+
+def functions_out(functions: list[Function]) -> list[dict]:
+    ids = [function.id for function in functions]
+    figures = recent_figures(ids, WINDOW_MINUTES)
+    breakers = breaker_summaries(ids)
+    outcomes = recent_outcomes(ids)
+    return [function_out(f, figures[f.id], breakers[f.id], outcomes.get(f.id, [])) for f in functions]
+
+
+def find_functions(filters: FunctionFilters) -> dict:
+    functions = Function.objects.select_related("service")
+    if filters.service:
+        functions = functions.filter(service__name=filters.service)
+    if filters.q:
+        functions = functions.filter(Q(name__icontains=filters.q))
+    if filters.by_figures():
+        rows = functions_out(list(functions))
+        rows = [
+            row
+            for row in rows
+            if filters.health in (None, row["health"]) and filters.breaker in (None, row["breaker"]["state"])
+        ]
+        rows = sort_rows(rows, filters.sort or "service")
+        return {"items": rows[filters.offset : filters.offset + filters.limit], "count": len(rows)}
+    page = list(functions[filters.offset : filters.offset + filters.limit])
+    return {"items": functions_out(page), "count": functions.count()}
+
+
+def function_detail(function_id: int) -> dict:
+    """One function with its instances' breakers, recent flips and concurrency; 404 if unknown."""
+    function = get_object_or_404(Function.objects.select_related("service"), id=function_id)
+    out = functions_out([function])[0]
+    out["breaker_instances"] = list(
+        function.breakers.order_by("instance").values("instance", "state", "since", "updated")
+    )
+    out["breaker_flips"] = list(function.breaker_flips.order_by("-at")[:100])
+    out["concurrency"] = list(function.concurrency.order_by("instance"))
+    return out
+
+
+# Fleet-wide figures: every function's calls folded together.
+
+
+def calls_over(minutes: int) -> Figures:
+    """All functions' calls in the last minutes, folded (counts only, no histogram)."""
+    totals = CallBucket.objects.filter(minute__gte=window_start(minutes)).aggregate(
+        success=Sum("success"), failure=Sum("failure"), timeout=Sum("timeout"), rejected=Sum("rejected")
+    )
+    return Figures(CallBucket(**{name: value or 0 for name, value in totals.items()}))
+
+
+def p95_over(minutes: int) -> float | None:
+    merged: dict[str, int] = {}
+    for counts in CallBucket.objects.filter(minute__gte=window_start(minutes)).values_list("histogram", flat=True):
+        histogram.merge(merged, counts)
+    return histogram.percentile(merged, 0.95)
+
+
+def success_rate(figures: Figures) -> float | None:
+    return None if figures.error_rate is None else 1.0 - figures.error_rate
+
+
+def open_breakers() -> int:
+    """Functions whose breaker is open on at least one instance."""
+    return Breaker.objects.filter(state=BreakerState.OPEN).values("function_id").distinct().count()

@@ -1,0 +1,27 @@
+"""The queues' read layer, used by their pages, their API and the overview."""
+
+from __future__ import annotations
+
+from monitoring.health import window_start
+
+from .models import Queue, Snapshot
+
+
+def queue_growth(queue_ids: list[int], minutes: int = 5) -> dict[int, int]:
+    """Depth now minus depth at the start of the window, per queue that reported in it."""
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    snapshots = Snapshot.objects.filter(queue_id__in=queue_ids, at__gte=window_start(minutes)).order_by("at")
+    for queue_id, depth in snapshots.values_list("queue_id", "depth"):
+        first.setdefault(queue_id, depth)
+        last[queue_id] = depth
+    return {queue_id: last[queue_id] - first[queue_id] for queue_id in last}
+
+
+def queues_backing_up(minutes: int = 5) -> list[dict]:
+    """Queues whose depth grew over the window and is not empty now, fastest growth first."""
+    growth = queue_growth(list(Queue.objects.values_list("id", flat=True)), minutes)
+    growing = [queue_id for queue_id, grown in growth.items() if grown > 0]
+    queues = Queue.objects.select_related("service").filter(id__in=growing)
+    rows = [{"id": q.id, "service": q.service.name, "name": q.name, "growth": growth[q.id]} for q in queues]
+    return sorted(rows, key=lambda row: -row["growth"])

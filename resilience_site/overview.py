@@ -1,0 +1,34 @@
+"""What the dashboard shows at a glance: overall figures, the functions most in trouble,
+the queues backing up and the alerts firing, composed from every app's read layer."""
+
+from __future__ import annotations
+
+from alerts.models import Alert, AlertState
+from monitoring.models import Function
+from monitoring.read import calls_over, functions_out, open_breakers, p95_over, sort_rows, success_rate
+from queues.read import queues_backing_up
+
+
+def firing_alerts() -> int:
+    """Alerts firing and not yet acknowledged."""
+    return Alert.objects.filter(state=AlertState.FIRING).count()
+
+
+def figures() -> dict:
+    five, hour = calls_over(5), calls_over(60)
+    return {
+        "calls_5m": five.calls,
+        "success_rate_5m": success_rate(five),
+        "calls_1h": hour.calls,
+        "success_rate_1h": success_rate(hour),
+        "p95_ms_5m": p95_over(5),
+        "open_breakers": open_breakers(),
+        "queues_backing_up": queues_backing_up(),
+        "firing_alerts": firing_alerts(),
+    }
+
+
+def overview_figures() -> dict:
+    rows = functions_out(list(Function.objects.select_related("service")))
+    trouble = [row for row in sort_rows(rows, "trouble") if row["health"] in ("unhealthy", "degraded")]
+    return {**figures(), "functions": len(rows), "trouble": trouble[:10]}
