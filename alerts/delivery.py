@@ -84,7 +84,7 @@ def note(delivery: Delivery, action: str, detail: str) -> None:
         record(None, action, detail=detail)
 
 
-def release(delivery: Delivery, **changes) -> bool:  # noqa: ANN003
+def release(delivery: Delivery, **changes: object) -> bool:
     """Finish this claim, unless the sweep has handed the delivery to someone else meanwhile."""
     changed = Delivery.objects.filter(
         id=delivery.id, state=DeliveryState.SENDING, claimed_at=delivery.claimed_at

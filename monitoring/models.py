@@ -3,7 +3,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
 
 import orjson
 from django.conf import settings
@@ -45,7 +44,7 @@ class Token(models.Model):
         abstract = True
 
     @classmethod
-    def issue(cls, **owner: Any) -> tuple[Token, str]:
+    def issue(cls, **owner: object) -> tuple[Token, str]:
         raw = cls.KIND_PREFIX + secrets.token_urlsafe(30)
         token = cls.objects.create(prefix=raw[: cls.PREFIX_LENGTH], digest=digest(raw), **owner)
         return token, raw
@@ -128,7 +127,7 @@ LETTER_OUTCOMES = {letter: outcome for outcome, letter in OUTCOME_LETTERS.items(
 class HistogramField(models.JSONField):
     """A latency histogram, decoded with orjson: pages and alert rounds read thousands at a time."""
 
-    def from_db_value(self, value, expression, connection):  # noqa: ANN001, ANN201  (Django's signature)
+    def from_db_value(self, value: str | dict | None, expression: object, connection: object) -> dict | None:
         if isinstance(value, str):
             try:
                 return orjson.loads(value)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from .health import window_start
 from .models import CallBucket, Function
 
 
-def point(minute, bucket: CallBucket) -> dict:  # noqa: ANN001
+def point(minute: datetime, bucket: CallBucket) -> dict:
     calls = bucket.calls
     return {
         "minute": minute,

@@ -85,7 +85,7 @@ class Remembered:
         found = [cls.rows.get((label, service_id, name)) for name in names]
         if None in found:
             return None
-        return Known({name: row[0] for name, row in zip(names, found)}, {row[0]: row[1] for row in found})
+        return Known({name: row[0] for name, row in zip(names, found, strict=True)}, {row[0]: row[1] for row in found})
 
     @classmethod
     def keep_on_commit(cls, model: type[models.Model], service_id: int, known: Known) -> None:

@@ -13,15 +13,16 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import close_old_connections, connection
 
 from alerts.models import Alert
 from monitoring.health import breaker_summaries, health, recent_figures
+
+from .ingest import Result
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ class Publisher:
             return True
         return not isinstance(get_channel_layer(), InMemoryChannelLayer)
 
-    def add(self, **changes: Any) -> None:
+    def add(self, **changes: Iterable[int]) -> None:
         if not self.has_listeners():
             return
         with self.changed:
@@ -264,7 +265,7 @@ def listening_on(loop: asyncio.AbstractEventLoop) -> None:
     publisher.listening_on(loop)
 
 
-def publish_ingest(service_id: int, result: Any) -> None:  # noqa: ANN401  (ingest.Result)
+def publish_ingest(service_id: int, result: Result) -> None:
     """After a committed batch: its service has news; flipped breakers are sent as rows."""
     accepted = result.answer.get("accepted", {})
     publisher.add_calls(service_id, accepted.get("calls", 0), queues=bool(accepted.get("queues")))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -44,7 +46,7 @@ def strip(outcomes: list[str]) -> str:
 
 
 @register.simple_tag
-def when(value) -> str:  # noqa: ANN001  (a datetime or None)
+def when(value: datetime | None) -> str:
     """A <time> element: UTC in the markup, the viewer's zone once static/js/time.js ran."""
     if value is None:
         return mark_safe('<span class="muted">never</span>')

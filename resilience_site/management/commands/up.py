@@ -5,7 +5,7 @@ import logging
 import uvicorn
 from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from resilience_site import scheduler
 from resilience_site.asgi import application
@@ -16,13 +16,13 @@ log = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = "Start the embedded stack: one ASGI server for HTTP and websockets, and the periodic jobs."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--no-scheduler", action="store_true", help="leave periodic jobs to Celery beat")
         parser.add_argument("--no-demo", action="store_true", help="do not run the demo reporter (as DEMO=0)")
 
-    def handle(self, host: str, port: int, no_scheduler: bool, no_demo: bool, **options) -> None:  # noqa: ANN003
+    def handle(self, host: str, port: int, no_scheduler: bool, no_demo: bool, **options: object) -> None:
         if not no_scheduler:
             scheduler.start()
         if settings.DEMO and not no_demo:
@@ -40,5 +40,6 @@ class Command(BaseCommand):
         tokens = demo.embedded_tokens(str(settings.VAR_DIR / "demo_tokens.json"))
         demo.start_embedded(host, port, tokens)
         self.stdout.write(
-            "Demo reporter running: payments, ai-gateway and notifications report here (DEMO=0 or --no-demo turns it off)"
+            "Demo reporter running: payments, ai-gateway and notifications report here"
+            " (DEMO=0 or --no-demo turns it off)"
         )
