@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import orjson
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from .batch import Batch
 from .fold import FunctionFold, MinuteFold, fold_functions, fold_minutes
@@ -129,7 +130,9 @@ def create_missing(
     # Lock the service so two batches cannot both squeeze past the cap. NO KEY UPDATE, because
     # every batch already holds the service row's KEY SHARE lock (its IngestBatch row's foreign key).
     Service.objects.select_for_update(no_key=True).filter(id=service.id).first()
-    new = [name for name in first_paths if name not in Known.read(named).ids]
+    # Read once: what another batch created while we waited for the lock is not new.
+    existing = Known.read(named).ids
+    new = [name for name in first_paths if name not in existing]
     cap = settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE
     room = cap - model.objects.filter(service=service).count()
     if len(new) > room:
@@ -137,8 +140,26 @@ def create_missing(
         raise CapReached(
             first_paths[new[max(room, 0)]], f"service {service.name} has reached its limit of {cap} {kind}"
         )
-    model.objects.bulk_create([model(service=service, name=name) for name in new], ignore_conflicts=True)
+    insert_names(model, service, new)
     return Known.read(named)
+
+
+INSERT_NAMES = {
+    # One statement whatever the number of names: the names travel as one JSON array.
+    "postgresql": "INSERT INTO {table} (service_id, name, created) "
+    "SELECT %s, name, %s FROM jsonb_array_elements_text(%s::jsonb) AS name ON CONFLICT (service_id, name) DO NOTHING",
+    # WHERE true: without it SQLite would read ON CONFLICT as part of the SELECT's join.
+    "sqlite": "INSERT INTO {table} (service_id, name, created) "
+    "SELECT %s, value, %s FROM json_each(%s) WHERE true ON CONFLICT (service_id, name) DO NOTHING",
+}
+
+
+def insert_names(model: type[models.Model], service: Service, names: list[str]) -> None:
+    """Create the rows named in one statement (bulk_create splits SQLite inserts every 999 values)."""
+    created = connection.ops.adapt_datetimefield_value(timezone.now())
+    sql = INSERT_NAMES[connection.vendor].format(table=model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [service.id, created, orjson.dumps(names).decode()])
 
 
 def function_paths(batch: Batch) -> dict[str, str]:
