@@ -303,6 +303,27 @@ def merge_buckets(minutes: dict[tuple[int, datetime], MinuteFold], shard: int) -
     )
 
 
+def check_instance_room(model: type[models.Model], function_ids: set[int], instance: str, ids: dict[str, int]) -> None:
+    """Refuse a batch whose instance would give a function more rows of model than the cap.
+
+    Not locked: new instances reporting at the same moment may pass the cap by as many.
+    """
+    if not function_ids:
+        return
+    cap = settings.MONITOR_MAX_INSTANCES_PER_FUNCTION
+    full = (
+        model.objects.filter(function_id__in=function_ids)
+        .values("function_id")
+        .annotate(rows=models.Count("id"), mine=models.Count("id", filter=models.Q(instance=instance)))
+        .filter(rows__gte=cap, mine=0)
+        .order_by("function_id")
+        .values_list("function_id", flat=True)
+    )
+    for function_id in full[:1]:
+        name = next(name for name, id_ in ids.items() if id_ == function_id)
+        raise CapReached("instance", f"function {name} has reached its limit of {cap} instances")
+
+
 def write_concurrency(batch: Batch, ids: dict[str, int], instance: str) -> None:
     latest: dict[int, Concurrency] = {}
     for report in sorted(batch.concurrency, key=lambda report: report.ts):
@@ -315,6 +336,7 @@ def write_concurrency(batch: Batch, ids: dict[str, int], instance: str) -> None:
             queued=report.queued,
             at=report.ts,
         )
+    check_instance_room(Concurrency, set(latest), instance, ids)
     if latest:
         Concurrency.objects.bulk_create(
             [latest[key] for key in sorted(latest)],
@@ -332,6 +354,7 @@ def write_breakers(batch: Batch, ids: dict[str, int], instance: str) -> list[Bre
         breaker.function_id: breaker
         for breaker in Breaker.objects.select_for_update().filter(function_id__in=reported, instance=instance)
     }
+    check_instance_room(Breaker, reported - current.keys(), instance, ids)
     flips = []
     for report in sorted(batch.breakers, key=lambda report: report.ts):
         function_id = ids[report.function]

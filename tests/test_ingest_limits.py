@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connection
 
-from monitoring.models import CallBucket, Function
+from monitoring.models import Breaker, BreakerFlip, CallBucket, Concurrency, Function
 from queues.models import Queue
 from tests.conftest import Reporter, call, now_iso, stored_calls
 
@@ -37,6 +37,37 @@ def test_queues_have_the_same_cap(reporter: Reporter, settings) -> None:  # noqa
     assert r.status_code == 422
     assert r.json()["field"] == "queues[1].queue"
     assert not Queue.objects.exists()
+
+
+def reports(state: str = "closed") -> dict:
+    at = now_iso()
+    return {
+        "breakers": [{"function": "charge", "state": state, "ts": at}],
+        "concurrency": [{"function": "charge", "active": 1, "limit": 10, "ts": at}],
+    }
+
+
+def test_a_function_cannot_exceed_its_instance_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001
+    settings.MONITOR_MAX_INSTANCES_PER_FUNCTION = 2
+    assert reporter.post({"instance": "pod-1", **reports()}).status_code == 202
+    assert reporter.post({"instance": "pod-2", **reports()}).status_code == 202
+    for refused in (reports("open"), {"concurrency": reports()["concurrency"]}):
+        r = reporter.post({"instance": "pod-3", "calls": [call("charge")], **refused})
+        assert r.status_code == 422
+        assert r.json()["field"] == "instance"
+        assert "function charge has reached its limit of 2 instances" in r.json()["detail"]
+    assert sorted(Breaker.objects.values_list("instance", flat=True)) == ["pod-1", "pod-2"]
+    assert sorted(Concurrency.objects.values_list("instance", flat=True)) == ["pod-1", "pod-2"]
+    assert not BreakerFlip.objects.filter(instance="pod-3").exists()
+    assert stored_calls().success == 0
+
+
+def test_known_instances_and_calls_from_new_ones_still_report_at_the_instance_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001
+    settings.MONITOR_MAX_INSTANCES_PER_FUNCTION = 1
+    assert reporter.post({"instance": "pod-1", **reports()}).status_code == 202
+    assert reporter.post({"instance": "pod-1", **reports("open")}).status_code == 202
+    assert reporter.post({"instance": "pod-2", "calls": [call("charge")]}).status_code == 202
+    assert Breaker.objects.get().state == "open"
 
 
 @pytest.mark.django_db(transaction=True)
