@@ -20,11 +20,12 @@ from . import status as monitor_status
 from .auth import ServiceTokenAuth, seconds_over_rate, user_auth
 from .health import WINDOW_MINUTES, breaker_summaries, health, recent_figures
 from .ingest import IngestError, TooLarge, ingest, parse
-from .models import Function
+from .models import Function, Refusal
 from .outcomes import recent_outcomes
 from .overview import SORT_PATTERN, sort_rows
 from .schemas import Error, FunctionDetail, FunctionOut, FunctionPage, IngestAnswer, Series, StatusOut, ValidAnswer
 from .series import minute_series
+from .services import ServiceOut, service_rows
 
 router = Router(tags=["monitoring"])
 log = logging.getLogger(__name__)
@@ -71,6 +72,12 @@ def refusal(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
+def counted(request: HttpRequest, reason: str, response: HttpResponse) -> HttpResponse:
+    """The refusal, counted for the token's service (shown on its pages and in /services)."""
+    Refusal.note(request.auth.service_id, reason)
+    return response
+
+
 @router.post(
     "/ingest",
     auth=ServiceTokenAuth(),
@@ -91,14 +98,14 @@ def refusal(request: HttpRequest) -> HttpResponse | None:
 )
 def ingest_batch(request: HttpRequest) -> HttpResponse:
     if refused := refusal(request):
-        return refused
+        return counted(request, "rate" if refused.status_code == 429 else "invalid", refused)
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 255:
-        return error_response(IngestError("must be 1 to 255 characters", "Idempotency-Key"))
     try:
+        if key is not None and not 1 <= len(key) <= 255:
+            raise IngestError("must be 1 to 255 characters", "Idempotency-Key")
         result = ingest(request.auth.service, read_body(request), key)
     except IngestError as error:
-        return error_response(error)
+        return counted(request, error.reason, error_response(error))
     if result.status == 202:  # committed by now: ingest() ends its transaction
         live.publish_ingest(request.auth.service_id, result)
     return json_response(result.status, result.answer)
@@ -271,6 +278,11 @@ def overview_figures() -> dict:
     rows = functions_out(list(Function.objects.select_related("service")))
     trouble = [row for row in sort_rows(rows, "trouble") if row["health"] in ("unhealthy", "degraded")]
     return {**overview.figures(), "functions": len(rows), "trouble": trouble[:10]}
+
+
+@router.get("/services", auth=user_auth, response=list[ServiceOut])
+def list_services(request: HttpRequest) -> list[dict]:
+    return service_rows()
 
 
 @router.get("/functions/{function_id}", auth=user_auth, response={200: FunctionDetail, 404: Error})

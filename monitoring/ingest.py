@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 class IngestError(Exception):
     status = 422
+    reason = "invalid"  # what the service's refusal count says (RefusalReason)
 
     def __init__(self, message: str, field: str = "") -> None:
         super().__init__(message)
@@ -40,6 +41,11 @@ class BadJson(IngestError):
 
 class TooLarge(IngestError):
     status = 413
+    reason = "too_large"
+
+
+class OverCap(IngestError):
+    reason = "cap"
 
 
 class KeyReused(IngestError):
@@ -127,7 +133,7 @@ def store_batch(service: Service, batch: Batch, key: str | None, body_digest: st
             flips = store_functions(service, batch)
             store_snapshots(service, batch.queues)
         except CapReached as error:
-            raise IngestError(error.message, error.field) from None
+            raise OverCap(error.message, error.field) from None
     if flips:
         breakers_flipped(flips)  # evaluates breaker rules for these functions once committed
     return Result(202, answer, flips)

@@ -16,6 +16,7 @@ from alerts.models import Alert
 from .api import FunctionFilters, find_functions, get_function, overview_figures
 from .auth import role_of
 from .models import Function, Service
+from .services import refused_today
 
 PAGE_SIZE = 200
 COLUMNS = [
@@ -88,7 +89,7 @@ def functions(request: HttpRequest) -> HttpResponse:
         "next": with_query(filters, offset=end) if end < found["count"] else None,
     }
     context = {"rows": found["items"], "filters": filters, "valid": valid, "columns": columns(filters), "pager": pager}
-    return page(request, "monitoring/functions.html", "functions", **context, **first_steps())
+    return page(request, "monitoring/functions.html", "functions", **context, refused=refused_today(), **first_steps())
 
 
 @login_required
