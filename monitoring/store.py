@@ -52,7 +52,8 @@ def execute_bound(sql: str, params: list | dict) -> None:
     import psycopg
 
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    # Raised as Django's errors, so a lock timeout here answers 503 like one anywhere else.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params)
 
 

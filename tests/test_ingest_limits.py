@@ -110,3 +110,47 @@ def test_it_answers_503_with_retry_after_when_the_database_is_locked(reporter: R
     assert "retry" in r.json()["detail"]
     assert not CallBucket.objects.exists()
     assert reporter.post({"calls": [call()]}).status_code == 202
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_503_when_a_minute_bucket_stays_locked(reporter: Reporter, settings, caplog) -> None:  # noqa: ANN001
+    """The set-based upsert waits on a row another transaction holds: 503, nothing of the batch kept."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the set-based upsert runs on PostgreSQL only (TEST_DB=postgres)")
+    settings.MONITOR_BUCKET_SHARDS = 1
+    assert reporter.post({"calls": [call("charge")]}).status_code == 202
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_row() -> None:
+        from django.db import connections
+
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("BEGIN")
+                cursor.execute(f"SELECT 1 FROM {CallBucket._meta.db_table} FOR UPDATE")
+                holding.set()
+                release.wait(20)
+                cursor.execute("ROLLBACK")
+        finally:
+            other.close()
+
+    thread = threading.Thread(target=hold_row)
+    thread.start()
+    assert holding.wait(10)
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = 300")
+    batch = {"batch_id": "b-1", "instance": "pod-1", "calls": [call("charge")], **reports("open")}
+    try:
+        r = reporter.post(batch)
+    finally:
+        release.set()
+        thread.join()
+    assert r.status_code == 503
+    assert r["Retry-After"] == "5"
+    assert any("database unavailable for /api/v1/ingest" in record.getMessage() for record in caplog.records)
+    assert not Breaker.objects.exists()
+    assert not Concurrency.objects.exists()
+    assert stored_calls().success == 1
+    assert reporter.post(batch).status_code == 202  # the key was not used up
+    assert stored_calls().success == 2
