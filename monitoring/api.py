@@ -15,12 +15,13 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from . import live, overview
+from . import live, outages, overview
 from . import status as monitor_status
 from .auth import ServiceTokenAuth, seconds_over_rate, user_auth
 from .health import WINDOW_MINUTES, breaker_summaries, health, recent_figures
 from .ingest import IngestError, TooLarge, ingest, parse
 from .models import Function, Refusal
+from .outages import CACHE_ERRORS
 from .outcomes import recent_outcomes
 from .overview import SORT_PATTERN, sort_rows
 from .schemas import Error, FunctionDetail, FunctionOut, FunctionPage, IngestAnswer, Series, StatusOut, ValidAnswer
@@ -163,7 +164,11 @@ def shared_answer(
         return {**compute(), "computed_at": time.time()}
     query = sorted((name, value) for name, value in request.GET.items() if name != "newer_than")
     key = "shared-answer:" + hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
-    shared = cache.get(key)
+    try:
+        shared = cache.get(key)
+    except CACHE_ERRORS as error:
+        outages.warn(log, "shared answers", f"read answers are computed for each caller: the cache is down ({error})")
+        return {**compute(), "computed_at": time.time()}
     if shared is None or (outdated(shared[0], max_age, newer_than) and claim_recompute(key)):
         now = time.time()
         answer = {**compute(), "computed_at": now}

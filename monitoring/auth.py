@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer, django_auth
 
+from . import outages
 from .models import IngestToken, UserToken
+from .outages import CACHE_ERRORS
+
+log = logging.getLogger(__name__)
 
 ROLES = ("viewer", "responder", "admin")
 
@@ -50,16 +56,28 @@ def require_role(request: HttpRequest, role: str) -> None:
 
 
 def seconds_over_rate(token: IngestToken) -> int:
-    """0 while the token is within its requests per minute, else seconds until the next window."""
+    """0 while the token is within its requests per minute, else seconds until the next window.
+
+    Without the cache (Redis down) every request is let through: refusing them all would
+    lose every service's data for an outage of a part that only counts.
+    """
     now = timezone.now().timestamp()
     window = int(now // 60)
-    key = f"ingest-rate:{token.id}:{window}"
-    cache.add(key, 0, timeout=120)
     try:
-        count = cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
+        count = count_request(f"ingest-rate:{token.id}:{window}")
+    except CACHE_ERRORS as error:
+        outages.warn(log, "rate limit", f"ingest rate limits are not enforced: the cache is down ({error})")
+        return 0
     if count <= token.rate_limit():
         return 0
     return max(1, int((window + 1) * 60 - now))
+
+
+def count_request(key: str) -> int:
+    """Add one to a per-window counter in the cache (it outlives its minute by one)."""
+    cache.add(key, 0, timeout=120)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the key expired between add and incr
+        cache.set(key, 1, timeout=120)
+        return 1

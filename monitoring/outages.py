@@ -33,3 +33,10 @@ def warn(log: logging.Logger, part: str, message: str) -> None:
             return
         _last[part], noticed = now, _since.pop(part)
     log.warning("%s (noticed %d time(s) since the last warning)", message, noticed)
+
+
+def forget() -> None:
+    """Start afresh: the next notice of each part is logged at once."""
+    with _lock:
+        _last.clear()
+        _since.clear()

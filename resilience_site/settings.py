@@ -108,14 +108,26 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
+def shared_through_redis(url: str) -> tuple[dict, str, dict]:
+    """CACHES, SESSION_ENGINE and CHANNEL_LAYERS when a Redis at url is shared by every process."""
+    # A Redis that stops answering costs each request at most these seconds, not forever.
+    options = {"socket_connect_timeout": 1, "socket_timeout": 2}
+    caches = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "OPTIONS": options}
+    }
+    # Every open dashboard re-fetches its table every few seconds: its session comes from
+    # Redis, not a database query each time, and from the database while Redis is down.
+    # Only with a shared cache: a per-process one would keep a logged-out session alive in
+    # the other processes.
+    sessions = "resilience_site.sessions"
+    layers = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}}
+    return caches, sessions, layers
+
+
 REDIS_URL = envstr("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    # Every open dashboard re-fetches its table every few seconds: its session comes from
-    # Redis, not a database query each time. Only with a shared cache: a per-process one
-    # would keep a logged-out session alive in the other processes.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    CACHES, SESSION_ENGINE, CHANNEL_LAYERS = shared_through_redis(REDIS_URL)
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
