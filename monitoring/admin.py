@@ -5,7 +5,11 @@ from django.db.models import Q, QuerySet, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 
+from .login import AdminLoginForm
 from .models import Refusal, Service
+
+# The admin's own login page limits wrong passwords like the site's.
+admin.site.login_form = AdminLoginForm
 
 
 class RefusalInline(admin.TabularInline):

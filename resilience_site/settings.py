@@ -179,6 +179,14 @@ MONITOR_MAX_BATCH_ITEMS = envint("MONITOR_MAX_BATCH_ITEMS", 5000, minimum=1)
 MONITOR_MAX_FUNCTIONS_PER_SERVICE = envint("MONITOR_MAX_FUNCTIONS_PER_SERVICE", 1000, minimum=1)
 MONITOR_MAX_INSTANCES_PER_FUNCTION = envint("MONITOR_MAX_INSTANCES_PER_FUNCTION", 100, minimum=1)
 MONITOR_MAX_REQUESTS_PER_MINUTE = envint("MONITOR_MAX_REQUESTS_PER_MINUTE", 1200, minimum=1)
+# Failed authentication, counted in the cache per window: wrong tokens and wrong passwords
+# per address (each counted on its own), wrong passwords per account from anywhere.
+MONITOR_AUTH_FAILURE_WINDOW_S = envint("MONITOR_AUTH_FAILURE_WINDOW_S", 900, minimum=1)
+MONITOR_AUTH_FAILURES_PER_ADDRESS = envint("MONITOR_AUTH_FAILURES_PER_ADDRESS", 50, minimum=1)
+MONITOR_LOGIN_FAILURES_PER_ACCOUNT = envint("MONITOR_LOGIN_FAILURES_PER_ACCOUNT", 10, minimum=1)
+# Behind a proxy, the header it sets to the caller's address (e.g. X-Real-IP); empty: the
+# connection's address. Set it only when the proxy overwrites that header on every request.
+MONITOR_CLIENT_ADDRESS_HEADER = envstr("MONITOR_CLIENT_ADDRESS_HEADER", "")
 MONITOR_BUCKET_SHARDS = envint("MONITOR_BUCKET_SHARDS", 8, minimum=1)
 MONITOR_IDEMPOTENCY_HOURS = envint("MONITOR_IDEMPOTENCY_HOURS", 48, minimum=24)
 MONITOR_RAW_RETENTION_DAYS = envint("MONITOR_RAW_RETENTION_DAYS", 14, minimum=1)

@@ -78,10 +78,16 @@ def test_pages_and_the_read_api_are_served_from_the_database(redis: Redis, viewe
     assert [row["name"] for row in shared.json()["items"]] == ["charge"]
 
 
-def test_logging_out_works_while_redis_is_down(redis: Redis, viewer: Client) -> None:
+def test_logging_out_and_in_works_while_redis_is_down(
+    redis: Redis, viewer: Client, caplog: pytest.LogCaptureFixture
+) -> None:
     redis.stop()
     assert viewer.post("/logout/").status_code == 302
     assert viewer.get("/functions/")["Location"] == "/login/?next=/functions/"
+    assert viewer.post("/login/", {"username": "viewer", "password": "guess"}).status_code == 200
+    assert viewer.post("/login/", {"username": "viewer", "password": PASSWORD}).status_code == 302
+    assert viewer.get("/functions/").status_code == 200
+    assert any("failed logins and tokens are not limited" in r.getMessage() for r in caplog.records)
 
 
 def test_the_dashboard_socket_tells_the_page_to_poll(redis: Redis, viewer: Client) -> None:
