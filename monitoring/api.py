@@ -102,8 +102,8 @@ def ingest_batch(request: HttpRequest) -> HttpResponse:
         return counted(request, "rate" if refused.status_code == 429 else "invalid", refused)
     key = request.headers.get("Idempotency-Key")
     try:
-        if key is not None and not 1 <= len(key) <= 255:
-            raise IngestError("must be 1 to 255 characters", "Idempotency-Key")
+        if key is not None and not (1 <= len(key) <= 255 and key.isprintable()):
+            raise IngestError("must be 1 to 255 printable characters", "Idempotency-Key")
         result = ingest(request.auth.service, read_body(request), key)
     except IngestError as error:
         return counted(request, error.reason, error_response(error))
