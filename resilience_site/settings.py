@@ -227,6 +227,15 @@ EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive; set at most one")
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30, minimum=1)
+# The sweep takes a delivery back from a worker once its lease is over; a send still under
+# way (for up to the outbound timeout, plus a DNS lookup and the database work around it)
+# would then go out twice. Twice the longest timeout leaves that margin.
+_outbound_s = max(MONITOR_HTTP_TIMEOUT_S, EMAIL_TIMEOUT)
+if MONITOR_DELIVERY_LEASE_S < 2 * _outbound_s:
+    raise ImproperlyConfigured(
+        f"MONITOR_DELIVERY_LEASE_S ({MONITOR_DELIVERY_LEASE_S:g}) must be at least twice the longest outbound "
+        f"timeout (MONITOR_HTTP_TIMEOUT_S, EMAIL_TIMEOUT: {_outbound_s:g} s), or a send still under way is sent again"
+    )
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Resilience Monitor <monitor@localhost>")
 DEMO = envbool("DEMO", True)
 
