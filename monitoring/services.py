@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import Count
+from django.utils import timezone
 from ninja import Schema
 from pydantic import Field
 
@@ -48,8 +49,11 @@ def refused_words(refused: dict[str, int]) -> str:
 
 def refused_today() -> list[dict]:
     """The services that had batches refused today, with how many and why, for a page's header."""
+    found: dict[str, dict[str, int]] = {}
+    rows = Refusal.objects.filter(day=timezone.now().date()).order_by("service__name")
+    for name, reason, count in rows.values_list("service__name", "reason", "count"):
+        found.setdefault(name, {})[reason] = count
     return [
-        {"name": row["name"], "total": sum(row["refused"].values()), "words": refused_words(row["refused"])}
-        for row in service_rows()
-        if any(row["refused"].values())
+        {"name": name, "total": sum(refused.values()), "words": refused_words(refused)}
+        for name, refused in found.items()
     ]
