@@ -11,6 +11,7 @@ from .models import Function
 from .read import FunctionFilters, find_functions, function_detail
 from .schemas import Error, FunctionDetail, FunctionPage, Series
 from .series import minute_series
+from .services import ServiceOut, service_rows
 from .shared import shared_answer
 
 router = Router(tags=["monitoring"])
@@ -19,6 +20,11 @@ router = Router(tags=["monitoring"])
 @router.get("/functions", auth=user_auth, response=FunctionPage)
 def list_functions(request: HttpRequest, filters: Query[FunctionFilters]) -> dict:
     return shared_answer(request, filters.max_age, filters.newer_than, lambda: find_functions(filters), FunctionPage)
+
+
+@router.get("/services", auth=user_auth, response=list[ServiceOut])
+def list_services(request: HttpRequest) -> list[dict]:
+    return service_rows()
 
 
 @router.get("/functions/{function_id}", auth=user_auth, response={200: FunctionDetail, 404: Error})

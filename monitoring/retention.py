@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import CallBucket, CallHour, IngestBatch
+from .models import CallBucket, CallHour, IngestBatch, Refusal
 
 log = logging.getLogger(__name__)
 CHUNK = 5000
@@ -77,4 +77,11 @@ def forget_old_hours(now: datetime | None = None) -> int:
 def forget_old_batches(now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(hours=settings.MONITOR_IDEMPOTENCY_HOURS)
     deleted, _ = IngestBatch.objects.filter(created__lt=cutoff).delete()
+    return deleted
+
+
+def forget_old_refusals(now: datetime | None = None) -> int:
+    """Refusal counts are kept as long as minute buckets: they explain gaps in them."""
+    cutoff = (now or timezone.now()).date() - timedelta(days=settings.MONITOR_RAW_RETENTION_DAYS)
+    deleted, _ = Refusal.objects.filter(day__lt=cutoff).delete()
     return deleted

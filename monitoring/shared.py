@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 
@@ -10,6 +11,11 @@ import orjson
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from ninja import Schema
+
+from . import outages
+from .outages import CACHE_ERRORS
+
+log = logging.getLogger(__name__)
 
 MAX_AGE_HELP = (
     "seconds an answer shared with other callers of the same query may be old (0: fresh); "
@@ -45,7 +51,11 @@ def shared_answer(
         return {**compute(), "computed_at": time.time()}
     query = sorted((name, value) for name, value in request.GET.items() if name != "newer_than")
     key = "shared-answer:" + hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
-    shared = cache.get(key)
+    try:
+        shared = cache.get(key)
+    except CACHE_ERRORS as error:
+        outages.warn(log, "shared answers", f"read answers are computed for each caller: the cache is down ({error})")
+        return {**compute(), "computed_at": time.time()}
     if shared is None or (outdated(shared[0], max_age, newer_than) and claim_recompute(key)):
         now = time.time()
         answer = {**compute(), "computed_at": now}

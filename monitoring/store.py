@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import orjson
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from .batch import Batch
 from .fold import FunctionFold, MinuteFold, fold_functions, fold_minutes
@@ -51,7 +52,8 @@ def execute_bound(sql: str, params: list | dict) -> None:
     import psycopg
 
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    # Raised as Django's errors, so a lock timeout here answers 503 like one anywhere else.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params)
 
 
@@ -129,7 +131,9 @@ def create_missing(
     # Lock the service so two batches cannot both squeeze past the cap. NO KEY UPDATE, because
     # every batch already holds the service row's KEY SHARE lock (its IngestBatch row's foreign key).
     Service.objects.select_for_update(no_key=True).filter(id=service.id).first()
-    new = [name for name in first_paths if name not in Known.read(named).ids]
+    # Read once: what another batch created while we waited for the lock is not new.
+    existing = Known.read(named).ids
+    new = [name for name in first_paths if name not in existing]
     cap = settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE
     room = cap - model.objects.filter(service=service).count()
     if len(new) > room:
@@ -137,8 +141,26 @@ def create_missing(
         raise CapReached(
             first_paths[new[max(room, 0)]], f"service {service.name} has reached its limit of {cap} {kind}"
         )
-    model.objects.bulk_create([model(service=service, name=name) for name in new], ignore_conflicts=True)
+    insert_names(model, service, new)
     return Known.read(named)
+
+
+INSERT_NAMES = {
+    # One statement whatever the number of names: the names travel as one JSON array.
+    "postgresql": "INSERT INTO {table} (service_id, name, created) "
+    "SELECT %s, name, %s FROM jsonb_array_elements_text(%s::jsonb) AS name ON CONFLICT (service_id, name) DO NOTHING",
+    # WHERE true: without it SQLite would read ON CONFLICT as part of the SELECT's join.
+    "sqlite": "INSERT INTO {table} (service_id, name, created) "
+    "SELECT %s, value, %s FROM json_each(%s) WHERE true ON CONFLICT (service_id, name) DO NOTHING",
+}
+
+
+def insert_names(model: type[models.Model], service: Service, names: list[str]) -> None:
+    """Create the rows named in one statement (bulk_create splits SQLite inserts every 999 values)."""
+    created = connection.ops.adapt_datetimefield_value(timezone.now())
+    sql = INSERT_NAMES[connection.vendor].format(table=model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [service.id, created, orjson.dumps(names).decode()])
 
 
 def function_paths(batch: Batch) -> dict[str, str]:
@@ -282,6 +304,27 @@ def merge_buckets(minutes: dict[tuple[int, datetime], MinuteFold], shard: int) -
     )
 
 
+def check_instance_room(model: type[models.Model], function_ids: set[int], instance: str, ids: dict[str, int]) -> None:
+    """Refuse a batch whose instance would give a function more rows of model than the cap.
+
+    Not locked: new instances reporting at the same moment may pass the cap by as many.
+    """
+    if not function_ids:
+        return
+    cap = settings.MONITOR_MAX_INSTANCES_PER_FUNCTION
+    full = (
+        model.objects.filter(function_id__in=function_ids)
+        .values("function_id")
+        .annotate(rows=models.Count("id"), mine=models.Count("id", filter=models.Q(instance=instance)))
+        .filter(rows__gte=cap, mine=0)
+        .order_by("function_id")
+        .values_list("function_id", flat=True)
+    )
+    for function_id in full[:1]:
+        name = next(name for name, id_ in ids.items() if id_ == function_id)
+        raise CapReached("instance", f"function {name} has reached its limit of {cap} instances")
+
+
 def write_concurrency(batch: Batch, ids: dict[str, int], instance: str) -> None:
     latest: dict[int, Concurrency] = {}
     for report in sorted(batch.concurrency, key=lambda report: report.ts):
@@ -294,6 +337,7 @@ def write_concurrency(batch: Batch, ids: dict[str, int], instance: str) -> None:
             queued=report.queued,
             at=report.ts,
         )
+    check_instance_room(Concurrency, set(latest), instance, ids)
     if latest:
         Concurrency.objects.bulk_create(
             [latest[key] for key in sorted(latest)],
@@ -311,6 +355,7 @@ def write_breakers(batch: Batch, ids: dict[str, int], instance: str) -> list[Bre
         breaker.function_id: breaker
         for breaker in Breaker.objects.select_for_update().filter(function_id__in=reported, instance=instance)
     }
+    check_instance_room(Breaker, reported - current.keys(), instance, ids)
     flips = []
     for report in sorted(batch.breakers, key=lambda report: report.ts):
         function_id = ids[report.function]

@@ -20,3 +20,4 @@ def roll_up_old_metrics() -> None:
 @shared_task
 def forget_old_batches() -> None:
     retention.forget_old_batches()
+    retention.forget_old_refusals()

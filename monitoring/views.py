@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from .auth import role_of
 from .models import Service
 from .read import FunctionFilters, find_functions
+from .services import refused_today
 
 PAGE_SIZE = 200
 COLUMNS = [
@@ -80,4 +81,4 @@ def functions(request: HttpRequest) -> HttpResponse:
         "next": with_query(filters, offset=end) if end < found["count"] else None,
     }
     context = {"rows": found["items"], "filters": filters, "valid": valid, "columns": columns(filters), "pager": pager}
-    return page(request, "monitoring/functions.html", "functions", **context, **first_steps())
+    return page(request, "monitoring/functions.html", "functions", **context, refused=refused_today(), **first_steps())

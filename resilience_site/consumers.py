@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import Callable
 from importlib import import_module
 from urllib.parse import urlsplit
 
@@ -13,11 +15,22 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from monitoring import outages
+from monitoring.outages import CACHE_ERRORS
+
 from . import live
 
-# Close codes for "log in first" and "your login ended", in the range kept for applications.
+log = logging.getLogger(__name__)
+
+# Close codes for "log in first", "your login ended" and "no live updates for now", in the
+# range kept for applications.
 NOT_LOGGED_IN = 4401
 LOGGED_OUT = 4403
+LIVE_UNAVAILABLE = 4503
+
+
+def layer_down(error: Exception) -> None:
+    outages.warn(log, "channel layer", f"dashboards get no live updates: the channel layer is down ({error})")
 
 
 def still_logged_in(user_id: int, session_key: str | None) -> bool:
@@ -42,8 +55,14 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=NOT_LOGGED_IN)
             return
         live.listening_on(asyncio.get_running_loop())
+        try:
+            await self.channel_layer.group_add(live.group_name(), self.channel_name)
+        except CACHE_ERRORS as error:
+            # The page polls the read API while its socket is closed, and tries again later.
+            layer_down(error)
+            await self.close(code=LIVE_UNAVAILABLE)
+            return
         self.pacer = live.Pacer(self.send_json)
-        await self.channel_layer.group_add(live.group_name(), self.channel_name)
         await self.accept()
         await self.send_json({"type": "hello", "user": user.get_username()})
         session = self.scope.get("session")
@@ -56,13 +75,21 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
                 await self.close(code=LOGGED_OUT)
                 return
 
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except CACHE_ERRORS as error:
+            # The layer failed while this socket listened: the socket closes, the page polls.
+            layer_down(error)
+
     async def disconnect(self, code: int) -> None:
         if self.watcher is not None:
             self.watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.watcher
-        if self.pacer is not None:
-            self.pacer.cancel()
+        if self.pacer is None:
+            return  # never joined the group
+        self.pacer.cancel()
         await self.channel_layer.group_discard(live.group_name(), self.channel_name)
 
     async def dashboard_delta(self, event: dict) -> None:

@@ -20,7 +20,9 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import close_old_connections, connection
 
 from alerts.models import Alert
+from monitoring import outages
 from monitoring.health import breaker_summaries, health, recent_figures
+from monitoring.outages import CACHE_ERRORS
 
 from .ingest import Result
 
@@ -221,6 +223,8 @@ class Publisher:
             last = time.monotonic()
             try:
                 self.flush(first)
+            except CACHE_ERRORS as error:
+                outages.warn(log, "channel layer", f"dashboard deltas are dropped: the channel layer is down ({error})")
             except Exception:
                 log.exception("could not publish a dashboard delta")
 

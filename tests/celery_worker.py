@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER_TIMINGS = {
     "MONITOR_DELIVERY_SCHEDULE_S": "0.5,0.5,0.5",
     "MONITOR_DELIVERY_LEASE_S": "2",
-    "MONITOR_HTTP_TIMEOUT_S": "10",
+    # At most half the lease: the worker refuses to start otherwise.
+    "MONITOR_HTTP_TIMEOUT_S": "1",
+    "EMAIL_TIMEOUT": "1",
 }
 
 

@@ -59,6 +59,14 @@ def forget_remembered_rows() -> Iterator[None]:
     Remembered.rows.clear()
 
 
+@pytest.fixture(autouse=True)
+def forget_outage_warnings() -> None:
+    """A test that checks an outage is logged must not miss the line because another test logged it."""
+    from monitoring import outages
+
+    outages.forget()
+
+
 @pytest.fixture
 def subprocess_env(transactional_db: None) -> dict[str, str]:
     """Environment for a process that must use this test's database."""

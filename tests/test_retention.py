@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from monitoring import retention
-from monitoring.models import CallBucket, CallHour, Function, IngestBatch, Service
+from monitoring.models import CallBucket, CallHour, Function, IngestBatch, Refusal, Service
 from queues import retention as queue_retention
 from queues.models import Queue, Snapshot, SnapshotHour
 
@@ -78,3 +78,13 @@ def test_idempotency_keys_are_kept_for_the_window_then_forgotten(db: None, setti
     IngestBatch.objects.create(service=service, key="new", body_digest="x", created=now - timedelta(hours=23))
     assert retention.forget_old_batches() == 1
     assert list(IngestBatch.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_refusal_counts_are_kept_as_long_as_minute_buckets(db: None, settings) -> None:  # noqa: ANN001
+    settings.MONITOR_RAW_RETENTION_DAYS = 14
+    service = Service.objects.create(name="s")
+    today = datetime.now(UTC).date()
+    Refusal.objects.create(service=service, day=today - timedelta(days=15), reason="rate", count=3)
+    Refusal.objects.create(service=service, day=today - timedelta(days=14), reason="rate", count=2)
+    assert retention.forget_old_refusals() == 1
+    assert list(Refusal.objects.values_list("count", flat=True)) == [2]
