@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from pydantic import ValidationError
 
 from alerts.hooks import breakers_flipped
 from monitoring.batch import Batch, first_error
 from monitoring.models import BreakerFlip, IngestBatch, Service
 from monitoring.store import CapReached, Remembered, store_functions
+from monitoring.writers import writer
 from queues.store import store_snapshots
 
 log = logging.getLogger(__name__)
@@ -75,31 +75,13 @@ def parse(body: bytes) -> Batch:
     return batch
 
 
-CLAIM = """
-INSERT INTO {table} (service_id, key, body_digest, answer, created) VALUES (%s, %s, %s, %s::jsonb, now())
-ON CONFLICT (service_id, key) DO NOTHING RETURNING id
-"""
-
-
 def claim(service: Service, key: str, body_digest: str, answer: dict, field: str) -> IngestBatch | None:
     """Record the key with its answer, or return the batch that already holds it.
 
     A concurrent batch with the same key makes the insert wait for that batch's commit.
     """
-    if connection.vendor == "postgresql":  # one round trip instead of a savepoint's three
-        with connection.cursor() as cursor:
-            cursor.execute(
-                CLAIM.format(table=IngestBatch._meta.db_table), [service.id, key, body_digest, json.dumps(answer)]
-            )
-            if cursor.fetchone():
-                return None
-    else:
-        try:
-            with transaction.atomic():
-                IngestBatch.objects.create(service=service, key=key, body_digest=body_digest, answer=answer)
-                return None
-        except IntegrityError:
-            pass
+    if writer().claim(service.id, key, body_digest, answer):
+        return None
     seen = IngestBatch.objects.get(service=service, key=key)
     if seen.body_digest != body_digest:
         raise KeyReused("was already used for a different batch", field)
