@@ -97,7 +97,9 @@ def client_address(request: HttpRequest) -> str:
     """The caller's address: from MONITOR_CLIENT_ADDRESS_HEADER when a proxy in front sets it."""
     header = settings.MONITOR_CLIENT_ADDRESS_HEADER
     forwarded = request.headers.get(header, "") if header else ""
-    return forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR", "")
+    # The last entry: a proxy appends the address it saw (X-Forwarded-For); earlier ones are
+    # whatever the caller sent.
+    return forwarded.split(",")[-1].strip() or request.META.get("REMOTE_ADDR", "")
 
 
 def failure_window() -> tuple[int, int]:

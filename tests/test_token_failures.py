@@ -59,3 +59,10 @@ def test_behind_a_proxy_the_address_comes_from_its_header(client: Client, settin
         ingest(client, WRONG, "127.0.0.1", **{"X-Real-IP": "203.0.113.7"})
     assert ingest(client, WRONG, "127.0.0.1", **{"X-Real-IP": "203.0.113.7"}).status_code == 429
     assert ingest(client, WRONG, "127.0.0.1", **{"X-Real-IP": "203.0.113.8"}).status_code == 401
+
+
+def test_a_caller_cannot_pick_its_address_ahead_of_the_one_the_proxy_adds(client: Client, settings) -> None:  # noqa: ANN001
+    settings.MONITOR_CLIENT_ADDRESS_HEADER = "X-Forwarded-For"
+    for spoofed in range(6):
+        ingest(client, WRONG, "127.0.0.1", **{"X-Forwarded-For": f"198.51.100.{spoofed}, 203.0.113.7"})
+    assert ingest(client, WRONG, "127.0.0.1", **{"X-Forwarded-For": "198.51.100.99, 203.0.113.7"}).status_code == 429
