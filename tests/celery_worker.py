@@ -1,6 +1,4 @@
-"""A real Celery worker on a real Redis, for the tests that need one.
-
-    from tests.celery_worker import celery_worker, redis_url  # noqa: F401  (fixtures)
+"""A real Celery worker on a real Redis, for the tests that need one (fixtures, via conftest).
 
 `celery_worker` starts `celery -A resilience_site worker --pool=solo` as a subprocess on a
 throwaway Redis, sharing the test database (the test needs

@@ -22,6 +22,9 @@ from django.test import Client
 from monitoring.models import CallBucket, IngestToken, Service
 from tests.servers import free_port, postgres_server, stop, wait_for_port
 
+# Fixtures that live beside the helpers they use, shared with every test module.
+pytest_plugins = ["tests.alert_fixtures", "tests.browser", "tests.celery_worker", "tests.receivers"]
+
 TEST_DB = os.environ.get("TEST_DB", "sqlite")
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,12 +1,10 @@
 """Real receivers for notifications: an HTTP server (Slack and webhooks) and an SMTP server.
 
-Use them in a test file with:
-
-    from tests.receivers import http_receiver, smtp_server  # noqa: F401  (fixtures)
-
-http_receiver turns MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS on, since it listens on loopback;
-`.env` holds the same for a worker process. smtp_server points Django's SMTP settings at
-itself; `.env` holds EMAIL_HOST and EMAIL_PORT for a worker process.
+The fixtures `http_receiver` and `smtp_server` reach every test through conftest's
+`pytest_plugins`. http_receiver turns MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS on, since it
+listens on loopback; `.env` holds the same for a worker process. smtp_server points
+Django's SMTP settings at itself; `.env` holds EMAIL_HOST and EMAIL_PORT for a worker
+process.
 """
 
 from __future__ import annotations

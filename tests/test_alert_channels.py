@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from alerts.models import Channel, Delivery
-from tests.receivers import HttpReceiver, http_receiver  # noqa: F401
-from tests.test_alert_fixtures import People, no_defaults, people  # noqa: F401
+from tests.alert_fixtures import People
+from tests.receivers import HttpReceiver
 
 SECRET = "a-long-enough-secret"
 

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from alerts.models import Alert, Channel, Delivery
 from alerts.tasks import evaluate_rules
-from tests.celery_worker import Worker, celery_worker, redis_url  # noqa: F401
+from tests.alert_fixtures import People, failures, make_rule, successes
+from tests.celery_worker import Worker
 from tests.conftest import Reporter
-from tests.receivers import HttpReceiver, http_receiver, smtp_server  # noqa: F401
-from tests.test_alert_fixtures import People, failures, make_rule, no_defaults, people, successes  # noqa: F401
+from tests.receivers import HttpReceiver
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

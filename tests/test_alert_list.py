@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from alerts.models import Channel
-from tests.test_alert_fixtures import People, log_channel, make_alert, make_rule, no_defaults, people  # noqa: F401
+from tests.alert_fixtures import People, make_alert, make_rule
 
 ALERT_KEYS = {
     "id",

@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Channel, Delivery
+from tests.alert_fixtures import People, failures, make_rule, successes
 from tests.conftest import Reporter
-from tests.test_alert_fixtures import People, failures, log_channel, make_rule, no_defaults, people, successes  # noqa: F401
 
 
 def due_now(alert: Alert) -> None:

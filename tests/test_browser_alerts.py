@@ -9,7 +9,7 @@ import pytest
 from alerts import lifecycle
 from alerts.models import Alert, Channel, Delivery, Rule
 from monitoring.models import UserToken
-from tests.browser import chromium, log_in, make_user, screenshot  # noqa: F401  (fixture)
+from tests.browser import log_in, make_user, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

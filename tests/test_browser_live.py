@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 from monitoring.models import Function
-from tests.browser import chromium, log_in, make_user, screenshot  # noqa: F401  (fixture)
+from tests.browser import log_in, make_user, screenshot
 from tests.conftest import call, now_iso
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

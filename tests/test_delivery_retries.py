@@ -8,8 +8,8 @@ from django.utils import timezone
 from alerts import delivery, outbox
 from alerts.models import Alert, Channel, Delivery, Event
 from alerts.transports.webhook import verify_signature
-from tests.receivers import HttpReceiver, http_receiver, smtp_server  # noqa: F401
-from tests.test_alert_fixtures import People, make_alert, make_rule, no_defaults, people  # noqa: F401
+from tests.alert_fixtures import People, make_alert, make_rule
+from tests.receivers import HttpReceiver
 
 SECRET = "s3cret-s3cret-s3cret"
 

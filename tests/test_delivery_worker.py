@@ -8,10 +8,10 @@ import pytest
 
 from alerts import delivery, outbox
 from alerts.models import Channel, Delivery, Event
-from tests.celery_worker import Worker, celery_worker, redis_url  # noqa: F401
-from tests.receivers import HttpReceiver, Reply, http_receiver, smtp_server  # noqa: F401
+from tests.alert_fixtures import make_alert, make_rule
+from tests.celery_worker import Worker
+from tests.receivers import HttpReceiver, Reply
 from tests.test_alert_end_to_end import wait_until
-from tests.test_alert_fixtures import make_alert, make_rule, no_defaults  # noqa: F401
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

@@ -7,8 +7,8 @@ from django.db import connection
 
 from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Channel, Delivery, Event
+from tests.alert_fixtures import failures, make_rule, successes
 from tests.conftest import Reporter
-from tests.test_alert_fixtures import failures, log_channel, make_rule, no_defaults, successes  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

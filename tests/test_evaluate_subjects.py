@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Channel
 from monitoring.models import Function, Service
+from tests.alert_fixtures import make_rule
 from tests.conftest import Reporter, call
-from tests.test_alert_fixtures import log_channel, make_rule, no_defaults  # noqa: F401
 
 
 def ts(seconds_ago: float = 0) -> str:

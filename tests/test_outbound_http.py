@@ -17,7 +17,7 @@ import pytest
 
 from alerts.http import post_json
 from alerts.transports import TransportError
-from tests.receivers import HttpReceiver, Reply, http_receiver  # noqa: F401  (fixture)
+from tests.receivers import HttpReceiver, Reply
 from tests.servers import free_port, missing
 
 BODY = b'{"hello": "world"}'

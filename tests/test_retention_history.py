@@ -16,7 +16,7 @@ from monitoring import retention
 from monitoring.models import BreakerFlip, Function, Service
 from resilience_site.periodic import JOBS
 from resilience_site.scheduler import run_job
-from tests.test_alert_fixtures import make_alert, make_rule
+from tests.alert_fixtures import make_alert, make_rule
 
 WATCHED = (Alert, Event, Delivery, Breach, RecipientSend, BreakerFlip, Rule, Channel, Function, Service)
 RETENTION_JOBS = ("forget-old-breaker-flips", "forget-old-alert-history")

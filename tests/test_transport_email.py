@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from alerts.transports import TRANSPORTS, ConfigError, Message, TransportError, transport_for
-from tests.receivers import SmtpReceiver, smtp_server  # noqa: F401  (fixture)
+from tests.receivers import SmtpReceiver
 from tests.servers import free_port
 
 TO = ["oncall@example.org", "lead@example.org"]

@@ -10,7 +10,7 @@ import pytest
 
 from alerts.transports import TRANSPORTS, ConfigError, Message, TransportError, transport_for
 from alerts.transports.webhook import verify_signature
-from tests.receivers import HttpReceiver, http_receiver  # noqa: F401  (fixture)
+from tests.receivers import HttpReceiver
 
 SECRET = "s3cret-s3cret-s3cret"
 OLD_SECRET = "old-secret-old-secret"

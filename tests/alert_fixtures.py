@@ -1,6 +1,7 @@
-"""Fixtures and helpers shared by the alerts tests (this module holds no tests itself).
+"""Fixtures and helpers shared by the alerts tests.
 
-Import what you need: `from tests.test_alert_fixtures import people, Person, make_rule, ...`
+The fixtures (`people`, `no_defaults`, `log_channel`) reach every test through conftest's
+`pytest_plugins`; import the helpers: `from tests.alert_fixtures import People, make_rule`.
 """
 
 from __future__ import annotations
