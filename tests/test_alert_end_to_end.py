@@ -3,7 +3,6 @@ a real Redis, a real HTTP receiver (webhook and Slack) and a real SMTP server.""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -15,18 +14,9 @@ from tests.alert_fixtures import People, failures, make_rule, successes
 from tests.celery_worker import Worker
 from tests.conftest import Reporter
 from tests.receivers import HttpReceiver, SmtpReceiver
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-def wait_until(check, timeout: float = 15.0):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"not true within {timeout} s: {check}")
 
 
 def sent(alert: Alert, event: str) -> int:
