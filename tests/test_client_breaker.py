@@ -3,11 +3,11 @@ from __future__ import annotations
 import pytest
 
 from monitoring.models import Breaker, BreakerFlip
-from resilience_client import BreakerOpen, CircuitBreaker, Reporter, monitored
+from resilience_client import BreakerOpenError, CircuitBreaker, Reporter, monitored
 from tests.conftest import stored_calls
 
 
-class Unavailable(Exception):
+class UnavailableError(Exception):
     pass
 
 
@@ -29,13 +29,13 @@ def groq_call(reporter: Reporter, breaker: CircuitBreaker, healthy: list[bool]):
     @breaker
     def invoke() -> str:
         if not healthy[0]:
-            raise Unavailable("upstream 503")
+            raise UnavailableError("upstream 503")
         return "ok"
 
     def call() -> str | None:
         try:
             return invoke()
-        except (Unavailable, BreakerOpen):
+        except (UnavailableError, BreakerOpenError):
             return None
 
     return call

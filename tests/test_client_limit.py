@@ -7,7 +7,7 @@ import time
 import pytest
 
 from monitoring.models import Concurrency
-from resilience_client import ConcurrencyLimit, LimitFull, Reporter, monitored
+from resilience_client import ConcurrencyLimit, LimitFullError, Reporter, monitored
 from tests.conftest import stored_calls
 from tests.waiting import wait_until
 
@@ -29,7 +29,7 @@ def test_it_reports_active_and_queued_calls_and_rejects_when_full(live_site: str
     for thread in threads:
         thread.start()
     wait_until(lambda: (limit.active, limit.queued) == (2, 1))
-    with pytest.raises(LimitFull):
+    with pytest.raises(LimitFullError):
         embed()
     assert reporter.flush(10)
     gauge = Concurrency.objects.get(function__name="embed", instance="embed-1")
@@ -58,7 +58,7 @@ def test_it_rejects_a_queued_call_after_its_queue_timeout(live_site: str, token:
         pass
 
     started = time.monotonic()
-    with pytest.raises(LimitFull):
+    with pytest.raises(LimitFullError):
         send()
     assert 0.1 <= time.monotonic() - started < 1.0
     assert limit.queued == 0
@@ -94,7 +94,7 @@ def test_it_limits_async_tasks_and_hands_the_slot_to_the_waiting_one(live_site: 
 
     first, second, third = asyncio.run(main())
     assert (first, second) == ("first", "second")
-    assert isinstance(third, LimitFull)
+    assert isinstance(third, LimitFullError)
     assert order == ["first", "second"]
     assert reporter.flush(10)
     calls = stored_calls(function__name="invokeGroq")

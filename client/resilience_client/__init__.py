@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from .breaker import CircuitBreaker
 from .config import configure, get_reporter
-from .errors import BreakerOpen, CallTimeout, LimitFull, Rejected
+from .errors import (
+    BreakerOpen,
+    BreakerOpenError,
+    CallTimeout,
+    CallTimeoutError,
+    LimitFull,
+    LimitFullError,
+    Rejected,
+    RejectedError,
+)
 from .limit import ConcurrencyLimit
 from .monitored import monitored
 from .reporter import Reporter
@@ -13,11 +22,15 @@ from .timeout import timeout
 
 __all__ = [
     "BreakerOpen",
+    "BreakerOpenError",
     "CallTimeout",
+    "CallTimeoutError",
     "CircuitBreaker",
     "ConcurrencyLimit",
     "LimitFull",
+    "LimitFullError",
     "Rejected",
+    "RejectedError",
     "Reporter",
     "configure",
     "get_reporter",

@@ -6,25 +6,27 @@ import functools
 import inspect
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import ParamSpec, TypeVar, cast
 
 from .config import reporter_or_default
-from .errors import BreakerOpen, Rejected
+from .errors import BreakerOpenError, RejectedError
 from .reporter import Reporter
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
 
 class CircuitBreaker:
     """closed -> open after failure_threshold failures in a row; open rejects calls
-    (BreakerOpen) for reset_timeout seconds; then half_open lets one trial call through:
+    (BreakerOpenError) for reset_timeout seconds; then half_open lets one trial call through:
     success closes the breaker, failure opens it again.
 
     Exceptions of the `failures` types count as failures; any other exception means
-    the dependency answered, so it counts as a success. Rejected never counts.
+    the dependency answered, so it counts as a success. RejectedError never counts.
     """
 
     def __init__(
@@ -49,24 +51,12 @@ class CircuitBreaker:
         self._announced = False
         self._lock = threading.Lock()
 
-    def __call__(self, fn: F) -> F:
+    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                trial = self.before_call()
-                try:
-                    result = await fn(*args, **kwargs)
-                except BaseException as error:
-                    self.after_call(error, trial)
-                    raise
-                self.after_call(None, trial)
-                return result
-
-            return run_async  # type: ignore[return-value]
+            return cast("Callable[P, R]", self._wrap_async(fn))
 
         @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
             trial = self.before_call()
             try:
                 result = fn(*args, **kwargs)
@@ -76,10 +66,24 @@ class CircuitBreaker:
             self.after_call(None, trial)
             return result
 
-        return run  # type: ignore[return-value]
+        return run
+
+    def _wrap_async(self, fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[object, object, T]]:
+        @functools.wraps(fn)
+        async def run_async(*args: P.args, **kwargs: P.kwargs) -> T:
+            trial = self.before_call()
+            try:
+                result = await fn(*args, **kwargs)
+            except BaseException as error:
+                self.after_call(error, trial)
+                raise
+            self.after_call(None, trial)
+            return result
+
+        return run_async
 
     def before_call(self) -> bool:
-        """Let a call through (True when it is the half-open trial), or raise BreakerOpen."""
+        """Let a call through (True when it is the half-open trial), or raise BreakerOpenError."""
         with self._lock:
             if not self._announced:
                 # The monitor learns this instance has the breaker, so "open on 2 of 5" adds up.
@@ -91,13 +95,13 @@ class CircuitBreaker:
             if self.state == HALF_OPEN and not self._trial_running:
                 self._trial_running = True
                 return True
-        raise BreakerOpen(f"circuit breaker {self.name} is {self.state}")
+        raise BreakerOpenError(f"circuit breaker {self.name} is {self.state}")
 
     def after_call(self, error: BaseException | None, trial: bool = False) -> None:
         with self._lock:
             if trial:
                 self._trial_running = False
-            if isinstance(error, Rejected) or (error is not None and not isinstance(error, Exception)):
+            if isinstance(error, RejectedError) or (error is not None and not isinstance(error, Exception)):
                 return  # the call never reached the dependency, or was cancelled
             if error is not None and isinstance(error, self.failures):
                 self.failure_count += 1

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 
-class Rejected(Exception):
+class RejectedError(Exception):
     """The call never ran: short-circuited by an open breaker or a full concurrency limit."""
 
 
-class BreakerOpen(Rejected):
+class BreakerOpenError(RejectedError):
     pass
 
 
-class LimitFull(Rejected):
+class LimitFullError(RejectedError):
     pass
 
 
-class CallTimeout(TimeoutError):
+class CallTimeoutError(TimeoutError):
     """The call took longer than its timeout(). A TimeoutError, so `except TimeoutError` catches it."""
+
+
+# The names these had first, kept so that code catching them goes on working.
+Rejected = RejectedError
+BreakerOpen = BreakerOpenError
+LimitFull = LimitFullError
+CallTimeout = CallTimeoutError

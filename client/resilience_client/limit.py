@@ -7,14 +7,16 @@ import functools
 import inspect
 import threading
 from collections import deque
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import ParamSpec, TypeVar, cast
 
 from .config import reporter_or_default
-from .errors import LimitFull
+from .errors import LimitFullError
 from .reporter import Reporter
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 class _ThreadWaiter:
@@ -42,10 +44,13 @@ class _TaskWaiter:
             self.future.set_result(None)
 
 
+Waiter = TypeVar("Waiter", _ThreadWaiter, _TaskWaiter)
+
+
 class ConcurrencyLimit:
     """Let at most `limit` calls run at once. Up to `max_queued` more wait (in order,
     at most `queue_timeout` seconds, None = no limit) for a slot; past that, a call is
-    rejected with LimitFull. Works for threads and asyncio tasks alike.
+    rejected with LimitFullError. Works for threads and asyncio tasks alike.
 
     Use it as a decorator, as `with limit:` / `async with limit:`, or call
     acquire()/release() yourself.
@@ -108,10 +113,10 @@ class ConcurrencyLimit:
             self._report()
             return True
         if len(self._waiters) >= self.max_queued:
-            raise LimitFull(f"concurrency limit {self.name} is full: {self.active} of {self.limit} active")
+            raise LimitFullError(f"concurrency limit {self.name} is full: {self.active} of {self.limit} active")
         return False
 
-    def _enqueue(self, waiter: Any) -> Any:
+    def _enqueue(self, waiter: Waiter) -> Waiter:
         self._waiters.append(waiter)
         self._report()
         return waiter
@@ -128,7 +133,7 @@ class ConcurrencyLimit:
             self.release()  # handed a slot, but the task was cancelled meanwhile
             return
         if not cancelled:
-            raise LimitFull(f"concurrency limit {self.name}: no slot within {self.queue_timeout} s")
+            raise LimitFullError(f"concurrency limit {self.name}: no slot within {self.queue_timeout} s")
 
     def _report(self) -> None:
         reporter = reporter_or_default(self.reporter)
@@ -149,19 +154,21 @@ class ConcurrencyLimit:
     async def __aexit__(self, *exc: object) -> None:
         self.release()
 
-    def __call__(self, fn: F) -> F:
+    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                async with self:
-                    return await fn(*args, **kwargs)
-
-            return run_async  # type: ignore[return-value]
+            return cast("Callable[P, R]", self._wrap_async(fn))
 
         @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
             with self:
                 return fn(*args, **kwargs)
 
-        return run  # type: ignore[return-value]
+        return run
+
+    def _wrap_async(self, fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[object, object, T]]:
+        @functools.wraps(fn)
+        async def run_async(*args: P.args, **kwargs: P.kwargs) -> T:
+            async with self:
+                return await fn(*args, **kwargs)
+
+        return run_async
