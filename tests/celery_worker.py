@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pytest_django import Settings
 
+from tests.receivers import SmtpReceiver
 from tests.servers import redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +107,9 @@ def switch_app(broker_url: str | None, eager: bool) -> None:
 
 
 @pytest.fixture
-def celery_worker(subprocess_env: dict[str, str], redis_url: str, smtp_server, settings) -> Iterator[Worker]:  # noqa: ANN001
+def celery_worker(
+    subprocess_env: dict[str, str], redis_url: str, smtp_server: SmtpReceiver, settings: Settings
+) -> Iterator[Worker]:
     from resilience_site.celery import app
 
     env = {

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from monitoring.models import Breaker, BreakerFlip
@@ -24,7 +26,7 @@ class Clock:
         self.now += seconds
 
 
-def groq_call(reporter: Reporter, breaker: CircuitBreaker, healthy: list[bool]):  # noqa: ANN201
+def groq_call(reporter: Reporter, breaker: CircuitBreaker, healthy: list[bool]) -> Callable[[], str | None]:
     @monitored("invokeGroq", reporter=reporter)
     @breaker
     def invoke() -> str:

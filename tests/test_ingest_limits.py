@@ -6,13 +6,14 @@ import threading
 
 import pytest
 from django.db import connection
+from pytest_django import Settings
 
 from monitoring.models import CallBucket, Function
 from queues.models import Queue
 from tests.conftest import Reporter, call, now_iso, stored_calls
 
 
-def test_a_service_cannot_exceed_its_function_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_a_service_cannot_exceed_its_function_cap(reporter: Reporter, settings: Settings) -> None:
     settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 3
     assert reporter.post({"calls": [call("a"), call("b")]}).status_code == 202
     r = reporter.post({"calls": [call("a"), call("c"), call("d"), call("e")]})
@@ -23,14 +24,14 @@ def test_a_service_cannot_exceed_its_function_cap(reporter: Reporter, settings) 
     assert stored_calls(function__name="a").success == 1
 
 
-def test_known_functions_still_report_at_the_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_known_functions_still_report_at_the_cap(reporter: Reporter, settings: Settings) -> None:
     settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 1
     assert reporter.post({"calls": [call("a")]}).status_code == 202
     assert reporter.post({"calls": [call("a")]}).status_code == 202
     assert reporter.post({"breakers": [{"function": "b", "state": "open", "ts": now_iso()}]}).status_code == 422
 
 
-def test_queues_have_the_same_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_queues_have_the_same_cap(reporter: Reporter, settings: Settings) -> None:
     settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 1
     snap = {"ts": now_iso(), "depth": 1}
     r = reporter.post({"queues": [{"queue": "one", **snap}, {"queue": "two", **snap}]})
@@ -40,7 +41,7 @@ def test_queues_have_the_same_cap(reporter: Reporter, settings) -> None:  # noqa
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_answers_503_with_retry_after_when_the_database_is_locked(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_it_answers_503_with_retry_after_when_the_database_is_locked(reporter: Reporter, settings: Settings) -> None:
     """Another connection holds the write lock longer than we wait: 503, nothing half-stored."""
     holding, release = threading.Event(), threading.Event()
 

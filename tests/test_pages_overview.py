@@ -7,6 +7,7 @@ import orjson
 import pytest
 from django.core.cache import cache
 from django.test import Client, RequestFactory
+from pytest_django import DjangoAssertNumQueries
 from time_machine import TimeMachineFixture
 
 from monitoring.schemas import FunctionPage
@@ -52,7 +53,7 @@ def test_it_shows_figures_and_the_functions_in_trouble(viewer: Client, reporter:
 
 
 def test_a_busy_fleet_is_read_in_a_few_queries(
-    viewer: Client, reporter: Reporter, django_assert_max_num_queries
+    viewer: Client, reporter: Reporter, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
     # Batches land in random shards: many minute buckets per function, which the overview
     # once read back one column at a time (thousands of queries, seconds per answer).
