@@ -26,6 +26,8 @@ from .transports import ConfigError, Message, TransportError
 log = logging.getLogger(__name__)
 # A notice held back behind an earlier one to the same channel is tried again after this.
 HELD_BACK_RETRY_S = 5
+# MONITOR_RECIPIENT_RATE_PER_HOUR counts sends over this window; older sends are forgotten.
+RECIPIENT_WINDOW = timedelta(hours=1)
 
 
 def lease() -> timedelta:
@@ -104,11 +106,11 @@ def rate_limited_until(delivery: Delivery, recipients: list[str], now: datetime)
     if recent.count() >= per_minute:
         return recent.values_list("sent_at", flat=True)[0] + timedelta(minutes=1)
     per_hour = settings.MONITOR_RECIPIENT_RATE_PER_HOUR
-    hour_ago = now - timedelta(hours=1)
+    window_start = now - RECIPIENT_WINDOW
     for recipient in recipients:
-        sends = RecipientSend.objects.filter(recipient=recipient[:500], at__gt=hour_ago).order_by("at")
+        sends = RecipientSend.objects.filter(recipient=recipient[:500], at__gt=window_start).order_by("at")
         if sends.count() >= per_hour:
-            return sends.values_list("at", flat=True)[0] + timedelta(hours=1)
+            return sends.values_list("at", flat=True)[0] + RECIPIENT_WINDOW
     return None
 
 

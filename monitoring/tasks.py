@@ -21,3 +21,8 @@ def roll_up_old_metrics() -> None:
 def forget_old_batches() -> None:
     retention.forget_old_batches()
     retention.forget_old_refusals()
+
+
+@shared_task
+def forget_old_breaker_flips() -> None:
+    retention.forget_old_flips()

@@ -17,10 +17,16 @@ from pathlib import Path
 
 import orjson
 import pytest
+from django.http import HttpResponse
 from django.test import Client
 
 from monitoring.models import CallBucket, IngestToken, Service
 from tests.servers import free_port, postgres_server, stop, wait_for_port
+
+# Fixtures that live beside the helpers they use, shared with every test module. The
+# receivers come before the worker, which imports them: pytest rewrites a plugin's asserts
+# only if it loads the plugin first.
+pytest_plugins = ["tests.alert_fixtures", "tests.browser", "tests.receivers", "tests.celery_worker"]
 
 TEST_DB = os.environ.get("TEST_DB", "sqlite")
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +127,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def call(function: str = "charge", outcome: str = "success", duration_ms: float = 10.0, **extra) -> dict:  # noqa: ANN003
+def call(function: str = "charge", outcome: str = "success", duration_ms: float = 10.0, **extra: object) -> dict:
     return {"function": function, "ts": now_iso(), "duration_ms": duration_ms, "outcome": outcome, **extra}
 
 
@@ -132,7 +138,7 @@ class Reporter:
         self.client = client
         self.token = token
 
-    def post(self, batch: dict | bytes, **headers: str):  # noqa: ANN201
+    def post(self, batch: dict | bytes, **headers: str) -> HttpResponse:
         body = batch if isinstance(batch, bytes) else orjson.dumps(batch)
         return self.client.post(
             "/api/v1/ingest",

@@ -6,14 +6,14 @@ import pytest
 
 from alerts import delivery, outbox
 from alerts.models import Channel, Delivery
-from tests.receivers import HttpReceiver, http_receiver  # noqa: F401
-from tests.test_alert_fixtures import make_alert, make_rule, no_defaults  # noqa: F401
+from tests.alert_fixtures import make_alert, make_rule
+from tests.receivers import HttpReceiver
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def hook(http_receiver: HttpReceiver, no_defaults: None) -> Channel:  # noqa: F811
+def hook(http_receiver: HttpReceiver, no_defaults: None) -> Channel:
     return Channel.objects.create(
         name="ops hook", kind="webhook", config={"url": http_receiver.url(), "secret": "s" * 20}
     )
@@ -21,7 +21,7 @@ def hook(http_receiver: HttpReceiver, no_defaults: None) -> Channel:  # noqa: F8
 
 def test_it_holds_a_resolved_notice_until_the_firing_notice_is_sent(
     hook: Channel,
-    http_receiver: HttpReceiver,  # noqa: F811
+    http_receiver: HttpReceiver,
 ) -> None:
     alert = make_alert(make_rule(hook))
     # Both rows wait in the outbox, as when the worker was down while the alert fired and cleared.
@@ -37,7 +37,7 @@ def test_it_holds_a_resolved_notice_until_the_firing_notice_is_sent(
 
 def test_the_sweep_sends_them_in_the_order_they_were_written(
     hook: Channel,
-    http_receiver: HttpReceiver,  # noqa: F811
+    http_receiver: HttpReceiver,
 ) -> None:
     alert = make_alert(make_rule(hook))
     outbox.notify(alert, "firing")

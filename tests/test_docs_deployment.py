@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,7 @@ def all_ok(parts: dict) -> bool:
 
 
 @pytest.fixture
-def production_env(tmp_path: Path):  # noqa: ANN201
+def production_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     with postgres_server() as pg, redis_server() as redis_url:
         psql(pg.url(), "CREATE DATABASE monitor")
         psql(pg.url(), "CREATE DATABASE restored")
@@ -88,7 +89,7 @@ def production_env(tmp_path: Path):  # noqa: ANN201
         yield env
 
 
-def test_the_deployment_guide_runs_as_written(production_env: dict) -> None:
+def test_the_deployment_guide_runs_as_written(production_env: dict[str, str]) -> None:
     env = production_env
     blocks = shell_blocks(DOC)
     setup, background, check, backup = (b for b in blocks if b.kind in ("run", "background"))

@@ -6,13 +6,14 @@ import threading
 
 import pytest
 from django.db import connection
+from pytest_django import Settings
 
 from monitoring.models import Breaker, BreakerFlip, CallBucket, Concurrency, Function
 from queues.models import Queue
 from tests.conftest import Reporter, call, now_iso, stored_calls
 
 
-def test_a_service_cannot_exceed_its_function_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_a_service_cannot_exceed_its_function_cap(reporter: Reporter, settings: Settings) -> None:
     settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 3
     assert reporter.post({"calls": [call("a"), call("b")]}).status_code == 202
     r = reporter.post({"calls": [call("a"), call("c"), call("d"), call("e")]})
@@ -23,14 +24,14 @@ def test_a_service_cannot_exceed_its_function_cap(reporter: Reporter, settings) 
     assert stored_calls(function__name="a").success == 1
 
 
-def test_known_functions_still_report_at_the_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_known_functions_still_report_at_the_cap(reporter: Reporter, settings: Settings) -> None:
     settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 1
     assert reporter.post({"calls": [call("a")]}).status_code == 202
     assert reporter.post({"calls": [call("a")]}).status_code == 202
     assert reporter.post({"breakers": [{"function": "b", "state": "open", "ts": now_iso()}]}).status_code == 422
 
 
-def test_queues_have_the_same_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_queues_have_the_same_cap(reporter: Reporter, settings: Settings) -> None:
     settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 1
     snap = {"ts": now_iso(), "depth": 1}
     r = reporter.post({"queues": [{"queue": "one", **snap}, {"queue": "two", **snap}]})
@@ -47,7 +48,7 @@ def reports(state: str = "closed") -> dict:
     }
 
 
-def test_a_function_cannot_exceed_its_instance_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_a_function_cannot_exceed_its_instance_cap(reporter: Reporter, settings: Settings) -> None:
     settings.MONITOR_MAX_INSTANCES_PER_FUNCTION = 2
     assert reporter.post({"instance": "pod-1", **reports()}).status_code == 202
     assert reporter.post({"instance": "pod-2", **reports()}).status_code == 202
@@ -62,7 +63,9 @@ def test_a_function_cannot_exceed_its_instance_cap(reporter: Reporter, settings)
     assert stored_calls().success == 0
 
 
-def test_known_instances_and_calls_from_new_ones_still_report_at_the_instance_cap(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_known_instances_and_calls_from_new_ones_still_report_at_the_instance_cap(
+    reporter: Reporter, settings: Settings
+) -> None:
     settings.MONITOR_MAX_INSTANCES_PER_FUNCTION = 1
     assert reporter.post({"instance": "pod-1", **reports()}).status_code == 202
     assert reporter.post({"instance": "pod-1", **reports("open")}).status_code == 202
@@ -71,7 +74,7 @@ def test_known_instances_and_calls_from_new_ones_still_report_at_the_instance_ca
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_answers_503_with_retry_after_when_the_database_is_locked(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_it_answers_503_with_retry_after_when_the_database_is_locked(reporter: Reporter, settings: Settings) -> None:
     """Another connection holds the write lock longer than we wait: 503, nothing half-stored."""
     holding, release = threading.Event(), threading.Event()
 
@@ -113,7 +116,9 @@ def test_it_answers_503_with_retry_after_when_the_database_is_locked(reporter: R
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_answers_503_when_a_minute_bucket_stays_locked(reporter: Reporter, settings, caplog) -> None:  # noqa: ANN001
+def test_it_answers_503_when_a_minute_bucket_stays_locked(
+    reporter: Reporter, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     """The set-based upsert waits on a row another transaction holds: 503, nothing of the batch kept."""
     if connection.vendor != "postgresql":
         pytest.skip("the set-based upsert runs on PostgreSQL only (TEST_DB=postgres)")

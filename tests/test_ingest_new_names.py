@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from pytest_django import Settings
 
 from monitoring.models import Function
 from queues.models import Queue
@@ -26,7 +27,7 @@ def queues_named(prefix: str, count: int) -> dict:
     return {"queues": [{"queue": f"{prefix}-{i}", "ts": now_iso(), "depth": i} for i in range(count)]}
 
 
-def test_it_creates_2000_new_functions_with_as_many_lookups_as_200(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_it_creates_2000_new_functions_with_as_many_lookups_as_200(reporter: Reporter, settings: Settings) -> None:
     settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 5000
     few = name_queries(reporter, calls_named("few", 200), Function._meta.db_table, 202)
     many = name_queries(reporter, calls_named("many", 2000), Function._meta.db_table, 202)
@@ -34,7 +35,9 @@ def test_it_creates_2000_new_functions_with_as_many_lookups_as_200(reporter: Rep
     assert Function.objects.count() == 2200
 
 
-def test_it_refuses_2000_new_functions_past_the_cap_with_as_many_lookups_as_200(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_it_refuses_2000_new_functions_past_the_cap_with_as_many_lookups_as_200(
+    reporter: Reporter, settings: Settings
+) -> None:
     settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 100
     table = Function._meta.db_table
     few = name_queries(reporter, calls_named("few", 200), table, 422)
@@ -43,7 +46,7 @@ def test_it_refuses_2000_new_functions_past_the_cap_with_as_many_lookups_as_200(
     assert not Function.objects.exists()
 
 
-def test_it_creates_2000_new_queues_with_as_many_lookups_as_200(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_it_creates_2000_new_queues_with_as_many_lookups_as_200(reporter: Reporter, settings: Settings) -> None:
     settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 5000
     few = name_queries(reporter, queues_named("few", 200), Queue._meta.db_table, 202)
     many = name_queries(reporter, queues_named("many", 2000), Queue._meta.db_table, 202)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from pytest_django import Settings
 
 from monitoring.models import Refusal
 from tests.browser import make_user
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def refused(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def refused(reporter: Reporter, settings: Settings) -> None:
     """payments: 2 invalid, 1 over a cap, 1 too large, 1 over the rate; 3 accepted."""
     settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 2
     settings.MONITOR_MAX_BATCH_ITEMS = 3

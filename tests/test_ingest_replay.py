@@ -8,6 +8,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.test import Client
 
 from monitoring.models import IngestBatch
 from tests.conftest import Reporter, call, stored_calls
@@ -46,7 +47,7 @@ def test_a_refused_batch_does_not_use_up_its_key(reporter: Reporter) -> None:
     assert reporter.post({"batch_id": "b-1", "calls": [call()]}).status_code == 202
 
 
-def test_keys_belong_to_one_service(reporter: Reporter, client) -> None:  # noqa: ANN001
+def test_keys_belong_to_one_service(reporter: Reporter, client: Client) -> None:
     from monitoring.models import IngestToken, Service
 
     _, other = IngestToken.issue(service=Service.objects.create(name="mail"))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from django.http import HttpResponse
 from django.test import Client
+from pytest_django import Settings
 
 from tests.browser import PASSWORD, make_user
 
@@ -14,7 +16,7 @@ LOCKED = "Too many failed attempts; try again in "
 
 
 @pytest.fixture(autouse=True)
-def limits(settings) -> None:  # noqa: ANN001
+def limits(settings: Settings) -> None:
     settings.MONITOR_LOGIN_FAILURES_PER_ACCOUNT = 3
     settings.MONITOR_AUTH_FAILURES_PER_ADDRESS = 5
     settings.MONITOR_AUTH_FAILURE_WINDOW_S = 900
@@ -23,7 +25,7 @@ def limits(settings) -> None:  # noqa: ANN001
     make_user("viewer")
 
 
-def log_in(client: Client, username: str, password: str, address: str, path: str = "/login/"):  # noqa: ANN201
+def log_in(client: Client, username: str, password: str, address: str, path: str = "/login/") -> HttpResponse:
     return client.post(path, {"username": username, "password": password}, REMOTE_ADDR=address)
 
 

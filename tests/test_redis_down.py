@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import Client
+from pytest_django import Settings
 
 from monitoring.models import Breaker
 from resilience_site.settings import shared_through_redis
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def redis(settings) -> Iterator[Redis]:  # noqa: ANN001
+def redis(settings: Settings) -> Iterator[Redis]:
     """The site configured as in production: cache, sessions, channel layer and broker on one Redis."""
     from resilience_site.celery import app
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 from django.core.cache import cache
+from django.http import HttpResponse
 from django.test import Client
+from pytest_django import Settings
 
 from tests.conftest import call
 
@@ -15,12 +17,12 @@ WRONG = "rmi_" + "x" * 40
 
 
 @pytest.fixture(autouse=True)
-def limit(settings) -> None:  # noqa: ANN001
+def limit(settings: Settings) -> None:
     settings.MONITOR_AUTH_FAILURES_PER_ADDRESS = 5
     cache.clear()
 
 
-def ingest(client: Client, token: str, address: str, **headers: str):  # noqa: ANN201
+def ingest(client: Client, token: str, address: str, **headers: str) -> HttpResponse:
     return client.post(
         "/api/v1/ingest",
         orjson.dumps({"calls": [call()]}),
@@ -53,7 +55,7 @@ def test_wrong_personal_tokens_count_too(client: Client) -> None:
     assert "Retry-After" in r
 
 
-def test_behind_a_proxy_the_address_comes_from_its_header(client: Client, settings) -> None:  # noqa: ANN001
+def test_behind_a_proxy_the_address_comes_from_its_header(client: Client, settings: Settings) -> None:
     settings.MONITOR_CLIENT_ADDRESS_HEADER = "X-Real-IP"
     for _ in range(6):
         ingest(client, WRONG, "127.0.0.1", **{"X-Real-IP": "203.0.113.7"})
@@ -61,7 +63,7 @@ def test_behind_a_proxy_the_address_comes_from_its_header(client: Client, settin
     assert ingest(client, WRONG, "127.0.0.1", **{"X-Real-IP": "203.0.113.8"}).status_code == 401
 
 
-def test_a_caller_cannot_pick_its_address_ahead_of_the_one_the_proxy_adds(client: Client, settings) -> None:  # noqa: ANN001
+def test_a_caller_cannot_pick_its_address_ahead_of_the_one_the_proxy_adds(client: Client, settings: Settings) -> None:
     settings.MONITOR_CLIENT_ADDRESS_HEADER = "X-Forwarded-For"
     for spoofed in range(6):
         ingest(client, WRONG, "127.0.0.1", **{"X-Forwarded-For": f"198.51.100.{spoofed}, 203.0.113.7"})
