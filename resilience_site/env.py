@@ -12,7 +12,8 @@ FALSE = {"0", "false", "no", "off", ""}
 
 
 def envstr(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    # NAME= (an empty line in an env file) means the default, as it does for the numbers.
+    return os.environ.get(name) or default
 
 
 def envsecret(name: str, default: str = "") -> str:
