@@ -83,8 +83,11 @@ def production_env(tmp_path: Path):  # noqa: ANN201
                 "HTTP_PORT": str(free_port()),
                 "WS_PORT": str(free_port()),
                 "DEMO": "0",
+                # Where gunicorn would open its control socket by default.
+                "XDG_RUNTIME_DIR": str(tmp_path / "run"),
             }
         )
+        (tmp_path / "run").mkdir()
         yield env
 
 
@@ -116,6 +119,8 @@ def test_the_deployment_guide_runs_as_written(production_env: dict) -> None:
         first, second = json_documents(bash(check.body, env))
         assert all_ok(first)
         assert second["accepted"]["calls"] == 1
+        # A control socket at a path every gunicorn of the user shares: the next one takes it over.
+        assert not (Path(env["XDG_RUNTIME_DIR"]) / "gunicorn.ctl").exists()
     finally:
         for process in processes:
             stop(process)
