@@ -49,6 +49,16 @@ def test_every_loader_reads_env_example_alike() -> None:
     assert bash_values(EXAMPLE) == plain
 
 
+def test_every_loader_reads_the_deployment_guides_settings_alike(tmp_path: Path) -> None:
+    guide = (ROOT / "docs" / "deployment.md").read_text()
+    settings = tmp_path / "env"
+    settings.write_text(re.search(r"^```env\n(.*?)^```", guide, re.M | re.S).group(1))
+    plain = plain_values(settings)
+    assert "SECRET_KEY" in plain
+    assert dict(dotenv_values(settings)) == plain
+    assert bash_values(settings) == plain
+
+
 def test_the_site_starts_with_env_example_loaded() -> None:
     done = subprocess.run(
         [sys.executable, "manage.py", "check"],
