@@ -203,6 +203,7 @@ def bench_breaker_latency(env: dict, samples: int) -> dict:
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            "--no-control-socket",
         ],
         cwd=ROOT,
         env=env,

@@ -149,6 +149,7 @@ def main() -> None:
                 f"127.0.0.1:{port}",
                 "--log-level",
                 "warning",
+                "--no-control-socket",
             ]
         else:
             command = [

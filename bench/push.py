@@ -231,6 +231,7 @@ def main() -> None:
                 f"127.0.0.1:{http_port}",
                 "--log-level",
                 "warning",
+                "--no-control-socket",
             ],
             cwd=ROOT,
             env=env,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -30,7 +31,7 @@ class ServiceTokenAuth(HttpBearer):
 
 
 class UserTokenAuth(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str):  # noqa: ANN201  (a user)
+    def authenticate(self, request: HttpRequest, token: str) -> AbstractBaseUser | None:
         found = UserToken.find(token)
         if found is None or not found.user.is_active:
             return token_failed(request)
@@ -43,7 +44,7 @@ class UserTokenAuth(HttpBearer):
 user_auth = [UserTokenAuth(), django_auth]
 
 
-def role_of(user) -> str:  # noqa: ANN001
+def role_of(user: AbstractBaseUser | AnonymousUser) -> str:
     """admin = superuser, responder = staff, viewer = any other active user."""
     if user.is_superuser:
         return "admin"

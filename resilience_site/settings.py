@@ -7,25 +7,47 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import database_from_url, envbool, envfloat, envint, envsecret, envstr
+from .env import database_from_url, envbool, envfloat, envint, envsecret, envstr, redis_url
 from .periodic import EVALUATION_INTERVAL_S, beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("MONITOR_VAR_DIR", str(BASE_DIR / "var")))
 
 
+def _make_var_dir() -> None:
+    try:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ImproperlyConfigured(f"MONITOR_VAR_DIR cannot be created: {VAR_DIR} ({error.strerror})") from None
+
+
 def _embedded_secret_key() -> str:
     # The embedded default keeps a generated key under var/ so sessions survive restarts.
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _make_var_dir()
     path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    try:
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(50))
+            path.chmod(0o600)
+        return path.read_text().strip()
+    except OSError as error:
+        raise ImproperlyConfigured(f"MONITOR_VAR_DIR must be writable: {path} ({error.strerror})") from None
 
 
-SECRET_KEY = envsecret("SECRET_KEY") or _embedded_secret_key()
+def _secret_key(debug: bool) -> str:
+    key = envsecret("SECRET_KEY")
+    # With PostgreSQL the site may run on several hosts: a key generated on each would make
+    # every host refuse the others' sessions and signed values.
+    if not key and envstr("DATABASE_URL") and not debug:
+        raise ImproperlyConfigured(
+            "SECRET_KEY (or SECRET_KEY_FILE) must be set in production (DATABASE_URL set, DEBUG off); make one with: "
+            'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+        )
+    return key or _embedded_secret_key()
+
+
 DEBUG = envbool("DEBUG", False)
+SECRET_KEY = _secret_key(DEBUG)
 ALLOWED_HOSTS = [h.strip() for h in envstr("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in envstr("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto: secure cookies, HSTS and
@@ -94,7 +116,7 @@ if DATABASE_URL:
     DATABASES["default"]["CONN_MAX_AGE"] = envint("DB_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _make_var_dir()
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -127,7 +149,7 @@ def shared_through_redis(url: str) -> tuple[dict, str, dict]:
     return caches, sessions, layers
 
 
-REDIS_URL = envstr("REDIS_URL")
+REDIS_URL = redis_url(envstr("REDIS_URL"))
 if REDIS_URL:
     CACHES, SESSION_ENGINE, CHANNEL_LAYERS = shared_through_redis(REDIS_URL)
 else:

@@ -83,6 +83,7 @@ def subprocess_env(transactional_db: None) -> dict[str, str]:
     env.update({"DEMO": "0", "PYTHONPATH": str(ROOT), "MONITOR_VAR_DIR": tempfile.mkdtemp(prefix="monitor-var-")})
     if connection.vendor == "postgresql":
         env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        env.setdefault("SECRET_KEY", "test-only-secret-key-shared-by-the-processes-of-one-test")
     else:
         env["MONITOR_SQLITE_PATH"] = str(db["NAME"])
     return env
