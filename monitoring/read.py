@@ -21,6 +21,7 @@ from .health import (
     breaker_summaries,
     health,
     recent_figures,
+    stale_before,
     window_start,
 )
 from .models import Breaker, BreakerState, CallBucket, Function
@@ -29,7 +30,7 @@ from .shared import MAX_AGE_HELP, NEWER_THAN_HELP
 from .writers import writer
 
 # Worst first: the order of the "health" sort and of the overview's trouble list.
-HEALTH_RANK = {"unhealthy": 0, "degraded": 1, "unknown": 2, "healthy": 3}
+HEALTH_RANK = {"unhealthy": 0, "degraded": 1, "unknown": 2, "stale": 2, "healthy": 3}
 BREAKER_RANK = {"open": 0, "half_open": 1, "closed": 2, None: 3}
 SORTS: dict[str, Callable[[dict], object]] = {
     "service": lambda row: (row["service"], row["name"]),
@@ -59,7 +60,7 @@ def sort_rows(rows: list[dict], sort: str) -> list[dict]:
 class FunctionFilters(Schema):
     service: str | None = None
     q: str | None = Field(None, description="part of the function name")
-    health: str | None = Field(None, pattern="^(healthy|degraded|unhealthy|unknown)$")
+    health: str | None = Field(None, pattern="^(healthy|degraded|unhealthy|unknown|stale)$")
     breaker: str | None = Field(None, pattern="^(open|half_open|closed)$", description="the fleet state")
     sort: str | None = Field(None, pattern=SORT_PATTERN, description='a column; "-" first sorts descending')
     limit: int = Field(100, ge=1, le=500)
@@ -77,7 +78,7 @@ def function_out(function: Function, figures: Figures, breaker: BreakerSummary, 
         "id": function.id,
         "service": function.service.name,
         "name": function.name,
-        "health": health(figures, breaker),
+        "health": health(figures, breaker, function.last_seen),
         "breaker": breaker.as_dict(),
         "calls_5m": figures.calls,
         "error_rate_5m": figures.error_rate,
@@ -150,7 +151,8 @@ def possibly_in_trouble(minutes: int = WINDOW_MINUTES) -> set[int]:
     a p95 limit is set, or a threshold of 0) any calls at all; the rest cannot be, so
     the overview need not compute a row for each of ten thousand functions to pick ten.
     """
-    ids = set(Breaker.objects.exclude(state=BreakerState.CLOSED).values_list("function_id", flat=True))
+    breakers = Breaker.objects.exclude(state=BreakerState.CLOSED).filter(updated__gte=stale_before())
+    ids = set(breakers.values_list("function_id", flat=True))
     recent = CallBucket.objects.filter(minute__gte=window_start(minutes))
     any_call_counts = (
         settings.MONITOR_HEALTH_DEGRADED_P95_MS > 0
@@ -168,5 +170,6 @@ def success_rate(figures: Figures) -> float | None:
 
 
 def open_breakers() -> int:
-    """Functions whose breaker is open on at least one instance."""
-    return Breaker.objects.filter(state=BreakerState.OPEN).values("function_id").distinct().count()
+    """Functions whose breaker is open on at least one instance still reporting."""
+    breakers = Breaker.objects.filter(state=BreakerState.OPEN, updated__gte=stale_before())
+    return breakers.values("function_id").distinct().count()

@@ -4,6 +4,7 @@ the queues backing up and the alerts firing, composed from every app's read laye
 from __future__ import annotations
 
 from alerts.models import Alert, AlertState
+from monitoring.health import stale_before
 from monitoring.models import Function
 from monitoring.read import (
     calls_over,
@@ -22,6 +23,11 @@ def firing_alerts() -> int:
     return Alert.objects.filter(state=AlertState.FIRING).count()
 
 
+def stale_functions() -> int:
+    """Functions that reported once and have stopped: counted apart, not as healthy."""
+    return Function.objects.filter(last_seen__lt=stale_before()).count()
+
+
 def figures() -> dict:
     five, hour = calls_over(5), calls_over(60)
     return {
@@ -31,6 +37,7 @@ def figures() -> dict:
         "success_rate_1h": success_rate(hour),
         "p95_ms_5m": p95_over(5),
         "open_breakers": open_breakers(),
+        "stale_functions": stale_functions(),
         "queues_backing_up": queues_backing_up(),
         "firing_alerts": firing_alerts(),
     }
