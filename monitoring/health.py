@@ -14,6 +14,7 @@ Errors are failures, timeouts and rejections.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -118,7 +119,7 @@ def stale_before(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(seconds=settings.MONITOR_STALE_AFTER_S)
 
 
-def breaker_summaries(function_ids: list[int]) -> dict[int, BreakerSummary]:
+def breaker_summaries(function_ids: Iterable[int]) -> dict[int, BreakerSummary]:
     summaries: dict[int, BreakerSummary] = defaultdict(BreakerSummary)
     cutoff = stale_before()
     for breaker in Breaker.objects.filter(function_id__in=function_ids):

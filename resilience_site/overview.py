@@ -9,6 +9,9 @@ from monitoring.models import Function
 from monitoring.read import (
     calls_over,
     functions_out,
+    in_full,
+    judged_rows,
+    needs_histograms,
     open_breakers,
     p95_over,
     possibly_in_trouble,
@@ -45,6 +48,7 @@ def figures() -> dict:
 
 def overview_figures() -> dict:
     candidates = Function.objects.select_related("service").filter(id__in=possibly_in_trouble())
-    rows = functions_out(list(candidates))
-    trouble = [row for row in sort_rows(rows, "trouble") if row["health"] in ("unhealthy", "degraded")]
-    return {**figures(), "functions": Function.objects.count(), "trouble": trouble[:10]}
+    histograms = needs_histograms()
+    rows = functions_out(list(candidates)) if histograms else judged_rows(candidates)
+    trouble = [row for row in sort_rows(rows, "trouble") if row["health"] in ("unhealthy", "degraded")][:10]
+    return {**figures(), "functions": Function.objects.count(), "trouble": trouble if histograms else in_full(trouble)}

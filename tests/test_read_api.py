@@ -219,3 +219,19 @@ def test_openapi_docs_are_served(client: Client, db: None) -> None:
     schema = client.get("/api/openapi.json").json()
     assert "/api/v1/ingest" in schema["paths"]
     assert "duration_ms" in schema["components"]["schemas"]["Call"]["properties"]
+
+
+def test_filters_and_sorts_by_figures_page_through_full_rows(client: Client, reporter: Reporter, auth: dict) -> None:
+    calls = [call(f"ok{i}", duration_ms=10.0 * (i + 1)) for i in range(6)]
+    calls += [call("slow", duration_ms=900.0), call("bad", "failure"), call("bad", "failure"), call("bad")]
+    reporter.post({"calls": calls, "breakers": [{"function": "ok0", "state": "half_open", "ts": now_iso()}]})
+    worst = client.get("/api/v1/functions?sort=-error_rate&limit=2", headers=auth).json()
+    assert worst["count"] == 8
+    assert [row["name"] for row in worst["items"]] == ["bad", "ok0"]
+    # Full rows on the page: the percentile and the last outcomes come with them.
+    assert worst["items"][0]["p95_ms_5m"] is not None and worst["items"][0]["recent_outcomes"]
+    assert worst["items"][0]["error_rate_5m"] == pytest.approx(2 / 3)
+    degraded = client.get("/api/v1/functions?health=degraded", headers=auth).json()
+    assert [row["name"] for row in degraded["items"]] == ["ok0"]
+    slowest = client.get("/api/v1/functions?sort=-p95&limit=1", headers=auth).json()["items"]
+    assert [row["name"] for row in slowest] == ["slow"]
