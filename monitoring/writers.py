@@ -12,6 +12,7 @@ IMMEDIATE transactions take the write lock before the read.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
@@ -41,11 +42,54 @@ def run_insert_names(sql: str, service_id: int, names: list[str]) -> None:
         cursor.execute(sql, [service_id, created, orjson.dumps(names).decode()])
 
 
+SERIES_COUNTS = """
+SELECT {slot} AS slot, SUM(success), SUM(failure), SUM(timeout), SUM(rejected), SUM(retries),
+       SUM(latency_sum_ms), MAX(latency_max_ms)
+FROM {table} WHERE function_id = %s AND {column} >= %s AND {column} < %s GROUP BY 1
+"""
+SERIES_HISTOGRAMS = """
+SELECT {slot} AS slot, h.key, SUM({value}) FROM {table}, {each} AS h
+WHERE function_id = %s AND {column} >= %s AND {column} < %s GROUP BY 1, 2
+"""
+
+
+def slotted_series(engine: PostgresWriter | SqliteWriter, source: SeriesSource) -> dict[int, CallBucket]:
+    """One function's calls in [start, end) added up per step by the database, keyed by the
+    step's start in epoch seconds: a month of minute buckets is one small answer."""
+    names = {"slot": engine.slot(source.column, source.step_s), "table": source.table, "column": source.column}
+    params = [source.function_id, *(connection.ops.adapt_datetimefield_value(t) for t in (source.start, source.end))]
+    slots: dict[int, CallBucket] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(SERIES_COUNTS.format(**names), params)
+        for slot, *sums in cursor.fetchall():
+            slots[int(slot)] = CallBucket(**dict(zip(SUMMED, sums, strict=True)))
+        histograms = SERIES_HISTOGRAMS.format(**names, value=engine.histogram_value, each=engine.each(source.table))
+        cursor.execute(histograms, params)
+        for slot, key, count in cursor.fetchall():
+            slots[int(slot)].histogram[key] = int(count)
+    return slots
+
+
 def sum_rows(sql: str, since: datetime) -> dict[str, int]:
     """{histogram bucket: count} from the rows a histogram_sum query answers."""
     with connection.cursor() as cursor:
         cursor.execute(sql, [since])
         return {key: int(count) for key, count in cursor.fetchall()}
+
+
+SUMMED = ("success", "failure", "timeout", "rejected", "retries", "latency_sum_ms", "latency_max_ms")
+
+
+@dataclass(frozen=True)
+class SeriesSource:
+    """One function's rows of one table (minute buckets or hourly roll-ups) in [start, end)."""
+
+    table: str
+    column: str
+    function_id: int
+    start: datetime
+    end: datetime
+    step_s: int
 
 
 class PostgresWriter:
@@ -109,6 +153,17 @@ class PostgresWriter:
             cursor.execute(sql, [service_id, key, body_digest, orjson.dumps(answer).decode()])
             return cursor.fetchone() is not None
 
+    histogram_value = "h.value::int"
+
+    def slot(self, column: str, step_s: int) -> str:
+        return f"(floor(extract(epoch from {column}) / {int(step_s)}) * {int(step_s)})::bigint"
+
+    def each(self, table: str) -> str:
+        return "jsonb_each_text(histogram)"
+
+    def series(self, source: SeriesSource) -> dict[int, CallBucket]:
+        return slotted_series(self, source)
+
     def histogram_sum(self, table: str, since: datetime) -> dict[str, int]:
         sql = (
             f"SELECT h.key, SUM(h.value::int) FROM {table}, jsonb_each_text(histogram) AS h"
@@ -149,6 +204,17 @@ class SqliteWriter:
                 return True
         except IntegrityError:
             return False
+
+    histogram_value = "h.value"
+
+    def slot(self, column: str, step_s: int) -> str:
+        return f"(CAST(strftime('%%s', {column}) AS INTEGER) / {int(step_s)}) * {int(step_s)}"
+
+    def each(self, table: str) -> str:
+        return f"json_each({table}.histogram)"
+
+    def series(self, source: SeriesSource) -> dict[int, CallBucket]:
+        return slotted_series(self, source)
 
     def histogram_sum(self, table: str, since: datetime) -> dict[str, int]:
         sql = (
