@@ -1,24 +1,29 @@
 """The functions API: list, detail and series."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: ninja resolves the annotations of a decorated
+# view (@paginate, @shared) in the decorator's module, where these names are unknown.
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router
+from ninja.pagination import paginate
 
 from .auth import user_auth
 from .models import Function
+from .paging import Rows
 from .read import FunctionFilters, find_functions, function_detail
-from .schemas import Error, FunctionDetail, FunctionPage, Series
+from .schemas import Error, FunctionDetail, FunctionOut, FunctionPage, Series
 from .series import minute_series
-from .shared import shared_answer
+from .shared import SharedPagination, Sharing, shared
 
 router = Router(tags=["monitoring"])
 
 
-@router.get("/functions", auth=user_auth, response=FunctionPage)
-def list_functions(request: HttpRequest, filters: Query[FunctionFilters]) -> dict:
-    return shared_answer(request, filters.max_age, filters.newer_than, lambda: find_functions(filters), FunctionPage)
+@router.get("/functions", auth=user_auth, response=list[FunctionOut])
+@shared(FunctionPage)
+@paginate(SharedPagination)
+def list_functions(request: HttpRequest, filters: Query[FunctionFilters], sharing: Query[Sharing]) -> Rows | list:
+    return find_functions(filters)
 
 
 @router.get("/functions/{function_id}", auth=user_auth, response={200: FunctionDetail, 404: Error})

@@ -24,7 +24,7 @@ from .health import (
 )
 from .models import Breaker, BreakerState, CallBucket, Function
 from .outcomes import recent_outcomes
-from .shared import MAX_AGE_HELP, NEWER_THAN_HELP
+from .paging import Rows
 
 # Worst first: the order of the "health" sort and of the overview's trouble list.
 HEALTH_RANK = {"unhealthy": 0, "degraded": 1, "unknown": 2, "healthy": 3}
@@ -60,10 +60,6 @@ class FunctionFilters(Schema):
     health: str | None = Field(None, pattern="^(healthy|degraded|unhealthy|unknown)$")
     breaker: str | None = Field(None, pattern="^(open|half_open|closed)$", description="the fleet state")
     sort: str | None = Field(None, pattern=SORT_PATTERN, description='a column; "-" first sorts descending')
-    limit: int = Field(100, ge=1, le=500)
-    offset: int = Field(0, ge=0)
-    max_age: int = Field(0, ge=0, le=10, description=MAX_AGE_HELP)
-    newer_than: float | None = Field(None, description=NEWER_THAN_HELP)
 
     def by_figures(self) -> bool:
         """Filters and sorts on figures are applied in Python, over every matching function."""
@@ -93,23 +89,22 @@ def functions_out(functions: list[Function]) -> list[dict]:
     return [function_out(f, figures[f.id], breakers[f.id], outcomes.get(f.id, [])) for f in functions]
 
 
-def find_functions(filters: FunctionFilters) -> dict:
+def find_functions(filters: FunctionFilters) -> Rows | list[dict]:
+    """The matching functions' rows. Filters and sorts on figures need every matching function's
+    figures; otherwise only the page asked for is computed."""
     functions = Function.objects.select_related("service")
     if filters.service:
         functions = functions.filter(service__name=filters.service)
     if filters.q:
         functions = functions.filter(Q(name__icontains=filters.q))
-    if filters.by_figures():
-        rows = functions_out(list(functions))
-        rows = [
-            row
-            for row in rows
-            if filters.health in (None, row["health"]) and filters.breaker in (None, row["breaker"]["state"])
-        ]
-        rows = sort_rows(rows, filters.sort or "service")
-        return {"items": rows[filters.offset : filters.offset + filters.limit], "count": len(rows)}
-    page = list(functions[filters.offset : filters.offset + filters.limit])
-    return {"items": functions_out(page), "count": functions.count()}
+    if not filters.by_figures():
+        return Rows(functions, functions_out)
+    rows = [
+        row
+        for row in functions_out(list(functions))
+        if filters.health in (None, row["health"]) and filters.breaker in (None, row["breaker"]["state"])
+    ]
+    return sort_rows(rows, filters.sort or "service")
 
 
 def function_detail(function_id: int) -> dict:

@@ -1,20 +1,23 @@
 """Channels: read (viewer, secrets masked), configure and test (admin)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: ninja resolves the annotations of a decorated
+# view (@paginate, @shared) in the decorator's module, where these names are unknown.
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Query, Router, Status
+from ninja import Router, Status
+from ninja.pagination import paginate
 
 from alerts import outbox
 from alerts.models import Channel
+from alerts.read import delivery_out
 from alerts.transports import TRANSPORTS
 from monitoring.auth import require_role, user_auth
+from monitoring.paging import Rows, ShortPagination
 
-from .alerts import delivery_out
 from .errors import Invalid
-from .schemas import ChannelIn, ChannelOut, ChannelPage, ChannelPatch, DeliveryOut, Error, Page
+from .schemas import ChannelIn, ChannelOut, ChannelPatch, DeliveryOut, Error
 
 router = Router(tags=["channels"])
 WRITE_ERRORS = {400: Error, 403: Error, 404: Error, 422: Error}
@@ -55,11 +58,10 @@ def set_enabled(channel: Channel, enabled: bool | None) -> None:
         channel.disabled_at, channel.disabled_reason = timezone.now(), "disabled by an admin"
 
 
-@router.get("/channels", auth=user_auth, response=ChannelPage)
-def list_channels(request: HttpRequest, page: Query[Page]) -> dict:
-    channels = Channel.objects.all()
-    items = [channel_out(c) for c in channels[page.offset : page.offset + page.limit]]
-    return {"items": items, "count": channels.count()}
+@router.get("/channels", auth=user_auth, response=list[ChannelOut])
+@paginate(ShortPagination)
+def list_channels(request: HttpRequest) -> Rows:
+    return Rows(Channel.objects.all(), lambda page: [channel_out(c) for c in page])
 
 
 @router.post("/channels", auth=user_auth, response={201: ChannelOut, **WRITE_ERRORS})

@@ -1,20 +1,23 @@
 """Rules: read (viewer), configure (admin); every edit is on the rule's history."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: ninja resolves the annotations of a decorated
+# view (@paginate, @shared) in the decorator's module, where these names are unknown.
 
 from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Query, Router, Status
+from ninja import Router, Status
+from ninja.pagination import paginate
 
 from alerts.models import Channel, Rule
+from alerts.read import event_out
 from alerts.timeline import record
 from monitoring.auth import require_role, user_auth
+from monitoring.paging import Rows, ShortPagination
 
-from .alerts import event_out
 from .errors import Invalid
-from .schemas import Error, Page, RuleDetail, RuleIn, RulePage, RulePatch
+from .schemas import Error, RuleDetail, RuleIn, RuleOut, RulePatch
 
 router = Router(tags=["rules"])
 WRITE_ERRORS = {400: Error, 403: Error, 404: Error, 422: Error}
@@ -63,10 +66,10 @@ def save(rule: Rule, data: dict, actor, action: str) -> Rule:  # noqa: ANN001
     return rule
 
 
-@router.get("/rules", auth=user_auth, response=RulePage)
-def list_rules(request: HttpRequest, page: Query[Page]) -> dict:
-    rules = Rule.objects.prefetch_related("channels")
-    return {"items": [rule_out(r) for r in rules[page.offset : page.offset + page.limit]], "count": rules.count()}
+@router.get("/rules", auth=user_auth, response=list[RuleOut])
+@paginate(ShortPagination)
+def list_rules(request: HttpRequest) -> Rows:
+    return Rows(Rule.objects.prefetch_related("channels"), lambda page: [rule_out(r) for r in page])
 
 
 @router.post("/rules", auth=user_auth, response={201: RuleDetail, **WRITE_ERRORS})

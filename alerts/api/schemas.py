@@ -15,11 +15,6 @@ SeverityName = Literal["critical", "high", "medium", "low"]
 Pattern = str
 
 
-class Page(Schema):
-    limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
-
-
 class RuleRef(Schema):
     id: int
     name: str
@@ -68,16 +63,6 @@ class DeliveryOut(Schema):
 class AlertDetail(AlertOut):
     timeline: list[EventOut]
     deliveries: list[DeliveryOut]
-
-
-class AlertPage(Schema):
-    items: list[AlertOut]
-    count: int
-
-
-class DeliveryPage(Schema):
-    items: list[DeliveryOut]
-    count: int
 
 
 class AcknowledgeIn(Schema):
@@ -156,11 +141,6 @@ class RuleDetail(RuleOut):
     history: list[EventOut]
 
 
-class RulePage(Schema):
-    items: list[RuleOut]
-    count: int
-
-
 class ChannelIn(Schema):
     name: str = Field(..., min_length=1, max_length=100)
     kind: str
@@ -188,11 +168,6 @@ class ChannelOut(Schema):
     created: datetime
 
 
-class ChannelPage(Schema):
-    items: list[ChannelOut]
-    count: int
-
-
 class SilenceIn(Schema):
     service: Pattern = Field("*", min_length=1, max_length=200)
     subject: Pattern = Field("*", min_length=1, max_length=200)
@@ -215,8 +190,3 @@ class SilenceOut(Schema):
     created_by: str | None
     created: datetime
     active: bool
-
-
-class SilencePage(Schema):
-    items: list[SilenceOut]
-    count: int

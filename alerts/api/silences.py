@@ -1,25 +1,28 @@
 """Silences and maintenance windows: read (viewer), create and end (admin)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: ninja resolves the annotations of a decorated
+# view (@paginate, @shared) in the decorator's module, where these names are unknown.
 
 from datetime import timedelta
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Query, Router, Status
+from ninja import Query, Router, Schema, Status
+from ninja.pagination import paginate
 
 from alerts.evaluate import refresh_suppression
 from alerts.models import Rule, Silence
 from monitoring.auth import require_role, user_auth
+from monitoring.paging import Rows, ShortPagination
 
 from .errors import Invalid
-from .schemas import Error, Page, SilenceIn, SilenceOut, SilencePage
+from .schemas import Error, SilenceIn, SilenceOut
 
 router = Router(tags=["silences"])
 
 
-class SilenceFilters(Page):
+class SilenceFilters(Schema):
     active: bool | None = None
 
 
@@ -52,16 +55,16 @@ def window(payload: SilenceIn) -> tuple:
     return starts, ends
 
 
-@router.get("/silences", auth=user_auth, response=SilencePage)
-def list_silences(request: HttpRequest, filters: Query[SilenceFilters]) -> dict:
+@router.get("/silences", auth=user_auth, response=list[SilenceOut])
+@paginate(ShortPagination)
+def list_silences(request: HttpRequest, filters: Query[SilenceFilters]) -> Rows:
     silences = Silence.objects.select_related("created_by")
     now = timezone.now()
     if filters.active is True:
         silences = silences.filter(starts_at__lte=now, ends_at__gt=now)
     elif filters.active is False:
         silences = silences.exclude(starts_at__lte=now, ends_at__gt=now)
-    page = silences[filters.offset : filters.offset + filters.limit]
-    return {"items": [silence_out(s) for s in page], "count": silences.count()}
+    return Rows(silences, lambda page: [silence_out(s) for s in page])
 
 
 @router.post("/silences", auth=user_auth, response={201: SilenceOut, 400: Error, 403: Error, 422: Error})
