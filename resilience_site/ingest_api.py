@@ -13,7 +13,7 @@ from ninja import Router
 from monitoring.auth import ServiceTokenAuth, seconds_over_rate
 from monitoring.schemas import Error
 
-from . import live
+from . import errors, live
 from .ingest import IngestError, TooLarge, ingest, parse
 from .schemas import IngestAnswer, ValidAnswer
 
@@ -36,7 +36,7 @@ def json_response(status: int, body: dict, **headers: str) -> HttpResponse:
 
 
 def error_response(error: IngestError) -> HttpResponse:
-    return json_response(error.status, error.answer())
+    return errors.error_response(error.status, error.message, error.field)
 
 
 def read_body(request: HttpRequest) -> bytes:
@@ -56,9 +56,9 @@ def refusal(request: HttpRequest) -> HttpResponse | None:
     retry_after = seconds_over_rate(token)
     if retry_after:
         detail = f"over {token.rate_limit()} requests a minute for this token"
-        return json_response(429, {"detail": detail, "field": ""}, Retry_After=str(retry_after))
+        return errors.error_response(429, detail, Retry_After=str(retry_after))
     if request.content_type != "application/json":
-        return json_response(415, {"detail": "Content-Type must be application/json", "field": ""})
+        return errors.error_response(415, "Content-Type must be application/json")
     return None
 
 

@@ -14,9 +14,9 @@ from alerts.models import Channel
 from alerts.read import delivery_out
 from alerts.transports import TRANSPORTS
 from monitoring.auth import require_role, user_auth
+from monitoring.errors import InputError
 from monitoring.paging import Rows, ShortPagination
 
-from .errors import Invalid
 from .schemas import ChannelIn, ChannelOut, ChannelPatch, DeliveryOut, Error
 
 router = Router(tags=["channels"])
@@ -45,7 +45,7 @@ def channel_out(channel: Channel) -> dict:
 
 def clean(kind: str, config: dict, old: dict | None = None) -> dict:
     if kind not in TRANSPORTS:
-        raise Invalid("kind", f"must be one of {', '.join(TRANSPORTS)}")
+        raise InputError("kind", f"must be one of {', '.join(TRANSPORTS)}")
     # A masked secret sent back unchanged keeps the stored one.
     config = {k: (old.get(k) if old and v == MASK else v) for k, v in config.items()}
     return TRANSPORTS[kind].clean_config(config)

@@ -14,9 +14,9 @@ from alerts.models import Channel, Rule
 from alerts.read import event_out
 from alerts.timeline import record
 from monitoring.auth import require_role, user_auth
+from monitoring.errors import InputError
 from monitoring.paging import Rows, ShortPagination
 
-from .errors import Invalid
 from .schemas import Error, RuleDetail, RuleIn, RuleOut, RulePatch
 
 router = Router(tags=["rules"])
@@ -43,7 +43,7 @@ def check_channels(ids: list[int]) -> list[Channel]:
     found = {c.id: c for c in Channel.objects.filter(id__in=ids)}
     for i, channel_id in enumerate(ids):
         if channel_id not in found:
-            raise Invalid(f"channels[{i}]", f"no channel with id {channel_id}")
+            raise InputError(f"channels[{i}]", f"no channel with id {channel_id}")
     return list(found.values())
 
 

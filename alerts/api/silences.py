@@ -14,9 +14,9 @@ from ninja.pagination import paginate
 from alerts.evaluate import refresh_suppression
 from alerts.models import Rule, Silence
 from monitoring.auth import require_role, user_auth
+from monitoring.errors import InputError
 from monitoring.paging import Rows, ShortPagination
 
-from .errors import Invalid
 from .schemas import Error, SilenceIn, SilenceOut
 
 router = Router(tags=["silences"])
@@ -46,12 +46,12 @@ def silence_out(silence: Silence) -> dict:
 def window(payload: SilenceIn) -> tuple:
     starts = payload.starts_at or timezone.now()
     if payload.ends_at is None and payload.minutes is None:
-        raise Invalid("ends_at", "give ends_at or minutes")
+        raise InputError("ends_at", "give ends_at or minutes")
     ends = payload.ends_at or starts + timedelta(minutes=payload.minutes)
     if ends <= starts:
-        raise Invalid("ends_at", "must be after starts_at")
+        raise InputError("ends_at", "must be after starts_at")
     if ends <= timezone.now():
-        raise Invalid("ends_at", "must be in the future")
+        raise InputError("ends_at", "must be in the future")
     return starts, ends
 
 
@@ -72,7 +72,7 @@ def create_silence(request: HttpRequest, payload: SilenceIn) -> Status:
     require_role(request, "admin")
     starts, ends = window(payload)
     if payload.rule is not None and not Rule.objects.filter(id=payload.rule).exists():
-        raise Invalid("rule", f"no rule with id {payload.rule}")
+        raise InputError("rule", f"no rule with id {payload.rule}")
     silence = Silence.objects.create(
         service=payload.service,
         subject=payload.subject,
