@@ -11,6 +11,7 @@ from django.utils import timezone
 from ninja import Schema
 from pydantic import Field
 
+from monitoring.inputs import Text
 from monitoring.paging import Rows
 
 from .models import OPEN_STATES, Alert, Delivery, Event
@@ -18,7 +19,7 @@ from .models import OPEN_STATES, Alert, Delivery, Event
 
 class AlertFilters(Schema):
     state: Literal["firing", "acknowledged", "suppressed", "resolved"] | None = None
-    service: str | None = Field(None, max_length=100)
+    service: Text | None = Field(None, max_length=100)
 
 
 def alert_out(alert: Alert) -> dict:

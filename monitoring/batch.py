@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from .inputs import storable
+
 MAX_AGE = timedelta(hours=24)
 MAX_AHEAD = timedelta(minutes=5)
 MAX_DURATION_MS = 24 * 3600 * 1000.0
@@ -70,7 +72,8 @@ class QueueReport(Item):
 
 
 class Batch(Item):
-    batch_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    # Any text (a client's own key), but text PostgreSQL can store.
+    batch_id: Annotated[str, Field(min_length=1, max_length=255), AfterValidator(storable)] | None = None
     instance: Name | None = None
     calls: list[Call] = []
     breakers: list[BreakerReport] = []

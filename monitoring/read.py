@@ -22,6 +22,7 @@ from .health import (
     recent_figures,
     window_start,
 )
+from .inputs import Text
 from .models import Breaker, BreakerState, CallBucket, Function
 from .outcomes import recent_outcomes
 from .paging import Rows
@@ -55,8 +56,8 @@ def sort_rows(rows: list[dict], sort: str) -> list[dict]:
 
 
 class FunctionFilters(Schema):
-    service: str | None = None
-    q: str | None = Field(None, description="part of the function name")
+    service: Text | None = Field(None, max_length=200)
+    q: Text | None = Field(None, max_length=200, description="part of the function name")
     health: str | None = Field(None, pattern="^(healthy|degraded|unhealthy|unknown)$")
     breaker: str | None = Field(None, pattern="^(open|half_open|closed)$", description="the fleet state")
     sort: str | None = Field(None, pattern=SORT_PATTERN, description='a column; "-" first sorts descending')

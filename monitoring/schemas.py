@@ -80,3 +80,9 @@ class MinutePoint(Schema):
 class Series(Schema):
     minutes: int
     points: list[MinutePoint]
+
+
+def errors(*codes: int) -> dict[int, type[Error]]:
+    """The error statuses an operation declares: response={200: ThingOut, **errors(401, 404, 422)}.
+    Every one it can answer is declared, so the OpenAPI document is the whole contract."""
+    return dict.fromkeys(codes, Error)

@@ -13,8 +13,9 @@ from pydantic import Field
 
 from monitoring.auth import user_auth
 from monitoring.health import window_start
+from monitoring.inputs import Text
 from monitoring.paging import Pagination, Rows
-from monitoring.schemas import Error
+from monitoring.schemas import errors
 
 from .models import Queue
 from .read import find_queues
@@ -45,16 +46,16 @@ class QueueSeries(Schema):
 
 
 class QueueFilters(Schema):
-    service: str | None = None
+    service: Text | None = Field(None, max_length=200)
 
 
-@router.get("/queues", auth=user_auth, response=list[QueueOut])
+@router.get("/queues", auth=user_auth, response={200: list[QueueOut], **errors(401, 422, 503)})
 @paginate(Pagination)
 def list_queues(request: HttpRequest, filters: Query[QueueFilters]) -> Rows:
     return find_queues(filters.service)
 
 
-@router.get("/queues/{queue_id}/series", auth=user_auth, response={200: QueueSeries, 404: Error})
+@router.get("/queues/{queue_id}/series", auth=user_auth, response={200: QueueSeries, **errors(401, 404, 422, 503)})
 def queue_series(request: HttpRequest, queue_id: int, minutes: int = Query(60, ge=1, le=1440)) -> dict:
     queue = get_object_or_404(Queue, id=queue_id)
     points = queue.snapshots.filter(at__gte=window_start(minutes)).order_by("at")

@@ -98,7 +98,7 @@ def ingest_batch(request: HttpRequest) -> HttpResponse:
 @router.post(
     "/ingest/validate",
     auth=ServiceTokenAuth(),
-    response={200: ValidAnswer, 400: Error, 401: Error, 413: Error, 415: Error, 422: Error, 429: Error},
+    response={200: ValidAnswer, 400: Error, 401: Error, 413: Error, 415: Error, 422: Error, 429: Error, 503: Error},
     openapi_extra=INGEST_BODY,
     summary="Check a batch without storing it",
 )

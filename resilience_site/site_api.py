@@ -8,7 +8,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from monitoring.auth import user_auth
-from monitoring.schemas import FunctionOut
+from monitoring.schemas import FunctionOut, errors
 from monitoring.shared import COMPUTED_AT_HELP, Sharing, shared
 
 from . import status as monitor_status
@@ -39,7 +39,7 @@ class Overview(Schema):
     computed_at: float = Field(description=COMPUTED_AT_HELP)
 
 
-@router.get("/overview", auth=user_auth, response=Overview)
+@router.get("/overview", auth=user_auth, response={200: Overview, **errors(401, 422, 503)})
 @shared(Overview)
 def get_overview(request: HttpRequest, sharing: Query[Sharing]) -> dict:
     return overview_figures()

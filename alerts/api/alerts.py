@@ -12,11 +12,13 @@ from alerts.lifecycle import NotApplicable
 from alerts.models import Alert
 from monitoring.auth import require_role, user_auth
 from monitoring.paging import Rows, ShortPagination
+from monitoring.schemas import errors
 
-from .schemas import AcknowledgeIn, AlertDetail, AlertOut, CommentIn, Error, EventOut, ResolveIn, SuppressIn
+from .schemas import AcknowledgeIn, AlertDetail, AlertOut, CommentIn, EventOut, ResolveIn, SuppressIn
 
 router = Router(tags=["alerts"])
-ACTION_ERRORS = {403: Error, 404: Error, 409: Error, 422: Error}
+# An action with a body; one without (unacknowledge) cannot get a body's 400 and 413.
+ACTION_ERRORS = errors(400, 401, 403, 404, 409, 413, 422, 503)
 
 
 def get_alert_for(request: HttpRequest, alert_id: int, role: str = "viewer") -> Alert:
@@ -28,13 +30,13 @@ def refuse(alert: Alert, action: str) -> NotApplicable:
     return NotApplicable(f"cannot {action} an alert that is {alert.state}")
 
 
-@router.get("/alerts", auth=user_auth, response=list[AlertOut])
+@router.get("/alerts", auth=user_auth, response={200: list[AlertOut], **errors(401, 422, 503)})
 @paginate(ShortPagination)
 def list_alerts(request: HttpRequest, filters: Query[read.AlertFilters]) -> Rows:
     return read.find_alerts(filters.state, filters.service)
 
 
-@router.get("/alerts/{alert_id}", auth=user_auth, response={200: AlertDetail, 404: Error})
+@router.get("/alerts/{alert_id}", auth=user_auth, response={200: AlertDetail, **errors(401, 404, 422, 503)})
 def get_alert(request: HttpRequest, alert_id: int) -> dict:
     return read.alert_detail(alert_id)
 
@@ -48,7 +50,11 @@ def acknowledge_alert(request: HttpRequest, alert_id: int, payload: AcknowledgeI
     return read.alert_detail(alert_id)
 
 
-@router.post("/alerts/{alert_id}/unacknowledge", auth=user_auth, response={200: AlertDetail, **ACTION_ERRORS})
+@router.post(
+    "/alerts/{alert_id}/unacknowledge",
+    auth=user_auth,
+    response={200: AlertDetail, **errors(401, 403, 404, 409, 422, 503)},
+)
 def unacknowledge_alert(request: HttpRequest, alert_id: int) -> dict:
     alert = get_alert_for(request, alert_id, "responder")
     if not lifecycle.unacknowledge(alert, request.user):

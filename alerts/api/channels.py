@@ -15,12 +15,13 @@ from alerts.read import delivery_out
 from alerts.transports import TRANSPORTS
 from monitoring.auth import require_role, user_auth
 from monitoring.errors import InputError
+from monitoring.inputs import check_json
 from monitoring.paging import Rows, ShortPagination
+from monitoring.schemas import errors
 
-from .schemas import ChannelIn, ChannelOut, ChannelPatch, DeliveryOut, Error
+from .schemas import ChannelIn, ChannelOut, ChannelPatch, DeliveryOut
 
 router = Router(tags=["channels"])
-WRITE_ERRORS = {400: Error, 403: Error, 404: Error, 422: Error}
 MASK = "********"
 SECRET_KEYS = ("secret", "previous_secret", "password")
 
@@ -46,6 +47,7 @@ def channel_out(channel: Channel) -> dict:
 def clean(kind: str, config: dict, old: dict | None = None) -> dict:
     if kind not in TRANSPORTS:
         raise InputError("kind", f"must be one of {', '.join(TRANSPORTS)}")
+    check_json(config, "config")
     # A masked secret sent back unchanged keeps the stored one.
     config = {k: (old.get(k) if old and v == MASK else v) for k, v in config.items()}
     return TRANSPORTS[kind].clean_config(config)
@@ -58,13 +60,13 @@ def set_enabled(channel: Channel, enabled: bool | None) -> None:
         channel.disabled_at, channel.disabled_reason = timezone.now(), "disabled by an admin"
 
 
-@router.get("/channels", auth=user_auth, response=list[ChannelOut])
+@router.get("/channels", auth=user_auth, response={200: list[ChannelOut], **errors(401, 422, 503)})
 @paginate(ShortPagination)
 def list_channels(request: HttpRequest) -> Rows:
     return Rows(Channel.objects.all(), lambda page: [channel_out(c) for c in page])
 
 
-@router.post("/channels", auth=user_auth, response={201: ChannelOut, **WRITE_ERRORS})
+@router.post("/channels", auth=user_auth, response={201: ChannelOut, **errors(400, 401, 403, 413, 422, 503)})
 def create_channel(request: HttpRequest, payload: ChannelIn) -> Status:
     require_role(request, "admin")
     channel = Channel(
@@ -78,12 +80,14 @@ def create_channel(request: HttpRequest, payload: ChannelIn) -> Status:
     return Status(201, channel_out(channel))
 
 
-@router.get("/channels/{channel_id}", auth=user_auth, response={200: ChannelOut, 404: Error})
+@router.get("/channels/{channel_id}", auth=user_auth, response={200: ChannelOut, **errors(401, 404, 422, 503)})
 def get_channel(request: HttpRequest, channel_id: int) -> dict:
     return channel_out(get_object_or_404(Channel, id=channel_id))
 
 
-@router.patch("/channels/{channel_id}", auth=user_auth, response={200: ChannelOut, **WRITE_ERRORS})
+@router.patch(
+    "/channels/{channel_id}", auth=user_auth, response={200: ChannelOut, **errors(400, 401, 403, 404, 413, 422, 503)}
+)
 def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch) -> dict:
     require_role(request, "admin")
     channel = get_object_or_404(Channel, id=channel_id)
@@ -99,14 +103,16 @@ def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch)
     return channel_out(channel)
 
 
-@router.delete("/channels/{channel_id}", auth=user_auth, response={204: None, 403: Error, 404: Error})
+@router.delete("/channels/{channel_id}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)})
 def delete_channel(request: HttpRequest, channel_id: int) -> Status:
     require_role(request, "admin")
     get_object_or_404(Channel, id=channel_id).delete()
     return Status(204, None)
 
 
-@router.post("/channels/{channel_id}/test", auth=user_auth, response={202: DeliveryOut, 403: Error, 404: Error})
+@router.post(
+    "/channels/{channel_id}/test", auth=user_auth, response={202: DeliveryOut, **errors(401, 403, 404, 422, 503)}
+)
 def test_channel(request: HttpRequest, channel_id: int) -> Status:
     require_role(request, "admin")
     channel = get_object_or_404(Channel, id=channel_id)

@@ -16,8 +16,9 @@ from alerts.models import Delivery
 from alerts.read import delivery_out, find_deliveries
 from monitoring.auth import require_role, user_auth
 from monitoring.paging import Rows, ShortPagination
+from monitoring.schemas import errors
 
-from .schemas import DeliveryOut, Error
+from .schemas import DeliveryOut
 
 router = Router(tags=["deliveries"])
 
@@ -26,14 +27,16 @@ class DeliveryFilters(Schema):
     state: Literal["pending", "sending", "sent", "dead"] | None = None
 
 
-@router.get("/deliveries", auth=user_auth, response=list[DeliveryOut])
+@router.get("/deliveries", auth=user_auth, response={200: list[DeliveryOut], **errors(401, 422, 503)})
 @paginate(ShortPagination)
 def list_deliveries(request: HttpRequest, filters: Query[DeliveryFilters]) -> Rows:
     return find_deliveries(filters.state)
 
 
 @router.post(
-    "/deliveries/{delivery_id}/retry", auth=user_auth, response={202: DeliveryOut, 403: Error, 404: Error, 409: Error}
+    "/deliveries/{delivery_id}/retry",
+    auth=user_auth,
+    response={202: DeliveryOut, **errors(401, 403, 404, 409, 422, 503)},
 )
 def retry_delivery(request: HttpRequest, delivery_id: int) -> Status:
     require_role(request, "responder")

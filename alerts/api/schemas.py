@@ -7,12 +7,16 @@ from ninja import Schema
 from pydantic import Field
 
 from alerts.models import Metric
+from alerts.transports import TRANSPORTS
+from monitoring.inputs import Body, Flag, Id, Moment, Name, Number, Text, Whole, unchanged
 from monitoring.schemas import Error  # noqa: F401  (one error shape for the whole API)
 
 MetricName = Literal[tuple(Metric.values)]  # type: ignore[valid-type]
 OpName = Literal[">", ">=", "<", "<="]
 SeverityName = Literal["critical", "high", "medium", "low"]
-Pattern = str
+KindName = Literal[tuple(TRANSPORTS)]  # type: ignore[valid-type]
+# A glob on service or function names (`*`, `?`, `[ab]`); like a name, more than spaces.
+Pattern = Name
 
 
 class RuleRef(Schema):
@@ -65,56 +69,58 @@ class AlertDetail(AlertOut):
     deliveries: list[DeliveryOut]
 
 
-class AcknowledgeIn(Schema):
-    reason: str = Field("", max_length=1000)
-    remind_after_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
+class AcknowledgeIn(Body):
+    reason: Text = Field("", max_length=1000)
+    remind_after_minutes: Whole | None = Field(None, ge=1, le=7 * 24 * 60)
 
 
-class SuppressIn(Schema):
-    minutes: int = Field(..., ge=1, le=30 * 24 * 60)
-    comment: str = Field("", max_length=500)
+class SuppressIn(Body):
+    minutes: Whole = Field(..., ge=1, le=30 * 24 * 60)
+    comment: Text = Field("", max_length=500)
 
 
-class CommentIn(Schema):
-    text: str = Field(..., min_length=1, max_length=5000)
+class CommentIn(Body):
+    text: Name = Field(..., max_length=5000)
 
 
-class ResolveIn(Schema):
-    comment: str = Field("", max_length=1000)
+class ResolveIn(Body):
+    comment: Text = Field("", max_length=1000)
 
 
-class RuleIn(Schema):
-    name: str = Field(..., min_length=1, max_length=200)
-    enabled: bool = True
+class RuleIn(Body):
+    name: Name = Field(..., max_length=200)
+    enabled: Flag = True
     metric: MetricName
     op: OpName = ">"
-    threshold: float
-    resolve_threshold: float | None = None
-    window_minutes: int = Field(5, ge=1, le=1440)
-    min_calls: int = Field(0, ge=0, le=1_000_000)
-    for_seconds: int = Field(0, ge=0, le=7 * 24 * 3600)
+    threshold: Number
+    resolve_threshold: Number | None = None
+    window_minutes: Whole = Field(5, ge=1, le=1440)
+    min_calls: Whole = Field(0, ge=0, le=1_000_000)
+    for_seconds: Whole = Field(0, ge=0, le=7 * 24 * 3600)
     severity: SeverityName = "high"
-    service: Pattern = Field("*", min_length=1, max_length=200)
-    subject: Pattern = Field("*", min_length=1, max_length=200)
-    channels: list[int] = []
-    cooldown_minutes: int = Field(60, ge=0, le=7 * 24 * 60)
+    service: Pattern = Field("*", max_length=200)
+    subject: Pattern = Field("*", max_length=200)
+    channels: list[Id] = []
+    cooldown_minutes: Whole = Field(60, ge=0, le=7 * 24 * 60)
 
 
-class RulePatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    enabled: bool | None = None
-    metric: MetricName | None = None
-    op: OpName | None = None
-    threshold: float | None = None
-    resolve_threshold: float | None = None
-    window_minutes: int | None = Field(None, ge=1, le=1440)
-    min_calls: int | None = Field(None, ge=0, le=1_000_000)
-    for_seconds: int | None = Field(None, ge=0, le=7 * 24 * 3600)
-    severity: SeverityName | None = None
-    service: Pattern | None = Field(None, min_length=1, max_length=200)
-    subject: Pattern | None = Field(None, min_length=1, max_length=200)
-    channels: list[int] | None = None
-    cooldown_minutes: int | None = Field(None, ge=0, le=7 * 24 * 60)
+class RulePatch(Body):
+    """Fields left out stay as they are; only resolve_threshold can be set to null."""
+
+    name: Name = unchanged(max_length=200)
+    enabled: Flag = unchanged()
+    metric: MetricName = unchanged()
+    op: OpName = unchanged()
+    threshold: Number = unchanged()
+    resolve_threshold: Number | None = None
+    window_minutes: Whole = unchanged(ge=1, le=1440)
+    min_calls: Whole = unchanged(ge=0, le=1_000_000)
+    for_seconds: Whole = unchanged(ge=0, le=7 * 24 * 3600)
+    severity: SeverityName = unchanged()
+    service: Pattern = unchanged(max_length=200)
+    subject: Pattern = unchanged(max_length=200)
+    channels: list[Id] = unchanged()
+    cooldown_minutes: Whole = unchanged(ge=0, le=7 * 24 * 60)
 
 
 class RuleOut(Schema):
@@ -141,19 +147,21 @@ class RuleDetail(RuleOut):
     history: list[EventOut]
 
 
-class ChannelIn(Schema):
-    name: str = Field(..., min_length=1, max_length=100)
-    kind: str
+class ChannelIn(Body):
+    name: Name = Field(..., max_length=100)
+    kind: KindName
     config: dict = {}
-    rate_per_minute: int | None = Field(None, ge=1, le=10_000)
-    enabled: bool = True
+    rate_per_minute: Whole | None = Field(None, ge=1, le=10_000)
+    enabled: Flag = True
 
 
-class ChannelPatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=100)
-    config: dict | None = None
-    rate_per_minute: int | None = Field(None, ge=1, le=10_000)
-    enabled: bool | None = None
+class ChannelPatch(Body):
+    """Fields left out stay as they are; only rate_per_minute can be set to null (the default rate)."""
+
+    name: Name = unchanged(max_length=100)
+    config: dict = unchanged()
+    rate_per_minute: Whole | None = Field(None, ge=1, le=10_000)
+    enabled: Flag = unchanged()
 
 
 class ChannelOut(Schema):
@@ -168,14 +176,14 @@ class ChannelOut(Schema):
     created: datetime
 
 
-class SilenceIn(Schema):
-    service: Pattern = Field("*", min_length=1, max_length=200)
-    subject: Pattern = Field("*", min_length=1, max_length=200)
-    rule: int | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    minutes: int | None = Field(None, ge=1, le=366 * 24 * 60)
-    comment: str = Field("", max_length=500)
+class SilenceIn(Body):
+    service: Pattern = Field("*", max_length=200)
+    subject: Pattern = Field("*", max_length=200)
+    rule: Id | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
+    minutes: Whole | None = Field(None, ge=1, le=366 * 24 * 60)
+    comment: Text = Field("", max_length=500)
 
 
 class SilenceOut(Schema):

@@ -16,8 +16,9 @@ from alerts.models import Rule, Silence
 from monitoring.auth import require_role, user_auth
 from monitoring.errors import InputError
 from monitoring.paging import Rows, ShortPagination
+from monitoring.schemas import errors
 
-from .schemas import Error, SilenceIn, SilenceOut
+from .schemas import SilenceIn, SilenceOut
 
 router = Router(tags=["silences"])
 
@@ -55,7 +56,7 @@ def window(payload: SilenceIn) -> tuple:
     return starts, ends
 
 
-@router.get("/silences", auth=user_auth, response=list[SilenceOut])
+@router.get("/silences", auth=user_auth, response={200: list[SilenceOut], **errors(401, 422, 503)})
 @paginate(ShortPagination)
 def list_silences(request: HttpRequest, filters: Query[SilenceFilters]) -> Rows:
     silences = Silence.objects.select_related("created_by")
@@ -67,7 +68,7 @@ def list_silences(request: HttpRequest, filters: Query[SilenceFilters]) -> Rows:
     return Rows(silences, lambda page: [silence_out(s) for s in page])
 
 
-@router.post("/silences", auth=user_auth, response={201: SilenceOut, 400: Error, 403: Error, 422: Error})
+@router.post("/silences", auth=user_auth, response={201: SilenceOut, **errors(400, 401, 403, 413, 422, 503)})
 def create_silence(request: HttpRequest, payload: SilenceIn) -> Status:
     require_role(request, "admin")
     starts, ends = window(payload)
@@ -86,12 +87,12 @@ def create_silence(request: HttpRequest, payload: SilenceIn) -> Status:
     return Status(201, silence_out(silence))
 
 
-@router.get("/silences/{silence_id}", auth=user_auth, response={200: SilenceOut, 404: Error})
+@router.get("/silences/{silence_id}", auth=user_auth, response={200: SilenceOut, **errors(401, 404, 422, 503)})
 def get_silence(request: HttpRequest, silence_id: int) -> dict:
     return silence_out(get_object_or_404(Silence.objects.select_related("created_by"), id=silence_id))
 
 
-@router.delete("/silences/{silence_id}", auth=user_auth, response={204: None, 403: Error, 404: Error})
+@router.delete("/silences/{silence_id}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)})
 def end_silence(request: HttpRequest, silence_id: int) -> Status:
     """End a silence now (kept for the record) or drop one that has not started."""
     require_role(request, "admin")
