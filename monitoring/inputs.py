@@ -35,6 +35,15 @@ def not_blank(value: str) -> str:
     return value
 
 
+def written_as_number(value: object) -> object:
+    # Lax parsing would read "5" and true as numbers; 5.0 is a whole number in JSON, and kept.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    if isinstance(value, str):
+        raise ValueError("must be a number, not a string")
+    return value
+
+
 def written_as_text(value: object) -> object:
     # Lax parsing would read a number as seconds since 1970: a date is written as text.
     if not isinstance(value, str | datetime):
@@ -53,16 +62,25 @@ def in_range(value: datetime) -> datetime:
     return value
 
 
+# The same rules for the OpenAPI document, so clients (and generated tests) know them.
+TEXT_PATTERN = "^[^\\u0000]*$"
+NAME_PATTERN = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
 # Text PostgreSQL can store: every string of a body or a query filter.
-Text = Annotated[str, AfterValidator(storable)]
+Text = Annotated[str, Field(json_schema_extra={"pattern": TEXT_PATTERN}), AfterValidator(storable)]
 # A name: text that is more than spaces (lengths are given per field).
-Name = Annotated[str, Field(min_length=1), AfterValidator(storable), AfterValidator(not_blank)]
+Name = Annotated[
+    str,
+    Field(min_length=1, json_schema_extra={"pattern": NAME_PATTERN}),
+    AfterValidator(storable),
+    AfterValidator(not_blank),
+]
 # Body numbers are JSON numbers: "5" and true are refused, as at ingest; NaN and Infinity too.
-Whole = Annotated[int, Field(strict=True)]
+Whole = Annotated[int, BeforeValidator(written_as_number)]
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Flag = Annotated[bool, Field(strict=True)]
 # A row's id given in a body: within the databases' integers (SQLite cannot even compare past them).
-Id = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+Id = Annotated[int, BeforeValidator(written_as_number), Field(ge=1, le=2**63 - 1)]
 Moment = Annotated[AwareDatetime, BeforeValidator(written_as_text), AfterValidator(in_range)]
 
 
@@ -73,14 +91,22 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _no_default(schema: dict[str, Any]) -> None:
-    schema.pop("default", None)
+def example(body: dict) -> ConfigDict:
+    """A body's model_config with an example: shown in /api/docs, and tried first by tests
+    generated from the OpenAPI document."""
+    return ConfigDict(json_schema_extra={"examples": [body]})
+
+
+def _left_out() -> None:
+    return None
 
 
 def unchanged(**constraints: Any) -> Any:  # noqa: ANN401
     """A PATCH field: left out, the value stays as it is; null only where its type allows it
-    (`name: Name = unchanged(max_length=200)` refuses null, `x: Number | None` takes it)."""
-    return Field(None, json_schema_extra=_no_default, **constraints)
+    (`name: Name = unchanged(max_length=200)` refuses null, `x: Number | None` takes it).
+    A default factory, so the OpenAPI document shows no `"default": null` for a field that
+    cannot be null."""
+    return Field(default_factory=_left_out, **constraints)
 
 
 def check_json(value: object, path: str) -> None:

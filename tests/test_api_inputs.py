@@ -190,3 +190,11 @@ def test_ids_past_any_row_are_not_found(people: People, no_defaults: None) -> No
 def test_an_ingest_batch_id_with_a_nul_is_refused(reporter: Reporter) -> None:
     r = reporter.post({"batch_id": f"deploy{NUL}", "calls": [call()]})
     assert_refused(r, "batch_id")
+
+
+def test_a_whole_number_may_be_written_with_a_zero_fraction(people: People, no_defaults: None) -> None:
+    # JSON has one number type: 10.0 is as whole as 10 (what the OpenAPI document's "integer" says).
+    r = people.admin.post("/api/v1/rules", {**RULE, "window_minutes": 10.0})
+    assert r.status_code == 201, r.content
+    assert Rule.objects.get().window_minutes == 10
+    assert_refused(people.admin.post("/api/v1/rules", {**RULE, "window_minutes": 10.5}), "window_minutes")

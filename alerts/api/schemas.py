@@ -8,7 +8,7 @@ from pydantic import Field
 
 from alerts.models import Metric
 from alerts.transports import TRANSPORTS
-from monitoring.inputs import Body, Flag, Id, Moment, Name, Number, Text, Whole, unchanged
+from monitoring.inputs import Body, Flag, Id, Moment, Name, Number, Text, Whole, example, unchanged
 from monitoring.schemas import Error  # noqa: F401  (one error shape for the whole API)
 
 MetricName = Literal[tuple(Metric.values)]  # type: ignore[valid-type]
@@ -70,24 +70,49 @@ class AlertDetail(AlertOut):
 
 
 class AcknowledgeIn(Body):
+    model_config = example({"reason": "on it", "remind_after_minutes": 30})
+
     reason: Text = Field("", max_length=1000)
     remind_after_minutes: Whole | None = Field(None, ge=1, le=7 * 24 * 60)
 
 
 class SuppressIn(Body):
+    model_config = example({"minutes": 60, "comment": "known, fix deploying"})
+
     minutes: Whole = Field(..., ge=1, le=30 * 24 * 60)
     comment: Text = Field("", max_length=500)
 
 
 class CommentIn(Body):
+    model_config = example({"text": "the card processor says it is their outage"})
+
     text: Name = Field(..., max_length=5000)
 
 
 class ResolveIn(Body):
+    model_config = example({"comment": "fixed the config"})
+
     comment: Text = Field("", max_length=1000)
 
 
 class RuleIn(Body):
+    model_config = example(
+        {
+            "name": "payments errors",
+            "metric": "error_rate",
+            "op": ">",
+            "threshold": 0.2,
+            "window_minutes": 5,
+            "min_calls": 10,
+            "for_seconds": 0,
+            "severity": "critical",
+            "service": "payments",
+            "subject": "*",
+            "channels": [],
+            "cooldown_minutes": 60,
+        }
+    )
+
     name: Name = Field(..., max_length=200)
     enabled: Flag = True
     metric: MetricName
@@ -106,6 +131,8 @@ class RuleIn(Body):
 
 class RulePatch(Body):
     """Fields left out stay as they are; only resolve_threshold can be set to null."""
+
+    model_config = example({"threshold": 0.3, "enabled": False})
 
     name: Name = unchanged(max_length=200)
     enabled: Flag = unchanged()
@@ -148,6 +175,14 @@ class RuleDetail(RuleOut):
 
 
 class ChannelIn(Body):
+    model_config = example(
+        {
+            "name": "ops hook",
+            "kind": "webhook",
+            "config": {"url": "https://hooks.example.org/monitor", "secret": "a-long-shared-secret-1234"},
+        }
+    )
+
     name: Name = Field(..., max_length=100)
     kind: KindName
     config: dict = {}
@@ -157,6 +192,8 @@ class ChannelIn(Body):
 
 class ChannelPatch(Body):
     """Fields left out stay as they are; only rate_per_minute can be set to null (the default rate)."""
+
+    model_config = example({"name": "ops hook (night)", "rate_per_minute": 10})
 
     name: Name = unchanged(max_length=100)
     config: dict = unchanged()
@@ -177,6 +214,10 @@ class ChannelOut(Schema):
 
 
 class SilenceIn(Body):
+    model_config = example(
+        {"service": "payments", "subject": "*", "rule": None, "minutes": 120, "comment": "db upgrade"}
+    )
+
     service: Pattern = Field("*", max_length=200)
     subject: Pattern = Field("*", max_length=200)
     rule: Id | None = None
