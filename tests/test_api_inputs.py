@@ -198,3 +198,12 @@ def test_a_whole_number_may_be_written_with_a_zero_fraction(people: People, no_d
     assert r.status_code == 201, r.content
     assert Rule.objects.get().window_minutes == 10
     assert_refused(people.admin.post("/api/v1/rules", {**RULE, "window_minutes": 10.5}), "window_minutes")
+
+
+@pytest.mark.parametrize(("page", "name"), [("/functions/", "q"), ("/functions/", "service"), ("/alerts/", "service")])
+def test_a_page_shows_everything_for_a_filter_it_cannot_use(people: People, page: str, name: str) -> None:
+    # The pages read their filters with the API's schemas: a NUL is refused there too, and the
+    # page falls back to no filter instead of failing in the database.
+    r = people.viewer.client.get(page, {name: f"pay{NUL}ments"})
+    assert r.status_code == 200
+    assert getattr(r.context["filters"], name) is None
