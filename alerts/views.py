@@ -8,28 +8,35 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
+from monitoring.paging import MAX_OFFSET
 from monitoring.views import page
 
-from .api.alerts import AlertFilters, get_alert, list_alerts
-from .api.deliveries import DeliveryFilters, list_deliveries
+from . import read
 
 PAGE_SIZE = 100
+DEAD_SHOWN = 50
 STATES = ["firing", "acknowledged", "suppressed", "resolved"]
 # The suppress duration picker: minutes and how they read.
 SUPPRESS_CHOICES = [(15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 day"), (10080, "1 week")]
 
 
-def alert_filters(request: HttpRequest) -> AlertFilters:
+class ListQuery(read.AlertFilters):
+    """The list page's query string: the API's filters and where the page starts."""
+
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+def alert_filters(request: HttpRequest) -> ListQuery:
     given = {name: request.GET[name] for name in ("state", "service", "offset") if request.GET.get(name)}
     try:
-        return AlertFilters(limit=PAGE_SIZE, **given)
+        return ListQuery(**given)
     except ValidationError:
-        return AlertFilters(limit=PAGE_SIZE)
+        return ListQuery()
 
 
-def with_query(filters: AlertFilters, **changes: object) -> str:
+def with_query(filters: ListQuery, **changes: object) -> str:
     values = {"state": filters.state, "service": filters.service, "offset": filters.offset} | changes
     return "?" + urlencode({name: value for name, value in values.items() if value})
 
@@ -37,20 +44,23 @@ def with_query(filters: AlertFilters, **changes: object) -> str:
 @login_required
 def alerts(request: HttpRequest) -> HttpResponse:
     filters = alert_filters(request)
-    found = list_alerts(request, filters)
-    end = filters.offset + len(found["items"])
+    found = read.find_alerts(filters.state, filters.service)
+    items = found[filters.offset : filters.offset + PAGE_SIZE]
+    count = len(found)
+    end = filters.offset + len(items)
     tabs = [{"state": s, "url": with_query(filters, state=s, offset=0)} for s in [None, *STATES]]
     pager = {
-        "count": found["count"],
+        "count": count,
         "previous": with_query(filters, offset=max(0, filters.offset - PAGE_SIZE)) if filters.offset else None,
-        "next": with_query(filters, offset=end) if end < found["count"] else None,
+        "next": with_query(filters, offset=end) if end < count else None,
     }
-    dead = list_deliveries(request, DeliveryFilters(state="dead", limit=50))
-    context = {"alerts": found["items"], "filters": filters, "tabs": tabs, "pager": pager, "dead": dead}
+    dead_letters = read.find_deliveries("dead")
+    dead = {"items": dead_letters[:DEAD_SHOWN], "count": len(dead_letters)}
+    context = {"alerts": items, "filters": filters, "tabs": tabs, "pager": pager, "dead": dead}
     return page(request, "alerts/alerts.html", "alerts", **context)
 
 
 @login_required
 def alert(request: HttpRequest, alert_id: int) -> HttpResponse:
-    detail = get_alert(request, alert_id)
+    detail = read.alert_detail(alert_id)
     return page(request, "alerts/alert.html", "alerts", alert=detail, suppress_choices=SUPPRESS_CHOICES)

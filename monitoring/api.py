@@ -1,6 +1,7 @@
-"""The functions API: list, detail and series."""
+"""The functions API: list, detail, series; and the services."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: ninja resolves the annotations of a decorated
+# view (@paginate, @shared) in the decorator's module, where these names are unknown.
 
 from datetime import datetime
 
@@ -8,31 +9,35 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router
 from ninja.errors import ValidationError
+from ninja.pagination import paginate
 
 from . import ranges
 from .auth import user_auth
 from .models import Function
+from .paging import Rows
 from .ranges import RANGE_PATTERN, Window
 from .read import FunctionFilters, find_functions, function_detail
-from .schemas import Error, FunctionDetail, FunctionPage, Series
+from .schemas import FunctionDetail, FunctionOut, FunctionPage, Series, errors
 from .series import series, totals
 from .services import ServiceOut, service_rows
-from .shared import shared_answer
+from .shared import SharedPagination, Sharing, shared
 
 router = Router(tags=["monitoring"])
 
 
-@router.get("/functions", auth=user_auth, response=FunctionPage)
-def list_functions(request: HttpRequest, filters: Query[FunctionFilters]) -> dict:
-    return shared_answer(request, filters.max_age, filters.newer_than, lambda: find_functions(filters), FunctionPage)
+@router.get("/functions", auth=user_auth, response={200: list[FunctionOut], **errors(401, 422, 503)})
+@shared(FunctionPage)
+@paginate(SharedPagination)
+def list_functions(request: HttpRequest, filters: Query[FunctionFilters], sharing: Query[Sharing]) -> Rows | list:
+    return find_functions(filters)
 
 
-@router.get("/services", auth=user_auth, response=list[ServiceOut])
+@router.get("/services", auth=user_auth, response={200: list[ServiceOut], **errors(401, 503)})
 def list_services(request: HttpRequest) -> list[dict]:
     return service_rows()
 
 
-@router.get("/functions/{function_id}", auth=user_auth, response={200: FunctionDetail, 404: Error})
+@router.get("/functions/{function_id}", auth=user_auth, response={200: FunctionDetail, **errors(401, 404, 422, 503)})
 def get_function(request: HttpRequest, function_id: int) -> dict:
     return function_detail(function_id)
 
@@ -41,7 +46,7 @@ RANGE_HELP = "1h, 6h, 24h, 7d or 30d, ending now"
 FROM_HELP = "ISO 8601 with an offset, e.g. 2026-11-22T10:00:00Z; with `to` (default now) instead of range"
 
 
-@router.get("/functions/{function_id}/series", auth=user_auth, response={200: Series, 404: Error, 422: Error})
+@router.get("/functions/{function_id}/series", auth=user_auth, response={200: Series, **errors(401, 404, 422, 503)})
 def function_series(
     request: HttpRequest,
     function_id: int,

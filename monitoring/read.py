@@ -24,9 +24,10 @@ from .health import (
     stale_before,
     window_start,
 )
+from .inputs import Text
 from .models import Breaker, BreakerState, CallBucket, Function
 from .outcomes import recent_outcomes
-from .shared import MAX_AGE_HELP, NEWER_THAN_HELP
+from .paging import Rows
 from .writers import writer
 
 # Worst first: the order of the "health" sort and of the overview's trouble list.
@@ -58,15 +59,11 @@ def sort_rows(rows: list[dict], sort: str) -> list[dict]:
 
 
 class FunctionFilters(Schema):
-    service: str | None = None
-    q: str | None = Field(None, description="part of the function name")
+    service: Text | None = Field(None, max_length=200)
+    q: Text | None = Field(None, max_length=200, description="part of the function name")
     health: str | None = Field(None, pattern="^(healthy|degraded|unhealthy|unknown|stale)$")
     breaker: str | None = Field(None, pattern="^(open|half_open|closed)$", description="the fleet state")
     sort: str | None = Field(None, pattern=SORT_PATTERN, description='a column; "-" first sorts descending')
-    limit: int = Field(100, ge=1, le=500)
-    offset: int = Field(0, ge=0)
-    max_age: int = Field(0, ge=0, le=10, description=MAX_AGE_HELP)
-    newer_than: float | None = Field(None, description=NEWER_THAN_HELP)
 
     def by_figures(self) -> bool:
         """Filters and sorts on figures are applied in Python, over every matching function."""
@@ -141,25 +138,37 @@ def in_full(rows: list[dict]) -> list[dict]:
     return [full[row["id"]] for row in rows]
 
 
-def find_functions(filters: FunctionFilters) -> dict:
+class FullOnPage:
+    """Judged rows, shown in full only for the page asked for."""
+
+    def __init__(self, rows: list[dict]) -> None:
+        self.rows = rows
+
+    def __getitem__(self, page: slice) -> list[dict]:
+        return in_full(self.rows[page])
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def find_functions(filters: FunctionFilters) -> Rows | FullOnPage | list[dict]:
+    """The matching functions' rows. Filters and sorts on figures judge every matching
+    function (from counts alone where they can); otherwise only the page asked for is computed."""
     functions = Function.objects.select_related("service")
     if filters.service:
         functions = functions.filter(service__name=filters.service)
     if filters.q:
         functions = functions.filter(Q(name__icontains=filters.q))
-    if filters.by_figures():
-        histograms = needs_histograms(filters.sort)
-        rows = functions_out(list(functions)) if histograms else judged_rows(functions)
-        rows = [
-            row
-            for row in rows
-            if filters.health in (None, row["health"]) and filters.breaker in (None, row["breaker"]["state"])
-        ]
-        rows = sort_rows(rows, filters.sort or "service")
-        page = rows[filters.offset : filters.offset + filters.limit]
-        return {"items": page if histograms else in_full(page), "count": len(rows)}
-    page = list(functions[filters.offset : filters.offset + filters.limit])
-    return {"items": functions_out(page), "count": functions.count()}
+    if not filters.by_figures():
+        return Rows(functions, functions_out)
+    histograms = needs_histograms(filters.sort)
+    rows = [
+        row
+        for row in (functions_out(list(functions)) if histograms else judged_rows(functions))
+        if filters.health in (None, row["health"]) and filters.breaker in (None, row["breaker"]["state"])
+    ]
+    rows = sort_rows(rows, filters.sort or "service")
+    return rows if histograms else FullOnPage(rows)
 
 
 def function_detail(function_id: int) -> dict:

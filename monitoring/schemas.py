@@ -86,3 +86,9 @@ class Series(Schema):
     step_s: int = Field(description="seconds per point: 60, 300, 900, 3600 or 86400")
     points: list[MinutePoint] = Field(description="one per step; `minute` is the point's start")
     totals: MinutePoint = Field(description="the whole range as one point")
+
+
+def errors(*codes: int) -> dict[int, type[Error]]:
+    """The error statuses an operation declares: response={200: ThingOut, **errors(401, 404, 422)}.
+    Every one it can answer is declared, so the OpenAPI document is the whole contract."""
+    return dict.fromkeys(codes, Error)

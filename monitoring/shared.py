@@ -6,14 +6,17 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from functools import partial, wraps
+from typing import Any
 
 import orjson
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-from ninja import Schema
+from ninja import Field, Schema
 
 from . import outages
 from .outages import CACHE_ERRORS
+from .paging import Pagination
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +29,46 @@ NEWER_THAN_HELP = (
     "while another caller's request is computing it, or within a second of the last computation, "
     "the shared answer comes back as it is: compare its computed_at and ask again"
 )
+COMPUTED_AT_HELP = "when this answer was computed (epoch seconds)"
 # However many pages ask, one shared answer is computed at most this often. Ingest runs in
 # the same processes: recomputing for every live delta cost it about twice as much.
 RECOMPUTE_EVERY_S = 1
 # A shared answer is kept past its max_age, so callers arriving while it is being computed
 # again get the last one (and its computed_at) instead of all computing it at once.
 SHARED_KEPT_S = 60
+
+
+class Sharing(Schema):
+    """The query parameters of an operation whose answer may be shared (see shared)."""
+
+    max_age: int = Field(0, ge=0, le=10, description=MAX_AGE_HELP)
+    newer_than: float | None = Field(None, allow_inf_nan=False, description=NEWER_THAN_HELP)
+
+
+class SharedPagination(Pagination):
+    """Pages of a shared answer: {"items", "count", "computed_at"}."""
+
+    class Output(Schema):
+        items: list[Any]
+        count: int
+        computed_at: float = Field(description=COMPUTED_AT_HELP)
+
+
+def shared(schema: type[Schema]) -> Callable:
+    """Share the answer of an operation that takes `sharing: Query[Sharing]` (see shared_answer);
+    schema validates the answer once, when it is computed. Put it above @paginate: a page is
+    shared whole."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def sharing_view(request: HttpRequest, **params: object) -> dict | HttpResponse:
+            sharing = params["sharing"]
+            compute = partial(view, request, **params)
+            return shared_answer(request, sharing.max_age, sharing.newer_than, compute, schema)
+
+        return sharing_view
+
+    return decorate
 
 
 def shared_answer(

@@ -9,10 +9,11 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from .auth import role_of
 from .models import Service
+from .paging import MAX_OFFSET
 from .read import FunctionFilters, find_functions
 from .services import refused_today
 
@@ -41,21 +42,28 @@ def first_steps() -> dict:
     return {"site_url": settings.SITE_URL, "has_service": Service.objects.exists()}
 
 
-def function_filters(query: QueryDict) -> tuple[FunctionFilters, bool]:
+class TableQuery(FunctionFilters):
+    """The table's query string: the API's filters and the page (its size sent to the API on re-fetch)."""
+
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    limit: int = PAGE_SIZE
+
+
+def function_filters(query: QueryDict) -> tuple[TableQuery, bool]:
     """The table's filters from the query string; (defaults, False) when they do not parse."""
     given = {name: query[name] for name in FILTER_FIELDS if query.get(name)}
     try:
-        return FunctionFilters(limit=PAGE_SIZE, **given), True
+        return TableQuery(**given), True
     except ValidationError:
-        return FunctionFilters(limit=PAGE_SIZE), False
+        return TableQuery(), False
 
 
-def with_query(filters: FunctionFilters, **changes: object) -> str:
+def with_query(filters: TableQuery, **changes: object) -> str:
     values = {name: getattr(filters, name) for name in FILTER_FIELDS} | changes
     return "?" + urlencode({name: value for name, value in values.items() if value})
 
 
-def columns(filters: FunctionFilters) -> list[dict]:
+def columns(filters: TableQuery) -> list[dict]:
     current = (filters.sort or "").lstrip("-")
     descending = (filters.sort or "").startswith("-")
     out = []
@@ -72,13 +80,15 @@ def columns(filters: FunctionFilters) -> list[dict]:
 def functions(request: HttpRequest) -> HttpResponse:
     filters, valid = function_filters(request.GET)
     found = find_functions(filters)
-    end = filters.offset + len(found["items"])
+    rows = found[filters.offset : filters.offset + PAGE_SIZE]
+    count = len(found)
+    end = filters.offset + len(rows)
     pager = {
-        "start": filters.offset + 1 if found["items"] else 0,
+        "start": filters.offset + 1 if rows else 0,
         "end": end,
-        "count": found["count"],
+        "count": count,
         "previous": with_query(filters, offset=max(0, filters.offset - PAGE_SIZE)) if filters.offset else None,
-        "next": with_query(filters, offset=end) if end < found["count"] else None,
+        "next": with_query(filters, offset=end) if end < count else None,
     }
-    context = {"rows": found["items"], "filters": filters, "valid": valid, "columns": columns(filters), "pager": pager}
+    context = {"rows": rows, "filters": filters, "valid": valid, "columns": columns(filters), "pager": pager}
     return page(request, "monitoring/functions.html", "functions", **context, refused=refused_today(), **first_steps())

@@ -2,9 +2,38 @@
 
 from __future__ import annotations
 
+from django.db.models import OuterRef, Subquery
+
 from monitoring.health import window_start
+from monitoring.paging import Rows
 
 from .models import Queue, Snapshot
+
+
+def find_queues(service: str | None = None) -> Rows:
+    """Queues (of a service) with their latest snapshot and their growth over 5 minutes."""
+    newest = Snapshot.objects.filter(queue=OuterRef("pk")).order_by("-at").values("id")[:1]
+    queues = Queue.objects.select_related("service").annotate(latest_id=Subquery(newest))
+    if service:
+        queues = queues.filter(service__name=service)
+    return Rows(queues, with_latest)
+
+
+def with_latest(queues: list[Queue]) -> list[dict]:
+    latest_ids = [queue.latest_id for queue in queues if queue.latest_id]
+    snapshots = {snapshot.queue_id: snapshot for snapshot in Snapshot.objects.filter(id__in=latest_ids)}
+    growth = queue_growth([q.id for q in queues])
+    return [
+        {
+            "id": q.id,
+            "service": q.service.name,
+            "name": q.name,
+            "last_seen": q.last_seen,
+            "latest": snapshots.get(q.id),
+            "growth_5m": growth.get(q.id),
+        }
+        for q in queues
+    ]
 
 
 def queue_growth(queue_ids: list[int], minutes: int = 5) -> dict[int, int]:

@@ -6,16 +6,17 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
+from monitoring.paging import MAX_LIMIT
 from monitoring.views import first_steps, page
 
-from .api import QueueFilters, list_queues
 from .models import Queue
+from .read import find_queues
 
 
 @login_required
 def queues(request: HttpRequest) -> HttpResponse:
-    found = list_queues(request, QueueFilters(limit=500))
-    return page(request, "queues/queues.html", "queues", queues=found["items"], count=found["count"], **first_steps())
+    found = find_queues()
+    return page(request, "queues/queues.html", "queues", queues=found[:MAX_LIMIT], count=len(found), **first_steps())
 
 
 @login_required

@@ -14,7 +14,7 @@ from monitoring.auth import ServiceTokenAuth, seconds_over_rate
 from monitoring.models import Refusal
 from monitoring.schemas import Error
 
-from . import live
+from . import errors, live
 from .ingest import IngestError, TooLarge, ingest, parse
 from .schemas import IngestAnswer, ValidAnswer
 
@@ -37,7 +37,7 @@ def json_response(status: int, body: dict, **headers: str) -> HttpResponse:
 
 
 def error_response(error: IngestError) -> HttpResponse:
-    return json_response(error.status, error.answer())
+    return errors.error_response(error.status, error.message, error.field)
 
 
 def read_body(request: HttpRequest) -> bytes:
@@ -63,9 +63,9 @@ def refusal(request: HttpRequest) -> HttpResponse | None:
     retry_after = seconds_over_rate(token)
     if retry_after:
         detail = f"over {token.rate_limit()} requests a minute for this token"
-        return json_response(429, {"detail": detail, "field": ""}, Retry_After=str(retry_after))
+        return errors.error_response(429, detail, Retry_After=str(retry_after))
     if request.content_type != "application/json":
-        return json_response(415, {"detail": "Content-Type must be application/json", "field": ""})
+        return errors.error_response(415, "Content-Type must be application/json")
     return None
 
 
@@ -105,7 +105,7 @@ def ingest_batch(request: HttpRequest) -> HttpResponse:
 @router.post(
     "/ingest/validate",
     auth=ServiceTokenAuth(),
-    response={200: ValidAnswer, 400: Error, 401: Error, 413: Error, 415: Error, 422: Error, 429: Error},
+    response={200: ValidAnswer, 400: Error, 401: Error, 413: Error, 415: Error, 422: Error, 429: Error, 503: Error},
     openapi_extra=INGEST_BODY,
     summary="Check a batch without storing it",
 )

@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # API answers past ninja (a body over the limit, 405, 404, 500) in the API's error shape.
+    "resilience_site.errors.ApiErrors",
 ]
 
 ROOT_URLCONF = "resilience_site.urls"

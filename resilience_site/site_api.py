@@ -1,14 +1,15 @@
 """Endpoints that compose the apps: the overview and the monitor's own status."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: ninja resolves the annotations of a decorated
+# view (@paginate, @shared) in the decorator's module, where these names are unknown.
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from monitoring.auth import user_auth
-from monitoring.schemas import FunctionOut
-from monitoring.shared import MAX_AGE_HELP, NEWER_THAN_HELP, shared_answer
+from monitoring.schemas import FunctionOut, errors
+from monitoring.shared import COMPUTED_AT_HELP, Sharing, shared
 
 from . import status as monitor_status
 from .overview import overview_figures
@@ -36,16 +37,13 @@ class Overview(Schema):
     queues_backing_up: list[QueueGrowing]
     firing_alerts: int
     trouble: list[FunctionOut]
-    computed_at: float = Field(description="when this answer was computed (epoch seconds)")
+    computed_at: float = Field(description=COMPUTED_AT_HELP)
 
 
-@router.get("/overview", auth=user_auth, response=Overview)
-def get_overview(
-    request: HttpRequest,
-    max_age: int = Query(0, ge=0, le=10, description=MAX_AGE_HELP),
-    newer_than: float | None = Query(None, description=NEWER_THAN_HELP),
-) -> dict:
-    return shared_answer(request, max_age, newer_than, overview_figures, Overview)
+@router.get("/overview", auth=user_auth, response={200: Overview, **errors(401, 422, 503)})
+@shared(Overview)
+def get_overview(request: HttpRequest, sharing: Query[Sharing]) -> dict:
+    return overview_figures()
 
 
 @router.get("/status", auth=None, response={200: StatusOut, 503: StatusOut})

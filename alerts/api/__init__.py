@@ -5,10 +5,9 @@ from __future__ import annotations
 from ninja import Router
 
 from . import alerts, channels, deliveries, rules, silences
-from .errors import install
 
 router = Router()
 for module in (alerts, rules, channels, silences, deliveries):
     router.add_router("", module.router)
 
-__all__ = ["router", "install"]
+__all__ = ["router"]

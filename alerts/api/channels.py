@@ -1,23 +1,27 @@
 """Channels: read (viewer, secrets masked), configure and test (admin)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: ninja resolves the annotations of a decorated
+# view (@paginate, @shared) in the decorator's module, where these names are unknown.
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Query, Router, Status
+from ninja import Router, Status
+from ninja.pagination import paginate
 
 from alerts import outbox
 from alerts.models import Channel
+from alerts.read import delivery_out
 from alerts.transports import TRANSPORTS
 from monitoring.auth import require_role, user_auth
+from monitoring.errors import InputError
+from monitoring.inputs import check_json
+from monitoring.paging import Rows, ShortPagination
+from monitoring.schemas import errors
 
-from .alerts import delivery_out
-from .errors import Invalid
-from .schemas import ChannelIn, ChannelOut, ChannelPage, ChannelPatch, DeliveryOut, Error, Page
+from .schemas import ChannelIn, ChannelOut, ChannelPatch, DeliveryOut
 
 router = Router(tags=["channels"])
-WRITE_ERRORS = {400: Error, 403: Error, 404: Error, 422: Error}
 MASK = "********"
 SECRET_KEYS = ("secret", "previous_secret", "password")
 
@@ -42,7 +46,8 @@ def channel_out(channel: Channel) -> dict:
 
 def clean(kind: str, config: dict, old: dict | None = None) -> dict:
     if kind not in TRANSPORTS:
-        raise Invalid("kind", f"must be one of {', '.join(TRANSPORTS)}")
+        raise InputError("kind", f"must be one of {', '.join(TRANSPORTS)}")
+    check_json(config, "config")
     # A masked secret sent back unchanged keeps the stored one.
     config = {k: (old.get(k) if old and v == MASK else v) for k, v in config.items()}
     return TRANSPORTS[kind].clean_config(config)
@@ -55,14 +60,13 @@ def set_enabled(channel: Channel, enabled: bool | None) -> None:
         channel.disabled_at, channel.disabled_reason = timezone.now(), "disabled by an admin"
 
 
-@router.get("/channels", auth=user_auth, response=ChannelPage)
-def list_channels(request: HttpRequest, page: Query[Page]) -> dict:
-    channels = Channel.objects.all()
-    items = [channel_out(c) for c in channels[page.offset : page.offset + page.limit]]
-    return {"items": items, "count": channels.count()}
+@router.get("/channels", auth=user_auth, response={200: list[ChannelOut], **errors(401, 422, 503)})
+@paginate(ShortPagination)
+def list_channels(request: HttpRequest) -> Rows:
+    return Rows(Channel.objects.all(), lambda page: [channel_out(c) for c in page])
 
 
-@router.post("/channels", auth=user_auth, response={201: ChannelOut, **WRITE_ERRORS})
+@router.post("/channels", auth=user_auth, response={201: ChannelOut, **errors(400, 401, 403, 413, 422, 503)})
 def create_channel(request: HttpRequest, payload: ChannelIn) -> Status:
     require_role(request, "admin")
     channel = Channel(
@@ -76,12 +80,14 @@ def create_channel(request: HttpRequest, payload: ChannelIn) -> Status:
     return Status(201, channel_out(channel))
 
 
-@router.get("/channels/{channel_id}", auth=user_auth, response={200: ChannelOut, 404: Error})
+@router.get("/channels/{channel_id}", auth=user_auth, response={200: ChannelOut, **errors(401, 404, 422, 503)})
 def get_channel(request: HttpRequest, channel_id: int) -> dict:
     return channel_out(get_object_or_404(Channel, id=channel_id))
 
 
-@router.patch("/channels/{channel_id}", auth=user_auth, response={200: ChannelOut, **WRITE_ERRORS})
+@router.patch(
+    "/channels/{channel_id}", auth=user_auth, response={200: ChannelOut, **errors(400, 401, 403, 404, 413, 422, 503)}
+)
 def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch) -> dict:
     require_role(request, "admin")
     channel = get_object_or_404(Channel, id=channel_id)
@@ -97,14 +103,16 @@ def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch)
     return channel_out(channel)
 
 
-@router.delete("/channels/{channel_id}", auth=user_auth, response={204: None, 403: Error, 404: Error})
+@router.delete("/channels/{channel_id}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)})
 def delete_channel(request: HttpRequest, channel_id: int) -> Status:
     require_role(request, "admin")
     get_object_or_404(Channel, id=channel_id).delete()
     return Status(204, None)
 
 
-@router.post("/channels/{channel_id}/test", auth=user_auth, response={202: DeliveryOut, 403: Error, 404: Error})
+@router.post(
+    "/channels/{channel_id}/test", auth=user_auth, response={202: DeliveryOut, **errors(401, 403, 404, 422, 503)}
+)
 def test_channel(request: HttpRequest, channel_id: int) -> Status:
     require_role(request, "admin")
     channel = get_object_or_404(Channel, id=channel_id)

@@ -1,39 +1,42 @@
 """Deliveries: the dead-letter list (viewer) and retry by hand (responder)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: ninja resolves the annotations of a decorated
+# view (@paginate, @shared) in the decorator's module, where these names are unknown.
 
 from typing import Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Status
+from ninja import Query, Router, Schema, Status
+from ninja.pagination import paginate
 
 from alerts import outbox
 from alerts.lifecycle import NotApplicable
 from alerts.models import Delivery
+from alerts.read import delivery_out, find_deliveries
 from monitoring.auth import require_role, user_auth
+from monitoring.paging import Rows, ShortPagination
+from monitoring.schemas import errors
 
-from .alerts import delivery_out
-from .schemas import DeliveryOut, DeliveryPage, Error, Page
+from .schemas import DeliveryOut
 
 router = Router(tags=["deliveries"])
 
 
-class DeliveryFilters(Page):
+class DeliveryFilters(Schema):
     state: Literal["pending", "sending", "sent", "dead"] | None = None
 
 
-@router.get("/deliveries", auth=user_auth, response=DeliveryPage)
-def list_deliveries(request: HttpRequest, filters: Query[DeliveryFilters]) -> dict:
-    deliveries = Delivery.objects.select_related("channel")
-    if filters.state:
-        deliveries = deliveries.filter(state=filters.state)
-    page = deliveries[filters.offset : filters.offset + filters.limit]
-    return {"items": [delivery_out(d) for d in page], "count": deliveries.count()}
+@router.get("/deliveries", auth=user_auth, response={200: list[DeliveryOut], **errors(401, 422, 503)})
+@paginate(ShortPagination)
+def list_deliveries(request: HttpRequest, filters: Query[DeliveryFilters]) -> Rows:
+    return find_deliveries(filters.state)
 
 
 @router.post(
-    "/deliveries/{delivery_id}/retry", auth=user_auth, response={202: DeliveryOut, 403: Error, 404: Error, 409: Error}
+    "/deliveries/{delivery_id}/retry",
+    auth=user_auth,
+    response={202: DeliveryOut, **errors(401, 403, 404, 409, 422, 503)},
 )
 def retry_delivery(request: HttpRequest, delivery_id: int) -> Status:
     require_role(request, "responder")

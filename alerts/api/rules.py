@@ -1,23 +1,27 @@
 """Rules: read (viewer), configure (admin); every edit is on the rule's history."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: ninja resolves the annotations of a decorated
+# view (@paginate, @shared) in the decorator's module, where these names are unknown.
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Query, Router, Status
+from ninja import Router, Status
+from ninja.pagination import paginate
 
 from alerts.models import Channel, Rule
+from alerts.read import event_out
 from alerts.timeline import record
 from monitoring.auth import require_role, user_auth
+from monitoring.errors import InputError
+from monitoring.paging import Rows, ShortPagination
+from monitoring.schemas import errors
 
-from .alerts import event_out
-from .errors import Invalid
-from .schemas import Error, Page, RuleDetail, RuleIn, RulePage, RulePatch
+from .schemas import RuleDetail, RuleIn, RuleOut, RulePatch
 
 router = Router(tags=["rules"])
-WRITE_ERRORS = {400: Error, 403: Error, 404: Error, 422: Error}
 
 
 def rule_out(rule: Rule) -> dict:
@@ -40,11 +44,11 @@ def check_channels(ids: list[int]) -> list[Channel]:
     found = {c.id: c for c in Channel.objects.filter(id__in=ids)}
     for i, channel_id in enumerate(ids):
         if channel_id not in found:
-            raise Invalid(f"channels[{i}]", f"no channel with id {channel_id}")
+            raise InputError(f"channels[{i}]", f"no channel with id {channel_id}")
     return list(found.values())
 
 
-def save(rule: Rule, data: dict, actor, action: str) -> Rule:  # noqa: ANN001
+def save(rule: Rule, data: dict, actor: AbstractBaseUser, action: str) -> Rule:
     channels = check_channels(data.pop("channels")) if data.get("channels") is not None else None
     data.pop("channels", None)
     changed = [name for name, value in data.items() if getattr(rule, name, None) != value]
@@ -63,39 +67,41 @@ def save(rule: Rule, data: dict, actor, action: str) -> Rule:  # noqa: ANN001
     return rule
 
 
-@router.get("/rules", auth=user_auth, response=RulePage)
-def list_rules(request: HttpRequest, page: Query[Page]) -> dict:
-    rules = Rule.objects.prefetch_related("channels")
-    return {"items": [rule_out(r) for r in rules[page.offset : page.offset + page.limit]], "count": rules.count()}
+@router.get("/rules", auth=user_auth, response={200: list[RuleOut], **errors(401, 422, 503)})
+@paginate(ShortPagination)
+def list_rules(request: HttpRequest) -> Rows:
+    return Rows(Rule.objects.prefetch_related("channels"), lambda page: [rule_out(r) for r in page])
 
 
-@router.post("/rules", auth=user_auth, response={201: RuleDetail, **WRITE_ERRORS})
+@router.post("/rules", auth=user_auth, response={201: RuleDetail, **errors(400, 401, 403, 413, 422, 503)})
 def create_rule(request: HttpRequest, payload: RuleIn) -> Status:
     require_role(request, "admin")
     rule = save(Rule(), payload.model_dump(), request.user, "rule created")
     return Status(201, rule_detail(rule))
 
 
-@router.get("/rules/{rule_id}", auth=user_auth, response={200: RuleDetail, 404: Error})
+@router.get("/rules/{rule_id}", auth=user_auth, response={200: RuleDetail, **errors(401, 404, 422, 503)})
 def get_rule(request: HttpRequest, rule_id: int) -> dict:
     return rule_detail(get_object_or_404(Rule, id=rule_id))
 
 
-@router.put("/rules/{rule_id}", auth=user_auth, response={200: RuleDetail, **WRITE_ERRORS})
+@router.put("/rules/{rule_id}", auth=user_auth, response={200: RuleDetail, **errors(400, 401, 403, 404, 413, 422, 503)})
 def replace_rule(request: HttpRequest, rule_id: int, payload: RuleIn) -> dict:
     require_role(request, "admin")
     rule = get_object_or_404(Rule, id=rule_id)
     return rule_detail(save(rule, payload.model_dump(), request.user, "rule changed"))
 
 
-@router.patch("/rules/{rule_id}", auth=user_auth, response={200: RuleDetail, **WRITE_ERRORS})
+@router.patch(
+    "/rules/{rule_id}", auth=user_auth, response={200: RuleDetail, **errors(400, 401, 403, 404, 413, 422, 503)}
+)
 def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> dict:
     require_role(request, "admin")
     rule = get_object_or_404(Rule, id=rule_id)
     return rule_detail(save(rule, payload.model_dump(exclude_unset=True), request.user, "rule changed"))
 
 
-@router.delete("/rules/{rule_id}", auth=user_auth, response={204: None, 403: Error, 404: Error})
+@router.delete("/rules/{rule_id}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)})
 def delete_rule(request: HttpRequest, rule_id: int) -> Status:
     require_role(request, "admin")
     rule = get_object_or_404(Rule, id=rule_id)

@@ -7,17 +7,15 @@ from ninja import Schema
 from pydantic import Field
 
 from alerts.models import Metric
-from monitoring.schemas import Error  # noqa: F401  (one error shape for the whole API)
+from alerts.transports import TRANSPORTS
+from monitoring.inputs import Body, Flag, Id, Moment, Name, Number, Text, Whole, example, unchanged
 
 MetricName = Literal[tuple(Metric.values)]  # type: ignore[valid-type]
 OpName = Literal[">", ">=", "<", "<="]
 SeverityName = Literal["critical", "high", "medium", "low"]
-Pattern = str
-
-
-class Page(Schema):
-    limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+KindName = Literal[tuple(TRANSPORTS)]  # type: ignore[valid-type]
+# A glob on service or function names (`*`, `?`, `[ab]`); like a name, more than spaces.
+Pattern = Name
 
 
 class RuleRef(Schema):
@@ -70,66 +68,85 @@ class AlertDetail(AlertOut):
     deliveries: list[DeliveryOut]
 
 
-class AlertPage(Schema):
-    items: list[AlertOut]
-    count: int
+class AcknowledgeIn(Body):
+    model_config = example({"reason": "on it", "remind_after_minutes": 30})
+
+    reason: Text = Field("", max_length=1000)
+    remind_after_minutes: Whole | None = Field(None, ge=1, le=7 * 24 * 60)
 
 
-class DeliveryPage(Schema):
-    items: list[DeliveryOut]
-    count: int
+class SuppressIn(Body):
+    model_config = example({"minutes": 60, "comment": "known, fix deploying"})
+
+    minutes: Whole = Field(..., ge=1, le=30 * 24 * 60)
+    comment: Text = Field("", max_length=500)
 
 
-class AcknowledgeIn(Schema):
-    reason: str = Field("", max_length=1000)
-    remind_after_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
+class CommentIn(Body):
+    model_config = example({"text": "the card processor says it is their outage"})
+
+    text: Name = Field(..., max_length=5000)
 
 
-class SuppressIn(Schema):
-    minutes: int = Field(..., ge=1, le=30 * 24 * 60)
-    comment: str = Field("", max_length=500)
+class ResolveIn(Body):
+    model_config = example({"comment": "fixed the config"})
+
+    comment: Text = Field("", max_length=1000)
 
 
-class CommentIn(Schema):
-    text: str = Field(..., min_length=1, max_length=5000)
+class RuleIn(Body):
+    model_config = example(
+        {
+            "name": "payments errors",
+            "metric": "error_rate",
+            "op": ">",
+            "threshold": 0.2,
+            "window_minutes": 5,
+            "min_calls": 10,
+            "for_seconds": 0,
+            "severity": "critical",
+            "service": "payments",
+            "subject": "*",
+            "channels": [],
+            "cooldown_minutes": 60,
+        }
+    )
 
-
-class ResolveIn(Schema):
-    comment: str = Field("", max_length=1000)
-
-
-class RuleIn(Schema):
-    name: str = Field(..., min_length=1, max_length=200)
-    enabled: bool = True
+    name: Name = Field(..., max_length=200)
+    enabled: Flag = True
     metric: MetricName
     op: OpName = ">"
-    threshold: float
-    resolve_threshold: float | None = None
-    window_minutes: int = Field(5, ge=1, le=1440)
-    min_calls: int = Field(0, ge=0, le=1_000_000)
-    for_seconds: int = Field(0, ge=0, le=7 * 24 * 3600)
+    threshold: Number
+    resolve_threshold: Number | None = None
+    window_minutes: Whole = Field(5, ge=1, le=1440)
+    min_calls: Whole = Field(0, ge=0, le=1_000_000)
+    for_seconds: Whole = Field(0, ge=0, le=7 * 24 * 3600)
     severity: SeverityName = "high"
-    service: Pattern = Field("*", min_length=1, max_length=200)
-    subject: Pattern = Field("*", min_length=1, max_length=200)
-    channels: list[int] = []
-    cooldown_minutes: int = Field(60, ge=0, le=7 * 24 * 60)
+    service: Pattern = Field("*", max_length=200)
+    subject: Pattern = Field("*", max_length=200)
+    channels: list[Id] = []
+    cooldown_minutes: Whole = Field(60, ge=0, le=7 * 24 * 60)
 
 
-class RulePatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    enabled: bool | None = None
-    metric: MetricName | None = None
-    op: OpName | None = None
-    threshold: float | None = None
-    resolve_threshold: float | None = None
-    window_minutes: int | None = Field(None, ge=1, le=1440)
-    min_calls: int | None = Field(None, ge=0, le=1_000_000)
-    for_seconds: int | None = Field(None, ge=0, le=7 * 24 * 3600)
-    severity: SeverityName | None = None
-    service: Pattern | None = Field(None, min_length=1, max_length=200)
-    subject: Pattern | None = Field(None, min_length=1, max_length=200)
-    channels: list[int] | None = None
-    cooldown_minutes: int | None = Field(None, ge=0, le=7 * 24 * 60)
+class RulePatch(Body):
+    """Fields left out stay as they are; only resolve_threshold can be set to null."""
+
+    model_config = example({"threshold": 0.3, "enabled": False})
+
+    name: Name = unchanged(max_length=200)
+    enabled: Flag = unchanged()
+    metric: MetricName = unchanged()
+    op: OpName = unchanged()
+    threshold: Number = unchanged()
+    resolve_threshold: Number | None = None
+    window_minutes: Whole = unchanged(ge=1, le=1440)
+    min_calls: Whole = unchanged(ge=0, le=1_000_000)
+    for_seconds: Whole = unchanged(ge=0, le=7 * 24 * 3600)
+    severity: SeverityName = unchanged()
+    service: Pattern = unchanged(max_length=200)
+    subject: Pattern = unchanged(max_length=200)
+    channels: list[Id] = unchanged()
+    cooldown_minutes: Whole = unchanged(ge=0, le=7 * 24 * 60)
 
 
 class RuleOut(Schema):
@@ -156,24 +173,31 @@ class RuleDetail(RuleOut):
     history: list[EventOut]
 
 
-class RulePage(Schema):
-    items: list[RuleOut]
-    count: int
+class ChannelIn(Body):
+    model_config = example(
+        {
+            "name": "ops hook",
+            "kind": "webhook",
+            "config": {"url": "https://hooks.example.org/monitor", "secret": "a-long-shared-secret-1234"},
+        }
+    )
 
-
-class ChannelIn(Schema):
-    name: str = Field(..., min_length=1, max_length=100)
-    kind: str
+    name: Name = Field(..., max_length=100)
+    kind: KindName
     config: dict = {}
-    rate_per_minute: int | None = Field(None, ge=1, le=10_000)
-    enabled: bool = True
+    rate_per_minute: Whole | None = Field(None, ge=1, le=10_000)
+    enabled: Flag = True
 
 
-class ChannelPatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=100)
-    config: dict | None = None
-    rate_per_minute: int | None = Field(None, ge=1, le=10_000)
-    enabled: bool | None = None
+class ChannelPatch(Body):
+    """Fields left out stay as they are; only rate_per_minute can be set to null (the default rate)."""
+
+    model_config = example({"name": "ops hook (night)", "rate_per_minute": 10})
+
+    name: Name = unchanged(max_length=100)
+    config: dict = unchanged()
+    rate_per_minute: Whole | None = Field(None, ge=1, le=10_000)
+    enabled: Flag = unchanged()
 
 
 class ChannelOut(Schema):
@@ -188,19 +212,18 @@ class ChannelOut(Schema):
     created: datetime
 
 
-class ChannelPage(Schema):
-    items: list[ChannelOut]
-    count: int
+class SilenceIn(Body):
+    model_config = example(
+        {"service": "payments", "subject": "*", "rule": None, "minutes": 120, "comment": "db upgrade"}
+    )
 
-
-class SilenceIn(Schema):
-    service: Pattern = Field("*", min_length=1, max_length=200)
-    subject: Pattern = Field("*", min_length=1, max_length=200)
-    rule: int | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    minutes: int | None = Field(None, ge=1, le=366 * 24 * 60)
-    comment: str = Field("", max_length=500)
+    service: Pattern = Field("*", max_length=200)
+    subject: Pattern = Field("*", max_length=200)
+    rule: Id | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
+    minutes: Whole | None = Field(None, ge=1, le=366 * 24 * 60)
+    comment: Text = Field("", max_length=500)
 
 
 class SilenceOut(Schema):
@@ -215,8 +238,3 @@ class SilenceOut(Schema):
     created_by: str | None
     created: datetime
     active: bool
-
-
-class SilencePage(Schema):
-    items: list[SilenceOut]
-    count: int
