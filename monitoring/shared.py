@@ -5,11 +5,15 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import orjson
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.template.loader import render_to_string
 from ninja import Schema
+
+T = TypeVar("T")
 
 MAX_AGE_HELP = (
     "seconds an answer shared with other callers of the same query may be old (0: fresh); "
@@ -20,9 +24,12 @@ NEWER_THAN_HELP = (
     "while another caller's request is computing it, or within a second of the last computation, "
     "the shared answer comes back as it is: compare its computed_at and ask again"
 )
+MAX_AGE_LIMIT_S = 10
 # However many pages ask, one shared answer is computed at most this often. Ingest runs in
 # the same processes: recomputing for every live delta cost it about twice as much.
 RECOMPUTE_EVERY_S = 1
+# Pages compare a fragment's computed_at with their latest delta's sent_at, as with answers.
+COMPUTED_AT_HEADER = "Computed-At"
 # A shared answer is kept past its max_age, so callers arriving while it is being computed
 # again get the last one (and its computed_at) instead of all computing it at once.
 SHARED_KEPT_S = 60
@@ -43,15 +50,61 @@ def shared_answer(
     """
     if not max_age:
         return {**compute(), "computed_at": time.time()}
-    query = sorted((name, value) for name, value in request.GET.items() if name != "newer_than")
-    key = "shared-answer:" + hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
-    shared = cache.get(key)
-    if shared is None or (outdated(shared[0], max_age, newer_than) and claim_recompute(key)):
+
+    def serialized(now: float) -> bytes:
+        return orjson.dumps(schema.model_validate({**compute(), "computed_at": now}).model_dump(mode="json"))
+
+    _, body = shared(query_key(request), max_age, newer_than, serialized)
+    return HttpResponse(body, content_type="application/json")
+
+
+def shared_fragment(request: HttpRequest, template_name: str, context: Callable[[], dict]) -> HttpResponse:
+    """A rendered page fragment, shared like shared_answer when the page asks with max_age.
+
+    Rendered without the request: what is shared must not depend on who asks.
+    """
+    max_age, newer_than = freshness(request.GET)
+
+    def render(now: float) -> str:
+        return render_to_string(template_name, context())
+
+    if not max_age:
         now = time.time()
-        answer = {**compute(), "computed_at": now}
-        shared = (now, orjson.dumps(schema.model_validate(answer).model_dump(mode="json")))
-        cache.set(key, shared, timeout=SHARED_KEPT_S)
-    return HttpResponse(shared[1], content_type="application/json")
+        return fragment_response(render(now), now)
+    computed_at, html = shared(query_key(request), max_age, newer_than, render)
+    return fragment_response(html, computed_at)
+
+
+def fragment_response(html: str, computed_at: float) -> HttpResponse:
+    response = HttpResponse(html)
+    response[COMPUTED_AT_HEADER] = repr(computed_at)
+    return response
+
+
+def shared(key: str, max_age: int, newer_than: float | None, compute: Callable[[float], T]) -> tuple[float, T]:
+    """(computed_at, value) under key, computed again as shared_answer says; compute gets its time."""
+    found = cache.get(key)
+    if found is None or (outdated(found[0], max_age, newer_than) and claim_recompute(key)):
+        now = time.time()
+        found = (now, compute(now))
+        cache.set(key, found, timeout=SHARED_KEPT_S)
+    return found
+
+
+def query_key(request: HttpRequest) -> str:
+    """One key per path and query, whatever newer_than the caller passed."""
+    query = sorted((name, value) for name, value in request.GET.items() if name != "newer_than")
+    return "shared-answer:" + hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
+
+
+def freshness(query: QueryDict) -> tuple[int, float | None]:
+    """max_age and newer_than from a page's query string; a value that does not parse asks for a fresh answer."""
+    try:
+        max_age = min(MAX_AGE_LIMIT_S, max(0, int(query.get("max_age", 0))))
+        newer_than = float(query["newer_than"]) if query.get("newer_than") else None
+    except ValueError:
+        return 0, None
+    return max_age, newer_than
 
 
 def outdated(computed_at: float, max_age: int, newer_than: float | None) -> bool:
