@@ -67,9 +67,9 @@ def columns(filters: FunctionFilters) -> list[dict]:
     return out
 
 
-@login_required
-def functions(request: HttpRequest) -> HttpResponse:
-    filters, valid = function_filters(request.GET)
+def function_listing(query: QueryDict) -> dict:
+    """The functions table for a query string: its rows, filters and pager (page and fragment)."""
+    filters, valid = function_filters(query)
     found = find_functions(filters)
     end = filters.offset + len(found["items"])
     pager = {
@@ -79,5 +79,12 @@ def functions(request: HttpRequest) -> HttpResponse:
         "previous": with_query(filters, offset=max(0, filters.offset - PAGE_SIZE)) if filters.offset else None,
         "next": with_query(filters, offset=end) if end < found["count"] else None,
     }
-    context = {"rows": found["items"], "filters": filters, "valid": valid, "columns": columns(filters), "pager": pager}
+    filtered = any(query.get(name) for name in FILTER_FIELDS)
+    return {"rows": found["items"], "filters": filters, "valid": valid, "filtered": filtered, "pager": pager}
+
+
+@login_required
+def functions(request: HttpRequest) -> HttpResponse:
+    listing = function_listing(request.GET)
+    context = {**listing, "columns": columns(listing["filters"])}
     return page(request, "monitoring/functions.html", "functions", **context, **first_steps())

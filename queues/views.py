@@ -10,6 +10,7 @@ from monitoring.views import first_steps, page
 
 from .api import QueueFilters, list_queues
 from .models import Queue
+from .read import queue_growth
 
 
 @login_required
@@ -21,4 +22,5 @@ def queues(request: HttpRequest) -> HttpResponse:
 @login_required
 def queue(request: HttpRequest, queue_id: int) -> HttpResponse:
     queue = get_object_or_404(Queue.objects.select_related("service"), id=queue_id)
-    return page(request, "queues/queue.html", "queues", queue=queue, latest=queue.latest())
+    growth = queue_growth([queue.id]).get(queue.id)
+    return page(request, "queues/queue.html", "queues", queue=queue, latest=queue.latest(), growth=growth)

@@ -37,8 +37,9 @@ def make_user(role: str) -> User:
 
 
 def screenshot(page, name: str) -> Path:  # noqa: ANN001  (a Playwright page)
-    ARTIFACTS.mkdir(exist_ok=True)
+    """A full-page PNG under tests/artifacts/ (git-ignored); name may hold a folder."""
     path = ARTIFACTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
 

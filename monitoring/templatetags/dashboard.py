@@ -1,4 +1,4 @@
-"""Formatting for the dashboard pages; static/js/rows.js formats the same way."""
+"""Formatting for the dashboard pages and their fragments (the one place figures are worded)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def when(value) -> str:  # noqa: ANN001  (a datetime or None)
 
 @register.simple_tag
 def fleet(breaker: dict) -> str:
-    """ "open on 3 of 5 instances since <time>": static/js/rows.js words it the same way."""
+    """ "open on 3 of 5 instances since <time>"."""
     state = breaker["state"]
     if state is None:
         return "no breaker reported"
