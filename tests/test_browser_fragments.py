@@ -4,6 +4,7 @@ shows, without a reload, into exactly what the server renders for that part."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 import pytest
@@ -167,3 +168,36 @@ def test_a_batch_fires_an_alert_and_its_page_follows_its_state(chromium, live_si
     page.wait_for_selector("#timeline >> text=fixed the provider", timeout=5000)
     assert_shows_what_the_server_renders(page, "#alert-state", f"/fragments/alerts/{alert.id}/state")
     assert_shows_what_the_server_renders(page, "#alert-history", f"/fragments/alerts/{alert.id}/history")
+
+
+def test_a_busy_fleet_is_followed_at_each_parts_pace(chromium, live_site: str, token: str) -> None:  # noqa: ANN001
+    make_user("viewer")
+    page = log_in(chromium, live_site, "viewer")
+    open_live(page, "/")
+    in_flight: dict[str, int] = {}
+    most: dict[str, int] = {}
+    asked: dict[str, int] = {}
+
+    def started(request) -> None:  # noqa: ANN001
+        path = request.url.split("?")[0]
+        in_flight[path] = in_flight.get(path, 0) + 1
+        most[path] = max(most.get(path, 0), in_flight[path])
+        asked[path] = asked.get(path, 0) + 1
+
+    def ended(request) -> None:  # noqa: ANN001
+        in_flight[request.url.split("?")[0]] -= 1
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+    began = time.monotonic()
+    for _ in range(40):  # ten batches a second for four seconds
+        assert post(live_site, "/api/v1/ingest", token, {"calls": [call("charge")]}) == 202
+        time.sleep(0.1)
+    page.wait_for_function("() => document.querySelector('[data-figure=calls_5m]').textContent === '40'", timeout=5000)
+    seconds = time.monotonic() - began
+    parts = [f"{live_site}/fragments/overview/{part}" for part in ("figures", "trouble", "backing-up")]
+    for path in parts:
+        # Every 2 s at most (and once more, asked again for a shared answer older than a delta).
+        assert asked[path] <= seconds / 2 + 2, (path, asked[path], seconds)
+        assert most[path] == 1, path
