@@ -1,5 +1,5 @@
-"""Every live page on a laptop and a phone, light and dark: nothing runs off the side, and a
-screenshot of each under tests/artifacts/screenshots/ for a person to look at."""
+"""Every live page on a laptop and a phone, light and dark: nothing runs off the side, no
+script error, and a screenshot of each under tests/artifacts/screenshots/ for a person to look at."""
 
 from __future__ import annotations
 
@@ -70,6 +70,9 @@ def test_every_page_fits_its_screen(chromium, live_site: str, token: str, size: 
     report_a_little_of_everything(live_site, token)
     make_user("responder")
     page = log_in(chromium, live_site, "responder", viewport=SIZES[size], color_scheme=scheme)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if is_an_error(message) else None)
     for name, path in pages().items():
         page.goto(path)
         page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
@@ -81,3 +84,9 @@ def test_every_page_fits_its_screen(chromium, live_site: str, token: str, size: 
         assert overflow <= 0, f"{name} runs {overflow} px off the side of a {size} screen"
         assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == BACKGROUNDS[scheme]
         screenshot(page, f"screenshots/{name}-{scheme}-{size}")
+        assert errors == [], f"{name}: {errors}"
+
+
+def is_an_error(message) -> bool:  # noqa: ANN001  (a Playwright console message)
+    # Browsers ask for /favicon.ico by themselves; the site has none.
+    return message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico")
