@@ -105,16 +105,18 @@
 
   function onDelta(delta) {
     newest = Math.max(newest, delta.sent_at);
-    var now = topics(delta);
+    var named = topics(delta);
+    var about = function (list) { return list.some(function (t) { return named.indexOf(t) !== -1; }); };
     parts.forEach(function (p) {
       if (p.ids) {
         var ids = shownIds(p.ids, delta);
         ids.forEach(function (id) { p.pending[id] = true; });
         if (ids.length) schedule(p, true);
-        return;
+      } else if (about(p.now)) {
+        schedule(p, true);
+      } else if (about(p.on)) {
+        schedule(p, false);
       }
-      if (p.now.some(function (t) { return now.indexOf(t) !== -1; })) schedule(p, true);
-      else if (p.on.some(function (t) { return now.indexOf(t) !== -1; })) schedule(p, false);
     });
   }
 
