@@ -83,6 +83,8 @@ def test_every_page_fits_its_screen(chromium, live_site: str, token: str, size: 
         overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{name} runs {overflow} px off the side of a {size} screen"
         assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == BACKGROUNDS[scheme]
+        text = page.inner_text("body")
+        assert "{#" not in text and "{%" not in text and "{{" not in text, f"{name} shows template source"
         screenshot(page, f"screenshots/{name}-{scheme}-{size}")
         assert errors == [], f"{name}: {errors}"
 
