@@ -14,14 +14,20 @@ from datetime import datetime, timedelta
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+
+from monitoring.tasks_engine import task_engine
 
 from .models import Delivery, DeliveryState, RecipientSend
 from .timeline import record
 from .transports import ConfigError, Message, TransportError
 
 log = logging.getLogger(__name__)
+# A notice held back behind an earlier one to the same channel is tried again after this.
+HELD_BACK_RETRY_S = 5
+# MONITOR_RECIPIENT_RATE_PER_HOUR counts sends over this window; older sends are forgotten.
+RECIPIENT_WINDOW = timedelta(hours=1)
 
 
 def lease() -> timedelta:
@@ -35,14 +41,38 @@ def due(now: datetime) -> Q:
     return pending | abandoned
 
 
+def waiting_behind() -> Exists:
+    """An earlier notice of the same alert to the same channel is not sent yet.
+
+    A resolved notice must never arrive before the firing notice it closes, however the
+    tasks or the sweep happen to run.
+    """
+    earlier = Delivery.objects.filter(
+        alert_id=OuterRef("alert_id"),
+        channel_id=OuterRef("channel_id"),
+        id__lt=OuterRef("id"),
+        state__in=[DeliveryState.PENDING, DeliveryState.SENDING],
+    )
+    return Exists(earlier)
+
+
 def claim(delivery_id: int) -> Delivery | None:
     now = timezone.now()
-    changed = Delivery.objects.filter(due(now), id=delivery_id).update(
-        state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    changed = (
+        Delivery.objects.filter(due(now), id=delivery_id)
+        .exclude(waiting_behind())
+        .update(state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     )
     if not changed:
         return None
     return Delivery.objects.select_related("channel", "alert__rule").get(id=delivery_id)
+
+
+def wait_for_earlier(delivery_id: int) -> None:
+    """Try again shortly when an earlier notice to the same channel held this one back."""
+    held = Delivery.objects.filter(id=delivery_id, state=DeliveryState.PENDING).filter(waiting_behind())
+    if held.exists():
+        task_engine().run_at(deliver, (delivery_id,), timezone.now() + timedelta(seconds=HELD_BACK_RETRY_S))
 
 
 def label(delivery: Delivery) -> str:
@@ -56,7 +86,7 @@ def note(delivery: Delivery, action: str, detail: str) -> None:
         record(None, action, detail=detail)
 
 
-def release(delivery: Delivery, **changes) -> bool:  # noqa: ANN003
+def release(delivery: Delivery, **changes: object) -> bool:
     """Finish this claim, unless the sweep has handed the delivery to someone else meanwhile."""
     changed = Delivery.objects.filter(
         id=delivery.id, state=DeliveryState.SENDING, claimed_at=delivery.claimed_at
@@ -65,10 +95,7 @@ def release(delivery: Delivery, **changes) -> bool:  # noqa: ANN003
 
 
 def schedule_retry(delivery: Delivery, at: datetime) -> None:
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return  # in-process: the periodic sweep sends it when due
-    countdown = max(0.0, (at - timezone.now()).total_seconds())
-    transaction.on_commit(lambda: deliver.apply_async((delivery.id,), countdown=countdown))
+    task_engine().run_at(deliver, (delivery.id,), at)
 
 
 def rate_limited_until(delivery: Delivery, recipients: list[str], now: datetime) -> datetime | None:
@@ -79,11 +106,11 @@ def rate_limited_until(delivery: Delivery, recipients: list[str], now: datetime)
     if recent.count() >= per_minute:
         return recent.values_list("sent_at", flat=True)[0] + timedelta(minutes=1)
     per_hour = settings.MONITOR_RECIPIENT_RATE_PER_HOUR
-    hour_ago = now - timedelta(hours=1)
+    window_start = now - RECIPIENT_WINDOW
     for recipient in recipients:
-        sends = RecipientSend.objects.filter(recipient=recipient[:500], at__gt=hour_ago).order_by("at")
+        sends = RecipientSend.objects.filter(recipient=recipient[:500], at__gt=window_start).order_by("at")
         if sends.count() >= per_hour:
-            return sends.values_list("at", flat=True)[0] + timedelta(hours=1)
+            return sends.values_list("at", flat=True)[0] + RECIPIENT_WINDOW
     return None
 
 
@@ -100,6 +127,7 @@ def send(delivery_id: int) -> str:
     """Make one attempt at one delivery; returns its state afterwards ("" if not claimed)."""
     delivery = claim(delivery_id)
     if delivery is None:
+        wait_for_earlier(delivery_id)
         return ""
     channel = delivery.channel
     if not channel.enabled:
@@ -159,17 +187,15 @@ def fail(delivery: Delivery, error: TransportError) -> str:
 
 
 def sweep() -> int:
-    """Resend deliveries a lost task left behind; in-process mode also sends the due retries."""
+    """Send what no queued task will: retries an in-process engine could not schedule,
+    and deliveries a lost task left behind (pending past their time, or claimed by a
+    worker that vanished)."""
     now = timezone.now()
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        ids = list(Delivery.objects.filter(due(now)).values_list("id", flat=True)[:500])
-        for delivery_id in ids:
-            send(delivery_id)
-        return len(ids)
-    left_behind = Q(state=DeliveryState.PENDING, next_attempt_at__lt=now - lease()) | Q(
+    grace = lease() if task_engine().schedules_later else timedelta(0)
+    left_behind = Q(state=DeliveryState.PENDING, next_attempt_at__lte=now - grace) | Q(
         state=DeliveryState.SENDING, claimed_at__lt=now - lease()
     )
-    ids = list(Delivery.objects.filter(left_behind).values_list("id", flat=True)[:500])
+    ids = list(Delivery.objects.filter(left_behind).order_by("id").values_list("id", flat=True)[:500])
     for delivery_id in ids:
         deliver.delay(delivery_id)
     return len(ids)

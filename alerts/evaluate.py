@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import operator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
@@ -87,7 +87,7 @@ def keep_firing(alert: Alert, round: Round) -> bool:
     return lifecycle.remind(alert)
 
 
-def refresh_suppression(now=None) -> None:  # noqa: ANN001
+def refresh_suppression(now: datetime | None = None) -> None:
     """Show silences that began or ended (maintenance windows) on the open alerts."""
     now = now or timezone.now()
     active = silences.active(now)

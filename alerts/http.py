@@ -37,7 +37,7 @@ class Response:
 class HttpStatusError(TransportError):
     """The target answered with a status we treat as a failure; status says which."""
 
-    def __init__(self, message: str, status: int, body: bytes = b"", **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, message: str, status: int, body: bytes = b"", **kwargs: object) -> None:
         super().__init__(message, **kwargs)
         self.status = status
         self.body = body

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -65,7 +66,7 @@ def fire(rule: Rule, observation: Observation) -> Alert | None:
     return alert
 
 
-def resolve(alert: Alert, actor=None, value: float | None = None, comment: str = "") -> bool:  # noqa: ANN001
+def resolve(alert: Alert, actor: AbstractBaseUser | None = None, value: float | None = None, comment: str = "") -> bool:
     now = timezone.now()
     with transaction.atomic():
         changed = Alert.objects.filter(id=alert.id, state__in=OPEN_STATES).update(
@@ -83,7 +84,9 @@ def resolve(alert: Alert, actor=None, value: float | None = None, comment: str =
     return True
 
 
-def acknowledge(alert: Alert, actor, reason: str = "", remind_after_minutes: int | None = None) -> bool:  # noqa: ANN001
+def acknowledge(
+    alert: Alert, actor: AbstractBaseUser | None, reason: str = "", remind_after_minutes: int | None = None
+) -> bool:
     now = timezone.now()
     expires = now + timedelta(minutes=remind_after_minutes) if remind_after_minutes else None
     with transaction.atomic():
@@ -99,7 +102,7 @@ def acknowledge(alert: Alert, actor, reason: str = "", remind_after_minutes: int
     return True
 
 
-def unacknowledge(alert: Alert, actor=None, detail: str = "") -> bool:  # noqa: ANN001
+def unacknowledge(alert: Alert, actor: AbstractBaseUser | None = None, detail: str = "") -> bool:
     """Back to firing; reminders resume. actor None: the acknowledgement lapsed by itself."""
     now = timezone.now()
     with transaction.atomic():
@@ -119,7 +122,7 @@ def unacknowledge(alert: Alert, actor=None, detail: str = "") -> bool:  # noqa: 
     return True
 
 
-def suppress(alert: Alert, actor, minutes: int, comment: str = "") -> bool:  # noqa: ANN001
+def suppress(alert: Alert, actor: AbstractBaseUser | None, minutes: int, comment: str = "") -> bool:
     """Silence this alert's notifications for a while (a silence matching its fingerprint)."""
     until = timezone.now() + timedelta(minutes=minutes)
     with transaction.atomic():
@@ -133,7 +136,7 @@ def suppress(alert: Alert, actor, minutes: int, comment: str = "") -> bool:  # n
     return True
 
 
-def comment(alert: Alert, actor, text: str) -> Event:  # noqa: ANN001
+def comment(alert: Alert, actor: AbstractBaseUser | None, text: str) -> Event:
     return record(alert, "comment", actor=actor, detail=text)
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from functools import cached_property
 
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 from django.utils import timezone
 
 from monitoring import histogram
@@ -105,7 +105,7 @@ class Round:
             self._histograms[minutes] = merged
         return self._histograms[minutes]
 
-    def _buckets(self, minutes: int):  # noqa: ANN202
+    def _buckets(self, minutes: int) -> QuerySet[CallBucket]:
         buckets = CallBucket.objects.filter(minute__gte=window_start(minutes, self.now))
         if self.function_ids is not None:
             buckets = buckets.filter(function_id__in=self.function_ids)

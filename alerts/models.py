@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .transports import KIND_CHOICES, transport_for
+from .transports import KIND_CHOICES, Transport, transport_for
 
 
 def kind_choices() -> list[tuple[str, str]]:
@@ -70,7 +70,7 @@ class Channel(models.Model):
     def enabled(self) -> bool:
         return self.disabled_at is None
 
-    def transport(self):  # noqa: ANN201  (a Transport)
+    def transport(self) -> Transport:
         return transport_for(self.kind, self.config)
 
     def disable(self, reason: str) -> bool:

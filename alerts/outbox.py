@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -112,7 +113,7 @@ def send_test(channel: Channel) -> Delivery:
     return delivery
 
 
-def retry(delivery: Delivery, actor=None) -> bool:  # noqa: ANN001
+def retry(delivery: Delivery, actor: AbstractBaseUser | None = None) -> bool:
     """Put a dead-lettered delivery back in the outbox for a fresh round of attempts."""
     with transaction.atomic():
         changed = Delivery.objects.filter(id=delivery.id, state=DeliveryState.DEAD).update(

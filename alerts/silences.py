@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from fnmatch import fnmatchcase
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from .models import Alert, Rule, Silence
@@ -35,7 +36,7 @@ def alert_suppressed_until(alert: Alert, now: datetime | None = None) -> datetim
     return until_from(active(now or timezone.now()), alert.rule_id, alert.fingerprint, alert.service, alert.subject)
 
 
-def for_alert(alert: Alert, actor, until: datetime, comment: str) -> Silence:  # noqa: ANN001
+def for_alert(alert: Alert, actor: AbstractBaseUser | None, until: datetime, comment: str) -> Silence:
     return Silence.objects.create(
         rule_id=alert.rule_id,
         fingerprint=alert.fingerprint,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import delivery, evaluate
+from . import delivery, evaluate, retention
 
 
 @shared_task
@@ -18,3 +18,8 @@ def evaluate_breakers(function_ids: list[int]) -> None:
 @shared_task
 def sweep_deliveries() -> None:
     delivery.sweep()
+
+
+@shared_task
+def forget_old_history() -> None:
+    retention.forget_old_history()

@@ -7,7 +7,7 @@
    webhook receiver; posts batches that open a breaker and times each until its webhook
    arrives (target: p95 under 2 s).
 
-    .venv/bin/python bench/alerts.py [--functions 10000] [--rounds 5] [--samples 40]
+    .venv/bin/python -m bench.alerts [--functions 10000] [--rounds 5] [--samples 40]
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from pathlib import Path
 
 import orjson
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.servers import free_port, postgres_server, redis_server, stop, wait_for_port
 
-from tests.servers import free_port, postgres_server, redis_server, stop, wait_for_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PER_SERVICE = 1000
 
@@ -204,6 +203,7 @@ def bench_breaker_latency(env: dict, samples: int) -> dict:
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            "--no-control-socket",
         ],
         cwd=ROOT,
         env=env,

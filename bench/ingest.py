@@ -6,7 +6,7 @@ bounded time, checks the stored totals equal what was accepted, and prints items
 p99 beside a baseline measured in the same run: the same requests to
 POST /api/v1/ingest/validate, which validates and discards.
 
-    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 8 32] [--workers 2] [--server uvicorn]
+    .venv/bin/python -m bench.ingest [--seconds 10] [--connections 8 32] [--workers 2] [--server uvicorn]
 
 --server uvicorn serves the same application under the ASGI server instead, to compare.
 """
@@ -26,10 +26,9 @@ from pathlib import Path
 
 import orjson
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.servers import free_port, postgres_server, stop, wait_for_port
 
-from tests.servers import free_port, postgres_server, stop, wait_for_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 FUNCTIONS = [f"fn{i:02}" for i in range(50)]
 OUTCOMES = ["success"] * 17 + ["failure", "timeout", "rejected"]
@@ -150,6 +149,7 @@ def main() -> None:
                 f"127.0.0.1:{port}",
                 "--log-level",
                 "warning",
+                "--no-control-socket",
             ]
         else:
             command = [

@@ -16,7 +16,7 @@ to 30 %) does not pass for a cost. Prints ingest items/s per phase, each round's
 their median, the delay from the earliest commit in a delta to its arrival at a dashboard
 (p50/p95/max), and messages per second per dashboard.
 
-    .venv/bin/python bench/push.py [--seconds 10] [--rounds 3] [--dashboards 20] [--connections 16] [--workers 2]
+    .venv/bin/python -m bench.push [--seconds 10] [--rounds 3] [--dashboards 20] [--connections 16] [--workers 2]
         [--refetch /api/v1/functions?limit=200&max_age=2]   (the JSON read API, as pages asked before fragments)
 """
 
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import multiprocessing
 import os
@@ -35,15 +34,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.servers import free_port, postgres_server, redis_server, stop, wait_for_port  # noqa: E402
-
 # The ingest load generator is bench/ingest.py's: the same batches, the same client.
-_spec = importlib.util.spec_from_file_location("bench_ingest", ROOT / "bench" / "ingest.py")
-bench_ingest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_ingest)
+from bench import ingest as bench_ingest
+from tests.servers import free_port, postgres_server, redis_server, stop, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SESSION_FOR_BENCH_USER = """
 from django.contrib.auth import get_user_model
@@ -246,6 +241,7 @@ def main() -> None:
                 f"127.0.0.1:{http_port}",
                 "--log-level",
                 "warning",
+                "--no-control-socket",
             ],
             cwd=ROOT,
             env=env,

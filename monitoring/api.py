@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router
+from ninja.errors import ValidationError
 
+from . import ranges
 from .auth import user_auth
 from .models import Function
+from .ranges import RANGE_PATTERN, Window
 from .read import FunctionFilters, find_functions, function_detail
 from .schemas import Error, FunctionDetail, FunctionPage, Series
-from .series import minute_series
+from .series import series, totals
+from .services import ServiceOut, service_rows
 from .shared import shared_answer
 
 router = Router(tags=["monitoring"])
@@ -21,12 +27,47 @@ def list_functions(request: HttpRequest, filters: Query[FunctionFilters]) -> dic
     return shared_answer(request, filters.max_age, filters.newer_than, lambda: find_functions(filters), FunctionPage)
 
 
+@router.get("/services", auth=user_auth, response=list[ServiceOut])
+def list_services(request: HttpRequest) -> list[dict]:
+    return service_rows()
+
+
 @router.get("/functions/{function_id}", auth=user_auth, response={200: FunctionDetail, 404: Error})
 def get_function(request: HttpRequest, function_id: int) -> dict:
     return function_detail(function_id)
 
 
-@router.get("/functions/{function_id}/series", auth=user_auth, response={200: Series, 404: Error})
-def function_series(request: HttpRequest, function_id: int, minutes: int = Query(60, ge=1, le=1440)) -> dict:
+RANGE_HELP = "1h, 6h, 24h, 7d or 30d, ending now"
+FROM_HELP = "ISO 8601 with an offset, e.g. 2026-11-22T10:00:00Z; with `to` (default now) instead of range"
+
+
+@router.get("/functions/{function_id}/series", auth=user_auth, response={200: Series, 404: Error, 422: Error})
+def function_series(
+    request: HttpRequest,
+    function_id: int,
+    minutes: int = Query(60, ge=1, le=1440, description="the last so many minutes (when no range is given)"),
+    range_: str | None = Query(None, alias="range", pattern=RANGE_PATTERN, description=RANGE_HELP),
+    start: datetime | None = Query(None, alias="from", description=FROM_HELP),
+    end: datetime | None = Query(None, alias="to", description="ISO 8601 with an offset"),
+) -> dict:
     function = get_object_or_404(Function, id=function_id)
-    return {"minutes": minutes, "points": minute_series(function, minutes)}
+    return series_out(function, requested_window(range_, start, end, minutes))
+
+
+def requested_window(range_: str | None, start: datetime | None, end: datetime | None, minutes: int) -> Window:
+    try:
+        return ranges.window(range_, start, end, minutes)
+    except ranges.BadRange as error:
+        # Answered like any other bad query parameter, naming it.
+        raise ValidationError([{"loc": ("query", error.field), "msg": error.message, "type": "value_error"}]) from None
+
+
+def series_out(function: Function, window: Window) -> dict:
+    return {
+        "minutes": int((window.end - window.start).total_seconds() // 60),
+        "from": window.start,
+        "to": window.end,
+        "step_s": int(window.step.total_seconds()),
+        "points": series(function, window),
+        "totals": totals(function, window),
+    }

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -14,7 +17,11 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
 from ninja.security import HttpBearer, django_auth
 
+from . import outages
 from .models import IngestToken, UserToken
+from .outages import CACHE_ERRORS
+
+log = logging.getLogger(__name__)
 
 ROLES = ("viewer", "responder", "admin")
 
@@ -22,16 +29,17 @@ ROLES = ("viewer", "responder", "admin")
 class ServiceTokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> IngestToken | None:
         found = IngestToken.find(token)
-        if found is not None:
-            found.touch()
+        if found is None:
+            return token_failed(request)
+        found.touch()
         return found
 
 
 class UserTokenAuth(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str):  # noqa: ANN201  (a user)
+    def authenticate(self, request: HttpRequest, token: str) -> AbstractBaseUser | None:
         found = UserToken.find(token)
         if found is None or not found.user.is_active:
-            return None
+            return token_failed(request)
         found.touch()
         request.user = found.user
         return found.user
@@ -41,7 +49,7 @@ class UserTokenAuth(HttpBearer):
 user_auth = [UserTokenAuth(), django_auth]
 
 
-def role_of(user) -> str:  # noqa: ANN001
+def role_of(user: AbstractBaseUser | AnonymousUser) -> str:
     """admin = superuser, responder = staff, viewer = any other active user."""
     if user.is_superuser:
         return "admin"
@@ -75,16 +83,94 @@ def fragment_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 
 
 def seconds_over_rate(token: IngestToken) -> int:
-    """0 while the token is within its requests per minute, else seconds until the next window."""
+    """0 while the token is within its requests per minute, else seconds until the next window.
+
+    Without the cache (Redis down) every request is let through: refusing them all would
+    lose every service's data for an outage of a part that only counts.
+    """
     now = timezone.now().timestamp()
     window = int(now // 60)
-    key = f"ingest-rate:{token.id}:{window}"
-    cache.add(key, 0, timeout=120)
     try:
-        count = cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
+        count = count_request(f"ingest-rate:{token.id}:{window}")
+    except CACHE_ERRORS as error:
+        outages.warn(log, "rate limit", f"ingest rate limits are not enforced: the cache is down ({error})")
+        return 0
     if count <= token.rate_limit():
         return 0
     return max(1, int((window + 1) * 60 - now))
+
+
+def count_request(key: str, timeout: int = 120) -> int:
+    """Add one to a per-window counter in the cache (kept past its window: the key names it)."""
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the key expired between add and incr
+        cache.set(key, 1, timeout=timeout)
+        return 1
+
+
+class TooManyFailures(Exception):
+    """An address (or account) failed to authenticate too often: refused until its window ends."""
+
+    def __init__(self, what: str, retry_after: int) -> None:
+        super().__init__(f"too many failed {what}; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def client_address(request: HttpRequest) -> str:
+    """The caller's address: from MONITOR_CLIENT_ADDRESS_HEADER when a proxy in front sets it."""
+    header = settings.MONITOR_CLIENT_ADDRESS_HEADER
+    forwarded = request.headers.get(header, "") if header else ""
+    # The last entry: a proxy appends the address it saw (X-Forwarded-For); earlier ones are
+    # whatever the caller sent.
+    return forwarded.split(",")[-1].strip() or request.META.get("REMOTE_ADDR", "")
+
+
+def failure_window() -> tuple[int, int]:
+    """(this window's number, seconds until it ends)."""
+    now = timezone.now().timestamp()
+    length = settings.MONITOR_AUTH_FAILURE_WINDOW_S
+    return int(now // length), max(1, int((now // length + 1) * length - now))
+
+
+def failures(kind: str, who: str) -> int:
+    """Failures of kind (token, login, account) by who in this window; 0 while the cache is down."""
+    window, _ = failure_window()
+    try:
+        return cache.get(f"auth-failures:{kind}:{window}:{who}", 0)
+    except CACHE_ERRORS as error:
+        failures_not_counted(error)
+        return 0
+
+
+def note_failure(kind: str, who: str) -> int:
+    """Count one failure; returns the count so far in this window (0 while the cache is down)."""
+    window, _ = failure_window()
+    try:
+        return count_request(f"auth-failures:{kind}:{window}:{who}", settings.MONITOR_AUTH_FAILURE_WINDOW_S * 2)
+    except CACHE_ERRORS as error:
+        failures_not_counted(error)
+        return 0
+
+
+def forget_failures(kind: str, who: str) -> None:
+    window, _ = failure_window()
+    try:
+        cache.delete(f"auth-failures:{kind}:{window}:{who}")
+    except CACHE_ERRORS as error:
+        failures_not_counted(error)
+
+
+def failures_not_counted(error: Exception) -> None:
+    outages.warn(log, "auth failures", f"failed logins and tokens are not limited: the cache is down ({error})")
+
+
+def token_failed(request: HttpRequest) -> None:
+    """Count a wrong token from this address; past the limit the answer is 429, not 401.
+
+    A right token is never refused: tokens carry 240 random bits, so guessing gets nowhere,
+    and a pod left with a revoked token must not cut off the others behind its address.
+    """
+    if note_failure("token", client_address(request)) > settings.MONITOR_AUTH_FAILURES_PER_ADDRESS:
+        raise TooManyFailures("token authentications from this address", failure_window()[1])

@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import timedelta
-from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import models
+from django.db import DatabaseError, connection, models
 from django.utils import timezone
 
-from . import histogram
+from . import histogram, outages
+
+log = logging.getLogger(__name__)
 
 
 class Service(models.Model):
@@ -45,7 +47,7 @@ class Token(models.Model):
         abstract = True
 
     @classmethod
-    def issue(cls, **owner: Any) -> tuple[Token, str]:
+    def issue(cls, **owner: object) -> tuple[Token, str]:
         raw = cls.KIND_PREFIX + secrets.token_urlsafe(30)
         token = cls.objects.create(prefix=raw[: cls.PREFIX_LENGTH], digest=digest(raw), **owner)
         return token, raw
@@ -128,7 +130,7 @@ LETTER_OUTCOMES = {letter: outcome for outcome, letter in OUTCOME_LETTERS.items(
 class HistogramField(models.JSONField):
     """A latency histogram, decoded with orjson: pages and alert rounds read thousands at a time."""
 
-    def from_db_value(self, value, expression, connection):  # noqa: ANN001, ANN201  (Django's signature)
+    def from_db_value(self, value: str | dict | None, expression: object, connection: object) -> dict | None:
         if isinstance(value, str):
             try:
                 return orjson.loads(value)
@@ -269,6 +271,56 @@ class IngestBatch(models.Model):
         constraints = [models.UniqueConstraint(fields=["service", "key"], name="ingestbatch_service_key")]
         # Serves forgetting batches older than the idempotency window.
         indexes = [models.Index(fields=["created"], name="ingestbatch_created")]
+
+
+class RefusalReason(models.TextChoices):
+    INVALID = "invalid", "invalid"  # 400, 409, 415, 422: not JSON, a bad item, a reused key
+    CAP = "cap", "over a cap"  # 422: one function, queue or instance too many
+    TOO_LARGE = "too_large", "too large"  # 413
+    RATE = "rate", "over the rate"  # 429
+
+
+REFUSAL_UPSERT = """
+INSERT INTO {table} (service_id, day, reason, count) VALUES (%s, %s, %s, 1)
+ON CONFLICT (service_id, day, reason) DO UPDATE SET count = {table}.count + 1
+"""
+
+
+class Refusal(models.Model):
+    """How many batches of one service were refused on one day (UTC), for one reason."""
+
+    # No index of its own: the unique (service, day, reason) serves lookups by service.
+    service = models.ForeignKey(Service, models.CASCADE, related_name="refusals", db_index=False)
+    day = models.DateField()
+    reason = models.CharField(max_length=10, choices=RefusalReason.choices)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["service", "day", "reason"], name="refusal_service_day_reason")]
+        # Serves forgetting old days.
+        indexes = [models.Index(fields=["day"], name="refusal_day")]
+
+    @classmethod
+    def note(cls, service_id: int, reason: str) -> None:
+        """Count one refusal: one statement, so concurrent refusals add up without a read.
+
+        Not counted when the database cannot take it: the refusal's answer matters more.
+        """
+        day = connection.ops.adapt_datefield_value(timezone.now().date())
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(REFUSAL_UPSERT.format(table=cls._meta.db_table), [service_id, day, reason])
+        except DatabaseError as error:
+            outages.warn(log, "refusal count", f"could not count a refused batch: {error}")
+
+    @classmethod
+    def today(cls, service_ids: list[int]) -> dict[int, dict[str, int]]:
+        """Refusals today by reason, every reason present (0 when none), for each service."""
+        counts = {service_id: dict.fromkeys(RefusalReason.values, 0) for service_id in service_ids}
+        rows = cls.objects.filter(service_id__in=service_ids, day=timezone.now().date())
+        for service_id, reason, count in rows.values_list("service_id", "reason", "count"):
+            counts[service_id][reason] = count
+        return counts
 
 
 class Heartbeat(models.Model):

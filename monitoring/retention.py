@@ -1,4 +1,4 @@
-"""Minute buckets past retention are rolled into hourly rows; old hours and batches are forgotten."""
+"""Minute buckets past retention are rolled into hourly rows; old hours, batches and breaker flips are forgotten."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import CallBucket, CallHour, IngestBatch
+from .models import BreakerFlip, CallBucket, CallHour, IngestBatch, Refusal
 
 log = logging.getLogger(__name__)
 CHUNK = 5000
@@ -64,17 +65,41 @@ def roll_up(roll_chunk: Callable[[datetime], int], what: str, now: datetime | No
     return total
 
 
+def forget_in_chunks(rows: QuerySet, what: str) -> int:
+    """Delete the rows a query selects, a chunk per statement, so no delete holds its locks for long."""
+    total = 0
+    while ids := list(rows.values_list("id", flat=True)[:CHUNK]):
+        # The query again, not just the ids: a row that stopped matching meanwhile stays.
+        _, per_model = rows.filter(id__in=ids).delete()
+        deleted = per_model.get(rows.model._meta.label, 0)
+        if not deleted:
+            break  # all of them changed under us: the next run sees them afresh
+        total += deleted
+        log.info("forgot %d %s (%d so far)", deleted, what, total)
+    return total
+
+
 def roll_up_calls(now: datetime | None = None) -> int:
     return roll_up(roll_up_call_chunk, "minute buckets", now)
 
 
 def forget_old_hours(now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=settings.MONITOR_HOURLY_RETENTION_DAYS)
-    deleted, _ = CallHour.objects.filter(hour__lt=cutoff).delete()
-    return deleted
+    return forget_in_chunks(CallHour.objects.filter(hour__lt=cutoff), "hours of calls")
 
 
 def forget_old_batches(now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(hours=settings.MONITOR_IDEMPOTENCY_HOURS)
-    deleted, _ = IngestBatch.objects.filter(created__lt=cutoff).delete()
-    return deleted
+    return forget_in_chunks(IngestBatch.objects.filter(created__lt=cutoff), "idempotency keys")
+
+
+def forget_old_flips(now: datetime | None = None) -> int:
+    """Breaker transitions past their retention; the breakers' current states stay."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.MONITOR_BREAKER_FLIP_RETENTION_DAYS)
+    return forget_in_chunks(BreakerFlip.objects.filter(at__lt=cutoff), "breaker flips")
+
+
+def forget_old_refusals(now: datetime | None = None) -> int:
+    """Refusal counts are kept as long as minute buckets: they explain gaps in them."""
+    cutoff = (now or timezone.now()).date() - timedelta(days=settings.MONITOR_RAW_RETENTION_DAYS)
+    return forget_in_chunks(Refusal.objects.filter(day__lt=cutoff), "refusal counts")

@@ -69,6 +69,7 @@ class MinutePoint(Schema):
     timeout: int
     rejected: int
     retries: int
+    retries_per_call: float | None
     error_rate: float | None
     p50_ms: float | None
     p95_ms: float | None
@@ -78,5 +79,9 @@ class MinutePoint(Schema):
 
 
 class Series(Schema):
-    minutes: int
-    points: list[MinutePoint]
+    minutes: int = Field(description="the span of the series in minutes")
+    start: datetime = Field(alias="from", description="the first point's start")
+    end: datetime = Field(alias="to", description="the end of the last point (exclusive)")
+    step_s: int = Field(description="seconds per point: 60, 300, 900, 3600 or 86400")
+    points: list[MinutePoint] = Field(description="one per step; `minute` is the point's start")
+    totals: MinutePoint = Field(description="the whole range as one point")

@@ -1,40 +1,59 @@
-"""Per-minute series of one function's calls, gaps filled with zeros."""
+"""One function's calls over a window, one point per step, gaps filled with zeros.
+
+Minute buckets are read where they are kept, hourly roll-ups before that; a step of an
+hour or more adds both up, so a series crosses the roll-up boundary without a seam.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 
-from .health import window_start
-from .models import CallBucket, Function
+from .models import CallBucket, CallHour, Function
+from .ranges import Window
 
 
-def point(minute, bucket: CallBucket) -> dict:  # noqa: ANN001
-    calls = bucket.calls
+def point(moment: datetime, counts: CallBucket) -> dict:
+    calls = counts.calls
     return {
-        "minute": minute,
+        "minute": moment,
         "calls": calls,
-        "success": bucket.success,
-        "failure": bucket.failure,
-        "timeout": bucket.timeout,
-        "rejected": bucket.rejected,
-        "retries": bucket.retries,
-        "error_rate": bucket.errors / calls if calls else None,
-        "p50_ms": bucket.percentile(0.50),
-        "p95_ms": bucket.percentile(0.95),
-        "p99_ms": bucket.percentile(0.99),
-        "avg_ms": bucket.latency_sum_ms / calls if calls else None,
-        "max_ms": bucket.latency_max_ms if calls else None,
+        "success": counts.success,
+        "failure": counts.failure,
+        "timeout": counts.timeout,
+        "rejected": counts.rejected,
+        "retries": counts.retries,
+        "retries_per_call": counts.retries / calls if calls else None,
+        "error_rate": counts.errors / calls if calls else None,
+        "p50_ms": counts.percentile(0.50),
+        "p95_ms": counts.percentile(0.95),
+        "p99_ms": counts.percentile(0.99),
+        "avg_ms": counts.latency_sum_ms / calls if calls else None,
+        "max_ms": counts.latency_max_ms if calls else None,
     }
 
 
-def minute_series(function: Function, minutes: int) -> list[dict]:
-    start = window_start(minutes)
-    buckets: dict = {}
-    shards = CallBucket.objects.filter(function=function, minute__gte=start)
-    for shard in shards.values_list("minute", *CallBucket.FOLDED, named=True):
-        buckets.setdefault(shard.minute, CallBucket()).add(shard)
-    points = []
-    for i in range(minutes):
-        minute = start + timedelta(minutes=i)
-        points.append(point(minute, buckets.get(minute) or CallBucket()))
+def folded(function: Function, window: Window) -> dict[datetime, CallBucket]:
+    """The function's calls added up per point of the window."""
+    points: dict[datetime, CallBucket] = {}
+    minutes = CallBucket.objects.filter(function=function, minute__gte=window.start, minute__lt=window.end)
+    # Plain rows, not model instances: a week of minutes is ten thousand of them.
+    for row in minutes.values_list("minute", *CallBucket.FOLDED, named=True):
+        points.setdefault(window.slot(row.minute), CallBucket()).add(row)
+    if window.hourly:
+        hours = CallHour.objects.filter(function=function, hour__gte=window.start, hour__lt=window.end)
+        for row in hours.values_list("hour", *CallHour.FOLDED, named=True):
+            points.setdefault(window.slot(row.hour), CallBucket()).add(row)
     return points
+
+
+def series(function: Function, window: Window) -> list[dict]:
+    points = folded(function, window)
+    return [point(moment, points.get(moment) or CallBucket()) for moment in window.slots()]
+
+
+def totals(function: Function, window: Window) -> dict:
+    """The whole window as one point: calls, errors and percentiles over the range."""
+    total = CallBucket()
+    for counts in folded(function, window).values():
+        total.add(counts)
+    return point(window.start, total)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -13,7 +14,11 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.template.loader import render_to_string
 from ninja import Schema
 
+from . import outages
+from .outages import CACHE_ERRORS
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 MAX_AGE_HELP = (
     "seconds an answer shared with other callers of the same query may be old (0: fresh); "
@@ -83,7 +88,12 @@ def fragment_response(html: str, computed_at: float) -> HttpResponse:
 
 def shared(key: str, max_age: int, newer_than: float | None, compute: Callable[[float], T]) -> tuple[float, T]:
     """(computed_at, value) under key, computed again as shared_answer says; compute gets its time."""
-    found = cache.get(key)
+    try:
+        found = cache.get(key)
+    except CACHE_ERRORS as error:
+        outages.warn(log, "shared answers", f"read answers are computed for each caller: the cache is down ({error})")
+        now = time.time()
+        return now, compute(now)
     if found is None or (outdated(found[0], max_age, newer_than) and claim_recompute(key)):
         now = time.time()
         found = (now, compute(now))

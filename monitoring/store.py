@@ -1,34 +1,24 @@
-"""Write a validated batch: one statement per table, inside the caller's transaction.
-
-PostgreSQL gets set-based upserts (INSERT ... SELECT unnest(...) ON CONFLICT DO UPDATE) so
-concurrent batches add up without a read. Other databases (the embedded SQLite) read,
-merge and write back, which is safe because SQLite's IMMEDIATE transactions take the
-write lock before the read.
-"""
+"""Write a validated batch inside the caller's transaction: functions, breakers, concurrency,
+calls. How rows reach the database (PostgreSQL or SQLite) is the writer's (`writers.py`)."""
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import orjson
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import models, transaction
 
 from .batch import Batch
-from .fold import FunctionFold, MinuteFold, fold_functions, fold_minutes
+from .fold import fold_functions, fold_minutes
 from .models import (
-    ENTRY_WIDTH,
-    STRIP_LENGTH,
     Breaker,
     BreakerFlip,
-    CallBucket,
     Concurrency,
     Function,
-    OutcomeStrip,
     Service,
 )
+from .writers import writer
 
 
 class CapReached(Exception):
@@ -36,23 +26,6 @@ class CapReached(Exception):
         super().__init__(message)
         self.field = field
         self.message = message
-
-
-def on_postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def execute_bound(sql: str, params: list | dict) -> None:
-    """Run sql with server-side parameter binding.
-
-    Django's PostgreSQL cursors quote parameters in Python; for arrays of thousands of
-    values that costs more than the statement itself.
-    """
-    import psycopg
-
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params)
 
 
 @dataclass
@@ -85,7 +58,7 @@ class Remembered:
         found = [cls.rows.get((label, service_id, name)) for name in names]
         if None in found:
             return None
-        return Known({name: row[0] for name, row in zip(names, found)}, {row[0]: row[1] for row in found})
+        return Known({name: row[0] for name, row in zip(names, found, strict=True)}, {row[0]: row[1] for row in found})
 
     @classmethod
     def keep_on_commit(cls, model: type[models.Model], service_id: int, known: Known) -> None:
@@ -129,7 +102,9 @@ def create_missing(
     # Lock the service so two batches cannot both squeeze past the cap. NO KEY UPDATE, because
     # every batch already holds the service row's KEY SHARE lock (its IngestBatch row's foreign key).
     Service.objects.select_for_update(no_key=True).filter(id=service.id).first()
-    new = [name for name in first_paths if name not in Known.read(named).ids]
+    # Read once: what another batch created while we waited for the lock is not new.
+    existing = Known.read(named).ids
+    new = [name for name in first_paths if name not in existing]
     cap = settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE
     room = cap - model.objects.filter(service=service).count()
     if len(new) > room:
@@ -137,7 +112,7 @@ def create_missing(
         raise CapReached(
             first_paths[new[max(room, 0)]], f"service {service.name} has reached its limit of {cap} {kind}"
         )
-    model.objects.bulk_create([model(service=service, name=name) for name in new], ignore_conflicts=True)
+    writer().insert_names(model._meta.db_table, service.id, new)
     return Known.read(named)
 
 
@@ -161,16 +136,11 @@ def store_functions(service: Service, batch: Batch) -> list[BreakerFlip]:
     flips = write_breakers(batch, ids, instance)
     if batch.calls:
         # The busiest rows last, so their locks are held for the shortest time before commit.
-        shard = pick_shard()
+        shard = writer().pick_shard()
         folds = fold_functions(batch.calls, ids)
         touch_last_seen(Function, service, {function_id: fold.last_seen for function_id, fold in folds.items()}, known)
-        write_calls(folds, fold_minutes(batch.calls, ids), shard)
+        writer().write_calls(folds, fold_minutes(batch.calls, ids), shard)
     return flips
-
-
-def pick_shard() -> int:
-    # SQLite has one writer at a time anyway; PostgreSQL spreads concurrent batches.
-    return random.randrange(settings.MONITOR_BUCKET_SHARDS) if on_postgres() else 0
 
 
 def touch_last_seen(model: type[models.Model], service: Service, seen: dict[int, datetime], known: Known) -> None:
@@ -191,95 +161,25 @@ def touch_last_seen(model: type[models.Model], service: Service, seen: dict[int,
         Remembered.keep_on_commit(model, service.id, known)
 
 
-CALLS_UPSERT = """
-WITH strips AS (
-    INSERT INTO {strips} (shard, function_id, entries)
-    SELECT %(shard)s, function_id, entries
-    FROM jsonb_to_recordset(%(strips_json)s::jsonb) AS s(function_id bigint, entries text)
-    ON CONFLICT (function_id, shard) DO UPDATE SET entries = right({strips}.entries || EXCLUDED.entries, %(keep)s)
-)
-INSERT INTO {buckets} (shard, function_id, minute, success, failure, timeout, rejected, retries,
-                       latency_sum_ms, latency_max_ms, histogram)
-SELECT %(shard)s, * FROM jsonb_to_recordset(%(buckets_json)s::jsonb) AS b(
-    function_id bigint, minute timestamptz, success int, failure int, timeout int, rejected int, retries int,
-    latency_sum_ms float8, latency_max_ms float8, histogram jsonb)
-ON CONFLICT (function_id, minute, shard) DO UPDATE SET
-    success = {buckets}.success + EXCLUDED.success,
-    failure = {buckets}.failure + EXCLUDED.failure,
-    timeout = {buckets}.timeout + EXCLUDED.timeout,
-    rejected = {buckets}.rejected + EXCLUDED.rejected,
-    retries = {buckets}.retries + EXCLUDED.retries,
-    latency_sum_ms = {buckets}.latency_sum_ms + EXCLUDED.latency_sum_ms,
-    latency_max_ms = GREATEST({buckets}.latency_max_ms, EXCLUDED.latency_max_ms),
-    histogram = monitor_histogram_add({buckets}.histogram, EXCLUDED.histogram)
-"""
-KEEP = STRIP_LENGTH * ENTRY_WIDTH
+def check_instance_room(model: type[models.Model], function_ids: set[int], instance: str, ids: dict[str, int]) -> None:
+    """Refuse a batch whose instance would give a function more rows of model than the cap.
 
-
-def write_calls(
-    functions: dict[int, FunctionFold], minutes: dict[tuple[int, datetime], MinuteFold], shard: int
-) -> None:
-    """Add the batch's outcome strips and minute buckets to the shard's rows."""
-    if on_postgres():
-        upsert_calls(functions, minutes, shard)
-    else:
-        merge_strips(functions, shard)
-        merge_buckets(minutes, shard)
-
-
-def upsert_calls(
-    functions: dict[int, FunctionFold], minutes: dict[tuple[int, datetime], MinuteFold], shard: int
-) -> None:
-    # One statement, one round trip. The rows travel as one JSON document: encoding it costs
-    # far less than adapting a dozen parallel arrays value by value. Sorted keys make
-    # concurrent upserts lock rows in one order, so they cannot deadlock.
-    strips = [{"function_id": i, "entries": functions[i].strip} for i in sorted(functions)]
-    buckets = [
-        {"function_id": function_id, "minute": minute, **vars(minutes[(function_id, minute)])}
-        for function_id, minute in sorted(minutes)
-    ]
-    params = {
-        "shard": shard,
-        "keep": KEEP,
-        "strips_json": orjson.dumps(strips).decode(),
-        "buckets_json": orjson.dumps(buckets).decode(),
-    }
-    sql = CALLS_UPSERT.format(strips=OutcomeStrip._meta.db_table, buckets=CallBucket._meta.db_table)
-    execute_bound(sql, params)
-
-
-def merge_strips(functions: dict[int, FunctionFold], shard: int) -> None:
-    ids = sorted(functions)
-    existing = {strip.function_id: strip for strip in OutcomeStrip.objects.filter(function_id__in=ids, shard=shard)}
-    strips = []
-    for function_id in ids:
-        strip = existing.get(function_id) or OutcomeStrip(function_id=function_id, shard=shard)
-        strip.entries = (strip.entries + functions[function_id].strip)[-KEEP:]
-        strips.append(strip)
-    OutcomeStrip.objects.bulk_create(
-        strips, update_conflicts=True, unique_fields=["function", "shard"], update_fields=["entries"]
+    Not locked: new instances reporting at the same moment may pass the cap by as many.
+    """
+    if not function_ids:
+        return
+    cap = settings.MONITOR_MAX_INSTANCES_PER_FUNCTION
+    full = (
+        model.objects.filter(function_id__in=function_ids)
+        .values("function_id")
+        .annotate(rows=models.Count("id"), mine=models.Count("id", filter=models.Q(instance=instance)))
+        .filter(rows__gte=cap, mine=0)
+        .order_by("function_id")
+        .values_list("function_id", flat=True)
     )
-
-
-def merge_buckets(minutes: dict[tuple[int, datetime], MinuteFold], shard: int) -> None:
-    keys = sorted(minutes)
-    existing = {
-        (bucket.function_id, bucket.minute): bucket
-        for bucket in CallBucket.objects.filter(
-            function_id__in={key[0] for key in keys}, minute__in={key[1] for key in keys}, shard=shard
-        )
-    }
-    buckets = []
-    for key in keys:
-        bucket = existing.get(key) or CallBucket(function_id=key[0], minute=key[1], shard=shard)
-        bucket.add(minutes[key])
-        buckets.append(bucket)
-    CallBucket.objects.bulk_create(
-        buckets,
-        update_conflicts=True,
-        unique_fields=["function", "minute", "shard"],
-        update_fields=[*CallBucket.COUNTED, "latency_max_ms", "histogram"],
-    )
+    for function_id in full[:1]:
+        name = next(name for name, id_ in ids.items() if id_ == function_id)
+        raise CapReached("instance", f"function {name} has reached its limit of {cap} instances")
 
 
 def write_concurrency(batch: Batch, ids: dict[str, int], instance: str) -> None:
@@ -294,6 +194,7 @@ def write_concurrency(batch: Batch, ids: dict[str, int], instance: str) -> None:
             queued=report.queued,
             at=report.ts,
         )
+    check_instance_room(Concurrency, set(latest), instance, ids)
     if latest:
         Concurrency.objects.bulk_create(
             [latest[key] for key in sorted(latest)],
@@ -311,6 +212,7 @@ def write_breakers(batch: Batch, ids: dict[str, int], instance: str) -> list[Bre
         breaker.function_id: breaker
         for breaker in Breaker.objects.select_for_update().filter(function_id__in=reported, instance=instance)
     }
+    check_instance_room(Breaker, reported - current.keys(), instance, ids)
     flips = []
     for report in sorted(batch.breakers, key=lambda report: report.ts):
         function_id = ids[report.function]

@@ -20,3 +20,9 @@ def roll_up_old_metrics() -> None:
 @shared_task
 def forget_old_batches() -> None:
     retention.forget_old_batches()
+    retention.forget_old_refusals()
+
+
+@shared_task
+def forget_old_breaker_flips() -> None:
+    retention.forget_old_flips()

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from .auth import role_of
 from .models import Service
 from .read import FunctionFilters, find_functions
+from .services import refused_today
 
 PAGE_SIZE = 200
 COLUMNS = [
@@ -86,5 +87,5 @@ def function_listing(query: QueryDict) -> dict:
 @login_required
 def functions(request: HttpRequest) -> HttpResponse:
     listing = function_listing(request.GET)
-    context = {**listing, "columns": columns(listing["filters"])}
+    context = {**listing, "columns": columns(listing["filters"]), "refused": refused_today()}
     return page(request, "monitoring/functions.html", "functions", **context, **first_steps())

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from monitoring.retention import CHUNK, hour_of, roll_up
+from monitoring.retention import CHUNK, forget_in_chunks, hour_of, roll_up
 
 from .models import Snapshot, SnapshotHour
 
@@ -67,5 +67,4 @@ def roll_up_snapshots(now: datetime | None = None) -> int:
 
 def forget_old_hours(now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=settings.MONITOR_HOURLY_RETENTION_DAYS)
-    deleted, _ = SnapshotHour.objects.filter(hour__lt=cutoff).delete()
-    return deleted
+    return forget_in_chunks(SnapshotHour.objects.filter(hour__lt=cutoff), "hours of queue snapshots")

@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from alerts.api import install as install_alert_errors
 from alerts.api import router as alerts_router
 from monitoring.api import router as monitoring_router
+from monitoring.auth import TooManyFailures
 from monitoring.batch import Batch
 from queues.api import router as queues_router
 
@@ -36,6 +37,13 @@ def database_unavailable(request: HttpRequest, error: Exception) -> HttpResponse
     log.warning("database unavailable for %s: %s", request.path, error)
     response = api.create_response(request, {"detail": "the database cannot take this right now; retry"}, status=503)
     response["Retry-After"] = "5"
+    return response
+
+
+@api.exception_handler(TooManyFailures)
+def too_many_failures(request: HttpRequest, error: TooManyFailures) -> HttpResponse:
+    response = api.create_response(request, {"detail": str(error), "field": ""}, status=429)
+    response["Retry-After"] = str(error.retry_after)
     return response
 
 

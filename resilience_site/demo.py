@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 from monitoring.models import IngestToken, Service
 from resilience_client import CallTimeout, CircuitBreaker, ConcurrencyLimit, LimitFull, Reporter, monitored, retry
+from resilience_client.errors import Rejected
 from resilience_client.reporter import close_all
 
 log = logging.getLogger(__name__)
@@ -46,19 +47,23 @@ TICK_S = 0.5
 QUEUE_EVERY_S = 2.0
 
 
-class GatewayError(Exception):
+class SimulatedFailure(Exception):
+    """A failure the demo's simulated dependencies raise."""
+
+
+class GatewayError(SimulatedFailure):
     pass
 
 
-class UpstreamUnavailable(Exception):
+class UpstreamUnavailable(SimulatedFailure):
     pass
 
 
-class RateLimited(Exception):
+class RateLimited(SimulatedFailure):
     pass
 
 
-class SMTPServerDisconnected(Exception):
+class SMTPServerDisconnected(SimulatedFailure):
     pass
 
 
@@ -252,8 +257,8 @@ class Instance:
     def call(self, name: str, t: float) -> None:
         try:
             self.calls[name](t)
-        except Exception:  # noqa: BLE001  the outcome is reported; the demo carries on
-            pass
+        except (SimulatedFailure, Rejected, CallTimeout):
+            pass  # the outcome is reported; the demo carries on
 
     def load(self, t: float) -> None:
         """Hold as many slots of each limit as other requests would: calls get what is left."""

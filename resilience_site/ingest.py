@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from pydantic import ValidationError
 
 from alerts.hooks import breakers_flipped
 from monitoring.batch import Batch, first_error
 from monitoring.models import BreakerFlip, IngestBatch, Service
 from monitoring.store import CapReached, Remembered, store_functions
+from monitoring.writers import writer
 from queues.store import store_snapshots
 
 log = logging.getLogger(__name__)
@@ -22,6 +21,7 @@ log = logging.getLogger(__name__)
 
 class IngestError(Exception):
     status = 422
+    reason = "invalid"  # what the service's refusal count says (RefusalReason)
 
     def __init__(self, message: str, field: str = "") -> None:
         super().__init__(message)
@@ -39,6 +39,11 @@ class BadJson(IngestError):
 
 class TooLarge(IngestError):
     status = 413
+    reason = "too_large"
+
+
+class OverCap(IngestError):
+    reason = "cap"
 
 
 class KeyReused(IngestError):
@@ -70,63 +75,66 @@ def parse(body: bytes) -> Batch:
     return batch
 
 
-CLAIM = """
-INSERT INTO {table} (service_id, key, body_digest, answer, created) VALUES (%s, %s, %s, %s::jsonb, now())
-ON CONFLICT (service_id, key) DO NOTHING RETURNING id
-"""
-
-
-def claim(service: Service, key: str, body_digest: str, answer: dict) -> IngestBatch | None:
+def claim(service: Service, key: str, body_digest: str, answer: dict, field: str) -> IngestBatch | None:
     """Record the key with its answer, or return the batch that already holds it.
 
     A concurrent batch with the same key makes the insert wait for that batch's commit.
     """
-    if connection.vendor == "postgresql":  # one round trip instead of a savepoint's three
-        with connection.cursor() as cursor:
-            cursor.execute(
-                CLAIM.format(table=IngestBatch._meta.db_table), [service.id, key, body_digest, json.dumps(answer)]
-            )
-            if cursor.fetchone():
-                return None
-    else:
-        try:
-            with transaction.atomic():
-                IngestBatch.objects.create(service=service, key=key, body_digest=body_digest, answer=answer)
-                return None
-        except IntegrityError:
-            pass
+    if writer().claim(service.id, key, body_digest, answer):
+        return None
     seen = IngestBatch.objects.get(service=service, key=key)
     if seen.body_digest != body_digest:
-        raise KeyReused("was already used for a different batch", "batch_id")
+        raise KeyReused("was already used for a different batch", field)
     return seen
+
+
+def claim_all(service: Service, keys: dict[str, str], body_digest: str, answer: dict) -> IngestBatch | None:
+    """Claim every key of the batch; the batch first seen under any of them, or None if none was.
+
+    Claiming them all (a key new to a replay included) makes a replay count nothing however
+    it names itself: by its batch_id, its Idempotency-Key, or both.
+    """
+    seen = None
+    for key in sorted(keys):  # one order, so two batches claiming the same keys cannot deadlock
+        seen = claim(service, key, body_digest, answer, keys[key]) or seen
+    return seen
+
+
+def idempotency_keys(batch: Batch, header: str | None) -> dict[str, str]:
+    """The batch's keys, each with the field it came from (named in a 409)."""
+    keys = {header: "Idempotency-Key"} if header else {}
+    if batch.batch_id:
+        keys[batch.batch_id] = "batch_id"
+    return keys
 
 
 def ingest(service: Service, body: bytes, idempotency_key: str | None = None) -> Result:
     batch = parse(body)
-    key = idempotency_key or batch.batch_id
-    body_digest = hashlib.sha256(body).hexdigest()
+    keys = idempotency_keys(batch, idempotency_key)
+    # The parsed batch's digest, not the body's: the same batch written otherwise is a replay.
+    body_digest = batch.digest() if keys else ""
     try:
-        return store_batch(service, batch, key, body_digest)
+        return store_batch(service, batch, keys, body_digest)
     except IntegrityError:
         # A function or queue this process remembered is gone (deleted by hand): the whole
         # transaction rolled back, so look the names up afresh and store once more.
         log.warning("service %s: a remembered function or queue is gone; storing again", service.name)
         Remembered.forget(service.id)
-        return store_batch(service, batch, key, body_digest)
+        return store_batch(service, batch, keys, body_digest)
 
 
-def store_batch(service: Service, batch: Batch, key: str | None, body_digest: str) -> Result:
+def store_batch(service: Service, batch: Batch, keys: dict[str, str], body_digest: str) -> Result:
     answer = {"accepted": batch.counts(), "duplicate": False}
     with transaction.atomic():
-        if key:
-            seen = claim(service, key, body_digest, answer)
+        if keys:
+            seen = claim_all(service, keys, body_digest, answer)
             if seen is not None:
                 return Result(200, {**seen.answer, "duplicate": True})
         try:
             flips = store_functions(service, batch)
             store_snapshots(service, batch.queues)
         except CapReached as error:
-            raise IngestError(error.message, error.field) from None
+            raise OverCap(error.message, error.field) from None
     if flips:
         breakers_flipped(flips)  # evaluates breaker rules for these functions once committed
     return Result(202, answer, flips)

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from monitoring.auth import ServiceTokenAuth, seconds_over_rate
+from monitoring.models import Refusal
 from monitoring.schemas import Error
 
 from . import live
@@ -50,6 +51,12 @@ def read_body(request: HttpRequest) -> bytes:
         raise TooLarge(f"body is over the limit of {limit} bytes") from None
 
 
+def counted(request: HttpRequest, reason: str, response: HttpResponse) -> HttpResponse:
+    """The refusal, counted for the token's service (shown on its pages and in /services)."""
+    Refusal.note(request.auth.service_id, reason)
+    return response
+
+
 def refusal(request: HttpRequest) -> HttpResponse | None:
     """The answer for a token over its rate or a body that is not JSON; None when neither."""
     token = request.auth
@@ -82,14 +89,14 @@ def refusal(request: HttpRequest) -> HttpResponse | None:
 )
 def ingest_batch(request: HttpRequest) -> HttpResponse:
     if refused := refusal(request):
-        return refused
+        return counted(request, "rate" if refused.status_code == 429 else "invalid", refused)
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 255:
-        return error_response(IngestError("must be 1 to 255 characters", "Idempotency-Key"))
     try:
+        if key is not None and not (1 <= len(key) <= 255 and key.isprintable()):
+            raise IngestError("must be 1 to 255 printable characters", "Idempotency-Key")
         result = ingest(request.auth.service, read_body(request), key)
     except IngestError as error:
-        return error_response(error)
+        return counted(request, error.reason, error_response(error))
     if result.status == 202:  # committed by now: ingest() ends its transaction
         live.publish_ingest(request.auth.service_id, result)
     return json_response(result.status, result.answer)

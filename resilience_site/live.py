@@ -13,15 +13,18 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import close_old_connections, connection
 
 from alerts.models import Alert
+from monitoring import outages
 from monitoring.health import breaker_summaries, health, recent_figures
+from monitoring.outages import CACHE_ERRORS
+
+from .ingest import Result
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +177,7 @@ class Publisher:
             return True
         return not isinstance(get_channel_layer(), InMemoryChannelLayer)
 
-    def add(self, **changes: Any) -> None:
+    def add(self, **changes: Iterable[int]) -> None:
         if not self.has_listeners():
             return
         with self.changed:
@@ -220,6 +223,8 @@ class Publisher:
             last = time.monotonic()
             try:
                 self.flush(first)
+            except CACHE_ERRORS as error:
+                outages.warn(log, "channel layer", f"dashboard deltas are dropped: the channel layer is down ({error})")
             except Exception:
                 log.exception("could not publish a dashboard delta")
 
@@ -264,7 +269,7 @@ def listening_on(loop: asyncio.AbstractEventLoop) -> None:
     publisher.listening_on(loop)
 
 
-def publish_ingest(service_id: int, result: Any) -> None:  # noqa: ANN401  (ingest.Result)
+def publish_ingest(service_id: int, result: Result) -> None:
     """After a committed batch: its service has news; flipped breakers are sent as rows."""
     accepted = result.answer.get("accepted", {})
     publisher.add_calls(service_id, accepted.get("calls", 0), queues=bool(accepted.get("queues")))

@@ -15,6 +15,8 @@ JOBS: dict[str, tuple[str, float]] = {
     "roll-up-old-metrics": ("monitoring.tasks.roll_up_old_metrics", 3600.0),
     "roll-up-old-snapshots": ("queues.tasks.roll_up_old_snapshots", 3600.0),
     "forget-old-batches": ("monitoring.tasks.forget_old_batches", 3600.0),
+    "forget-old-breaker-flips": ("monitoring.tasks.forget_old_breaker_flips", 3600.0),
+    "forget-old-alert-history": ("alerts.tasks.forget_old_history", 3600.0),
     "evaluate-rules": ("alerts.tasks.evaluate_rules", EVALUATION_INTERVAL_S),
     "sweep-deliveries": ("alerts.tasks.sweep_deliveries", 30.0),
 }

@@ -7,25 +7,47 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import database_from_url, envbool, envfloat, envint, envsecret, envstr
+from .env import database_from_url, envbool, envfloat, envint, envsecret, envstr, redis_url
 from .periodic import EVALUATION_INTERVAL_S, beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("MONITOR_VAR_DIR", str(BASE_DIR / "var")))
 
 
+def _make_var_dir() -> None:
+    try:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ImproperlyConfigured(f"MONITOR_VAR_DIR cannot be created: {VAR_DIR} ({error.strerror})") from None
+
+
 def _embedded_secret_key() -> str:
     # The embedded default keeps a generated key under var/ so sessions survive restarts.
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _make_var_dir()
     path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    try:
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(50))
+            path.chmod(0o600)
+        return path.read_text().strip()
+    except OSError as error:
+        raise ImproperlyConfigured(f"MONITOR_VAR_DIR must be writable: {path} ({error.strerror})") from None
 
 
-SECRET_KEY = envsecret("SECRET_KEY") or _embedded_secret_key()
+def _secret_key(debug: bool) -> str:
+    key = envsecret("SECRET_KEY")
+    # With PostgreSQL the site may run on several hosts: a key generated on each would make
+    # every host refuse the others' sessions and signed values.
+    if not key and envstr("DATABASE_URL") and not debug:
+        raise ImproperlyConfigured(
+            "SECRET_KEY (or SECRET_KEY_FILE) must be set in production (DATABASE_URL set, DEBUG off); make one with: "
+            'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+        )
+    return key or _embedded_secret_key()
+
+
 DEBUG = envbool("DEBUG", False)
+SECRET_KEY = _secret_key(DEBUG)
 ALLOWED_HOSTS = [h.strip() for h in envstr("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in envstr("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto: secure cookies, HSTS and
@@ -97,7 +119,7 @@ if DATABASE_URL:
     DATABASES["default"]["CONN_MAX_AGE"] = envint("DB_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _make_var_dir()
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -113,14 +135,26 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = envstr("REDIS_URL")
-if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+def shared_through_redis(url: str) -> tuple[dict, str, dict]:
+    """CACHES, SESSION_ENGINE and CHANNEL_LAYERS when a Redis at url is shared by every process."""
+    # A Redis that stops answering costs each request at most these seconds, not forever.
+    options = {"socket_connect_timeout": 1, "socket_timeout": 2}
+    caches = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "OPTIONS": options}
+    }
     # Every open dashboard re-fetches its table every few seconds: its session comes from
-    # Redis, not a database query each time. Only with a shared cache: a per-process one
-    # would keep a logged-out session alive in the other processes.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    # Redis, not a database query each time, and from the database while Redis is down.
+    # Only with a shared cache: a per-process one would keep a logged-out session alive in
+    # the other processes.
+    sessions = "resilience_site.sessions"
+    layers = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}}
+    return caches, sessions, layers
+
+
+REDIS_URL = redis_url(envstr("REDIS_URL"))
+if REDIS_URL:
+    CACHES, SESSION_ENGINE, CHANNEL_LAYERS = shared_through_redis(REDIS_URL)
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -170,11 +204,26 @@ LOGGING = {
 MONITOR_MAX_BODY_BYTES = envint("MONITOR_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
 MONITOR_MAX_BATCH_ITEMS = envint("MONITOR_MAX_BATCH_ITEMS", 5000, minimum=1)
 MONITOR_MAX_FUNCTIONS_PER_SERVICE = envint("MONITOR_MAX_FUNCTIONS_PER_SERVICE", 1000, minimum=1)
+MONITOR_MAX_INSTANCES_PER_FUNCTION = envint("MONITOR_MAX_INSTANCES_PER_FUNCTION", 100, minimum=1)
 MONITOR_MAX_REQUESTS_PER_MINUTE = envint("MONITOR_MAX_REQUESTS_PER_MINUTE", 1200, minimum=1)
+# Failed authentication, counted in the cache per window: wrong tokens and wrong passwords
+# per address (each counted on its own), wrong passwords per account from anywhere.
+MONITOR_AUTH_FAILURE_WINDOW_S = envint("MONITOR_AUTH_FAILURE_WINDOW_S", 900, minimum=1)
+MONITOR_AUTH_FAILURES_PER_ADDRESS = envint("MONITOR_AUTH_FAILURES_PER_ADDRESS", 50, minimum=1)
+MONITOR_LOGIN_FAILURES_PER_ACCOUNT = envint("MONITOR_LOGIN_FAILURES_PER_ACCOUNT", 10, minimum=1)
+# Behind a proxy, the header it sets to the caller's address (e.g. X-Real-IP); empty: the
+# connection's address. Set it only when the proxy overwrites that header on every request.
+MONITOR_CLIENT_ADDRESS_HEADER = envstr("MONITOR_CLIENT_ADDRESS_HEADER", "")
 MONITOR_BUCKET_SHARDS = envint("MONITOR_BUCKET_SHARDS", 8, minimum=1)
 MONITOR_IDEMPOTENCY_HOURS = envint("MONITOR_IDEMPOTENCY_HOURS", 48, minimum=24)
 MONITOR_RAW_RETENTION_DAYS = envint("MONITOR_RAW_RETENTION_DAYS", 14, minimum=1)
 MONITOR_HOURLY_RETENTION_DAYS = envint("MONITOR_HOURLY_RETENTION_DAYS", 400, minimum=1)
+# History (see docs/deployment.md, Retention). The minimums: rules count breaker flips over
+# up to a day, and cooldowns (up to 7 days) look back over the deliveries of resolved alerts.
+MONITOR_BREAKER_FLIP_RETENTION_DAYS = envint("MONITOR_BREAKER_FLIP_RETENTION_DAYS", 30, minimum=1)
+MONITOR_DELIVERY_RETENTION_DAYS = envint("MONITOR_DELIVERY_RETENTION_DAYS", 30, minimum=7)
+MONITOR_EVENT_RETENTION_DAYS = envint("MONITOR_EVENT_RETENTION_DAYS", 90, minimum=1)
+MONITOR_RESOLVED_ALERT_RETENTION_DAYS = envint("MONITOR_RESOLVED_ALERT_RETENTION_DAYS", 180, minimum=7)
 MONITOR_HEALTH_DEGRADED_ERROR_RATE = envfloat("MONITOR_HEALTH_DEGRADED_ERROR_RATE", 0.05)
 MONITOR_HEALTH_UNHEALTHY_ERROR_RATE = envfloat("MONITOR_HEALTH_UNHEALTHY_ERROR_RATE", 0.5)
 MONITOR_HEALTH_DEGRADED_P95_MS = envfloat("MONITOR_HEALTH_DEGRADED_P95_MS", 0.0)
@@ -211,6 +260,15 @@ EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive; set at most one")
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30, minimum=1)
+# The sweep takes a delivery back from a worker once its lease is over; a send still under
+# way (for up to the outbound timeout, plus a DNS lookup and the database work around it)
+# would then go out twice. Twice the longest timeout leaves that margin.
+_outbound_s = max(MONITOR_HTTP_TIMEOUT_S, EMAIL_TIMEOUT)
+if MONITOR_DELIVERY_LEASE_S < 2 * _outbound_s:
+    raise ImproperlyConfigured(
+        f"MONITOR_DELIVERY_LEASE_S ({MONITOR_DELIVERY_LEASE_S:g}) must be at least twice the longest outbound "
+        f"timeout (MONITOR_HTTP_TIMEOUT_S, EMAIL_TIMEOUT: {_outbound_s:g} s), or a send still under way is sent again"
+    )
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Resilience Monitor <monitor@localhost>")
 DEMO = envbool("DEMO", True)
 

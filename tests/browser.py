@@ -10,11 +10,15 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.contrib.auth.models import User
 
 from tests.servers import missing
+
+if TYPE_CHECKING:  # only the browser tests load Playwright
+    from playwright.sync_api import Browser, Page
 
 PASSWORD = "correct horse battery staple"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -36,7 +40,7 @@ def make_user(role: str) -> User:
     )
 
 
-def screenshot(page, name: str) -> Path:  # noqa: ANN001  (a Playwright page)
+def screenshot(page: Page, name: str) -> Path:
     """A full-page PNG under tests/artifacts/ (git-ignored); name may hold a folder."""
     path = ARTIFACTS / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +49,7 @@ def screenshot(page, name: str) -> Path:  # noqa: ANN001  (a Playwright page)
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
+def chromium() -> Iterator[Browser]:
     """One headless Chromium per test module.
 
     Playwright's sync API leaves an asyncio loop marked running in this thread, which makes
@@ -71,7 +75,7 @@ def chromium() -> Iterator[object]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
-def log_in(browser, base_url: str, username: str, **context_options: object):  # noqa: ANN001, ANN201
+def log_in(browser: Browser, base_url: str, username: str, **context_options: object) -> Page:
     """A fresh browser context logged in through the login page; returns its page."""
     context = browser.new_context(base_url=base_url, **context_options)
     page = context.new_page()

@@ -1,6 +1,4 @@
-"""A real Celery worker on a real Redis, for the tests that need one.
-
-    from tests.celery_worker import celery_worker, redis_url  # noqa: F401  (fixtures)
+"""A real Celery worker on a real Redis, for the tests that need one (fixtures, via conftest).
 
 `celery_worker` starts `celery -A resilience_site worker --pool=solo` as a subprocess on a
 throwaway Redis, sharing the test database (the test needs
@@ -22,13 +20,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pytest_django import Settings
 
+from tests.receivers import SmtpReceiver
 from tests.servers import redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_TIMINGS = {
     "MONITOR_DELIVERY_SCHEDULE_S": "0.5,0.5,0.5",
-    "MONITOR_DELIVERY_LEASE_S": "2",
+    # No claim lapses by itself during a test; a test that needs one lapsed moves it back.
+    "MONITOR_DELIVERY_LEASE_S": "60",
     "MONITOR_HTTP_TIMEOUT_S": "10",
 }
 
@@ -106,7 +107,9 @@ def switch_app(broker_url: str | None, eager: bool) -> None:
 
 
 @pytest.fixture
-def celery_worker(subprocess_env: dict[str, str], redis_url: str, smtp_server, settings) -> Iterator[Worker]:  # noqa: ANN001
+def celery_worker(
+    subprocess_env: dict[str, str], redis_url: str, smtp_server: SmtpReceiver, settings: Settings
+) -> Iterator[Worker]:
     from resilience_site.celery import app
 
     env = {

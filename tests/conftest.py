@@ -17,10 +17,16 @@ from pathlib import Path
 
 import orjson
 import pytest
+from django.http import HttpResponse
 from django.test import Client
 
 from monitoring.models import CallBucket, IngestToken, Service
 from tests.servers import free_port, postgres_server, stop, wait_for_port
+
+# Fixtures that live beside the helpers they use, shared with every test module. The
+# receivers come before the worker, which imports them: pytest rewrites a plugin's asserts
+# only if it loads the plugin first.
+pytest_plugins = ["tests.alert_fixtures", "tests.browser", "tests.receivers", "tests.celery_worker"]
 
 TEST_DB = os.environ.get("TEST_DB", "sqlite")
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +65,14 @@ def forget_remembered_rows() -> Iterator[None]:
     Remembered.rows.clear()
 
 
+@pytest.fixture(autouse=True)
+def forget_outage_warnings() -> None:
+    """A test that checks an outage is logged must not miss the line because another test logged it."""
+    from monitoring import outages
+
+    outages.forget()
+
+
 @pytest.fixture
 def subprocess_env(transactional_db: None) -> dict[str, str]:
     """Environment for a process that must use this test's database."""
@@ -69,6 +83,7 @@ def subprocess_env(transactional_db: None) -> dict[str, str]:
     env.update({"DEMO": "0", "PYTHONPATH": str(ROOT), "MONITOR_VAR_DIR": tempfile.mkdtemp(prefix="monitor-var-")})
     if connection.vendor == "postgresql":
         env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        env.setdefault("SECRET_KEY", "test-only-secret-key-shared-by-the-processes-of-one-test")
     else:
         env["MONITOR_SQLITE_PATH"] = str(db["NAME"])
     return env
@@ -113,7 +128,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def call(function: str = "charge", outcome: str = "success", duration_ms: float = 10.0, **extra) -> dict:  # noqa: ANN003
+def call(function: str = "charge", outcome: str = "success", duration_ms: float = 10.0, **extra: object) -> dict:
     return {"function": function, "ts": now_iso(), "duration_ms": duration_ms, "outcome": outcome, **extra}
 
 
@@ -124,7 +139,7 @@ class Reporter:
         self.client = client
         self.token = token
 
-    def post(self, batch: dict | bytes, **headers: str):  # noqa: ANN201
+    def post(self, batch: dict | bytes, **headers: str) -> HttpResponse:
         body = batch if isinstance(batch, bytes) else orjson.dumps(batch)
         return self.client.post(
             "/api/v1/ingest",

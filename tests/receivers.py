@@ -1,12 +1,10 @@
 """Real receivers for notifications: an HTTP server (Slack and webhooks) and an SMTP server.
 
-Use them in a test file with:
-
-    from tests.receivers import http_receiver, smtp_server  # noqa: F401  (fixtures)
-
-http_receiver turns MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS on, since it listens on loopback;
-`.env` holds the same for a worker process. smtp_server points Django's SMTP settings at
-itself; `.env` holds EMAIL_HOST and EMAIL_PORT for a worker process.
+The fixtures `http_receiver` and `smtp_server` reach every test through conftest's
+`pytest_plugins`. http_receiver turns MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS on, since it
+listens on loopback; `.env` holds the same for a worker process. smtp_server points
+Django's SMTP settings at itself; `.env` holds EMAIL_HOST and EMAIL_PORT for a worker
+process.
 """
 
 from __future__ import annotations
@@ -20,11 +18,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
 import orjson
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Session
+from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from django.utils.datastructures import CaseInsensitiveMapping
+from pytest_django import Settings
 
 from tests.servers import free_port
 
@@ -47,7 +49,7 @@ class Request:
     body: bytes
     time: float
 
-    def json(self):  # noqa: ANN201
+    def json(self) -> dict:
         return orjson.loads(self.body)
 
 
@@ -135,11 +137,12 @@ class HttpReceiver(Recorder):
                 self.end_headers()
                 self.wfile.write(text)
 
-            do_GET = do_POST = do_PUT = handle_any  # noqa: N815
-
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
+        # http.server calls do_<METHOD>: every method gets the same handler.
+        for method in ("GET", "POST", "PUT"):
+            setattr(Handler, f"do_{method}", Handler.handle_any)
         return Handler
 
     def start(self) -> None:
@@ -152,7 +155,7 @@ class HttpReceiver(Recorder):
 
 
 @pytest.fixture
-def http_receiver(settings) -> Iterator[HttpReceiver]:  # noqa: ANN001
+def http_receiver(settings: Settings) -> Iterator[HttpReceiver]:
     receiver = HttpReceiver()
     receiver.start()
     settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = True
@@ -176,7 +179,9 @@ class SmtpReceiver(Recorder):
         self.envelopes: list[Envelope] = []
         self.rejection: tuple[int, str] | None = None
         self.port = free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        # aiosmtpd calls a handler's handle_<COMMAND> methods: these are ours.
+        hooks = SimpleNamespace(handle_RCPT=self.rcpt, handle_DATA=self.data)
+        self.controller = Controller(hooks, hostname="127.0.0.1", port=self.port)
         self.env = {"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(self.port)}
 
     @property
@@ -193,14 +198,16 @@ class SmtpReceiver(Recorder):
             return f"{code} {'5.1.1 No such user' if code >= 500 else '4.3.0 Try again later'}"
         return None
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: ANN001, N802
+    async def rcpt(
+        self, server: SMTP, session: Session, envelope: SmtpEnvelope, address: str, rcpt_options: list[str]
+    ) -> str:
         refused = self.reply_for("rcpt")
         if refused:
             return refused
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+    async def data(self, server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:
         refused = self.reply_for("data")
         if refused:
             return refused
@@ -210,7 +217,7 @@ class SmtpReceiver(Recorder):
 
 
 @pytest.fixture
-def smtp_server(settings) -> Iterator[SmtpReceiver]:  # noqa: ANN001
+def smtp_server(settings: Settings) -> Iterator[SmtpReceiver]:
     receiver = SmtpReceiver()
     receiver.controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -128,8 +128,19 @@ def postgres_server(durable: bool = False) -> Iterator[Postgres]:
         shutil.rmtree(datadir, ignore_errors=True)
 
 
+@dataclass
+class Redis:
+    url: str
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        """Stop it now, as an outage would; the context manager's exit is then a no-op."""
+        if self.process.poll() is None:
+            stop(self.process)
+
+
 @contextmanager
-def redis_server() -> Iterator[str]:
+def redis_process() -> Iterator[Redis]:
     binary = find_binary("redis-server")
     if binary is None:
         missing("Redis is not installed (no redis-server on PATH; apt-get install redis-server)")
@@ -139,8 +150,15 @@ def redis_server() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    server = Redis(f"redis://127.0.0.1:{port}/0", process)
     try:
         wait_for_port(port, process)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server
     finally:
-        stop(process)
+        server.stop()
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    with redis_process() as server:
+        yield server.url

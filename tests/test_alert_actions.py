@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from pytest_django import DjangoCaptureOnCommitCallbacks
+
 from alerts.models import Alert, Channel, Event, Silence
-from tests.test_alert_fixtures import People, log_channel, make_alert, make_rule, no_defaults, people  # noqa: F401
+from tests.alert_fixtures import People, make_alert, make_rule
 
 
 def test_it_acknowledges_with_a_reason(people: People, log_channel: Channel) -> None:
@@ -45,7 +47,7 @@ def test_it_unacknowledges(people: People, log_channel: Channel) -> None:
 
 
 def test_it_resolves_by_hand_and_sends_the_resolved_notice(
-    people: People, log_channel: Channel, django_capture_on_commit_callbacks
+    people: People, log_channel: Channel, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     alert = make_alert(make_rule(log_channel))
     alert.deliveries.create(channel=log_channel, event="firing", state="sent")

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pytest_django import DjangoCaptureOnCommitCallbacks
+
 from alerts.models import Channel, Delivery
-from tests.receivers import HttpReceiver, http_receiver  # noqa: F401
-from tests.test_alert_fixtures import People, no_defaults, people  # noqa: F401
+from tests.alert_fixtures import People
+from tests.receivers import HttpReceiver
 
 SECRET = "a-long-enough-secret"
 
@@ -40,7 +42,10 @@ def test_it_lets_only_admins_add_channels(people: People, no_defaults: None) -> 
 
 
 def test_it_sends_a_test_notification(
-    people: People, http_receiver: HttpReceiver, no_defaults: None, django_capture_on_commit_callbacks
+    people: People,
+    http_receiver: HttpReceiver,
+    no_defaults: None,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     channel = Channel.objects.create(name="slack", kind="slack", config={"url": http_receiver.url("/slack")})
     with django_capture_on_commit_callbacks(execute=True):

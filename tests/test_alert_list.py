@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.test import Client
+
 from alerts.models import Channel
-from tests.test_alert_fixtures import People, log_channel, make_alert, make_rule, no_defaults, people  # noqa: F401
+from tests.alert_fixtures import People, make_alert, make_rule
 
 ALERT_KEYS = {
     "id",
@@ -60,5 +62,5 @@ def test_it_shows_the_timeline_and_deliveries(people: People, log_channel: Chann
     )
 
 
-def test_it_asks_who_is_asking(client, no_defaults: None) -> None:  # noqa: ANN001
+def test_it_asks_who_is_asking(client: Client, no_defaults: None) -> None:
     assert client.get("/api/v1/alerts").status_code == 401

@@ -3,17 +3,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from time_machine import TimeMachineFixture
 
 from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Channel, Delivery
+from tests.alert_fixtures import People, failures, make_rule, successes
 from tests.conftest import Reporter
-from tests.test_alert_fixtures import People, failures, log_channel, make_rule, no_defaults, people, successes  # noqa: F401
 
 
-def due_now(alert: Alert) -> None:
-    """Move the clock past the cooldown: the reminder is due and the last notice is old."""
-    Alert.objects.filter(id=alert.id).update(next_reminder_at=timezone.now() - timedelta(seconds=1))
-    Delivery.objects.filter(alert=alert).update(created=timezone.now() - timedelta(hours=2))
+def later(time_machine: TimeMachineFixture, reporter: Reporter, minutes: float, *functions: str) -> None:
+    """Move the clock on by minutes, with the functions still failing then."""
+    time_machine.move_to(timezone.now() + timedelta(minutes=minutes))
+    for function in functions or ("charge",):
+        reporter.post({"calls": failures(10, function)})
 
 
 def events(kind: str) -> list[str]:
@@ -30,39 +32,49 @@ def test_it_holds_the_cooldown_under_repeated_evaluation(reporter: Reporter, log
     assert alert.next_reminder_at > timezone.now() + timedelta(minutes=59)
 
 
-def test_it_reminds_once_per_cooldown(reporter: Reporter, log_channel: Channel) -> None:
+def test_it_reminds_once_per_cooldown(
+    reporter: Reporter, log_channel: Channel, time_machine: TimeMachineFixture
+) -> None:
     make_rule(log_channel, cooldown_minutes=30)
     reporter.post({"calls": failures(10)})
     evaluate_all()
-    due_now(Alert.objects.get())
+    later(time_machine, reporter, 29)
+    assert evaluate_all().reminded == 0
+    later(time_machine, reporter, 2)
     assert evaluate_all().reminded == 1
     assert evaluate_all().reminded == 0
     assert events("reminder") == ["log"]
     assert "still firing" in [e.action for e in Alert.objects.get().events.all()]
 
 
-def test_it_sends_no_reminders_once_acknowledged(reporter: Reporter, people: People, log_channel: Channel) -> None:
-    make_rule(log_channel)
-    reporter.post({"calls": failures(10)})
+def test_it_sends_no_reminders_once_acknowledged(
+    reporter: Reporter, people: People, log_channel: Channel, time_machine: TimeMachineFixture
+) -> None:
+    make_rule(log_channel, cooldown_minutes=60)
+    reporter.post({"calls": failures(10, "charge") + failures(10, "refund")})
     evaluate_all()
-    alert = Alert.objects.get()
-    people.responder.post(f"/api/v1/alerts/{alert.id}/acknowledge", {"reason": "looking"})
-    due_now(alert)
-    assert evaluate_all().reminded == 0
-    assert events("reminder") == []
+    acknowledged = Alert.objects.get(subject="charge")
+    r = people.responder.post(f"/api/v1/alerts/{acknowledged.id}/acknowledge", {"reason": "looking"})
+    assert r.status_code == 200
+    later(time_machine, reporter, 61, "charge", "refund")
+    # The unacknowledged twin shows that a reminder was due for both.
+    assert evaluate_all().reminded == 1
+    reminders = Delivery.objects.filter(event="reminder")
+    assert [d.alert.subject for d in reminders] == ["refund"]
 
 
 def test_it_reminds_again_after_the_acknowledgement_lapses(
-    reporter: Reporter, people: People, log_channel: Channel
+    reporter: Reporter, people: People, log_channel: Channel, time_machine: TimeMachineFixture
 ) -> None:
-    make_rule(log_channel)
+    make_rule(log_channel, cooldown_minutes=60)
     reporter.post({"calls": failures(10)})
     evaluate_all()
     alert = Alert.objects.get()
-    r = people.responder.post(f"/api/v1/alerts/{alert.id}/acknowledge", {"remind_after_minutes": 30})
+    r = people.responder.post(f"/api/v1/alerts/{alert.id}/acknowledge", {"remind_after_minutes": 90})
     assert r.status_code == 200
-    Alert.objects.filter(id=alert.id).update(ack_expires_at=timezone.now() - timedelta(seconds=1))
-    Delivery.objects.update(created=timezone.now() - timedelta(hours=2))
+    later(time_machine, reporter, 61)
+    assert evaluate_all().reminded == 0  # past the cooldown, but still acknowledged
+    later(time_machine, reporter, 30)
     assert evaluate_all().reminded == 1
     assert events("reminder") == ["log"]
     alert.refresh_from_db()
@@ -71,16 +83,21 @@ def test_it_reminds_again_after_the_acknowledgement_lapses(
     assert actions == ["fired", "acknowledged", "acknowledgement lapsed", "still firing"]
 
 
-def test_it_holds_notifications_while_suppressed(reporter: Reporter, people: People, log_channel: Channel) -> None:
-    make_rule(log_channel)
+def test_it_holds_notifications_while_suppressed(
+    reporter: Reporter, people: People, log_channel: Channel, time_machine: TimeMachineFixture
+) -> None:
+    make_rule(log_channel, cooldown_minutes=30)
     reporter.post({"calls": failures(10)})
     evaluate_all()
     alert = Alert.objects.get()
     people.responder.post(f"/api/v1/alerts/{alert.id}/suppress", {"minutes": 60})
-    due_now(alert)
+    later(time_machine, reporter, 31)
     evaluate_all()
     assert events("reminder") == []
     assert "notification held" in [e.action for e in alert.events.all()]
+    later(time_machine, reporter, 30)  # the silence is over
+    evaluate_all()
+    assert events("reminder") == ["log"]
 
 
 def test_it_sends_one_resolved_notice_only_to_channels_that_heard(reporter: Reporter, log_channel: Channel) -> None:

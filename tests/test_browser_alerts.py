@@ -5,11 +5,12 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
+from playwright.sync_api import Browser
 
 from alerts import lifecycle
 from alerts.models import Alert, Channel, Delivery, Rule
 from monitoring.models import UserToken
-from tests.browser import chromium, log_in, make_user, screenshot  # noqa: F401  (fixture)
+from tests.browser import log_in, make_user, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,7 +23,7 @@ def fire() -> Alert:
     return alert
 
 
-def test_a_responder_acknowledges_and_the_timeline_names_them(chromium, live_site: str) -> None:  # noqa: ANN001
+def test_a_responder_acknowledges_and_the_timeline_names_them(chromium: Browser, live_site: str) -> None:
     alert = fire()
     channel = Channel.objects.create(name="ops log", kind="log")
     dead = Delivery.objects.create(
@@ -57,7 +58,7 @@ def test_a_responder_acknowledges_and_the_timeline_names_them(chromium, live_sit
     screenshot(page, "alert")
 
 
-def test_a_viewer_sees_no_buttons_on_a_phone_in_the_dark(chromium, live_site: str) -> None:  # noqa: ANN001
+def test_a_viewer_sees_no_buttons_on_a_phone_in_the_dark(chromium: Browser, live_site: str) -> None:
     alert = fire()
     make_user("viewer")
     page = log_in(

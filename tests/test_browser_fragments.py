@@ -8,16 +8,15 @@ import time
 import urllib.request
 
 import pytest
+from playwright.sync_api import Browser, Page, Request
 
 from alerts.models import Alert, Rule
 from monitoring.models import Function, UserToken
 from queues.models import Queue
-from tests import browser
 from tests.browser import log_in, make_user, screenshot
 from tests.conftest import call, now_iso
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-chromium = browser.chromium  # the fixture: one headless Chromium for the module
 
 # What the server renders at `url`, as the page would show it once swapped in: the parts it
 # sends out of band taken out, times in the viewer's zone. Of `selector` only, if given.
@@ -43,7 +42,7 @@ def post(base_url: str, path: str, token: str, body: dict) -> int:
         return response.status
 
 
-def open_live(page, path: str):  # noqa: ANN001, ANN201  (a Playwright page)
+def open_live(page: Page, path: str) -> list[str]:
     """Opens a page, waits for its socket, and marks the document: a reload would lose the mark."""
     page.goto(path)
     page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
@@ -53,7 +52,7 @@ def open_live(page, path: str):  # noqa: ANN001, ANN201  (a Playwright page)
     return asked
 
 
-def assert_shows_what_the_server_renders(page, selector: str, url: str, part: str | None = None) -> None:  # noqa: ANN001
+def assert_shows_what_the_server_renders(page: Page, selector: str, url: str, part: str | None = None) -> None:
     """The element shows the fragment at url (or is its part, if given), once swaps settled."""
     expected = page.evaluate(SERVER_RENDERED, [url, part])
     assert expected.strip()
@@ -62,7 +61,7 @@ def assert_shows_what_the_server_renders(page, selector: str, url: str, part: st
     assert page.evaluate("() => window.notReloaded") is True
 
 
-def test_a_batch_updates_a_function_row(chromium, live_site: str, token: str) -> None:  # noqa: ANN001
+def test_a_batch_updates_a_function_row(chromium: Browser, live_site: str, token: str) -> None:
     post(live_site, "/api/v1/ingest", token, {"calls": [call("charge")], "instance": "pod-1"})
     charge = Function.objects.get(name="charge")
     make_user("viewer")
@@ -89,7 +88,7 @@ def test_a_batch_updates_a_function_row(chromium, live_site: str, token: str) ->
     screenshot(page, "functions-after-batch")
 
 
-def test_a_batch_updates_the_overview_figures(chromium, live_site: str, token: str) -> None:  # noqa: ANN001
+def test_a_batch_updates_the_overview_figures(chromium: Browser, live_site: str, token: str) -> None:
     make_user("viewer")
     page = log_in(chromium, live_site, "viewer")
     open_live(page, "/")
@@ -114,7 +113,7 @@ def snapshot(depth: int) -> dict:
     return {"queue": "email_queue", "ts": now_iso(), "depth": depth, "in_flight": 2, "dead_letter": 1}
 
 
-def test_a_batch_updates_a_queue_row(chromium, live_site: str, token: str) -> None:  # noqa: ANN001
+def test_a_batch_updates_a_queue_row(chromium: Browser, live_site: str, token: str) -> None:
     assert post(live_site, "/api/v1/ingest", token, {"queues": [snapshot(5)]}) == 202
     queue = Queue.objects.get(name="email_queue")
     make_user("viewer")
@@ -141,7 +140,7 @@ def test_a_batch_updates_a_queue_row(chromium, live_site: str, token: str) -> No
     assert_shows_what_the_server_renders(page, "#queue-figures", f"/fragments/queues/{queue.id}/figures")
 
 
-def test_a_batch_fires_an_alert_and_its_page_follows_its_state(chromium, live_site: str, token: str) -> None:  # noqa: ANN001
+def test_a_batch_fires_an_alert_and_its_page_follows_its_state(chromium: Browser, live_site: str, token: str) -> None:
     # The install's default rules are gone once an earlier test emptied the database.
     Rule.objects.filter(metric="breaker_open_s").delete()
     Rule.objects.create(name="charge breaker open", metric="breaker_open_s", threshold=0, severity="critical")
@@ -170,7 +169,7 @@ def test_a_batch_fires_an_alert_and_its_page_follows_its_state(chromium, live_si
     assert_shows_what_the_server_renders(page, "#alert-history", f"/fragments/alerts/{alert.id}/history")
 
 
-def test_a_busy_fleet_is_followed_at_each_parts_pace(chromium, live_site: str, token: str) -> None:  # noqa: ANN001
+def test_a_busy_fleet_is_followed_at_each_parts_pace(chromium: Browser, live_site: str, token: str) -> None:
     make_user("viewer")
     page = log_in(chromium, live_site, "viewer")
     open_live(page, "/")
@@ -178,13 +177,13 @@ def test_a_busy_fleet_is_followed_at_each_parts_pace(chromium, live_site: str, t
     most: dict[str, int] = {}
     asked: dict[str, int] = {}
 
-    def started(request) -> None:  # noqa: ANN001
+    def started(request: Request) -> None:
         path = request.url.split("?")[0]
         in_flight[path] = in_flight.get(path, 0) + 1
         most[path] = max(most.get(path, 0), in_flight[path])
         asked[path] = asked.get(path, 0) + 1
 
-    def ended(request) -> None:  # noqa: ANN001
+    def ended(request: Request) -> None:
         in_flight[request.url.split("?")[0]] -= 1
 
     page.on("request", started)

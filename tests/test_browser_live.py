@@ -7,9 +7,10 @@ import time
 import urllib.request
 
 import pytest
+from playwright.sync_api import Browser
 
 from monitoring.models import Function
-from tests.browser import chromium, log_in, make_user, screenshot  # noqa: F401  (fixture)
+from tests.browser import log_in, make_user, screenshot
 from tests.conftest import call, now_iso
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,7 +27,7 @@ def post_batch(base_url: str, token: str, batch: dict) -> None:
 
 
 def test_it_shows_a_new_function_and_its_breaker_opening_without_a_reload(
-    chromium,
+    chromium: Browser,
     live_site: str,
     token: str,
 ) -> None:
@@ -86,7 +87,7 @@ window.WebSocket = function (url, protocols) {
 """
 
 
-def test_it_shows_queues_and_reconnects_after_a_drop(chromium, live_site: str, token: str) -> None:  # noqa: ANN001
+def test_it_shows_queues_and_reconnects_after_a_drop(chromium: Browser, live_site: str, token: str) -> None:
     make_user("viewer")
     page = log_in(chromium, live_site, "viewer")
     page.context.add_init_script(KEEP_SOCKETS)
@@ -152,7 +153,7 @@ window.WebSocket = function () {
 """
 
 
-def test_it_polls_while_the_socket_is_down(chromium, live_site: str, token: str) -> None:  # noqa: ANN001
+def test_it_polls_while_the_socket_is_down(chromium: Browser, live_site: str, token: str) -> None:
     make_user("viewer")
     page = log_in(chromium, live_site, "viewer")
     page.context.add_init_script(NO_SOCKETS)
@@ -164,7 +165,7 @@ def test_it_polls_while_the_socket_is_down(chromium, live_site: str, token: str)
     assert page.get_attribute("#live-status", "data-state") == "reconnecting"
 
 
-def test_it_says_offline_while_the_site_does_not_answer_and_recovers(chromium, live_site: str) -> None:  # noqa: ANN001
+def test_it_says_offline_while_the_site_does_not_answer_and_recovers(chromium: Browser, live_site: str) -> None:
     make_user("viewer")
     page = log_in(chromium, live_site, "viewer")
     page.context.add_init_script(NO_SOCKETS)

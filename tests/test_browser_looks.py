@@ -4,17 +4,16 @@ script error, and a screenshot of each under tests/artifacts/screenshots/ for a 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Browser, ConsoleMessage
 
 from alerts.models import Alert, Rule
 from monitoring.models import Function
 from queues.models import Queue
-from tests import browser
 from tests.browser import log_in, make_user, screenshot
 from tests.conftest import call, now_iso
 from tests.test_browser_fragments import post
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-chromium = browser.chromium  # the fixture: one headless Chromium for the module
 
 SIZES = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 BACKGROUNDS = {"light": "rgb(246, 247, 249)", "dark": "rgb(13, 17, 23)"}
@@ -66,7 +65,7 @@ def pages() -> dict[str, str]:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("size", ["laptop", "phone"])
-def test_every_page_fits_its_screen(chromium, live_site: str, token: str, size: str, scheme: str) -> None:  # noqa: ANN001
+def test_every_page_fits_its_screen(chromium: Browser, live_site: str, token: str, size: str, scheme: str) -> None:
     report_a_little_of_everything(live_site, token)
     make_user("responder")
     page = log_in(chromium, live_site, "responder", viewport=SIZES[size], color_scheme=scheme)
@@ -89,6 +88,6 @@ def test_every_page_fits_its_screen(chromium, live_site: str, token: str, size: 
         assert errors == [], f"{name}: {errors}"
 
 
-def is_an_error(message) -> bool:  # noqa: ANN001  (a Playwright console message)
+def is_an_error(message: ConsoleMessage) -> bool:
     # Browsers ask for /favicon.ico by themselves; the site has none.
     return message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 
 import pytest
 
@@ -9,22 +9,35 @@ from resilience_client import BreakerOpen, CircuitBreaker, Reporter, monitored
 from tests.conftest import stored_calls
 
 
-class Unavailable(Exception):
+class UnavailableError(Exception):
     pass
 
 
-def groq_call(reporter: Reporter, breaker: CircuitBreaker, healthy: list[bool]):  # noqa: ANN201
+class Clock:
+    """A monotonic clock that moves only when the test says: no sleeping out a reset timeout."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def groq_call(reporter: Reporter, breaker: CircuitBreaker, healthy: list[bool]) -> Callable[[], str | None]:
     @monitored("invokeGroq", reporter=reporter)
     @breaker
     def invoke() -> str:
         if not healthy[0]:
-            raise Unavailable("upstream 503")
+            raise UnavailableError("upstream 503")
         return "ok"
 
     def call() -> str | None:
         try:
             return invoke()
-        except (Unavailable, BreakerOpen):
+        except (UnavailableError, BreakerOpen):
             return None
 
     return call
@@ -35,15 +48,20 @@ def test_it_shows_a_breaker_open_on_one_instance_and_closed_on_another(live_site
     healthy = [False]
     calls = {}
     reporters = {}
+    clock = Clock()
     for instance in ("groq-1", "groq-2"):
         reporters[instance] = Reporter(live_site, token, instance=instance, flush_interval=0.1)
-        breaker = CircuitBreaker("invokeGroq", failure_threshold=3, reset_timeout=0.3, reporter=reporters[instance])
+        breaker = CircuitBreaker(
+            "invokeGroq", failure_threshold=3, reset_timeout=30, reporter=reporters[instance], clock=clock
+        )
         calls[instance] = groq_call(reporters[instance], breaker, healthy)
 
     for _ in range(5):  # 3 failures open both breakers, then 2 rejections each
         calls["groq-1"]()
         calls["groq-2"]()
-    time.sleep(0.35)
+    clock.advance(29)
+    assert calls["groq-2"]() is None  # still open: rejected without a trial
+    clock.advance(1)
     healthy[0] = True
     assert calls["groq-2"]() == "ok"  # the half-open trial succeeds: closed again
     for reporter in reporters.values():
@@ -57,16 +75,17 @@ def test_it_shows_a_breaker_open_on_one_instance_and_closed_on_another(live_site
     assert timeline == [("", "closed"), ("closed", "open"), ("open", "half_open"), ("half_open", "closed")]
     assert BreakerFlip.objects.filter(instance="groq-1").count() == 2
     bucket = stored_calls(function__name="invokeGroq")
-    assert (bucket.success, bucket.failure, bucket.rejected) == (1, 6, 4)
+    assert (bucket.success, bucket.failure, bucket.rejected) == (1, 6, 5)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_it_opens_again_when_the_half_open_trial_fails(live_site: str, token: str) -> None:
     reporter = Reporter(live_site, token, instance="groq-3", flush_interval=0.1)
-    breaker = CircuitBreaker("invokeGroq", failure_threshold=2, reset_timeout=0.2, reporter=reporter)
+    clock = Clock()
+    breaker = CircuitBreaker("invokeGroq", failure_threshold=2, reset_timeout=30, reporter=reporter, clock=clock)
     call = groq_call(reporter, breaker, [False])
     call(), call()
-    time.sleep(0.25)
+    clock.advance(30)
     call()  # the trial fails
     call()  # rejected without reaching the dependency
     assert reporter.flush(10)

@@ -8,7 +8,7 @@ from resilience_client import CallTimeout, Reporter, monitored, retry
 from tests.conftest import stored_calls
 
 
-class Declined(Exception):
+class DeclinedError(Exception):
     pass
 
 
@@ -19,7 +19,7 @@ def test_it_counts_fifty_monitored_calls_by_outcome(live_site: str, token: str) 
     @monitored("charge_card", reporter=reporter)
     def charge(n: int) -> int:
         if n % 5 == 0:
-            raise Declined("card declined")
+            raise DeclinedError("card declined")
         if n % 7 == 0:
             raise CallTimeout("gateway took too long")
         return n
@@ -28,7 +28,7 @@ def test_it_counts_fifty_monitored_calls_by_outcome(live_site: str, token: str) 
     for n in range(1, 51):
         try:
             results.append(charge(n))
-        except (Declined, CallTimeout):
+        except (DeclinedError, CallTimeout):
             pass
     assert reporter.flush(10)
 

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
 import resilience_client
 from monitoring.models import Breaker
-from resilience_client import CircuitBreaker, config, configure, get_reporter, monitored
+from resilience_client import CircuitBreaker, Reporter, config, configure, get_reporter, monitored
+from resilience_client.reporter import Options
 from tests.conftest import stored_calls
 
 
@@ -31,3 +34,9 @@ def test_it_reports_through_the_default_reporter(live_site: str, token: str, mon
     # Used first with no reporter, the breaker told the first reporter it had.
     assert list(Breaker.objects.values_list("instance", "state")) == [("notifier-1", "closed")]
     assert resilience_client.get_reporter() is second
+
+
+def test_configure_takes_every_option_a_reporter_takes() -> None:
+    # configure()'s options are typed by reporter.Options, which must not fall behind.
+    options = set(inspect.signature(Reporter).parameters) - {"url", "token"}
+    assert set(Options.__annotations__) == options

@@ -9,13 +9,7 @@ import pytest
 from monitoring.models import Concurrency
 from resilience_client import ConcurrencyLimit, LimitFull, Reporter, monitored
 from tests.conftest import stored_calls
-
-
-def wait_until(condition, timeout: float = 5.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
+from tests.waiting import wait_until
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.test import Client
+from pytest_django import Settings
 
 from monitoring.models import IngestToken, Service, UserToken
 from tests.conftest import Reporter, call
@@ -17,7 +21,7 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
-def test_create_service_prints_only_a_working_token(client, db: None) -> None:  # noqa: ANN001
+def test_create_service_prints_only_a_working_token(client: Client, db: None) -> None:
     printed = run("create_service", "payments")
     assert printed.count("\n") <= 1
     token = printed.strip()
@@ -45,7 +49,7 @@ def test_create_service_refuses_a_bad_name(db: None) -> None:
         run("create_service", "bad\x01name")
 
 
-def test_revoke_token_stops_a_token_at_once(client, db: None) -> None:  # noqa: ANN001
+def test_revoke_token_stops_a_token_at_once(client: Client, db: None) -> None:
     token = run("create_service", "payments").strip()
     assert "revoked" in run("revoke_token", token[:12])
     assert Reporter(client, token).post({"calls": [call()]}).status_code == 401
@@ -57,7 +61,7 @@ def test_revoke_token_names_an_unknown_prefix(db: None) -> None:
         run("revoke_token", "rmi_nothing1")
 
 
-def test_create_user_token_reads_the_api(client, admin_user) -> None:  # noqa: ANN001
+def test_create_user_token_reads_the_api(client: Client, admin_user: User) -> None:
     token = run("create_user_token", admin_user.username).strip()
     assert token.startswith("rmu_")
     assert client.get("/api/v1/functions", headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -65,7 +69,7 @@ def test_create_user_token_reads_the_api(client, admin_user) -> None:  # noqa: A
     assert UserToken.objects.get().revoked is not None
 
 
-def test_ensure_admin_creates_one_login_once(db: None, settings, tmp_path) -> None:  # noqa: ANN001
+def test_ensure_admin_creates_one_login_once(db: None, settings: Settings, tmp_path: Path) -> None:
     settings.VAR_DIR = tmp_path
     first = run("ensure_admin")
     assert "password:" in first

@@ -21,6 +21,7 @@ from tests.conftest import Reporter, call
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")
 
 
 def session_cookie(client: Client) -> tuple[bytes, bytes]:
@@ -30,7 +31,7 @@ def session_cookie(client: Client) -> tuple[bytes, bytes]:
 
 
 def communicator(*headers: tuple[bytes, bytes]) -> WebsocketCommunicator:
-    return WebsocketCommunicator(application, "/ws/dashboard/", headers=list(headers))
+    return WebsocketCommunicator(application, "/ws/dashboard/", headers=[HOST, *headers])
 
 
 def test_it_refuses_anonymous_users() -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import Client
+from pytest_django import Settings
 
 from tests.conftest import call, now_iso
 from tests.servers import redis_server
@@ -40,7 +41,7 @@ def post(base_url: str, token: str, batch: dict) -> int:
 
 def test_it_delivers_a_delta_published_by_another_process(
     client: Client,
-    settings,
+    settings: Settings,
     redis_url: str,
     live_site: str,
     token: str,

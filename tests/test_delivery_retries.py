@@ -4,25 +4,26 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from alerts import delivery, outbox
 from alerts.models import Alert, Channel, Delivery, Event
 from alerts.transports.webhook import verify_signature
-from tests.receivers import HttpReceiver, http_receiver, smtp_server  # noqa: F401
-from tests.test_alert_fixtures import People, make_alert, make_rule, no_defaults, people  # noqa: F401
+from tests.alert_fixtures import People, make_alert, make_rule
+from tests.receivers import HttpReceiver, SmtpReceiver
 
 SECRET = "s3cret-s3cret-s3cret"
 
 
 @pytest.fixture
-def hook(http_receiver: HttpReceiver, no_defaults: None, settings) -> Channel:  # noqa: ANN001
+def hook(http_receiver: HttpReceiver, no_defaults: None, settings: Settings) -> Channel:
     settings.MONITOR_DELIVERY_SCHEDULE_S = [0.0, 0.0, 0.0]
     return Channel.objects.create(
         name="ops hook", kind="webhook", config={"url": http_receiver.url(), "secret": SECRET}
     )
 
 
-def firing(channel: Channel, capture) -> Alert:  # noqa: ANN001
+def firing(channel: Channel, capture: DjangoCaptureOnCommitCallbacks) -> Alert:
     alert = make_alert(make_rule(channel))
     with capture(execute=True):
         outbox.notify(alert, "firing")
@@ -34,7 +35,7 @@ def actions(alert: Alert) -> list[str]:
 
 
 def test_it_retries_a_500_and_succeeds_once(
-    hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks
+    hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     http_receiver.respond_with([500, 200])
     alert = firing(hook, django_capture_on_commit_callbacks)
@@ -51,7 +52,10 @@ def test_it_retries_a_500_and_succeeds_once(
 
 
 def test_it_dead_letters_after_the_last_attempt(
-    hook: Channel, http_receiver: HttpReceiver, people: People, django_capture_on_commit_callbacks
+    hook: Channel,
+    http_receiver: HttpReceiver,
+    people: People,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     http_receiver.respond_with([500])
     alert = firing(hook, django_capture_on_commit_callbacks)
@@ -77,7 +81,7 @@ def test_it_dead_letters_after_the_last_attempt(
 
 
 def test_it_never_retries_other_4xx(
-    hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks
+    hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     http_receiver.respond_with([400])
     firing(hook, django_capture_on_commit_callbacks)
@@ -87,7 +91,7 @@ def test_it_never_retries_other_4xx(
 
 
 def test_it_honours_retry_after_on_429(
-    hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks
+    hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     http_receiver.respond_with([429, 200], headers={"Retry-After": "120"})
     firing(hook, django_capture_on_commit_callbacks)
@@ -98,7 +102,7 @@ def test_it_honours_retry_after_on_429(
 
 
 def test_it_disables_a_slack_channel_that_answers_404(
-    http_receiver: HttpReceiver, no_defaults: None, django_capture_on_commit_callbacks
+    http_receiver: HttpReceiver, no_defaults: None, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     slack = Channel.objects.create(name="slack", kind="slack", config={"url": http_receiver.url("/services/x")})
     http_receiver.respond_with([404], body="no_service")
@@ -110,7 +114,7 @@ def test_it_disables_a_slack_channel_that_answers_404(
 
 
 def test_it_signs_webhooks_so_a_tampered_body_fails(
-    hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks
+    hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     alert = firing(hook, django_capture_on_commit_callbacks)
     request = http_receiver.wait_for(1)[0]
@@ -121,7 +125,10 @@ def test_it_signs_webhooks_so_a_tampered_body_fails(
 
 
 def test_it_refuses_a_private_address_webhook(
-    hook: Channel, http_receiver: HttpReceiver, settings, django_capture_on_commit_callbacks
+    hook: Channel,
+    http_receiver: HttpReceiver,
+    settings: Settings,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = False
     alert = firing(hook, django_capture_on_commit_callbacks)
@@ -133,7 +140,7 @@ def test_it_refuses_a_private_address_webhook(
 
 
 def test_it_waits_out_a_channel_rate_limit_without_spending_attempts(
-    hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks
+    hook: Channel, http_receiver: HttpReceiver, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     Channel.objects.filter(id=hook.id).update(rate_per_minute=1)
     firing(hook, django_capture_on_commit_callbacks)
@@ -146,7 +153,9 @@ def test_it_waits_out_a_channel_rate_limit_without_spending_attempts(
     assert len(http_receiver.requests) == 1
 
 
-def test_it_sends_e_mail(smtp_server, no_defaults: None, django_capture_on_commit_callbacks) -> None:  # noqa: ANN001
+def test_it_sends_e_mail(
+    smtp_server: SmtpReceiver, no_defaults: None, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
     mail = Channel.objects.create(name="oncall", kind="email", config={"to": ["oncall@example.org"]})
     alert = firing(mail, django_capture_on_commit_callbacks)
     message = smtp_server.wait_for(1)[0]
@@ -155,7 +164,10 @@ def test_it_sends_e_mail(smtp_server, no_defaults: None, django_capture_on_commi
 
 
 def test_it_limits_notifications_per_recipient_across_channels(
-    hook: Channel, http_receiver: HttpReceiver, settings, django_capture_on_commit_callbacks
+    hook: Channel,
+    http_receiver: HttpReceiver,
+    settings: Settings,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     settings.MONITOR_RECIPIENT_RATE_PER_HOUR = 1
     twin = Channel.objects.create(name="same url", kind="webhook", config=dict(hook.config))
@@ -170,7 +182,10 @@ def test_it_limits_notifications_per_recipient_across_channels(
 
 
 def test_it_retries_a_timeout(
-    hook: Channel, http_receiver: HttpReceiver, settings, django_capture_on_commit_callbacks
+    hook: Channel,
+    http_receiver: HttpReceiver,
+    settings: Settings,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     from tests.receivers import Reply
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.docs import shell_blocks
-from tests.servers import free_port, postgres_server, redis_server, stop, wait_for_port
+from tests.servers import Postgres, free_port, postgres_server, redis_server, stop, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "deployment.md"
@@ -58,15 +60,23 @@ def all_ok(parts: dict) -> bool:
     return bool(parts) and all(part["ok"] for part in parts.values())
 
 
+def create_database(pg: Postgres) -> str:
+    """The guide's role and database, made as the superuser; the URL of it, with the password it printed."""
+    block = next(b for b in shell_blocks(DOC) if b.kind == "create-database")
+    env = {"PATH": os.environ["PATH"], "PGHOST": "127.0.0.1", "PGPORT": str(pg.port), "PGUSER": pg.user}
+    password = re.search(r"DATABASE_URL=postgres://monitor:(\w+)@", bash(block.body, env)).group(1)
+    return f"postgres://monitor:{password}@127.0.0.1:{pg.port}/monitor"
+
+
 @pytest.fixture
-def production_env(tmp_path: Path):  # noqa: ANN201
+def production_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     with postgres_server() as pg, redis_server() as redis_url:
-        psql(pg.url(), "CREATE DATABASE monitor")
+        database_url = create_database(pg)
         psql(pg.url(), "CREATE DATABASE restored")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "TEST_DB"))}
         env.update(
             {
-                "DATABASE_URL": pg.url("monitor"),
+                "DATABASE_URL": database_url,
                 "RESTORE_DATABASE_URL": pg.url("restored"),
                 "REDIS_URL": redis_url,
                 "SECRET_KEY": secrets.token_urlsafe(50),
@@ -83,12 +93,15 @@ def production_env(tmp_path: Path):  # noqa: ANN201
                 "HTTP_PORT": str(free_port()),
                 "WS_PORT": str(free_port()),
                 "DEMO": "0",
+                # Where gunicorn would open its control socket by default.
+                "XDG_RUNTIME_DIR": str(tmp_path / "run"),
             }
         )
+        (tmp_path / "run").mkdir()
         yield env
 
 
-def test_the_deployment_guide_runs_as_written(production_env: dict) -> None:
+def test_the_deployment_guide_runs_as_written(production_env: dict[str, str]) -> None:
     env = production_env
     blocks = shell_blocks(DOC)
     setup, background, check, backup = (b for b in blocks if b.kind in ("run", "background"))
@@ -116,10 +129,17 @@ def test_the_deployment_guide_runs_as_written(production_env: dict) -> None:
         first, second = json_documents(bash(check.body, env))
         assert all_ok(first)
         assert second["accepted"]["calls"] == 1
+        # A control socket at a path every gunicorn of the user shares: the next one takes it over.
+        assert not (Path(env["XDG_RUNTIME_DIR"]) / "gunicorn.ctl").exists()
     finally:
         for process in processes:
             stop(process)
 
+    # Migrated as the guide's role, the owner of the database, not as the superuser.
+    assert (
+        psql(env["DATABASE_URL"], "SELECT tableowner FROM pg_tables WHERE tablename = 'monitoring_service'")
+        == "monitor"
+    )
     bash(backup.body, env)
     bash(restore.body, env)
     assert psql(env["RESTORE_DATABASE_URL"], "SELECT name FROM monitoring_service") == "payments"

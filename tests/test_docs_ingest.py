@@ -25,9 +25,9 @@ def example(language: str) -> str:
     return re.search(rf"^```{language}\n(.*?)^```", DOC.read_text(), re.M | re.S).group(1)
 
 
-def run(command: list[str], site: str, token: str, **kwargs) -> str:  # noqa: ANN003
+def run(command: list[str], site: str, token: str) -> str:
     env = {**os.environ, "TOKEN": token}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, cwd=ROOT, **kwargs)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

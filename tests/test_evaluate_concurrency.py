@@ -1,22 +1,25 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 from django.db import connection
 
 from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Channel, Delivery, Event
+from tests.alert_fixtures import failures, make_rule, successes
 from tests.conftest import Reporter
-from tests.test_alert_fixtures import failures, log_channel, make_rule, no_defaults, successes  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
+T = TypeVar("T")
 
 
-def at_once(n: int, job) -> list:  # noqa: ANN001
+def at_once(n: int, job: Callable[[], T]) -> list[T]:
     """Run job in n threads released together; each thread has its own database connection."""
     start = threading.Barrier(n)
-    results: list = []
+    results: list[T] = []
 
     def run() -> None:
         try:

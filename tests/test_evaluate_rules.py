@@ -7,8 +7,8 @@ from django.utils import timezone
 from alerts.evaluate import evaluate_all
 from alerts.lifecycle import Observation, fire
 from alerts.models import Alert, Breach, Channel, Delivery
+from tests.alert_fixtures import failures, make_rule, successes
 from tests.conftest import Reporter, call, now_iso
-from tests.test_alert_fixtures import failures, log_channel, make_rule, no_defaults, successes  # noqa: F401
 
 
 def test_it_fires_on_the_error_rate(reporter: Reporter, log_channel: Channel) -> None:

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from pytest_django import DjangoCaptureOnCommitCallbacks
+
 from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Channel
 from monitoring.models import Function, Service
+from tests.alert_fixtures import make_rule
 from tests.conftest import Reporter, call
-from tests.test_alert_fixtures import log_channel, make_rule, no_defaults  # noqa: F401
 
 
 def ts(seconds_ago: float = 0) -> str:
@@ -14,7 +16,7 @@ def ts(seconds_ago: float = 0) -> str:
 
 
 def test_it_evaluates_a_breaker_opening_at_ingest_at_once(
-    reporter: Reporter, log_channel: Channel, django_capture_on_commit_callbacks
+    reporter: Reporter, log_channel: Channel, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     make_rule(log_channel, name="breaker open", metric="breaker_open_s", op=">", threshold=0, min_calls=0)
     with django_capture_on_commit_callbacks(execute=True):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from pytest_django import Settings
 
 from monitoring.models import CallBucket, Function, IngestToken, Service
 from queues.models import Snapshot
@@ -30,13 +33,13 @@ def test_it_accepts_a_batch_and_counts_its_items(reporter: Reporter) -> None:
     assert Snapshot.objects.get().depth == 3
 
 
-def test_it_refuses_a_missing_token(client, db: None) -> None:  # noqa: ANN001
+def test_it_refuses_a_missing_token(client: Client, db: None) -> None:
     r = client.post("/api/v1/ingest", {"calls": [call()]}, content_type="application/json")
     assert r.status_code == 401
     assert nothing_stored()
 
 
-def test_it_refuses_an_unknown_token(client, db: None) -> None:  # noqa: ANN001
+def test_it_refuses_an_unknown_token(client: Client, db: None) -> None:
     r = Reporter(client, "rmi_not-a-real-token").post({"calls": [call()]})
     assert r.status_code == 401
 
@@ -61,7 +64,7 @@ def test_a_token_shows_when_it_was_last_used_rewritten_at_most_once_a_minute(rep
     assert IngestToken.objects.get().last_used > first
 
 
-def test_it_refuses_a_token_of_the_wrong_kind(client, admin_user) -> None:  # noqa: ANN001
+def test_it_refuses_a_token_of_the_wrong_kind(client: Client, admin_user: User) -> None:
     from monitoring.models import UserToken
 
     _, personal = UserToken.issue(user=admin_user)
@@ -117,7 +120,7 @@ def test_it_refuses_deep_nesting_without_crashing(reporter: Reporter) -> None:
     assert nothing_stored()
 
 
-def test_it_refuses_a_body_over_the_byte_limit(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_it_refuses_a_body_over_the_byte_limit(reporter: Reporter, settings: Settings) -> None:
     settings.MONITOR_MAX_BODY_BYTES = 2000
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2000
     r = reporter.post({"calls": [call() for _ in range(40)]})
@@ -126,7 +129,7 @@ def test_it_refuses_a_body_over_the_byte_limit(reporter: Reporter, settings) -> 
     assert nothing_stored()
 
 
-def test_it_refuses_a_batch_over_the_item_limit(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_it_refuses_a_batch_over_the_item_limit(reporter: Reporter, settings: Settings) -> None:
     settings.MONITOR_MAX_BATCH_ITEMS = 10
     r = reporter.post({"calls": [call() for _ in range(11)]})
     assert r.status_code == 413
@@ -134,7 +137,7 @@ def test_it_refuses_a_batch_over_the_item_limit(reporter: Reporter, settings) ->
     assert nothing_stored()
 
 
-def test_it_answers_429_with_retry_after_over_the_rate(reporter: Reporter, settings) -> None:  # noqa: ANN001
+def test_it_answers_429_with_retry_after_over_the_rate(reporter: Reporter, settings: Settings) -> None:
     settings.MONITOR_MAX_REQUESTS_PER_MINUTE = 3
     from django.core.cache import cache
 
@@ -145,7 +148,7 @@ def test_it_answers_429_with_retry_after_over_the_rate(reporter: Reporter, setti
     assert stored_calls().success == 3
 
 
-def test_a_rate_limit_is_per_token(reporter: Reporter, client, settings) -> None:  # noqa: ANN001
+def test_a_rate_limit_is_per_token(reporter: Reporter, client: Client, settings: Settings) -> None:
     settings.MONITOR_MAX_REQUESTS_PER_MINUTE = 1
     from django.core.cache import cache
 

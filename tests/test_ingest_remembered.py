@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from pytest_django import Settings
 
 from monitoring.models import Function
 from queues.models import Queue, Snapshot
@@ -38,7 +39,9 @@ def test_a_queue_deleted_by_hand_is_created_again(reporter: Reporter) -> None:
     assert Snapshot.objects.get().depth == 7
 
 
-def test_a_batch_that_fails_leaves_no_memory_of_the_functions_it_created(reporter: Reporter, settings, caplog) -> None:  # noqa: ANN001
+def test_a_batch_that_fails_leaves_no_memory_of_the_functions_it_created(
+    reporter: Reporter, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 1
     r = reporter.post(
         {"calls": [call("charge")], "queues": [{"queue": "a", "ts": now_iso()}, {"queue": "b", "ts": now_iso()}]}

@@ -14,10 +14,11 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from pytest_django import Settings
 
 from alerts.http import post_json
 from alerts.transports import TransportError
-from tests.receivers import HttpReceiver, Reply, http_receiver  # noqa: F401  (fixture)
+from tests.receivers import HttpReceiver, Reply
 from tests.servers import free_port, missing
 
 BODY = b'{"hello": "world"}'
@@ -152,7 +153,7 @@ def test_it_refuses_a_header_with_a_line_break(http_receiver: HttpReceiver) -> N
     assert http_receiver.requests == []
 
 
-def test_it_refuses_loopback_by_default(http_receiver: HttpReceiver, settings) -> None:  # noqa: ANN001
+def test_it_refuses_loopback_by_default(http_receiver: HttpReceiver, settings: Settings) -> None:
     settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = False
 
     with pytest.raises(TransportError) as e:
@@ -185,7 +186,7 @@ def test_it_refuses_loopback_by_default(http_receiver: HttpReceiver, settings) -
         "[::ffff:10.0.0.1]",
     ],
 )
-def test_it_refuses_private_and_reserved_addresses(host: str, settings) -> None:  # noqa: ANN001
+def test_it_refuses_private_and_reserved_addresses(host: str, settings: Settings) -> None:
     settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = False
 
     started = time.monotonic()
@@ -197,7 +198,7 @@ def test_it_refuses_private_and_reserved_addresses(host: str, settings) -> None:
     assert time.monotonic() - started < 2  # refused before any connection attempt
 
 
-def test_it_times_out_on_a_receiver_that_never_answers(http_receiver: HttpReceiver, settings) -> None:  # noqa: ANN001
+def test_it_times_out_on_a_receiver_that_never_answers(http_receiver: HttpReceiver, settings: Settings) -> None:
     settings.MONITOR_HTTP_TIMEOUT_S = 0.5
     http_receiver.respond_with([200], delay=10)
 
@@ -210,7 +211,7 @@ def test_it_times_out_on_a_receiver_that_never_answers(http_receiver: HttpReceiv
     assert "did not answer within 0.5 s" in e.value.message
 
 
-def test_it_treats_a_refused_connection_as_temporary(settings) -> None:  # noqa: ANN001
+def test_it_treats_a_refused_connection_as_temporary(settings: Settings) -> None:
     settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = True
     port = free_port()  # nothing listens there
 
@@ -221,7 +222,7 @@ def test_it_treats_a_refused_connection_as_temporary(settings) -> None:  # noqa:
     assert "connection to 127.0.0.1 failed" in e.value.message
 
 
-def test_it_treats_a_dropped_connection_as_temporary(settings) -> None:  # noqa: ANN001
+def test_it_treats_a_dropped_connection_as_temporary(settings: Settings) -> None:
     settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = True
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
@@ -241,7 +242,7 @@ def test_it_treats_a_dropped_connection_as_temporary(settings) -> None:  # noqa:
     assert not e.value.permanent
 
 
-def test_its_timeout_covers_the_redirects_too(http_receiver: HttpReceiver, settings) -> None:  # noqa: ANN001
+def test_its_timeout_covers_the_redirects_too(http_receiver: HttpReceiver, settings: Settings) -> None:
     settings.MONITOR_HTTP_TIMEOUT_S = 1.0
     http_receiver.respond_with([Reply(307, {"Location": "/slow"}, delay=0.6)])
 
@@ -256,7 +257,7 @@ def test_its_timeout_covers_the_redirects_too(http_receiver: HttpReceiver, setti
 
 
 @pytest.fixture
-def https_receiver(tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[HttpReceiver]:  # noqa: ANN001
+def https_receiver(tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[HttpReceiver]:
     """A TLS receiver whose self-signed certificate names only "localhost", trusted for this test."""
     openssl = shutil.which("openssl")
     if openssl is None:

@@ -7,6 +7,8 @@ import orjson
 import pytest
 from django.core.cache import cache
 from django.test import Client, RequestFactory
+from pytest_django import DjangoAssertNumQueries
+from time_machine import TimeMachineFixture
 
 from monitoring.schemas import FunctionPage
 from monitoring.shared import RECOMPUTE_EVERY_S, shared_answer
@@ -51,7 +53,7 @@ def test_it_shows_figures_and_the_functions_in_trouble(viewer: Client, reporter:
 
 
 def test_a_busy_fleet_is_read_in_a_few_queries(
-    viewer: Client, reporter: Reporter, django_assert_max_num_queries
+    viewer: Client, reporter: Reporter, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
     # Batches land in random shards: many minute buckets per function, which the overview
     # once read back one column at a time (thousands of queries, seconds per answer).
@@ -76,8 +78,11 @@ def test_it_counts_queues_backing_up(viewer: Client, reporter: Reporter) -> None
     assert viewer.get("/api/v1/queues").json()["items"][0]["growth_5m"] == 15
 
 
-def test_it_shares_an_answer_only_with_callers_that_allow_it(viewer: Client, reporter: Reporter) -> None:
+def test_it_shares_an_answer_only_with_callers_that_allow_it(
+    viewer: Client, reporter: Reporter, time_machine: TimeMachineFixture
+) -> None:
     cache.clear()  # answers shared by an earlier test must not leak in
+    time_machine.move_to(time.time())  # the clock runs on, and the test moves it past the recompute pause
     assert reporter.post({"calls": [call("charge")]}).status_code == 202
     assert viewer.get("/api/v1/overview?max_age=5").json()["calls_5m"] == 1
     assert viewer.get("/api/v1/functions?max_age=5").json()["items"][0]["calls_5m"] == 1
@@ -95,11 +100,11 @@ def test_it_shares_an_answer_only_with_callers_that_allow_it(viewer: Client, rep
     early = viewer.get(f"/api/v1/functions?max_age=5&newer_than={later}").json()
     if early["computed_at"] < later:
         assert early["items"][0]["calls_5m"] == 1
-        time.sleep(1.0)
+        time_machine.shift(RECOMPUTE_EVERY_S)
     answer = viewer.get(f"/api/v1/functions?max_age=5&newer_than={later}").json()
     assert answer["computed_at"] >= later
     assert answer["items"][0]["calls_5m"] == 2
-    time.sleep(1.0)
+    time_machine.shift(RECOMPUTE_EVERY_S)
     assert viewer.get(f"/api/v1/overview?max_age=5&newer_than={later}").json()["calls_5m"] == 2
     assert viewer.get("/api/v1/functions?max_age=5").json()["items"][0]["calls_5m"] == 2
     cache.clear()
@@ -109,7 +114,7 @@ def test_it_shares_an_answer_only_with_callers_that_allow_it(viewer: Client, rep
     assert shared["computed_at"] <= fresh["computed_at"] <= time.time()
 
 
-def test_pages_asking_at_the_same_moment_compute_one_answer(viewer: Client) -> None:
+def test_pages_asking_at_the_same_moment_compute_one_answer(viewer: Client, time_machine: TimeMachineFixture) -> None:
     # Every open page gets the same delta and asks at once; one computes, the others get
     # the last answer and its computed_at, which tells them to ask again.
     cache.clear()
@@ -121,8 +126,9 @@ def test_pages_asking_at_the_same_moment_compute_one_answer(viewer: Client) -> N
         return {"items": [], "count": len(computed)}
 
     request = RequestFactory().get("/api/v1/functions?max_age=2")
+    time_machine.move_to(time.time())
     first = orjson.loads(shared_answer(request, 2, None, compute, FunctionPage).content)
-    time.sleep(RECOMPUTE_EVERY_S)
+    time_machine.shift(RECOMPUTE_EVERY_S)
     delta_sent_at = time.time()
     with ThreadPoolExecutor(10) as pool:
         answers = list(pool.map(lambda _: shared_answer(request, 2, delta_sent_at, compute, FunctionPage), range(10)))

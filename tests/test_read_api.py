@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from monitoring.models import UserToken
@@ -12,7 +13,7 @@ from tests.conftest import Reporter, call, now_iso
 
 
 @pytest.fixture
-def auth(admin_user) -> dict:  # noqa: ANN001
+def auth(admin_user: User) -> dict:
     _, key = UserToken.issue(user=admin_user)
     return {"Authorization": f"Bearer {key}"}
 
@@ -27,7 +28,7 @@ def test_an_ingest_token_cannot_read(client: Client, token: str) -> None:
     assert client.get("/api/v1/functions", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
-def test_a_session_login_reads(client: Client, reporter: Reporter, django_user_model) -> None:  # noqa: ANN001
+def test_a_session_login_reads(client: Client, reporter: Reporter, django_user_model: type[User]) -> None:
     reporter.post({"calls": [call()]})
     viewer = django_user_model.objects.create_user("viewer", password="pw-for-tests-1")
     client.force_login(viewer)
@@ -36,7 +37,7 @@ def test_a_session_login_reads(client: Client, reporter: Reporter, django_user_m
     assert r.json()["items"][0]["name"] == "charge"
 
 
-def test_a_revoked_personal_token_stops_reading(client: Client, admin_user) -> None:  # noqa: ANN001
+def test_a_revoked_personal_token_stops_reading(client: Client, admin_user: User) -> None:
     token, key = UserToken.issue(user=admin_user)
     token.revoke()
     assert client.get("/api/v1/functions", headers={"Authorization": f"Bearer {key}"}).status_code == 401

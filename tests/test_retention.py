@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from pytest_django import Settings
+
 from monitoring import retention
-from monitoring.models import CallBucket, CallHour, Function, IngestBatch, Service
+from monitoring.models import CallBucket, CallHour, Function, IngestBatch, Refusal, Service
 from queues import retention as queue_retention
 from queues.models import Queue, Snapshot, SnapshotHour
 
@@ -43,7 +45,7 @@ def test_rolling_up_twice_adds_to_the_same_hour(db: None) -> None:
     assert (hour.success, hour.histogram) == (10, {"1": 10})
 
 
-def test_hours_past_their_retention_are_forgotten(db: None, settings) -> None:  # noqa: ANN001
+def test_hours_past_their_retention_are_forgotten(db: None, settings: Settings) -> None:
     function = Function.objects.create(service=Service.objects.create(name="s"), name="f")
     now = datetime.now(UTC)
     CallHour.objects.create(function=function, hour=now - timedelta(days=settings.MONITOR_HOURLY_RETENTION_DAYS + 1))
@@ -71,10 +73,20 @@ def test_old_snapshots_roll_into_hours(db: None) -> None:
     assert not Snapshot.objects.exists()
 
 
-def test_idempotency_keys_are_kept_for_the_window_then_forgotten(db: None, settings) -> None:  # noqa: ANN001
+def test_idempotency_keys_are_kept_for_the_window_then_forgotten(db: None, settings: Settings) -> None:
     service = Service.objects.create(name="s")
     now = datetime.now(UTC)
     IngestBatch.objects.create(service=service, key="old", body_digest="x", created=now - timedelta(hours=49))
     IngestBatch.objects.create(service=service, key="new", body_digest="x", created=now - timedelta(hours=23))
     assert retention.forget_old_batches() == 1
     assert list(IngestBatch.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_refusal_counts_are_kept_as_long_as_minute_buckets(db: None, settings: Settings) -> None:
+    settings.MONITOR_RAW_RETENTION_DAYS = 14
+    service = Service.objects.create(name="s")
+    today = datetime.now(UTC).date()
+    Refusal.objects.create(service=service, day=today - timedelta(days=15), reason="rate", count=3)
+    Refusal.objects.create(service=service, day=today - timedelta(days=14), reason="rate", count=2)
+    assert retention.forget_old_refusals() == 1
+    assert list(Refusal.objects.values_list("count", flat=True)) == [2]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.apps import apps
 
 from alerts.models import Channel, Event, Rule
-from tests.test_alert_fixtures import People, log_channel, no_defaults, people  # noqa: F401
+from tests.alert_fixtures import People
 
 RULE = {
     "name": "payments errors",

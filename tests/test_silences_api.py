@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Channel, Delivery, Silence
+from tests.alert_fixtures import People, failures, make_rule
 from tests.conftest import Reporter
-from tests.test_alert_fixtures import People, failures, log_channel, make_rule, no_defaults, people  # noqa: F401
 
 
 def test_it_silences_a_whole_service(people: People, reporter: Reporter, log_channel: Channel) -> None:

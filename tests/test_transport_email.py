@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 import pytest
+from pytest_django import Settings
 
 from alerts.transports import TRANSPORTS, ConfigError, Message, TransportError, transport_for
-from tests.receivers import SmtpReceiver, smtp_server  # noqa: F401  (fixture)
+from tests.receivers import SmtpReceiver
 from tests.servers import free_port
 
 TO = ["oncall@example.org", "lead@example.org"]
@@ -25,11 +28,11 @@ def message(**overrides: object) -> Message:
     return Message(**{**values, **overrides})
 
 
-def parts(mail) -> dict[str, str]:  # noqa: ANN001
+def parts(mail: EmailMessage) -> dict[str, str]:
     return {part.get_content_type(): part.get_content() for part in mail.walk() if not part.is_multipart()}
 
 
-def test_it_sends_text_and_html_to_every_recipient(smtp_server: SmtpReceiver, settings) -> None:  # noqa: ANN001
+def test_it_sends_text_and_html_to_every_recipient(smtp_server: SmtpReceiver, settings: Settings) -> None:
     settings.DEFAULT_FROM_EMAIL = "Resilience Monitor <monitor@example.org>"
 
     transport_for("email", {"to": TO}).notify(message())
@@ -98,7 +101,7 @@ def test_a_4xx_reply_is_temporary(smtp_server: SmtpReceiver, at: str) -> None:
     assert "451" in e.value.message
 
 
-def test_no_smtp_server_is_temporary(smtp_server: SmtpReceiver, settings) -> None:  # noqa: ANN001
+def test_no_smtp_server_is_temporary(smtp_server: SmtpReceiver, settings: Settings) -> None:
     settings.EMAIL_PORT = free_port()  # nothing listens there
 
     with pytest.raises(TransportError) as e:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from alerts.transports import TRANSPORTS, ConfigError, Message, TransportError, transport_for
-from tests.receivers import HttpReceiver, http_receiver  # noqa: F401  (fixture)
+from tests.receivers import HttpReceiver
 
 
 def message(**overrides: object) -> Message:

@@ -7,10 +7,11 @@ import hmac
 import time
 
 import pytest
+from pytest_django import Settings
 
 from alerts.transports import TRANSPORTS, ConfigError, Message, TransportError, transport_for
 from alerts.transports.webhook import verify_signature
-from tests.receivers import HttpReceiver, http_receiver  # noqa: F401  (fixture)
+from tests.receivers import HttpReceiver, Request
 
 SECRET = "s3cret-s3cret-s3cret"
 OLD_SECRET = "old-secret-old-secret"
@@ -30,7 +31,7 @@ def message(**overrides: object) -> Message:
     return Message(**{**values, **overrides})
 
 
-def deliver(receiver: HttpReceiver, config: dict, msg: Message | None = None):  # noqa: ANN201
+def deliver(receiver: HttpReceiver, config: dict, msg: Message | None = None) -> Request:
     webhook = transport_for("webhook", {"url": receiver.url(), **config})
     webhook.notify(msg or message())
     return receiver.wait_for(1)[-1]
@@ -141,7 +142,7 @@ def test_it_reports_a_400_as_permanent(http_receiver: HttpReceiver) -> None:
     assert not e.value.disable_channel
 
 
-def test_it_refuses_a_private_target_unless_allowed(http_receiver: HttpReceiver, settings) -> None:  # noqa: ANN001
+def test_it_refuses_a_private_target_unless_allowed(http_receiver: HttpReceiver, settings: Settings) -> None:
     settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = False
     webhook = transport_for("webhook", {"url": http_receiver.url(), "secret": SECRET})
 

@@ -80,7 +80,7 @@ def clean_url(config: dict, name: str = "url") -> str:
         raise ConfigError(f"config.{name}", "must be at most 2000 characters")
     try:
         parts = urlsplit(value)
-        parts.port  # noqa: B018  (raises ValueError on a bad port)
+        _ = parts.port  # reading it raises ValueError on a bad port
     except ValueError:
         raise ConfigError(f"config.{name}", "is not a valid URL") from None
     if parts.scheme not in ("http", "https"):

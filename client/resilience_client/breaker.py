@@ -6,14 +6,16 @@ import functools
 import inspect
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import ParamSpec, TypeVar, cast
 
 from .config import reporter_or_default
 from .errors import BreakerOpen, Rejected
 from .reporter import Reporter
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
@@ -49,24 +51,12 @@ class CircuitBreaker:
         self._announced = False
         self._lock = threading.Lock()
 
-    def __call__(self, fn: F) -> F:
+    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                trial = self.before_call()
-                try:
-                    result = await fn(*args, **kwargs)
-                except BaseException as error:
-                    self.after_call(error, trial)
-                    raise
-                self.after_call(None, trial)
-                return result
-
-            return run_async  # type: ignore[return-value]
+            return cast("Callable[P, R]", self._wrap_async(fn))
 
         @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
             trial = self.before_call()
             try:
                 result = fn(*args, **kwargs)
@@ -76,7 +66,21 @@ class CircuitBreaker:
             self.after_call(None, trial)
             return result
 
-        return run  # type: ignore[return-value]
+        return run
+
+    def _wrap_async(self, fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[object, object, T]]:
+        @functools.wraps(fn)
+        async def run_async(*args: P.args, **kwargs: P.kwargs) -> T:
+            trial = self.before_call()
+            try:
+                result = await fn(*args, **kwargs)
+            except BaseException as error:
+                self.after_call(error, trial)
+                raise
+            self.after_call(None, trial)
+            return result
+
+        return run_async
 
     def before_call(self) -> bool:
         """Let a call through (True when it is the half-open trial), or raise BreakerOpen."""

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Unpack
 
-from .reporter import Reporter
+from .reporter import Options, Reporter
 
 _default: Reporter | None = None
 
 
-def configure(url: str, token: str, **options: Any) -> Reporter:
+def configure(url: str, token: str, **options: Unpack[Options]) -> Reporter:
     """Set (and return) the default reporter; closes the one it replaces."""
     global _default
     previous, _default = _default, Reporter(url, token, **options)

@@ -7,14 +7,16 @@ import functools
 import inspect
 import threading
 from collections import deque
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import ParamSpec, TypeVar, cast
 
 from .config import reporter_or_default
 from .errors import LimitFull
 from .reporter import Reporter
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 class _ThreadWaiter:
@@ -40,6 +42,9 @@ class _TaskWaiter:
     def _resolve(self) -> None:
         if not self.future.done():
             self.future.set_result(None)
+
+
+Waiter = TypeVar("Waiter", _ThreadWaiter, _TaskWaiter)
 
 
 class ConcurrencyLimit:
@@ -111,7 +116,7 @@ class ConcurrencyLimit:
             raise LimitFull(f"concurrency limit {self.name} is full: {self.active} of {self.limit} active")
         return False
 
-    def _enqueue(self, waiter: Any) -> Any:
+    def _enqueue(self, waiter: Waiter) -> Waiter:
         self._waiters.append(waiter)
         self._report()
         return waiter
@@ -149,19 +154,21 @@ class ConcurrencyLimit:
     async def __aexit__(self, *exc: object) -> None:
         self.release()
 
-    def __call__(self, fn: F) -> F:
+    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                async with self:
-                    return await fn(*args, **kwargs)
-
-            return run_async  # type: ignore[return-value]
+            return cast("Callable[P, R]", self._wrap_async(fn))
 
         @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
             with self:
                 return fn(*args, **kwargs)
 
-        return run  # type: ignore[return-value]
+        return run
+
+    def _wrap_async(self, fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[object, object, T]]:
+        @functools.wraps(fn)
+        async def run_async(*args: P.args, **kwargs: P.kwargs) -> T:
+            async with self:
+                return await fn(*args, **kwargs)
+
+        return run_async

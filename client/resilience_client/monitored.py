@@ -5,16 +5,18 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 from .config import reporter_or_default
 from .errors import Rejected
 from .reporter import Reporter
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 @dataclass
@@ -74,7 +76,7 @@ class _Timed:
 
 def monitored(
     function: str, reporter: Reporter | None = None, clock: Callable[[], float] = time.perf_counter
-) -> Callable[[F], F]:
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Report every call of the decorated function (sync or async) as `function`.
 
     Outcome: success; rejected (breaker open, limit full); timeout (any TimeoutError,
@@ -82,21 +84,23 @@ def monitored(
     error_type. The exception is always re-raised.
     """
 
-    def decorate(fn: F) -> F:
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                with _Timed(function, reporter, clock):
-                    return await fn(*args, **kwargs)
-
-            return run_async  # type: ignore[return-value]
+            return cast("Callable[P, R]", decorate_async(fn))
 
         @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
             with _Timed(function, reporter, clock):
                 return fn(*args, **kwargs)
 
-        return run  # type: ignore[return-value]
+        return run
+
+    def decorate_async(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[object, object, T]]:
+        @functools.wraps(fn)
+        async def run_async(*args: P.args, **kwargs: P.kwargs) -> T:
+            with _Timed(function, reporter, clock):
+                return await fn(*args, **kwargs)
+
+        return run_async
 
     return decorate

@@ -16,7 +16,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TypedDict
 
 from . import items
 from .items import Timestamp
@@ -42,6 +42,18 @@ def backoff(attempt: int, retry_after: float | None, base: float, cap: float) ->
 def retryable(status: int) -> bool:
     # 0 is a network error: refused, reset, timed out.
     return status in (0, 408, 429) or status >= 500
+
+
+class Options(TypedDict, total=False):
+    """Reporter's keyword options, for configure() to pass on."""
+
+    instance: str | None
+    flush_interval: float
+    max_batch: int
+    max_buffer: int
+    timeout: float
+    base_backoff: float
+    max_backoff: float
 
 
 class Reporter:
@@ -116,7 +128,7 @@ class Reporter:
     ) -> None:
         self._record("queues", items.queue, queue, depth, in_flight, dead_letter, oldest_age_s, ts)
 
-    def _record(self, kind: str, build: Callable[..., dict], *args: Any) -> None:
+    def _record(self, kind: str, build: Callable[..., dict], *args: object) -> None:
         try:
             item = build(*args)
         except (TypeError, ValueError, OverflowError, OSError) as error:  # OSError: a ts out of range

@@ -7,13 +7,15 @@ import functools
 import inspect
 import random
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import ParamSpec, TypeVar, cast
 
 from .errors import Rejected
 from .monitored import note_retry
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 def delay_before(retry: int, base_delay: float, max_delay: float, jitter: float) -> float:
@@ -29,8 +31,8 @@ def retry(
     max_delay: float = 10.0,
     jitter: float = 1.0,
     retry_on: tuple[type[BaseException], ...] = (Exception,),
-    sleep: Callable[[float], Any] | None = None,
-) -> Callable[[F], F]:
+    sleep: Callable[[float], object] | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Try the call up to `attempts` times while it raises one of `retry_on`.
 
     Rejected (breaker open, limit full) is never retried. Under @monitored, the
@@ -42,28 +44,14 @@ def retry(
     def should_retry(error: Exception, attempt: int) -> bool:
         return attempt < attempts and isinstance(error, retry_on) and not isinstance(error, Rejected)
 
-    def decorate(fn: F) -> F:
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                for attempt in range(1, attempts + 1):
-                    try:
-                        return await fn(*args, **kwargs)
-                    except Exception as error:
-                        if not should_retry(error, attempt):
-                            raise
-                    delay = delay_before(attempt, base_delay, max_delay, jitter)
-                    waited = (sleep or asyncio.sleep)(delay)
-                    if inspect.isawaitable(waited):
-                        await waited
-                    note_retry()
-
-            return run_async  # type: ignore[return-value]
+            return cast("Callable[P, R]", decorate_async(fn))
 
         @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            for attempt in range(1, attempts + 1):
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            attempt = 1
+            while True:  # the last attempt returns or raises
                 try:
                     return fn(*args, **kwargs)
                 except Exception as error:
@@ -71,7 +59,26 @@ def retry(
                         raise
                 (sleep or time.sleep)(delay_before(attempt, base_delay, max_delay, jitter))
                 note_retry()
+                attempt += 1
 
-        return run  # type: ignore[return-value]
+        return run
+
+    def decorate_async(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[object, object, T]]:
+        @functools.wraps(fn)
+        async def run_async(*args: P.args, **kwargs: P.kwargs) -> T:
+            attempt = 1
+            while True:  # the last attempt returns or raises
+                try:
+                    return await fn(*args, **kwargs)
+                except Exception as error:
+                    if not should_retry(error, attempt):
+                        raise
+                waited = (sleep or asyncio.sleep)(delay_before(attempt, base_delay, max_delay, jitter))
+                if inspect.isawaitable(waited):
+                    await waited
+                note_retry()
+                attempt += 1
+
+        return run_async
 
     return decorate

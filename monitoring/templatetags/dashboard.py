@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 
 from django import template
@@ -52,7 +53,7 @@ def tick(outcome: str) -> str:
 
 
 @register.simple_tag
-def when(value) -> str:  # noqa: ANN001  (a datetime or None)
+def when(value: datetime | None) -> str:
     """A <time> element: UTC in the markup, the viewer's zone once static/js/time.js ran."""
     if value is None:
         return mark_safe('<span class="muted">never</span>')

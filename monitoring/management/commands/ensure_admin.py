@@ -16,7 +16,7 @@ def shown(path: Path) -> str:
 class Command(BaseCommand):
     help = "Create the first admin login if there is none; print it once and keep it under var/."
 
-    def handle(self, **options) -> None:  # noqa: ANN003
+    def handle(self, **options: object) -> None:
         users = get_user_model().objects
         saved = settings.VAR_DIR / "admin-login.txt"
         if users.filter(is_superuser=True).exists():

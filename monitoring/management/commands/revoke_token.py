@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from monitoring.models import IngestToken, UserToken
 
@@ -8,10 +8,10 @@ from monitoring.models import IngestToken, UserToken
 class Command(BaseCommand):
     help = "Revoke the ingest or personal token whose visible prefix is PREFIX (the first 12 characters)."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("prefix")
 
-    def handle(self, prefix: str, **options) -> None:  # noqa: ANN003
+    def handle(self, prefix: str, **options: object) -> None:
         prefix = prefix[:12]
         for model in (IngestToken, UserToken):
             token = model.objects.filter(prefix=prefix).first()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from resilience_site.demo import SERVICE_NAMES, Demo
 
@@ -12,7 +12,7 @@ class Command(BaseCommand):
         "ai-gateway or notifications; notifications also reports email_queue)."
     )
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", required=True, help="the monitor's base URL, e.g. https://monitor.example.org")
         parser.add_argument("--token", required=True, help="an ingest token (manage.py create_service NAME)")
         parser.add_argument("--service", default="payments", choices=SERVICE_NAMES)
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--rate", type=float, default=1.0, help="multiply the calls per second")
 
-    def handle(self, url: str, token: str, service: str, seconds: float | None, rate: float, **options) -> None:  # noqa: ANN003
+    def handle(self, url: str, token: str, service: str, seconds: float | None, rate: float, **options: object) -> None:
         if rate <= 0:
             raise CommandError("--rate must be more than 0")
         demo = Demo(url, {service: token}, rate=rate)

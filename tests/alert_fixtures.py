@@ -1,6 +1,7 @@
-"""Fixtures and helpers shared by the alerts tests (this module holds no tests itself).
+"""Fixtures and helpers shared by the alerts tests.
 
-Import what you need: `from tests.test_alert_fixtures import people, Person, make_rule, ...`
+The fixtures (`people`, `no_defaults`, `log_channel`) reach every test through conftest's
+`pytest_plugins`; import the helpers: `from tests.alert_fixtures import People, make_rule`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from datetime import timedelta
 import orjson
 import pytest
 from django.contrib.auth.models import User
+from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
@@ -25,16 +27,16 @@ class Person:
         self.client = Client()
         self.client.force_login(user)
 
-    def get(self, path: str, **query):  # noqa: ANN003, ANN201
+    def get(self, path: str, **query: object) -> HttpResponse:
         return self.client.get(path, query)
 
-    def post(self, path: str, body: dict | None = None):  # noqa: ANN201
+    def post(self, path: str, body: dict | None = None) -> HttpResponse:
         return self.client.post(path, orjson.dumps(body or {}), content_type="application/json")
 
-    def patch(self, path: str, body: dict):  # noqa: ANN201
+    def patch(self, path: str, body: dict) -> HttpResponse:
         return self.client.patch(path, orjson.dumps(body), content_type="application/json")
 
-    def delete(self, path: str):  # noqa: ANN201
+    def delete(self, path: str) -> HttpResponse:
         return self.client.delete(path)
 
 
@@ -65,7 +67,7 @@ def log_channel(no_defaults: None) -> Channel:
     return Channel.objects.create(name="log", kind="log", config={})
 
 
-def make_rule(*channels: Channel, **fields) -> Rule:  # noqa: ANN003
+def make_rule(*channels: Channel, **fields: object) -> Rule:
     values = {
         "name": "payments errors",
         "metric": "error_rate",
@@ -84,7 +86,7 @@ def make_rule(*channels: Channel, **fields) -> Rule:  # noqa: ANN003
     return rule
 
 
-def make_alert(rule: Rule, **fields) -> Alert:  # noqa: ANN003
+def make_alert(rule: Rule, **fields: object) -> Alert:
     values = {
         "fingerprint": "function:1",
         "service": "payments",

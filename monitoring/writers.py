@@ -1,0 +1,175 @@
+"""The write seam: how a batch's rows reach the database, PostgreSQL or SQLite.
+
+One writer is chosen once, from the database the process connects to (`writer()`);
+domain code (`store.py`, the ingest claim) calls it and never asks which engine it has.
+
+PostgreSQL gets set-based upserts in one round trip, so concurrent batches add up
+without a read. SQLite reads, merges and writes back, which is safe because its
+IMMEDIATE transactions take the write lock before the read.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from functools import cache
+
+import orjson
+import psycopg
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from .fold import FunctionFold, MinuteFold
+from .models import ENTRY_WIDTH, STRIP_LENGTH, CallBucket, IngestBatch, OutcomeStrip
+
+KEEP = STRIP_LENGTH * ENTRY_WIDTH
+
+Functions = dict[int, FunctionFold]
+Minutes = dict[tuple[int, datetime], MinuteFold]
+
+
+def insert_names_sql(select: str, table: str) -> str:
+    # One statement whatever the number of names: the names travel as one JSON array.
+    return f"INSERT INTO {table} (service_id, name, created) {select} ON CONFLICT (service_id, name) DO NOTHING"
+
+
+def run_insert_names(sql: str, service_id: int, names: list[str]) -> None:
+    created = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [service_id, created, orjson.dumps(names).decode()])
+
+
+class PostgresWriter:
+    CALLS_UPSERT = """
+    WITH strips AS (
+        INSERT INTO {strips} (shard, function_id, entries)
+        SELECT %(shard)s, function_id, entries
+        FROM jsonb_to_recordset(%(strips_json)s::jsonb) AS s(function_id bigint, entries text)
+        ON CONFLICT (function_id, shard) DO UPDATE SET entries = right({strips}.entries || EXCLUDED.entries, %(keep)s)
+    )
+    INSERT INTO {buckets} (shard, function_id, minute, success, failure, timeout, rejected, retries,
+                           latency_sum_ms, latency_max_ms, histogram)
+    SELECT %(shard)s, * FROM jsonb_to_recordset(%(buckets_json)s::jsonb) AS b(
+        function_id bigint, minute timestamptz, success int, failure int, timeout int, rejected int, retries int,
+        latency_sum_ms float8, latency_max_ms float8, histogram jsonb)
+    ON CONFLICT (function_id, minute, shard) DO UPDATE SET
+        success = {buckets}.success + EXCLUDED.success,
+        failure = {buckets}.failure + EXCLUDED.failure,
+        timeout = {buckets}.timeout + EXCLUDED.timeout,
+        rejected = {buckets}.rejected + EXCLUDED.rejected,
+        retries = {buckets}.retries + EXCLUDED.retries,
+        latency_sum_ms = {buckets}.latency_sum_ms + EXCLUDED.latency_sum_ms,
+        latency_max_ms = GREATEST({buckets}.latency_max_ms, EXCLUDED.latency_max_ms),
+        histogram = monitor_histogram_add({buckets}.histogram, EXCLUDED.histogram)
+    """
+    CLAIM = """
+    INSERT INTO {table} (service_id, key, body_digest, answer, created) VALUES (%s, %s, %s, %s::jsonb, now())
+    ON CONFLICT (service_id, key) DO NOTHING RETURNING id
+    """
+
+    def pick_shard(self) -> int:
+        # Concurrent batches spread over shards instead of queueing on one row's lock.
+        return random.randrange(settings.MONITOR_BUCKET_SHARDS)
+
+    def insert_names(self, table: str, service_id: int, names: list[str]) -> None:
+        select = "SELECT %s, name, %s FROM jsonb_array_elements_text(%s::jsonb) AS name"
+        run_insert_names(insert_names_sql(select, table), service_id, names)
+
+    def write_calls(self, functions: Functions, minutes: Minutes, shard: int) -> None:
+        # One statement, one round trip. The rows travel as one JSON document: encoding it costs
+        # far less than adapting a dozen parallel arrays value by value. Sorted keys make
+        # concurrent upserts lock rows in one order, so they cannot deadlock.
+        strips = [{"function_id": i, "entries": functions[i].strip} for i in sorted(functions)]
+        buckets = [
+            {"function_id": function_id, "minute": minute, **vars(minutes[(function_id, minute)])}
+            for function_id, minute in sorted(minutes)
+        ]
+        params = {
+            "shard": shard,
+            "keep": KEEP,
+            "strips_json": orjson.dumps(strips).decode(),
+            "buckets_json": orjson.dumps(buckets).decode(),
+        }
+        sql = self.CALLS_UPSERT.format(strips=OutcomeStrip._meta.db_table, buckets=CallBucket._meta.db_table)
+        self.execute_bound(sql, params)
+
+    def claim(self, service_id: int, key: str, body_digest: str, answer: dict) -> bool:
+        """True when this batch is the first to hold the key (one round trip, no savepoint)."""
+        with connection.cursor() as cursor:
+            sql = self.CLAIM.format(table=IngestBatch._meta.db_table)
+            cursor.execute(sql, [service_id, key, body_digest, orjson.dumps(answer).decode()])
+            return cursor.fetchone() is not None
+
+    @staticmethod
+    def execute_bound(sql: str, params: dict) -> None:
+        """Run sql with server-side parameter binding.
+
+        Django's PostgreSQL cursors quote parameters in Python; for large documents that
+        costs more than the statement itself.
+        """
+        connection.ensure_connection()
+        # Raised as Django's errors, so a lock timeout here answers 503 like one anywhere else.
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, params)
+
+
+class SqliteWriter:
+    def pick_shard(self) -> int:
+        return 0  # one writer at a time anyway
+
+    def insert_names(self, table: str, service_id: int, names: list[str]) -> None:
+        # WHERE true: without it SQLite would read ON CONFLICT as part of the SELECT's join.
+        select = "SELECT %s, value, %s FROM json_each(%s) WHERE true"
+        run_insert_names(insert_names_sql(select, table), service_id, names)
+
+    def write_calls(self, functions: Functions, minutes: Minutes, shard: int) -> None:
+        self.merge_strips(functions, shard)
+        self.merge_buckets(minutes, shard)
+
+    def claim(self, service_id: int, key: str, body_digest: str, answer: dict) -> bool:
+        try:
+            with transaction.atomic():
+                IngestBatch.objects.create(service_id=service_id, key=key, body_digest=body_digest, answer=answer)
+                return True
+        except IntegrityError:
+            return False
+
+    @staticmethod
+    def merge_strips(functions: Functions, shard: int) -> None:
+        ids = sorted(functions)
+        existing = {s.function_id: s for s in OutcomeStrip.objects.filter(function_id__in=ids, shard=shard)}
+        strips = []
+        for function_id in ids:
+            strip = existing.get(function_id) or OutcomeStrip(function_id=function_id, shard=shard)
+            strip.entries = (strip.entries + functions[function_id].strip)[-KEEP:]
+            strips.append(strip)
+        OutcomeStrip.objects.bulk_create(
+            strips, update_conflicts=True, unique_fields=["function", "shard"], update_fields=["entries"]
+        )
+
+    @staticmethod
+    def merge_buckets(minutes: Minutes, shard: int) -> None:
+        keys = sorted(minutes)
+        existing = {
+            (bucket.function_id, bucket.minute): bucket
+            for bucket in CallBucket.objects.filter(
+                function_id__in={key[0] for key in keys}, minute__in={key[1] for key in keys}, shard=shard
+            )
+        }
+        buckets = []
+        for key in keys:
+            bucket = existing.get(key) or CallBucket(function_id=key[0], minute=key[1], shard=shard)
+            bucket.add(minutes[key])
+            buckets.append(bucket)
+        CallBucket.objects.bulk_create(
+            buckets,
+            update_conflicts=True,
+            unique_fields=["function", "minute", "shard"],
+            update_fields=[*CallBucket.COUNTED, "latency_max_ms", "histogram"],
+        )
+
+
+@cache
+def writer() -> PostgresWriter | SqliteWriter:
+    return PostgresWriter() if connection.vendor == "postgresql" else SqliteWriter()
