@@ -17,7 +17,7 @@ from django.db.models import Count, Max, QuerySet, Sum
 from django.utils import timezone
 
 from monitoring import histogram
-from monitoring.health import window_start
+from monitoring.health import stale_before, window_start
 from monitoring.models import Breaker, BreakerFlip, CallBucket, Concurrency, Function, Service
 from queues.models import Queue, Snapshot
 
@@ -114,7 +114,9 @@ class Round:
     @cached_property
     def breakers(self) -> dict[int, dict[str, datetime]]:
         """Per function, the earliest `since` of its instances in each non-closed state."""
-        rows = Breaker.objects.exclude(state="closed").values_list("function_id", "state", "since")
+        # An instance that stopped reporting says nothing of its breaker now: not counted.
+        rows = Breaker.objects.exclude(state="closed").filter(updated__gte=stale_before(self.now))
+        rows = rows.values_list("function_id", "state", "since")
         if self.function_ids is not None:
             rows = rows.filter(function_id__in=self.function_ids)
         found: dict[int, dict[str, datetime]] = defaultdict(dict)

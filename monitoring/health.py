@@ -1,5 +1,7 @@
 """A function's health from its last minutes of calls and its breakers.
 
+- stale: the function has not reported for MONITOR_STALE_AFTER_S (its last figures are old
+  news, not its state)
 - unknown: no calls in the window and no breaker reported
 - unhealthy: error rate at or over MONITOR_HEALTH_UNHEALTHY_ERROR_RATE, or the breaker
   open on every instance that reports it
@@ -32,12 +34,19 @@ class BreakerSummary:
     half_open: int = 0
     closed: int = 0
     since: datetime | None = None
+    # Instances that stopped reporting: their last state is not counted, it is unknown.
+    stale: int = 0
+    stale_since: datetime | None = None
 
     @property
     def instances(self) -> int:
         return self.open + self.half_open + self.closed
 
-    def add(self, breaker: Breaker) -> None:
+    def add(self, breaker: Breaker, stale_before: datetime) -> None:
+        if breaker.updated < stale_before:
+            self.stale += 1
+            self.stale_since = max(self.stale_since or breaker.updated, breaker.updated)
+            return
         setattr(self, breaker.state, getattr(self, breaker.state) + 1)
         worst = next(s for s in (BreakerState.OPEN, BreakerState.HALF_OPEN, BreakerState.CLOSED) if getattr(self, s))
         if worst != self.state:
@@ -50,12 +59,14 @@ class BreakerSummary:
             self.since = breaker.since
 
     def text(self) -> str:
+        silent = f"{self.stale} silent since {self.stale_since:%H:%M UTC}" if self.stale_since else ""
         if self.state is None:
-            return "no breaker reported"
+            return f"unknown: {silent}" if silent else "no breaker reported"
         label = self.state.replace("_", "-")
         count = getattr(self, self.state)
         since = self.since.strftime("%H:%M UTC") if self.since else "?"
-        return f"{label} on {count} of {self.instances} instances since {since}"
+        text = f"{label} on {count} of {self.instances} instances since {since}"
+        return f"{text}; {silent}" if silent else text
 
     def as_dict(self) -> dict:
         return {
@@ -65,6 +76,7 @@ class BreakerSummary:
             "closed": self.closed,
             "instances": self.instances,
             "since": self.since,
+            "stale": self.stale,
             "text": self.text(),
         }
 
@@ -101,14 +113,22 @@ def recent_figures(function_ids: list[int], minutes: int = WINDOW_MINUTES) -> di
     return figures
 
 
+def stale_before(now: datetime | None = None) -> datetime:
+    """What last reported before this has stopped reporting."""
+    return (now or timezone.now()) - timedelta(seconds=settings.MONITOR_STALE_AFTER_S)
+
+
 def breaker_summaries(function_ids: list[int]) -> dict[int, BreakerSummary]:
     summaries: dict[int, BreakerSummary] = defaultdict(BreakerSummary)
+    cutoff = stale_before()
     for breaker in Breaker.objects.filter(function_id__in=function_ids):
-        summaries[breaker.function_id].add(breaker)
+        summaries[breaker.function_id].add(breaker, cutoff)
     return summaries
 
 
-def health(figures: Figures, breaker: BreakerSummary) -> str:
+def health(figures: Figures, breaker: BreakerSummary, last_seen: datetime | None = None) -> str:
+    if last_seen is not None and last_seen < stale_before():
+        return "stale"
     rate = figures.error_rate
     if rate is None and breaker.state is None:
         return "unknown"

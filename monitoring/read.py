@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db.models import Q, Sum
 from django.shortcuts import get_object_or_404
 from ninja import Schema
@@ -20,14 +21,16 @@ from .health import (
     breaker_summaries,
     health,
     recent_figures,
+    stale_before,
     window_start,
 )
 from .models import Breaker, BreakerState, CallBucket, Function
 from .outcomes import recent_outcomes
 from .shared import MAX_AGE_HELP, NEWER_THAN_HELP
+from .writers import writer
 
 # Worst first: the order of the "health" sort and of the overview's trouble list.
-HEALTH_RANK = {"unhealthy": 0, "degraded": 1, "unknown": 2, "healthy": 3}
+HEALTH_RANK = {"unhealthy": 0, "degraded": 1, "unknown": 2, "stale": 2, "healthy": 3}
 BREAKER_RANK = {"open": 0, "half_open": 1, "closed": 2, None: 3}
 SORTS: dict[str, Callable[[dict], object]] = {
     "service": lambda row: (row["service"], row["name"]),
@@ -57,7 +60,7 @@ def sort_rows(rows: list[dict], sort: str) -> list[dict]:
 class FunctionFilters(Schema):
     service: str | None = None
     q: str | None = Field(None, description="part of the function name")
-    health: str | None = Field(None, pattern="^(healthy|degraded|unhealthy|unknown)$")
+    health: str | None = Field(None, pattern="^(healthy|degraded|unhealthy|unknown|stale)$")
     breaker: str | None = Field(None, pattern="^(open|half_open|closed)$", description="the fleet state")
     sort: str | None = Field(None, pattern=SORT_PATTERN, description='a column; "-" first sorts descending')
     limit: int = Field(100, ge=1, le=500)
@@ -75,7 +78,7 @@ def function_out(function: Function, figures: Figures, breaker: BreakerSummary, 
         "id": function.id,
         "service": function.service.name,
         "name": function.name,
-        "health": health(figures, breaker),
+        "health": health(figures, breaker, function.last_seen),
         "breaker": breaker.as_dict(),
         "calls_5m": figures.calls,
         "error_rate_5m": figures.error_rate,
@@ -146,10 +149,30 @@ def calls_over(minutes: int) -> Figures:
 
 
 def p95_over(minutes: int) -> float | None:
-    merged: dict[str, int] = {}
-    for counts in CallBucket.objects.filter(minute__gte=window_start(minutes)).values_list("histogram", flat=True):
-        histogram.merge(merged, counts)
+    """Every function's calls in the last minutes as one histogram, added up by the database."""
+    merged = writer().histogram_sum(CallBucket._meta.db_table, window_start(minutes))
     return histogram.percentile(merged, 0.95)
+
+
+def possibly_in_trouble(minutes: int = WINDOW_MINUTES) -> set[int]:
+    """Functions health() might call degraded or unhealthy: a superset, found without figures.
+
+    A function is in trouble only with a breaker not closed, or calls that failed, or (when
+    a p95 limit is set, or a threshold of 0) any calls at all; the rest cannot be, so
+    the overview need not compute a row for each of ten thousand functions to pick ten.
+    """
+    breakers = Breaker.objects.exclude(state=BreakerState.CLOSED).filter(updated__gte=stale_before())
+    ids = set(breakers.values_list("function_id", flat=True))
+    recent = CallBucket.objects.filter(minute__gte=window_start(minutes))
+    any_call_counts = (
+        settings.MONITOR_HEALTH_DEGRADED_P95_MS > 0
+        or settings.MONITOR_HEALTH_DEGRADED_ERROR_RATE <= 0
+        or settings.MONITOR_HEALTH_UNHEALTHY_ERROR_RATE <= 0
+    )
+    if not any_call_counts:
+        recent = recent.filter(Q(failure__gt=0) | Q(timeout__gt=0) | Q(rejected__gt=0))
+    ids.update(recent.values_list("function_id", flat=True).distinct())
+    return ids
 
 
 def success_rate(figures: Figures) -> float | None:
@@ -157,5 +180,6 @@ def success_rate(figures: Figures) -> float | None:
 
 
 def open_breakers() -> int:
-    """Functions whose breaker is open on at least one instance."""
-    return Breaker.objects.filter(state=BreakerState.OPEN).values("function_id").distinct().count()
+    """Functions whose breaker is open on at least one instance still reporting."""
+    breakers = Breaker.objects.filter(state=BreakerState.OPEN, updated__gte=stale_before())
+    return breakers.values("function_id").distinct().count()

@@ -18,6 +18,7 @@ class BreakerOut(Schema):
     closed: int
     instances: int
     since: datetime | None
+    stale: int = Field(description="instances that stopped reporting: their state is unknown, not counted above")
     text: str
 
 

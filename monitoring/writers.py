@@ -1,4 +1,5 @@
-"""The write seam: how a batch's rows reach the database, PostgreSQL or SQLite.
+"""The engine seam: how a batch's rows reach the database, PostgreSQL or SQLite, and the
+few reads that are far cheaper done by the database in its own dialect.
 
 One writer is chosen once, from the database the process connects to (`writer()`);
 domain code (`store.py`, the ingest claim) calls it and never asks which engine it has.
@@ -38,6 +39,13 @@ def run_insert_names(sql: str, service_id: int, names: list[str]) -> None:
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         cursor.execute(sql, [service_id, created, orjson.dumps(names).decode()])
+
+
+def sum_rows(sql: str, since: datetime) -> dict[str, int]:
+    """{histogram bucket: count} from the rows a histogram_sum query answers."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [since])
+        return {key: int(count) for key, count in cursor.fetchall()}
 
 
 class PostgresWriter:
@@ -101,6 +109,13 @@ class PostgresWriter:
             cursor.execute(sql, [service_id, key, body_digest, orjson.dumps(answer).decode()])
             return cursor.fetchone() is not None
 
+    def histogram_sum(self, table: str, since: datetime) -> dict[str, int]:
+        sql = (
+            f"SELECT h.key, SUM(h.value::int) FROM {table}, jsonb_each_text(histogram) AS h"
+            " WHERE minute >= %s GROUP BY h.key"
+        )
+        return sum_rows(sql, since)
+
     @staticmethod
     def execute_bound(sql: str, params: dict) -> None:
         """Run sql with server-side parameter binding.
@@ -134,6 +149,13 @@ class SqliteWriter:
                 return True
         except IntegrityError:
             return False
+
+    def histogram_sum(self, table: str, since: datetime) -> dict[str, int]:
+        sql = (
+            f"SELECT h.key, SUM(h.value) FROM {table}, json_each({table}.histogram) AS h"
+            " WHERE minute >= %s GROUP BY h.key"
+        )
+        return sum_rows(sql, since)
 
     @staticmethod
     def merge_strips(functions: Functions, shard: int) -> None:

@@ -4,14 +4,28 @@ the queues backing up and the alerts firing, composed from every app's read laye
 from __future__ import annotations
 
 from alerts.models import Alert, AlertState
+from monitoring.health import stale_before
 from monitoring.models import Function
-from monitoring.read import calls_over, functions_out, open_breakers, p95_over, sort_rows, success_rate
+from monitoring.read import (
+    calls_over,
+    functions_out,
+    open_breakers,
+    p95_over,
+    possibly_in_trouble,
+    sort_rows,
+    success_rate,
+)
 from queues.read import queues_backing_up
 
 
 def firing_alerts() -> int:
     """Alerts firing and not yet acknowledged."""
     return Alert.objects.filter(state=AlertState.FIRING).count()
+
+
+def stale_functions() -> int:
+    """Functions that reported once and have stopped: counted apart, not as healthy."""
+    return Function.objects.filter(last_seen__lt=stale_before()).count()
 
 
 def figures() -> dict:
@@ -23,12 +37,14 @@ def figures() -> dict:
         "success_rate_1h": success_rate(hour),
         "p95_ms_5m": p95_over(5),
         "open_breakers": open_breakers(),
+        "stale_functions": stale_functions(),
         "queues_backing_up": queues_backing_up(),
         "firing_alerts": firing_alerts(),
     }
 
 
 def overview_figures() -> dict:
-    rows = functions_out(list(Function.objects.select_related("service")))
+    candidates = Function.objects.select_related("service").filter(id__in=possibly_in_trouble())
+    rows = functions_out(list(candidates))
     trouble = [row for row in sort_rows(rows, "trouble") if row["health"] in ("unhealthy", "degraded")]
-    return {**figures(), "functions": len(rows), "trouble": trouble[:10]}
+    return {**figures(), "functions": Function.objects.count(), "trouble": trouble[:10]}

@@ -32,6 +32,7 @@ class Overview(Schema):
     success_rate_1h: float | None
     p95_ms_5m: float | None
     open_breakers: int
+    stale_functions: int = Field(description="functions that have not reported for MONITOR_STALE_AFTER_S")
     queues_backing_up: list[QueueGrowing]
     firing_alerts: int
     trouble: list[FunctionOut]

@@ -6,7 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import orjson
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from pytest_django import DjangoAssertNumQueries
 from time_machine import TimeMachineFixture
 
@@ -136,3 +138,36 @@ def test_pages_asking_at_the_same_moment_compute_one_answer(viewer: Client, time
     assert len(computed) == 2  # the first answer, then one for the delta
     assert counts.count(2) >= 1 and set(counts) <= {1, 2}
     assert first["count"] == 1
+
+
+def test_the_trouble_list_is_the_same_as_judging_every_function(viewer: Client, reporter: Reporter) -> None:
+    healthy = [call(f"fine{i}") for i in range(40)]
+    failing = [call("charge", "failure"), call("charge", "failure"), call("charge")]  # 0.67: unhealthy
+    some = [call("refund", "timeout")] + [call("refund") for _ in range(9)]  # 0.1: degraded
+    breakers = [
+        {"function": "quote", "state": "half_open", "ts": now_iso()},  # degraded, no calls
+        {"function": "fine0", "state": "closed", "ts": now_iso()},
+    ]
+    assert reporter.post({"calls": healthy + failing + some, "breakers": breakers}).status_code == 202
+    overview = viewer.get("/api/v1/overview").json()
+    by_api = viewer.get("/api/v1/functions?limit=500").json()["items"]
+    judged = {row["name"] for row in by_api if row["health"] in ("unhealthy", "degraded")}
+    assert judged == {"charge", "refund", "quote"}
+    # Worst first: unhealthy, then a breaker not closed, then by error rate.
+    assert [row["name"] for row in overview["trouble"]] == ["charge", "quote", "refund"]
+    assert overview["functions"] == 43
+
+
+def test_the_overview_reads_only_the_functions_that_may_be_in_trouble(viewer: Client, reporter: Reporter) -> None:
+    def sql_read_with(healthy: int) -> int:
+        calls = [call(f"fine{healthy}-{i}") for i in range(healthy)] + [call(f"charge{healthy}", "failure")]
+        assert reporter.post({"calls": calls}).status_code == 202
+        with CaptureQueriesContext(connection) as captured:
+            assert viewer.get("/api/v1/overview").status_code == 200
+        return sum(len(query["sql"]) for query in captured.captured_queries)
+
+    # Judging every function named each one's id in its queries: 400 well functions cost
+    # as much more SQL as they have ids. Only the failing ones may be named now.
+    few = sql_read_with(10)
+    many = sql_read_with(400)
+    assert many < few * 1.2

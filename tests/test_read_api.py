@@ -55,12 +55,19 @@ def test_functions_show_health_and_five_minute_figures(client: Client, reporter:
     assert items["bad"]["recent_outcomes"].count("failure") == 8
 
 
-def test_a_function_with_no_recent_calls_is_unknown(client: Client, reporter: Reporter, auth: dict) -> None:
+def test_a_function_last_heard_of_30_minutes_ago_is_stale(client: Client, reporter: Reporter, auth: dict) -> None:
     old = (datetime.now(UTC) - timedelta(minutes=30)).isoformat()
     reporter.post({"calls": [{**call(), "ts": old}]})
     item = client.get("/api/v1/functions", headers=auth).json()["items"][0]
-    assert item["health"] == "unknown"
+    assert item["health"] == "stale"
     assert item["calls_5m"] == 0
+
+
+def test_a_function_reporting_no_calls_is_unknown(client: Client, reporter: Reporter, auth: dict) -> None:
+    gauge = {"function": "charge", "active": 1, "limit": 10, "queued": 0, "ts": now_iso()}
+    reporter.post({"instance": "pod-1", "concurrency": [gauge]})
+    item = client.get("/api/v1/functions", headers=auth).json()["items"][0]
+    assert item["health"] == "unknown"
 
 
 def test_some_errors_make_a_function_degraded(client: Client, reporter: Reporter, auth: dict) -> None:

@@ -1,0 +1,197 @@
+"""What the read side costs as the fleet grows: overview, functions list, series, services.
+
+Starts a throwaway PostgreSQL and the site under gunicorn, seeds a fleet of N functions
+over 20 services straight in SQL, then times GET requests over keep-alive connections,
+endpoint after endpoint, alternating the endpoints over --rounds rounds, and prints the
+median p50 and p99 of each, and each p50 as a ratio to a baseline measured in the same
+rounds (GET /api/v1/functions/{id}: one function's row).
+
+The seeded fleet: every function has a minute bucket in each of the last 60 minutes, one
+in seven of them with failures, one in a hundred with a breaker open or half-open on one
+of its instances. --history functions (default 20) also have 14 days of minute buckets and
+16 more days of hourly roll-ups before that: their series are the ones timed at each
+range. A full 30 days of minutes for all 10,000 functions (two hundred million rows) does
+not fit this machine's session; the per-function reads are the same whoever else has
+history.
+
+    .venv/bin/python -m bench.reads [--functions 1000 10000] [--rounds 5] [--requests 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.servers import free_port, postgres_server, stop, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SEED = """
+INSERT INTO monitoring_service (name, created)
+SELECT 'svc' || lpad(s::text, 2, '0'), now() FROM generate_series(0, 19) AS s;
+
+INSERT INTO monitoring_function (service_id, name, created, last_seen)
+SELECT (SELECT id FROM monitoring_service ORDER BY id OFFSET (f % 20) LIMIT 1),
+       'fn' || lpad(f::text, 5, '0'), now(), now()
+FROM generate_series(0, {functions} - 1) AS f;
+
+INSERT INTO monitoring_callbucket (function_id, minute, shard, success, failure, timeout, rejected, retries,
+                                   latency_sum_ms, latency_max_ms, histogram)
+SELECT f.id, m, 0, 20, CASE WHEN f.id % 7 = 0 THEN 3 ELSE 0 END, 0, 0, 1, 20 * 180.0, 900.0,
+       jsonb_build_object('190', 8, '200', 6, '210', 4, (200 + f.id % 40)::text, 2)
+FROM monitoring_function f,
+     generate_series(date_trunc('minute', now()) - interval '59 minutes', date_trunc('minute', now()),
+                     interval '1 minute') AS m;
+
+INSERT INTO monitoring_breaker (function_id, instance, state, since, updated)
+SELECT id, 'pod-1', CASE WHEN id % 200 = 0 THEN 'open' ELSE 'half_open' END, now(), now()
+FROM monitoring_function WHERE id % 100 = 0;
+
+INSERT INTO monitoring_callbucket (function_id, minute, shard, success, failure, timeout, rejected, retries,
+                                   latency_sum_ms, latency_max_ms, histogram)
+SELECT f.id, m, 0, 20, 1, 0, 0, 2, 20 * 180.0, 900.0, '{{"190": 9, "200": 7, "215": 4, "240": 1}}'::jsonb
+FROM (SELECT id FROM monitoring_function ORDER BY id LIMIT {history}) AS f,
+     generate_series(date_trunc('minute', now()) - interval '14 days',
+                     date_trunc('minute', now()) - interval '60 minutes', interval '1 minute') AS m;
+
+INSERT INTO monitoring_callhour (function_id, hour, success, failure, timeout, rejected, retries,
+                                 latency_sum_ms, latency_max_ms, histogram)
+SELECT f.id, h, 1200, 60, 0, 0, 120, 1200 * 180.0, 900.0, '{{"190": 540, "200": 420, "215": 240, "240": 60}}'::jsonb
+FROM (SELECT id FROM monitoring_function ORDER BY id LIMIT {history}) AS f,
+     generate_series(date_trunc('hour', now()) - interval '30 days',
+                     date_trunc('hour', now()) - interval '14 days 1 hour', interval '1 hour') AS h;
+
+ANALYZE;
+"""
+
+
+def manage(env: dict, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def psql(url: str, sql: str) -> str:
+    done = subprocess.run(["psql", url, "-qtAc", sql], check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def timed(connection: http.client.HTTPConnection, path: str, token: str, count: int) -> list[float]:
+    took = []
+    for _ in range(count):
+        start = time.perf_counter()
+        connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        response = connection.getresponse()
+        response.read()
+        took.append(time.perf_counter() - start)
+        if response.status != 200:
+            raise SystemExit(f"{path} answered {response.status}")
+    return took
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * 0.99) - 1)]
+
+
+def endpoints(function_id: int) -> dict[str, str]:
+    series = f"/api/v1/functions/{function_id}/series"
+    return {
+        "baseline: one function": f"/api/v1/functions/{function_id}",
+        "overview": "/api/v1/overview",
+        "functions, first page": "/api/v1/functions?limit=100",
+        "functions, filtered": "/api/v1/functions?service=svc03&q=fn0&limit=100",
+        "functions, by health": "/api/v1/functions?health=unhealthy&limit=100",
+        "services": "/api/v1/services",
+        **{f"series {name}": f"{series}?range={name}" for name in ("1h", "6h", "24h", "7d", "30d")},
+    }
+
+
+def measure(url: str, env: dict, functions: int, history: int, rounds: int, requests: int) -> dict[str, dict]:
+    print(f"seeding {functions} functions ({history} with 30 days of history) ...", flush=True)
+    psql(url, SEED.format(functions=functions, history=history))
+    token = manage(env, "create_user_token", "bench")
+    function_id = int(psql(url, "SELECT min(id) FROM monitoring_function"))
+    port = free_port()
+    command = ["gunicorn", "resilience_site.wsgi:application", "-w", "2", "-b", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(
+        [sys.executable, "-m", *command, "--log-level", "warning", "--no-control-socket"], cwd=ROOT, env=env
+    )
+    samples: dict[str, list[float]] = {}
+    try:
+        wait_for_port(port, server, timeout=30)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        paths = endpoints(function_id)
+        for path in paths.values():  # warm the database's cache and the workers
+            timed(connection, path, token, 2)
+        for round_ in range(rounds):
+            order = list(paths.items())
+            if round_ % 2:
+                order.reverse()  # alternate, so no endpoint always runs after the same one
+            for name, path in order:
+                samples.setdefault(name, []).append(timed(connection, path, token, requests))
+    finally:
+        stop(server)
+    return {
+        name: {
+            "p50_ms": statistics.median(statistics.median(r) for r in rounds_) * 1000,
+            "p99_ms": statistics.median(p99(r) for r in rounds_) * 1000,
+        }
+        for name, rounds_ in samples.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--functions", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--history", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=20, help="requests per endpoint per round")
+    args = parser.parse_args()
+
+    results: dict[int, dict[str, dict]] = {}
+    with postgres_server(durable=True) as pg:
+        for functions in args.functions:
+            database = f"monitor_reads_{functions}"
+            psql(pg.url(), f"CREATE DATABASE {database}")
+            env = {
+                **os.environ,
+                "DATABASE_URL": pg.url(database),
+                "SECRET_KEY": "bench-only-secret-key-not-for-production-use",
+                "MONITOR_MAX_FUNCTIONS_PER_SERVICE": "100000",
+                "DEMO": "0",
+                "PYTHONPATH": str(ROOT),
+            }
+            env.pop("REDIS_URL", None)
+            manage(env, "migrate", "--noinput", "-v0")
+            manage(
+                env, "shell", "-c", "from django.contrib.auth.models import User; User.objects.create(username='bench')"
+            )
+            results[functions] = measure(pg.url(database), env, functions, args.history, args.rounds, args.requests)
+
+    names = list(next(iter(results.values())))
+    header = "".join(f"{f'{n} fn p50':>14}{'p99':>9}{'x base':>8}" for n in results)
+    print(f"\n{'endpoint':<26}{header}")
+    for name in names:
+        cells = ""
+        for figures in results.values():
+            base = figures["baseline: one function"]["p50_ms"]
+            row = figures[name]
+            cells += f"{row['p50_ms']:>14.1f}{row['p99_ms']:>9.1f}{row['p50_ms'] / base:>8.1f}"
+        print(f"{name:<26}{cells}")
+    if len(results) > 1:
+        small, large = min(results), max(results)
+        print(f"\ngrowth of p50 from {small} to {large} functions ({large / small:.0f}x the fleet):")
+        for name in names:
+            print(f"  {name:<26}{results[large][name]['p50_ms'] / results[small][name]['p50_ms']:>6.2f}x")
+
+
+if __name__ == "__main__":
+    main()
