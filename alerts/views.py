@@ -1,6 +1,6 @@
 """The alert pages: the list by state with filters and history, one alert with its
 timeline and actions, and the dead-lettered deliveries. Actions post to the read-and-act
-API from static/js/alert.js; these views only read."""
+API from static/js/alert.js; these views only read (their live parts: alerts/fragments.py)."""
 
 from __future__ import annotations
 
@@ -41,23 +41,28 @@ def with_query(filters: ListQuery, **changes: object) -> str:
     return "?" + urlencode({name: value for name, value in values.items() if value})
 
 
-@login_required
-def alerts(request: HttpRequest) -> HttpResponse:
+def alert_listing(request: HttpRequest) -> dict:
+    """The alerts table for the request's filters: its rows and pager (page and fragment)."""
     filters = alert_filters(request)
     found = read.find_alerts(filters.state, filters.service)
     items = found[filters.offset : filters.offset + PAGE_SIZE]
     count = len(found)
     end = filters.offset + len(items)
-    tabs = [{"state": s, "url": with_query(filters, state=s, offset=0)} for s in [None, *STATES]]
     pager = {
         "count": count,
         "previous": with_query(filters, offset=max(0, filters.offset - PAGE_SIZE)) if filters.offset else None,
         "next": with_query(filters, offset=end) if end < count else None,
     }
+    return {"alerts": items, "filters": filters, "pager": pager}
+
+
+@login_required
+def alerts(request: HttpRequest) -> HttpResponse:
+    listing = alert_listing(request)
+    tabs = [{"state": s, "url": with_query(listing["filters"], state=s, offset=0)} for s in [None, *STATES]]
     dead_letters = read.find_deliveries("dead")
     dead = {"items": dead_letters[:DEAD_SHOWN], "count": len(dead_letters)}
-    context = {"alerts": items, "filters": filters, "tabs": tabs, "pager": pager, "dead": dead}
-    return page(request, "alerts/alerts.html", "alerts", **context)
+    return page(request, "alerts/alerts.html", "alerts", **listing, tabs=tabs, dead=dead)
 
 
 @login_required

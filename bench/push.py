@@ -6,8 +6,8 @@ API) and under uvicorn (ASGI: the websockets), both on the Redis channel layer. 
 --seconds that alternate, --rounds times:
 
   - no dashboard open (a baseline), then
-  - --dashboards open dashboards (websocket clients in a separate process; like
-    static/js/functions.js each re-fetches /api/v1/functions at most every
+  - --dashboards open dashboards (websocket clients in a separate process; like the
+    functions page each asks for its table's rendered fragment, --refetch, at most every
     --refetch-every seconds when a delta names a service; 0 measures the push alone),
 
 and ends with one more baseline. Each dashboard phase is compared with the mean of the
@@ -17,6 +17,7 @@ their median, the delay from the earliest commit in a delta to its arrival at a 
 (p50/p95/max), and messages per second per dashboard.
 
     .venv/bin/python -m bench.push [--seconds 10] [--rounds 3] [--dashboards 20] [--connections 16] [--workers 2]
+        [--refetch /api/v1/functions?limit=200&max_age=2]   (the JSON read API, as pages asked before fragments)
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ print(session.session_key)
 """
 
 
-async def dashboard(ws_port: int, http_port: int, session: str, seconds: float, refetch_every: float) -> dict:
+async def dashboard(
+    ws_port: int, http_port: int, session: str, seconds: float, refetch_every: float, refetch: str
+) -> dict:
     import httpx
     from websockets.asyncio.client import connect
 
@@ -66,6 +69,7 @@ async def dashboard(ws_port: int, http_port: int, session: str, seconds: float, 
     http_client = httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{http_port}",
         cookies={"sessionid": session},
+        headers={"HX-Request": "true"},
         timeout=30.0,
         limits=httpx.Limits(max_keepalive_connections=0),
     )
@@ -91,7 +95,7 @@ async def dashboard(ws_port: int, http_port: int, session: str, seconds: float, 
                     delays.append(arrived - message["committed_at"])
                 if refetch_every and message["services"] and time.monotonic() - last_fetch >= refetch_every:
                     last_fetch = time.monotonic()
-                    url = f"/api/v1/functions?limit=200&max_age=2&newer_than={message['sent_at']}"
+                    url = f"{refetch}&newer_than={message['sent_at']}"
                     fetches.append(asyncio.ensure_future(http.get(url)))
             answers = await asyncio.gather(*fetches, return_exceptions=True)
     failed = [
@@ -103,9 +107,10 @@ async def dashboard(ws_port: int, http_port: int, session: str, seconds: float, 
 
 
 async def dashboards(
-    count: int, ws_port: int, http_port: int, session: str, seconds: float, refetch_every: float
+    count: int, ws_port: int, http_port: int, session: str, seconds: float, refetch_every: float, refetch: str
 ) -> list[dict]:
-    return await asyncio.gather(*(dashboard(ws_port, http_port, session, seconds, refetch_every) for _ in range(count)))
+    watching = (ws_port, http_port, session, seconds, refetch_every, refetch)
+    return await asyncio.gather(*(dashboard(*watching) for _ in range(count)))
 
 
 def run_dashboards(args: tuple, queue: multiprocessing.Queue) -> None:
@@ -194,7 +199,12 @@ def main() -> None:
         "--refetch-every",
         type=float,
         default=2.0,
-        help="seconds between a dashboard's re-fetches of /api/v1/functions (0: never, push only)",
+        help="seconds between a dashboard's re-fetches of --refetch (0: never, push only)",
+    )
+    parser.add_argument(
+        "--refetch",
+        default="/fragments/functions/table?max_age=2",
+        help="what a dashboard asks for after a delta (with &newer_than= the delta's sent_at)",
     )
     args = parser.parse_args()
 
@@ -258,7 +268,7 @@ def main() -> None:
             wait_for_port(http_port, wsgi, timeout=30)
             wait_for_port(ws_port, asgi, timeout=30)
             ingest_phase(http_port, token, 2, 1.0)  # warm-up: functions created, connections open
-            watch = (args.dashboards, ws_port, http_port, session, args.seconds + 2.0, args.refetch_every)
+            watch = (args.dashboards, ws_port, http_port, session, args.seconds + 2.0, args.refetch_every, args.refetch)
             baselines, rounds = [baseline_phase(http_port, token, args)], []
             for number in range(1, args.rounds + 1):
                 rounds.append(dashboard_phase(http_port, token, args, watch, number))

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseClientRedirect
 from ninja.security import HttpBearer, django_auth
 
 from . import outages
@@ -56,6 +61,25 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> str:
 def require_role(request: HttpRequest, role: str) -> None:
     if ROLES.index(role_of(request.user)) < ROLES.index(role):
         raise PermissionDenied(f"this needs the {role} role")
+
+
+def fragment_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A page fragment's view: GET, logged-in users only.
+
+    A page whose session ended asks with htmx: the whole page goes to the login form (and
+    comes back after it), instead of the form being swapped into a table.
+    """
+
+    @require_GET
+    @wraps(view)
+    def checked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if request.htmx:
+            return HttpResponseClientRedirect(redirect_to_login(request.htmx.current_url_abs_path or "/").url)
+        return redirect_to_login(request.get_full_path())
+
+    return checked
 
 
 def seconds_over_rate(token: IngestToken) -> int:

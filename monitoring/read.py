@@ -171,6 +171,16 @@ def find_functions(filters: FunctionFilters) -> Rows | FullOnPage | list[dict]:
     return rows if histograms else FullOnPage(rows)
 
 
+def functions_by_id(ids: list[int]) -> list[dict]:
+    """The rows of those of these functions that exist, in id order."""
+    return functions_out(list(Function.objects.select_related("service").filter(id__in=ids).order_by("id")))
+
+
+def function_row(function_id: int) -> dict:
+    """One function's row (health, breaker, figures); 404 if unknown."""
+    return functions_out([get_object_or_404(Function.objects.select_related("service"), id=function_id)])[0]
+
+
 def function_detail(function_id: int) -> dict:
     """One function with its instances' breakers, recent flips and concurrency; 404 if unknown."""
     function = get_object_or_404(Function.objects.select_related("service"), id=function_id)

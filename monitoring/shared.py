@@ -7,17 +7,19 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial, wraps
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.template.loader import render_to_string
 from ninja import Field, Schema
 
 from . import outages
 from .outages import CACHE_ERRORS
 from .paging import Pagination
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 MAX_AGE_HELP = (
@@ -29,10 +31,13 @@ NEWER_THAN_HELP = (
     "while another caller's request is computing it, or within a second of the last computation, "
     "the shared answer comes back as it is: compare its computed_at and ask again"
 )
+MAX_AGE_LIMIT_S = 10
 COMPUTED_AT_HELP = "when this answer was computed (epoch seconds)"
 # However many pages ask, one shared answer is computed at most this often. Ingest runs in
 # the same processes: recomputing for every live delta cost it about twice as much.
 RECOMPUTE_EVERY_S = 1
+# Pages compare a fragment's computed_at with their latest delta's sent_at, as with answers.
+COMPUTED_AT_HEADER = "Computed-At"
 # A shared answer is kept past its max_age, so callers arriving while it is being computed
 # again get the last one (and its computed_at) instead of all computing it at once.
 SHARED_KEPT_S = 60
@@ -41,7 +46,7 @@ SHARED_KEPT_S = 60
 class Sharing(Schema):
     """The query parameters of an operation whose answer may be shared (see shared)."""
 
-    max_age: int = Field(0, ge=0, le=10, description=MAX_AGE_HELP)
+    max_age: int = Field(0, ge=0, le=MAX_AGE_LIMIT_S, description=MAX_AGE_HELP)
     newer_than: float | None = Field(None, allow_inf_nan=False, description=NEWER_THAN_HELP)
 
 
@@ -86,19 +91,66 @@ def shared_answer(
     """
     if not max_age:
         return {**compute(), "computed_at": time.time()}
-    query = sorted((name, value) for name, value in request.GET.items() if name != "newer_than")
-    key = "shared-answer:" + hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
+
+    def serialized(now: float) -> bytes:
+        return orjson.dumps(schema.model_validate({**compute(), "computed_at": now}).model_dump(mode="json"))
+
+    _, body = shared_value(query_key(request), max_age, newer_than, serialized)
+    return HttpResponse(body, content_type="application/json")
+
+
+def shared_fragment(request: HttpRequest, template_name: str, context: Callable[[], dict]) -> HttpResponse:
+    """A rendered page fragment, shared like shared_answer when the page asks with max_age.
+
+    Rendered without the request: what is shared must not depend on who asks.
+    """
+    max_age, newer_than = freshness(request.GET)
+
+    def render(now: float) -> str:
+        return render_to_string(template_name, context())
+
+    if not max_age:
+        now = time.time()
+        return fragment_response(render(now), now)
+    computed_at, html = shared_value(query_key(request), max_age, newer_than, render)
+    return fragment_response(html, computed_at)
+
+
+def fragment_response(html: str, computed_at: float) -> HttpResponse:
+    response = HttpResponse(html)
+    response[COMPUTED_AT_HEADER] = repr(computed_at)
+    return response
+
+
+def shared_value(key: str, max_age: int, newer_than: float | None, compute: Callable[[float], T]) -> tuple[float, T]:
+    """(computed_at, value) under key, computed again as shared_answer says; compute gets its time."""
     try:
-        shared = cache.get(key)
+        found = cache.get(key)
     except CACHE_ERRORS as error:
         outages.warn(log, "shared answers", f"read answers are computed for each caller: the cache is down ({error})")
-        return {**compute(), "computed_at": time.time()}
-    if shared is None or (outdated(shared[0], max_age, newer_than) and claim_recompute(key)):
         now = time.time()
-        answer = {**compute(), "computed_at": now}
-        shared = (now, orjson.dumps(schema.model_validate(answer).model_dump(mode="json")))
-        cache.set(key, shared, timeout=SHARED_KEPT_S)
-    return HttpResponse(shared[1], content_type="application/json")
+        return now, compute(now)
+    if found is None or (outdated(found[0], max_age, newer_than) and claim_recompute(key)):
+        now = time.time()
+        found = (now, compute(now))
+        cache.set(key, found, timeout=SHARED_KEPT_S)
+    return found
+
+
+def query_key(request: HttpRequest) -> str:
+    """One key per path and query, whatever newer_than the caller passed."""
+    query = sorted((name, value) for name, value in request.GET.items() if name != "newer_than")
+    return "shared-answer:" + hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
+
+
+def freshness(query: QueryDict) -> tuple[int, float | None]:
+    """max_age and newer_than from a page's query string; a value that does not parse asks for a fresh answer."""
+    try:
+        max_age = min(MAX_AGE_LIMIT_S, max(0, int(query.get("max_age", 0))))
+        newer_than = float(query["newer_than"]) if query.get("newer_than") else None
+    except ValueError:
+        return 0, None
+    return max_age, newer_than
 
 
 def outdated(computed_at: float, max_age: int, newer_than: float | None) -> bool:

@@ -76,9 +76,9 @@ def columns(filters: TableQuery) -> list[dict]:
     return out
 
 
-@login_required
-def functions(request: HttpRequest) -> HttpResponse:
-    filters, valid = function_filters(request.GET)
+def function_listing(query: QueryDict) -> dict:
+    """The functions table for a query string: its rows, filters and pager (page and fragment)."""
+    filters, valid = function_filters(query)
     found = find_functions(filters)
     rows = found[filters.offset : filters.offset + PAGE_SIZE]
     count = len(found)
@@ -90,5 +90,12 @@ def functions(request: HttpRequest) -> HttpResponse:
         "previous": with_query(filters, offset=max(0, filters.offset - PAGE_SIZE)) if filters.offset else None,
         "next": with_query(filters, offset=end) if end < count else None,
     }
-    context = {"rows": rows, "filters": filters, "valid": valid, "columns": columns(filters), "pager": pager}
-    return page(request, "monitoring/functions.html", "functions", **context, refused=refused_today(), **first_steps())
+    filtered = any(query.get(name) for name in FILTER_FIELDS)
+    return {"rows": rows, "filters": filters, "valid": valid, "filtered": filtered, "pager": pager}
+
+
+@login_required
+def functions(request: HttpRequest) -> HttpResponse:
+    listing = function_listing(request.GET)
+    context = {**listing, "columns": columns(listing["filters"]), "refused": refused_today()}
+    return page(request, "monitoring/functions.html", "functions", **context, **first_steps())

@@ -10,7 +10,7 @@ from monitoring.paging import MAX_LIMIT
 from monitoring.views import first_steps, page
 
 from .models import Queue
-from .read import find_queues
+from .read import find_queues, queue_growth
 
 
 @login_required
@@ -22,4 +22,5 @@ def queues(request: HttpRequest) -> HttpResponse:
 @login_required
 def queue(request: HttpRequest, queue_id: int) -> HttpResponse:
     queue = get_object_or_404(Queue.objects.select_related("service"), id=queue_id)
-    return page(request, "queues/queue.html", "queues", queue=queue, latest=queue.latest())
+    growth = queue_growth([queue.id]).get(queue.id)
+    return page(request, "queues/queue.html", "queues", queue=queue, latest=queue.latest(), growth=growth)

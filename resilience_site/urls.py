@@ -19,4 +19,9 @@ urlpatterns = [
     path("", include("monitoring.urls")),
     path("", include("queues.urls")),
     path("", include("alerts.urls")),
+    # What live pages ask for when the websocket says something changed: one template each.
+    path("fragments/", include("resilience_site.fragments")),
+    path("fragments/", include("monitoring.fragments")),
+    path("fragments/", include("queues.fragments")),
+    path("fragments/", include("alerts.fragments")),
 ]

@@ -41,8 +41,9 @@ def make_user(role: str) -> User:
 
 
 def screenshot(page: Page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
+    """A full-page PNG under tests/artifacts/ (git-ignored); name may hold a folder."""
     path = ARTIFACTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
 

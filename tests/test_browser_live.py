@@ -153,14 +153,14 @@ window.WebSocket = function () {
 """
 
 
-def test_it_polls_the_read_api_while_the_socket_is_down(chromium: Browser, live_site: str, token: str) -> None:
+def test_it_polls_while_the_socket_is_down(chromium: Browser, live_site: str, token: str) -> None:
     make_user("viewer")
     page = log_in(chromium, live_site, "viewer")
     page.context.add_init_script(NO_SOCKETS)
     page.goto("/functions/")
     page.wait_for_selector("#live-status[data-state=reconnecting]", timeout=5000)
     post_batch(live_site, token, {"calls": [call("refund")]})
-    # No socket, so no delta: the row comes from polling /api/v1/functions (every 10 s).
+    # No socket, so no delta: the row comes from polling the table's fragment (every 10 s).
     page.wait_for_selector("#functions tr[data-function] >> text=refund", timeout=15000)
     assert page.get_attribute("#live-status", "data-state") == "reconnecting"
 
@@ -172,8 +172,8 @@ def test_it_says_offline_while_the_site_does_not_answer_and_recovers(chromium: B
     page.goto("/functions/")
     page.wait_for_selector("#live-status[data-state=reconnecting]", timeout=5000)
     # The site stops answering: the poll fails, and the page says its figures are stale.
-    page.route("**/api/v1/**", lambda route: route.abort())
+    page.route(f"{live_site}/**", lambda route: route.abort())
     page.wait_for_selector("#live-status[data-state=offline]", timeout=15000)
     screenshot(page, "functions-offline")
-    page.unroute("**/api/v1/**")
+    page.unroute(f"{live_site}/**")
     page.wait_for_selector("#live-status[data-state=reconnecting]", timeout=15000)

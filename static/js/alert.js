@@ -1,58 +1,41 @@
-// One alert: its actions post to the API (CSRF header), then the page shows the new state
-// and timeline; other people's changes arrive as deltas and re-fetch it.
+// One alert's actions: each posts to the API address its button or form names (CSRF
+// header), then the page asks the server for the alert's state and history again. Other
+// people's changes arrive as deltas (see live.js).
 (function () {
   "use strict";
-  var id, esc = function (v) { return Live.escape(v); };
 
-  function show(a) {
-    document.getElementById("state").innerHTML = Rows.badge(a.state);
-    document.getElementById("suppressed").innerHTML = a.suppressed_until ? "suppressed until " + Time.tag(a.suppressed_until) : "";
-    document.getElementById("acked").textContent = a.acknowledged_by ? "acknowledged by " + a.acknowledged_by : "";
-    document.getElementById("timeline").innerHTML = a.timeline.length ? a.timeline.map(function (e) {
-      return "<li>" + Time.tag(e.at) + " · <strong>" + esc(e.actor) + "</strong> " + esc(e.action) +
-        (e.detail ? ": " + esc(e.detail) : "") + "</li>";
-    }).join("") : '<li class="muted">Nothing yet.</li>';
-    document.getElementById("deliveries").innerHTML = a.deliveries.length ? a.deliveries.map(function (d) {
-      return "<tr><td>" + esc(d.channel) + ' <span class="muted">(' + esc(d.kind) + ")</span></td><td>" + esc(d.event) +
-        "</td><td>" + Rows.badge(d.state) + '</td><td class="num">' + d.attempts + '</td><td class="hide-narrow">' +
-        esc(d.last_error) + "</td><td>" + Time.tag(d.sent_at) + "</td></tr>";
-    }).join("") : '<tr><td colspan="6" class="muted">No notifications.</td></tr>';
-  }
-
-  function resync() { return Live.getJSON("/api/v1/alerts/" + id).then(show); }
-  var soon = Live.throttle(resync, 500);
-
-  function act(action, body) {
+  function act(action, url, body) {
     var result = document.getElementById("action-result");
     result.textContent = "…";
-    return Live.postJSON("/api/v1/alerts/" + id + "/" + action, body).then(function () {
+    return Live.postJSON(url, body).then(function () {
       result.textContent = "Done: " + action + ".";
-      return resync();
+      Live.resync();
+      return true;
     }, function (error) {
       result.textContent = error.message;
+      return false;
+    });
+  }
+
+  // A form's submit posts body() as the action; done() runs once it went through.
+  function onSubmit(form, action, body, done) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      act(action, form.dataset.url, body()).then(function (ok) { if (ok) done(); });
     });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    id = Number(document.getElementById("alert").dataset.id);
     document.querySelectorAll("[data-action]").forEach(function (button) {
-      button.addEventListener("click", function () { act(button.dataset.action); });
+      button.addEventListener("click", function () { act(button.dataset.action, button.dataset.url); });
     });
     var suppress = document.getElementById("suppress-form");
-    if (suppress) suppress.addEventListener("submit", function (event) {
-      event.preventDefault();
-      act("suppress", { minutes: Number(suppress.minutes.value), comment: suppress.comment.value });
-    });
+    if (suppress) onSubmit(suppress, "suppress", function () {
+      return { minutes: Number(suppress.minutes.value), comment: suppress.comment.value };
+    }, function () {});
     var comment = document.getElementById("comment-form");
-    if (comment) comment.addEventListener("submit", function (event) {
-      event.preventDefault();
-      act("comment", { text: comment.text.value }).then(function () { comment.text.value = ""; });
-    });
-    Live.start({
-      resync: resync,
-      delta: function (d) {
-        if (d.alerts.some(function (a) { return a.id === id; })) soon();
-      },
+    if (comment) onSubmit(comment, "comment", function () { return { text: comment.text.value }; }, function () {
+      comment.text.value = "";
     });
   });
 })();

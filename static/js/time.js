@@ -1,4 +1,5 @@
-// Shows every <time datetime="..."> in the viewer's time zone, and names the zone.
+// Shows every <time datetime="..."> in the viewer's time zone (also in fragments swapped in
+// later: see live.js), and names the zone.
 (function () {
   "use strict";
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
@@ -28,13 +29,7 @@
     });
   }
 
-  // Markup for a time the scripts render themselves.
-  function tag(value) {
-    if (!value) return '<span class="muted">never</span>';
-    return '<time datetime="' + value + '" title="' + zone + '">' + format(value) + "</time>";
-  }
-
-  window.Time = { zone: zone, format: format, localize: localize, tag: tag };
+  window.Time = { zone: zone, format: format, localize: localize };
   document.addEventListener("DOMContentLoaded", function () {
     localize(document);
     var name = document.getElementById("zone-name");

@@ -1,0 +1,38 @@
+"""The alerts' page fragments: the alerts table's body, and one alert's state and history."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+
+from monitoring.auth import fragment_view
+from monitoring.shared import shared_fragment
+
+from . import read
+from .views import alert_listing
+
+
+@fragment_view
+def alert_table(request: HttpRequest) -> HttpResponse:
+    """The alerts for the page's state and service filters, with the pager's count."""
+    return shared_fragment(request, "alerts/_alerts_table.html", lambda: alert_listing(request))
+
+
+@fragment_view
+def alert_state(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """One alert's state, suppression, severity, value and who acknowledged it."""
+    return render(request, "alerts/_alert_state.html", {"alert": read.alert_detail(alert_id)})
+
+
+@fragment_view
+def alert_history(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """One alert's timeline (who did what, when) and its notifications."""
+    return render(request, "alerts/_alert_history.html", {"alert": read.alert_detail(alert_id)})
+
+
+urlpatterns = [
+    path("alerts/table", alert_table, name="fragment-alerts"),
+    path("alerts/<int:alert_id>/state", alert_state, name="fragment-alert-state"),
+    path("alerts/<int:alert_id>/history", alert_history, name="fragment-alert-history"),
+]

@@ -1,0 +1,56 @@
+"""The functions' page fragments: what live pages ask for when the websocket says something changed.
+
+Each returns one template, the same one the page includes when it is first rendered.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.urls import path
+
+from .auth import fragment_view
+from .read import function_detail, function_row, functions_by_id
+from .shared import shared_fragment
+from .views import function_listing
+
+# A delta names at most this many functions (resilience_site.live.MAX_ROWS); past it pages resync.
+MAX_IDS = 100
+
+
+@fragment_view
+def function_table(request: HttpRequest) -> HttpResponse:
+    """The functions table's rows for the page's filters, with its pager."""
+    return shared_fragment(request, "monitoring/_functions_table.html", lambda: function_listing(request.GET))
+
+
+@fragment_view
+def function_rows(request: HttpRequest) -> HttpResponse:
+    """Rows of the functions a delta named (?ids=1,2,3), each swapped into the page where it is shown."""
+    try:
+        ids = [int(part) for part in request.GET.get("ids", "").split(",") if part]
+    except ValueError:
+        return HttpResponseBadRequest("ids: comma-separated function ids")
+    if len(ids) > MAX_IDS:
+        return HttpResponseBadRequest(f"ids: at most {MAX_IDS}")
+    return render(request, "monitoring/_function_rows.html", {"rows": functions_by_id(ids)})
+
+
+@fragment_view
+def function_figures(request: HttpRequest, function_id: int) -> HttpResponse:
+    """One function's cards: health, breaker fleet state, calls, p95 and its last outcomes."""
+    return render(request, "monitoring/_function_figures.html", {"function": function_row(function_id)})
+
+
+@fragment_view
+def function_fleet(request: HttpRequest, function_id: int) -> HttpResponse:
+    """One function's breaker per instance, breaker transitions and concurrency gauges."""
+    return render(request, "monitoring/_function_fleet.html", {"function": function_detail(function_id)})
+
+
+urlpatterns = [
+    path("functions/table", function_table, name="fragment-functions"),
+    path("functions/rows", function_rows, name="fragment-function-rows"),
+    path("functions/<int:function_id>/figures", function_figures, name="fragment-function-figures"),
+    path("functions/<int:function_id>/fleet", function_fleet, name="fragment-function-fleet"),
+]
