@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 
 from alerts.models import Alert
 from monitoring.models import Function
@@ -19,11 +19,34 @@ def overview(request: HttpRequest) -> HttpResponse:
     return page(request, "monitoring/overview.html", "overview", figures=figures, **first_steps())
 
 
+# The chart's ranges, what they read as, and how often an open page re-reads its series.
+CHART_RANGES = [
+    ("1h", "Last hour", 2_000),
+    ("6h", "6 hours", 10_000),
+    ("24h", "24 hours", 30_000),
+    ("7d", "7 days", 60_000),
+    ("30d", "30 days", 300_000),
+]
+
+
+def chart_range(query: QueryDict) -> tuple[str, str, int]:
+    """The range the page's URL names (shareable), the last hour when it names none it knows."""
+    asked = query.get("range")
+    return next((r for r in CHART_RANGES if r[0] == asked), CHART_RANGES[0])
+
+
 @login_required
 def function(request: HttpRequest, function_id: int) -> HttpResponse:
     detail = function_detail(function_id)
     service_id = Function.objects.filter(id=function_id).values_list("service_id", flat=True).get()
-    context = {"function": detail, "service_id": service_id, "alerts": alerts_on(detail)}
+    name, label, every_ms = chart_range(request.GET)
+    context = {
+        "function": detail,
+        "service_id": service_id,
+        "alerts": alerts_on(detail),
+        "ranges": CHART_RANGES,
+        "range": {"name": name, "label": label, "every_ms": every_ms},
+    }
     return page(request, "monitoring/function.html", "functions", **context)
 
 

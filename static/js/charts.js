@@ -5,6 +5,7 @@
   var css = getComputedStyle(document.documentElement);
   var color = function (name) { return css.getPropertyValue(name).trim(); };
   var minute = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  var day = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 
   Chart.defaults.color = color("--muted");
   Chart.defaults.borderColor = color("--line");
@@ -15,20 +16,22 @@
     ok: color("--ok"), bad: color("--bad"), warn: color("--warn"), accent: color("--accent"), muted: color("--muted"),
   };
 
-  function labels(points, key) {
-    return points.map(function (p) { return minute.format(new Date(p[key])); });
+  // Ranges of days name the day on every label; an hour's range only the time.
+  function labels(points, key, long) {
+    var format = long ? day : minute;
+    return points.map(function (p) { return format.format(new Date(p[key])); });
   }
 
   // series: [{label, key, color, stack?}] read from each point; kind: "line" or "bar".
-  function draw(canvas, kind, points, timeKey, series, existing, yTitle) {
+  function draw(canvas, kind, points, timeKey, series, existing, yTitle, long) {
     var data = {
-      labels: labels(points, timeKey),
+      labels: labels(points, timeKey, long),
       datasets: series.map(function (s) {
         return {
           label: s.label,
           data: points.map(function (p) { return p[s.key]; }),
           borderColor: s.color, backgroundColor: s.color, stack: s.stack,
-          pointRadius: 0, borderWidth: 2, spanGaps: true,
+          pointRadius: 1.5, borderWidth: 2, spanGaps: true,
         };
       }),
     };
