@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
-from monitoring.auth import fragment_view
+from monitoring.auth import fragment_view, role_of
 from monitoring.shared import shared_fragment
 
 from . import read
@@ -22,7 +22,8 @@ def alert_table(request: HttpRequest) -> HttpResponse:
 @fragment_view
 def alert_state(request: HttpRequest, alert_id: int) -> HttpResponse:
     """One alert's state, suppression, severity, value and who acknowledged it."""
-    return render(request, "alerts/_alert_state.html", {"alert": read.alert_detail(alert_id)})
+    context = {"alert": read.alert_detail(alert_id), "can_act": role_of(request.user) != "viewer"}
+    return render(request, "alerts/_alert_state.html", context)
 
 
 @fragment_view

@@ -44,6 +44,9 @@ def test_a_responder_acknowledges_and_the_timeline_names_them(chromium: Browser,
     page.click("[data-action=acknowledge]")
     page.wait_for_selector("#timeline >> text=responder acknowledged", timeout=5000)
     assert page.inner_text("#state") == "acknowledged"
+    # The buttons came back with the state: acknowledged, it can be unacknowledged, not acknowledged again.
+    page.wait_for_selector("[data-action=unacknowledge]", timeout=5000)
+    assert page.locator("[data-action=acknowledge]").count() == 0
     assert Alert.objects.get(id=alert.id).acknowledged_by.username == "responder"
 
     page.select_option("#suppress-form select", "240")

@@ -74,8 +74,9 @@ def test_a_responder_sees_the_actions_and_retry_now(client: Client) -> None:
     delivery = dead_delivery(alert)
     responder = logged_in(client, "responder")
     page = responder.get(f"/alerts/{alert.id}/").content.decode()
-    for action in ("acknowledge", "unacknowledge", "resolve"):
-        assert f'data-action="{action}"' in page
+    # Only what fits a firing alert: it can be acknowledged or resolved, not unacknowledged.
+    assert 'data-action="acknowledge"' in page and 'data-action="resolve"' in page
+    assert 'data-action="unacknowledge"' not in page
     assert '<option value="60" selected>1 hour</option>' in page
     assert 'id="comment-form"' in page
     listing = responder.get("/alerts/").content.decode()
@@ -100,3 +101,14 @@ def test_the_overview_counts_firing_alerts_only(client: Client) -> None:
     viewer = logged_in(client, "viewer")
     assert viewer.get("/api/v1/overview").json()["firing_alerts"] == 1
     assert '<div class="value" data-figure="firing_alerts">1</div>' in viewer.get("/").content.decode()
+
+
+def test_the_actions_follow_the_alert_state(client: Client) -> None:
+    alert = fire()
+    responder = logged_in(client, "responder")
+    lifecycle.acknowledge(alert, make_user("admin"))
+    page = responder.get(f"/alerts/{alert.id}/").content.decode()
+    assert 'data-action="unacknowledge"' in page and 'data-action="acknowledge"' not in page
+    lifecycle.resolve(alert)
+    state = responder.get(f"/fragments/alerts/{alert.id}/state", headers={"HX-Request": "true"}).content.decode()
+    assert "data-action=" not in state and "nothing to act on" in state

@@ -26,8 +26,10 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("[data-action]").forEach(function (button) {
-      button.addEventListener("click", function () { act(button.dataset.action, button.dataset.url); });
+    // Listened for on the document: the buttons come and go with the alert's state fragment.
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-action]");
+      if (button) act(button.dataset.action, button.dataset.url);
     });
     var suppress = document.getElementById("suppress-form");
     if (suppress) onSubmit(suppress, "suppress", function () {
