@@ -47,9 +47,10 @@ def test_the_charts_show_the_range_the_url_names(chromium: Browser, live_site: s
     page = log_in(chromium, live_site, "viewer", viewport={"width": 1280, "height": 900})
     page.goto(f"/functions/{function_id}/?range=7d")
     week = drawn(page)
-    # An hour a point for seven days, the last one holding now and the calls just sent.
+    # An hour a point for seven days, ending with the one holding now: the calls just sent are in
+    # the last point (or the one before, when the hour turned since).
     assert len(week["labels"]) == 168
-    assert week["calls"][-1] == 4 and sum(week["calls"]) == 4
+    assert sum(week["calls"][-2:]) == 4 and sum(week["calls"]) == 4
     assert week["datasets"] == ["success", "failure", "timeout", "rejected"]
     assert page.locator(".ranges a.active").inner_text() == "7d"
     screenshot(page, "function-range-7d")
@@ -57,10 +58,10 @@ def test_the_charts_show_the_range_the_url_names(chromium: Browser, live_site: s
     page.click(".ranges a:text-is('1h')")
     page.wait_for_url("**/?range=1h")
     hour = drawn(page)
-    assert len(hour["labels"]) == 60 and hour["calls"][-1] == 4
+    assert len(hour["labels"]) == 60 and sum(hour["calls"][-2:]) == 4
     assert page.locator("h2", has_text="Last hour").count() == 1
     retries = page.evaluate("() => Chart.getChart(document.getElementById('retries-chart')).data.datasets[0].data")
-    assert retries[-1] == pytest.approx(0.5)
+    assert [r for r in retries[-2:] if r is not None] == [pytest.approx(0.5)]
 
 
 def test_an_unknown_range_shows_the_last_hour(chromium: Browser, live_site: str, token: str) -> None:
