@@ -53,7 +53,7 @@ WHERE function_id = %s AND {column} >= %s AND {column} < %s GROUP BY 1, 2
 """
 
 
-def slotted_series(engine: PostgresWriter | SqliteWriter, source: SeriesSource) -> dict[int, CallBucket]:
+def slotted_series(engine: Reads, source: SeriesSource) -> dict[int, CallBucket]:
     """One function's calls in [start, end) added up per step by the database, keyed by the
     step's start in epoch seconds: a month of minute buckets is one small answer."""
     names = {"slot": engine.slot(source.column, source.step_s), "table": source.table, "column": source.column}
@@ -92,7 +92,21 @@ class SeriesSource:
     step_s: int
 
 
-class PostgresWriter:
+class Reads:
+    """The reads both engines share, written once from each one's dialect (slot, each, histogram_value)."""
+
+    def series(self, source: SeriesSource) -> dict[int, CallBucket]:
+        return slotted_series(self, source)
+
+    def histogram_sum(self, table: str, since: datetime) -> dict[str, int]:
+        sql = (
+            f"SELECT h.key, SUM({self.histogram_value}) FROM {table}, {self.each(table)} AS h"
+            " WHERE minute >= %s GROUP BY h.key"
+        )
+        return sum_rows(sql, since)
+
+
+class PostgresWriter(Reads):
     CALLS_UPSERT = """
     WITH strips AS (
         INSERT INTO {strips} (shard, function_id, entries)
@@ -161,16 +175,6 @@ class PostgresWriter:
     def each(self, table: str) -> str:
         return "jsonb_each_text(histogram)"
 
-    def series(self, source: SeriesSource) -> dict[int, CallBucket]:
-        return slotted_series(self, source)
-
-    def histogram_sum(self, table: str, since: datetime) -> dict[str, int]:
-        sql = (
-            f"SELECT h.key, SUM(h.value::int) FROM {table}, jsonb_each_text(histogram) AS h"
-            " WHERE minute >= %s GROUP BY h.key"
-        )
-        return sum_rows(sql, since)
-
     @staticmethod
     def execute_bound(sql: str, params: dict) -> None:
         """Run sql with server-side parameter binding.
@@ -184,7 +188,7 @@ class PostgresWriter:
             cursor.execute(sql, params)
 
 
-class SqliteWriter:
+class SqliteWriter(Reads):
     def pick_shard(self) -> int:
         return 0  # one writer at a time anyway
 
@@ -212,16 +216,6 @@ class SqliteWriter:
 
     def each(self, table: str) -> str:
         return f"json_each({table}.histogram)"
-
-    def series(self, source: SeriesSource) -> dict[int, CallBucket]:
-        return slotted_series(self, source)
-
-    def histogram_sum(self, table: str, since: datetime) -> dict[str, int]:
-        sql = (
-            f"SELECT h.key, SUM(h.value) FROM {table}, json_each({table}.histogram) AS h"
-            " WHERE minute >= %s GROUP BY h.key"
-        )
-        return sum_rows(sql, since)
 
     @staticmethod
     def merge_strips(functions: Functions, shard: int) -> None:
