@@ -58,9 +58,30 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> str:
     return "viewer"
 
 
+def role_context(request: HttpRequest) -> dict:
+    """Every template knows the viewer's role (the navigation shows what that role can use)."""
+    return {"role": role_of(request.user)} if request.user.is_authenticated else {}
+
+
 def require_role(request: HttpRequest, role: str) -> None:
     if ROLES.index(role_of(request.user)) < ROLES.index(role):
         raise PermissionDenied(f"this needs the {role} role")
+
+
+def page_for(role: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """A console page's view: logged-in users with at least `role`; others get the 403 page."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def checked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            require_role(request, role)
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorate
 
 
 def fragment_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

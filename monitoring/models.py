@@ -332,3 +332,31 @@ class Heartbeat(models.Model):
     @classmethod
     def beat(cls, name: str) -> None:
         cls.objects.update_or_create(name=name, defaults={"at": timezone.now()})
+
+
+class AuditEntry(models.Model):
+    """One change to configuration (rules, channels, silences, services, tokens, people), or a
+    secret revealed: who, when, what, and for edits the fields before and after."""
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    # Kept apart from actor so the entry still names who did it once the account is deleted.
+    actor_name = models.CharField(max_length=150, default="system")
+    action = models.CharField(max_length=40)
+    kind = models.CharField(max_length=30)
+    object_id = models.CharField(max_length=64)
+    label = models.CharField(max_length=200, blank=True, default="")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            # Serves the audit list, newest first, and its filter by kind.
+            models.Index(fields=["-at", "-id"], name="audit_at"),
+            # Serves one object's own history on its page.
+            models.Index(fields=["kind", "object_id", "-at"], name="audit_object_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name} {self.action} {self.kind} {self.label or self.object_id}"

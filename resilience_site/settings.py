@@ -107,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "resilience_site.routing.socket_path",
+                "monitoring.auth.role_context",
             ],
         },
     },
