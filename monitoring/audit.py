@@ -13,8 +13,11 @@ from enum import Enum
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 from django.db.models import QuerySet
+from ninja import Schema
+from pydantic import Field as PydanticField
 
 from .models import AuditEntry
+from .paging import Rows
 
 CREATED, UPDATED, DELETED = "created", "updated", "deleted"
 
@@ -85,3 +88,61 @@ def record(
 def history(kind: str, object_id: object) -> QuerySet[AuditEntry]:
     """One object's entries, newest first (shown on its own page)."""
     return AuditEntry.objects.filter(kind=kind, object_id=str(object_id))
+
+
+KINDS = {
+    "rule": "Rules",
+    "channel": "Channels",
+    "silence": "Silences",
+    "service": "Services",
+    "ingesttoken": "Ingest tokens",
+    "user": "People",
+    "usertoken": "API tokens",
+}
+
+
+class AuditFilters(Schema):
+    """The audit list's filters (API query and page form alike)."""
+
+    kind: str | None = PydanticField(None, description=f"one of {', '.join(KINDS)}", max_length=30)
+    actor: str | None = PydanticField(None, description="who made the change (username)", max_length=150)
+    object_id: str | None = PydanticField(None, description="one object's entries (with kind)", max_length=64)
+    action: str | None = PydanticField(None, description="created, updated, deleted, revealed, ...", max_length=40)
+
+
+def find_entries(filters: AuditFilters) -> QuerySet[AuditEntry]:
+    entries = AuditEntry.objects.all()
+    if filters.kind:
+        entries = entries.filter(kind=filters.kind)
+    if filters.actor:
+        entries = entries.filter(actor_name=filters.actor)
+    if filters.object_id:
+        entries = entries.filter(object_id=filters.object_id)
+    if filters.action:
+        entries = entries.filter(action=filters.action)
+    return entries
+
+
+def entry_out(entry: AuditEntry) -> dict:
+    return {
+        "id": entry.id,
+        "at": entry.at,
+        "actor": entry.actor_name,
+        "action": entry.action,
+        "kind": entry.kind,
+        "object_id": entry.object_id,
+        "label": entry.label,
+        "before": entry.before,
+        "after": entry.after,
+    }
+
+
+def entry_rows(filters: AuditFilters) -> Rows:
+    return Rows(find_entries(filters), lambda page: [entry_out(e) for e in page])
+
+
+def differences(entry: AuditEntry) -> list[tuple[str, object, object]]:
+    """(field, before, after) for each field the entry names, in the order the change gave them."""
+    before, after = entry.before or {}, entry.after or {}
+    names = list(dict.fromkeys([*after, *before]))
+    return [(name, before.get(name), after.get(name)) for name in names]

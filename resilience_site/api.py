@@ -7,6 +7,7 @@ from ninja.openapi.schema import OpenAPISchema
 
 from alerts.api import router as alerts_router
 from monitoring.api import router as monitoring_router
+from monitoring.audit_api import router as audit_router
 from monitoring.batch import Batch
 from queues.api import router as queues_router
 
@@ -33,4 +34,5 @@ api.add_router("/v1/", site_router)
 api.add_router("/v1/", monitoring_router)
 api.add_router("/v1/", queues_router)
 api.add_router("/v1/", alerts_router)
+api.add_router("/v1/", audit_router)
 errors.install(api)
