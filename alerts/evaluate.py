@@ -88,17 +88,21 @@ def keep_firing(alert: Alert, round: Round) -> bool:
 
 
 def refresh_suppression(now: datetime | None = None) -> None:
-    """Show silences that began or ended (maintenance windows) on the open alerts."""
+    """Show silences that began or ended (maintenance windows, recurring windows) on the open
+    alerts; end the expire-on-resolve silences whose alerts are all resolved."""
     now = now or timezone.now()
-    active = silences.active(now)
+    windows = silences.active(now)
     stale = Q(suppressed_until__isnull=False, suppressed_until__lte=now)
     alerts = Alert.objects.filter(state__in=OPEN_STATES)
-    if not active:
+    if not windows:
         alerts = alerts.filter(stale)
+    alerts = list(alerts)
     for alert in alerts:
-        until = silences.until_from(active, alert.rule_id, alert.fingerprint, alert.service, alert.subject)
+        until = silences.until_for(windows, alert)
         if until != alert.suppressed_until:
             lifecycle.set_suppression(alert, until)
+    if windows:
+        silences.end_resolved(windows, alerts, now)
 
 
 def evaluate_all(rules: list[Rule] | None = None, function_ids: set[int] | None = None) -> Outcome:
