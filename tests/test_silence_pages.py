@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -123,7 +124,7 @@ def test_a_later_window_is_read_in_the_chosen_zone(people: People) -> None:
     r = people.admin.client.post("/silences/new/", form)
     assert r.status_code == 302 and r["Location"] == "/silences/?state=scheduled"
     silence = Silence.objects.get()
-    local = silence.starts_at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
+    local = silence.starts_at.astimezone(ZoneInfo("Europe/Berlin"))
     assert (local.strftime("%Y-%m-%d %H:%M"), silence.ends_at - silence.starts_at) == (
         f"{later} 02:00",
         timedelta(hours=2),
