@@ -11,7 +11,6 @@ import operator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 
 from . import lifecycle, silences
@@ -92,10 +91,11 @@ def refresh_suppression(now: datetime | None = None) -> None:
     alerts; end the expire-on-resolve silences whose alerts are all resolved."""
     now = now or timezone.now()
     windows = silences.active(now)
-    stale = Q(suppressed_until__isnull=False, suppressed_until__lte=now)
     alerts = Alert.objects.filter(state__in=OPEN_STATES)
     if not windows:
-        alerts = alerts.filter(stale)
+        # Only alerts still marked suppressed can change: by a silence that ran out, or
+        # one ended early (its end time still on the alert).
+        alerts = alerts.filter(suppressed_until__isnull=False)
     alerts = list(alerts)
     for alert in alerts:
         until = silences.until_for(windows, alert)

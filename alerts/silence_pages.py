@@ -40,10 +40,10 @@ def offset_of(query: QueryDict) -> int:
 
 
 def in_zone(moment: datetime | None, zone_name: str) -> str:
-    """A time as read on a wall clock in the silence's own zone: "Sun 29 Nov 02:00 CET"."""
+    """A time as read on a wall clock in the silence's own zone: "Sun 29 Nov 2026 02:00"."""
     if moment is None:
         return ""
-    return moment.astimezone(ZoneInfo(zone_name)).strftime("%a %d %b %Y %H:%M %Z")
+    return moment.astimezone(ZoneInfo(zone_name)).strftime("%a %d %b %Y %H:%M")
 
 
 def shown(silence: Silence, now: datetime) -> dict:
