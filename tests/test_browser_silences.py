@@ -25,6 +25,7 @@ SIZES = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "heig
 
 
 def fits(page: Page) -> None:
+    page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{page.url} runs {overflow} px off the side"
 
@@ -151,7 +152,7 @@ def test_the_pages_read_well(chromium: Browser, live_site: str, no_defaults: Non
     page.on("pageerror", lambda error: errors.append(str(error)))
     for state in ("active", "scheduled", "expired"):
         page.goto(f"/silences/?state={state}")
-        page.wait_for_load_state("networkidle")
+        page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
         screenshot(page, f"silences/list-{state}-{scheme}-{size}")
         fits(page)
     page.goto("/silences/new/")
@@ -160,13 +161,16 @@ def test_the_pages_read_well(chromium: Browser, live_site: str, no_defaults: Non
     page.fill("#start_time", "02:00")
     page.click("button[type=submit] >> text=Create silence")
     page.wait_for_selector("#repeat_minutes-error")
+    page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
     screenshot(page, f"silences/form-error-{scheme}-{size}")
     fits(page)
     page.goto("/silences/new/")
+    page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
     screenshot(page, f"silences/form-{scheme}-{size}")
     fits(page)
     recurring = Silence.objects.filter(start_time__isnull=False).get()
     page.goto(f"/silences/{recurring.id}/")
+    page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
     screenshot(page, f"silences/detail-{scheme}-{size}")
     fits(page)
     assert errors == []
