@@ -89,7 +89,7 @@ def test_it_draws_a_band_per_instance_over_the_range(client: Client, charge: Fun
         ("unknown", "66.667", "33.333"),
     ]
     assert html.count('title="No report since its last one: unknown from then on">silent</span>') == 1
-    assert "Breaker states, last hour" in html
+    assert "Breaker states, 1h" in html
     assert '<span class="key half_open"></span> half-open</span>' in html
 
 

@@ -145,6 +145,13 @@ def test_the_band_reads_in_the_dark_and_on_a_phone(chromium: Browser, live_site:
     dark.goto(f"/functions/{function.id}/?range=1h")
     assert drawn(dark)["pod-1"][1]["colour"] == "rgb(248, 81, 73)"  # the dark scheme's --bad
     screenshot(dark, "breakerband/function-dark")
+    # Choosing an instance keeps the range and shows its band and transitions alone.
+    dark.select_option("select[name=instance]", "pod-2")
+    dark.click("form.band-filter button")
+    dark.wait_for_url("**/?range=1h&instance=pod-2#breaker-history")
+    assert list(drawn(dark)) == ["pod-2"]
+    listed = dark.locator("#flips li").all_inner_texts()
+    assert len(listed) == 1 and listed[0].endswith("pod-2 none → open")
 
     phone = log_in(chromium, live_site, "viewer", viewport={"width": 390, "height": 844})
     phone.goto(f"/functions/{function.id}/?range=1h")
