@@ -109,10 +109,14 @@ def test_the_pages_in_the_dark_and_on_a_phone(chromium: Browser, live_site: str,
     screenshot(page, f"rules/form-{look}")
 
 
+TOO_WIDE = """() => {
+    if (document.documentElement.scrollWidth <= window.innerWidth + 1) return [];
+    const wide = [...document.querySelectorAll("body *")].filter(
+        e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest(".table-wrap"));
+    return wide.map(e => e.tagName + (e.id ? "#" + e.id : "") + "." + e.className).concat(["the document"]);
+}"""
+
+
 def too_wide(page: Page) -> list[str]:
     """What runs off the right of the window (the page would scroll sideways), if anything."""
-    return page.evaluate(
-        """() => document.documentElement.scrollWidth <= window.innerWidth + 1 ? [] : [...document.querySelectorAll("body *")]
-            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest(".table-wrap"))
-            .map(e => e.tagName + (e.id ? "#" + e.id : "") + "." + e.className).concat(["the document"])"""
-    )
+    return page.evaluate(TOO_WIDE)
