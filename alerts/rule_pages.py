@@ -39,6 +39,8 @@ def offset_of(request: HttpRequest) -> int:
 def rules(request: HttpRequest) -> HttpResponse:
     offset = offset_of(request)
     found = Rule.objects.annotate(open_alerts=Count("alerts", filter=Q(alerts__state__in=OPEN_STATES)))
+    # A grouped query leaves out the model's ordering: given again, or pages could overlap.
+    found = found.order_by("name", "id")
     count = found.count()
     items = list(found.prefetch_related("channels")[offset : offset + PAGE_SIZE])
     end = offset + len(items)

@@ -25,7 +25,8 @@ router = Router(tags=["rules"])
 
 
 def with_firing(rules: QuerySet[Rule]) -> QuerySet[Rule]:
-    return rules.annotate(open_alerts=Count("alerts", filter=Q(alerts__state__in=OPEN_STATES)))
+    # A grouped query leaves out the model's ordering: given again, or pages could overlap.
+    return rules.annotate(open_alerts=Count("alerts", filter=Q(alerts__state__in=OPEN_STATES))).order_by("name", "id")
 
 
 def rule_out(rule: Rule) -> dict:
