@@ -1,12 +1,13 @@
 """What a rule would have done over the last 24 hours of stored data, before it is saved.
 
-The evaluation is replayed at one step per window (tiles of `window_minutes` ending now):
-at each step the rule's metric is read for every subject in scope with a few grouped
-queries, as `metrics.Round` reads it, then the same comparisons run (`passes`, then
-`still_passes` with the resolve threshold while firing; `for_seconds` before firing).
-Each transition into firing is counted per subject. Reads whose condition can be put in
-SQL (rates, counts) return only the subjects that pass, so the cost follows the steps and
-the breaching rows, not the number of functions.
+The evaluation is replayed at one step per window: the day is cut into tiles of
+`window_minutes` (aligned like the series' steps, the last one ending now), and at the end
+of each tile the rule's metric is read for every subject in scope as `metrics.Round` reads
+it, then the same comparisons run (`passes`, then `still_passes` with the resolve threshold
+while firing; `for_seconds` before firing). Each transition into firing is counted per
+subject. Call metrics are read for the whole day in one grouped query, by tile and
+function, whose condition sits in SQL (HAVING): only the tiles and functions that could
+pass come back, so the cost follows what breached, not the number of functions or steps.
 
 The replay starts with nothing firing: a subject already breaching when the day begins
 counts as firing then. Concurrency gauges keep only their latest value, so a concurrency
@@ -17,17 +18,19 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, FloatField, Max, Q, QuerySet, Sum
+from django.db.models import F, FloatField, Max, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, NullIf, TruncMinute
 from django.utils import timezone
 
 from monitoring import histogram
-from monitoring.health import window_start
 from monitoring.models import Breaker, BreakerFlip, CallBucket, Function, Service
+from monitoring.ranges import EPOCH
+from monitoring.writers import writer
 from queues.models import Queue, Snapshot
 
 from .evaluate import passes, still_passes
@@ -94,8 +97,8 @@ def preview(rule: Rule, now: datetime | None = None) -> dict:
     if rule.metric in CANNOT_REPLAY:
         result.available, result.message = False, CANNOT_REPLAY[rule.metric]
         return result.out()
-    count = int(DAY / step)
-    steps = [end - step * k for k in range(count - 1, -1, -1)]
+    steps = tile_ends(end, step)
+    result.start = steps[0] - step + timedelta(minutes=1)
     history = History(rule, steps)
     replay(rule, steps, history, result)
     result.subjects_with_data = len(history.seen)
@@ -103,6 +106,13 @@ def preview(rule: Rule, now: datetime | None = None) -> dict:
     if not history.seen:
         result.notes.append("No subject in the rule's scope has stored data for the last 24 hours.")
     return result.out()
+
+
+def tile_ends(end: datetime, step: timedelta) -> list[datetime]:
+    """The last minute of each tile covering the 24 hours up to end (the last tile ends at end)."""
+    last = EPOCH + (end - EPOCH) // step * step
+    count = -(-DAY // step) + (last != end)
+    return [min(last - step * k + step - timedelta(minutes=1), end) for k in range(count - 1, -1, -1)]
 
 
 def replay(rule: Rule, steps: list[datetime], history: History, result: Preview) -> None:
@@ -154,11 +164,11 @@ class History:
             self.functions = {fid: (service, name) for fid, service, name in in_scope(functions(), self.rule)}
             self.names = {f"function:{fid}": names for fid, names in self.functions.items()}
         if metric in LATENCY_METRICS:
-            return self.latency_at
+            return self.latency_reader()
         if metric in CALL_METRICS:
-            return self.calls_at
+            return self.calls_reader()
         if metric == Metric.BREAKER_FLIPS:
-            return self.flips_at
+            return self.flips_reader()
         if metric in BREAKER_METRICS:
             return self.breaker_reader()
         if metric in QUEUE_METRICS:
@@ -167,56 +177,83 @@ class History:
             return self.silence_reader()
         raise ValueError(f"unknown metric {metric!r}")
 
-    # Calls: minute buckets, one grouped query per step.
+    # Calls: minute buckets grouped by tile and function, in one query for the day.
 
-    def buckets(self, t: datetime) -> QuerySet[CallBucket]:
-        rows = CallBucket.objects.filter(minute__gte=window_start(self.rule.window_minutes, t), minute__lte=t)
-        return scoped(rows, "function_id", self.functions, self.rule)
+    def day_buckets(self) -> QuerySet[CallBucket]:
+        first = self.steps[0] - timedelta(minutes=self.rule.window_minutes - 1)
+        rows = CallBucket.objects.filter(minute__gte=first, minute__lte=self.steps[-1])
+        rows = scoped(rows, "function_id", self.functions, self.rule)
+        return rows.annotate(slot=RawSQL(writer().slot("minute", self.rule.window_minutes * 60), []))
 
-    def keep(self, rows: list[tuple[int, float | None]]) -> Values:
-        values = {}
-        for fid, value in rows:
+    def by_tile(self, rows: Iterable[tuple[int, int, float | None]]) -> dict[datetime, Values]:
+        """{step: {fingerprint: value}} from (tile start in epoch seconds, function id, value)."""
+        step = timedelta(minutes=self.rule.window_minutes)
+        found: dict[datetime, Values] = defaultdict(dict)
+        for slot, fid, value in rows:
             if fid in self.functions and value is not None:
-                values[f"function:{fid}"] = float(value)
-        self.seen.update(values)
-        return values
+                at = min(EPOCH + timedelta(seconds=int(slot)) + step - timedelta(minutes=1), self.steps[-1])
+                found[at][f"function:{fid}"] = float(value)
+                self.seen.add(f"function:{fid}")
+        return found
 
-    def calls_at(self, t: datetime) -> Values:
+    def calls_reader(self) -> Callable[[datetime], Values]:
         rule = self.rule
         calls = Sum(F("success") + F("failure") + F("timeout") + F("rejected"))
-        rows = self.buckets(t).values("function_id").annotate(calls=calls)
+        rows = self.day_buckets().values("slot", "function_id").annotate(calls=calls)
         if rule.metric == Metric.CALL_VOLUME:
             rows = rows.annotate(value=Cast(calls, FloatField()))
         else:
             rows = rows.filter(calls__gte=max(rule.min_calls, 1)).annotate(value=rate(rule.metric, calls))
-        found = self.keep(
-            list(rows.filter(**{f"value__{LOOKUPS[rule.op]}": self.loose}).values_list("function_id", "value"))
-        )
         if rule.metric == Metric.CALL_VOLUME and passes_at(rule.op, 0, self.loose):
-            # No bucket in the window is no call at all: the evaluator reads 0 for these.
-            called = set(self.buckets(t).values_list("function_id", flat=True).distinct())
-            found.update({f"function:{fid}": 0.0 for fid in self.functions if fid not in called})
-        return found
+            # No bucket in a tile is no call at all: the evaluator reads 0 for these, so every
+            # function's tiles are needed.
+            found = self.by_tile(rows.values_list("slot", "function_id", "value"))
+            for at in self.steps:
+                found[at] = {f"function:{fid}": 0.0 for fid in self.functions} | found.get(at, {})
+        else:
+            rows = rows.filter(**{f"value__{LOOKUPS[rule.op]}": self.loose})
+            found = self.by_tile(rows.values_list("slot", "function_id", "value"))
+        return lambda t: found.get(t, {})
 
-    def latency_at(self, t: datetime) -> Values:
+    def latency_reader(self) -> Callable[[datetime], Values]:
         rule = self.rule
         calls = Sum(F("success") + F("failure") + F("timeout") + F("rejected"))
-        rows = self.buckets(t).values("function_id").annotate(calls=calls).filter(calls__gte=max(rule.min_calls, 1))
+        rows = self.day_buckets().values("slot", "function_id").annotate(calls=calls)
+        rows = rows.filter(calls__gte=max(rule.min_calls, 1))
         if rule.op in (">", ">="):
             rows = rows.annotate(slowest=Max("latency_max_ms")).filter(slowest__gte=self.loose / LATENCY_MARGIN)
-        candidates = [fid for fid in rows.values_list("function_id", flat=True) if fid in self.functions]
-        merged: dict[int, dict[str, int]] = defaultdict(dict)
-        for chunk in chunks(candidates):
-            for fid, counts in self.buckets(t).filter(function_id__in=chunk).values_list("function_id", "histogram"):
-                histogram.merge(merged[fid], counts)
+        candidates = {(int(slot), fid) for slot, fid in rows.values_list("slot", "function_id")}
+        merged: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+        for chunk in chunks(sorted({fid for _, fid in candidates})):
+            histograms = self.day_buckets().filter(function_id__in=chunk)
+            for slot, fid, counts in histograms.values_list("slot", "function_id", "histogram"):
+                if (int(slot), fid) in candidates:
+                    histogram.merge(merged[(int(slot), fid)], counts)
         q = LATENCY_METRICS[rule.metric]
-        return self.keep([(fid, histogram.percentile(counts, q)) for fid, counts in merged.items()])
+        found = self.by_tile((slot, fid, histogram.percentile(counts, q)) for (slot, fid), counts in merged.items())
+        return lambda t: found.get(t, {})
 
-    def flips_at(self, t: datetime) -> Values:
-        rows = BreakerFlip.objects.filter(at__gte=t - timedelta(minutes=self.rule.window_minutes), at__lte=t)
-        rows = scoped(rows.exclude(old_state=""), "function_id", self.functions, self.rule)
-        rows = rows.values("function_id").annotate(n=Count("id")).filter(**{f"n__{LOOKUPS[self.rule.op]}": self.loose})
-        return self.keep(list(rows.values_list("function_id", "n")))
+    def flips_reader(self) -> Callable[[datetime], Values]:
+        """Changes of state (not an instance's first report) counted per window, from one read."""
+        window = timedelta(minutes=self.rule.window_minutes)
+        rows = BreakerFlip.objects.filter(at__gte=self.steps[0] - window, at__lte=self.steps[-1]).exclude(old_state="")
+        times: dict[int, list[datetime]] = defaultdict(list)
+        for fid, at in (
+            scoped(rows, "function_id", self.functions, self.rule).order_by("at").values_list("function_id", "at")
+        ):
+            if fid in self.functions:
+                times[fid].append(at)
+
+        def at(t: datetime) -> Values:
+            values = {}
+            for fid, moments in times.items():
+                n = bisect_right(moments, t) - bisect_left(moments, t - window)
+                if n:
+                    values[f"function:{fid}"] = float(n)
+            self.seen.update(values)
+            return values
+
+        return at
 
     # Breakers: each instance's state over the day, rebuilt from its flips.
 
