@@ -208,8 +208,11 @@ class History:
             # No bucket in a tile is no call at all: the evaluator reads 0 for these, so every
             # function's tiles are needed.
             found = self.by_tile(rows.values_list("slot", "function_id", "value"))
+            created = dict(Function.objects.filter(id__in=list(self.functions)).values_list("id", "created"))
             for at in self.steps:
-                found[at] = {f"function:{fid}": 0.0 for fid in self.functions} | found.get(at, {})
+                # A function that did not exist yet had no calls to miss.
+                zero = {f"function:{fid}": 0.0 for fid in self.functions if created.get(fid, at) <= at}
+                found[at] = zero | found.get(at, {})
         else:
             rows = rows.filter(**{f"value__{LOOKUPS[rule.op]}": self.loose})
             found = self.by_tile(rows.values_list("slot", "function_id", "value"))

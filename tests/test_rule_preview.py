@@ -176,3 +176,14 @@ def test_the_page_preview_names_the_subject(people: People, two_bad_stretches: F
     form = {"name": "r", "metric": "error_rate", "op": ">", "threshold": "0.5", "min_calls": "1", "service": "payments"}
     page = people.admin.client.post("/rules/preview/", form).content.decode()
     assert "Would have fired <strong>2 times</strong>" in page and "<td>charge</td>" in page
+
+
+def test_too_few_calls_counts_a_function_only_from_when_it_existed(db: None) -> None:
+    quiet = function("payments", "charge")
+    Function.objects.filter(id=quiet.id).update(created=END - timedelta(hours=2))
+    minutes(quiet, 0, 59, success=5)
+    answer = preview(rule(metric="call_volume", op="<", threshold=1, min_calls=0), now=NOW)
+    # No calls between its creation two hours ago and the hour it started calling: one firing,
+    # not one from the day's first step.
+    assert answer["fired"] == 1
+    assert END - timedelta(hours=2, minutes=5) <= answer["subjects"][0]["first_at"] <= END - timedelta(minutes=55)
