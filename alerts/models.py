@@ -122,7 +122,8 @@ OPEN_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
 class Alert(models.Model):
     """One rule on one subject (its fingerprint), from firing to resolved."""
 
-    rule = models.ForeignKey(Rule, models.CASCADE, related_name="alerts")
+    # Null once the rule is deleted: the alert (resolved first) keeps its history.
+    rule = models.ForeignKey(Rule, models.SET_NULL, null=True, blank=True, related_name="alerts")
     fingerprint = models.CharField(max_length=100)
     service = models.CharField(max_length=100)
     subject = models.CharField(max_length=200)
@@ -159,7 +160,11 @@ class Alert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule.name} on {self.service}/{self.subject}"
+        return f"{self.rule_name} on {self.service}/{self.subject}"
+
+    @property
+    def rule_name(self) -> str:
+        return self.rule.name if self.rule else "a deleted rule"
 
     @property
     def is_open(self) -> bool:

@@ -25,7 +25,8 @@ class AlertFilters(Schema):
 def alert_out(alert: Alert) -> dict:
     return {
         "id": alert.id,
-        "rule": {"id": alert.rule_id, "name": alert.rule.name},
+        # None once the rule is deleted (its alerts outlive it, resolved).
+        "rule": {"id": alert.rule_id, "name": alert.rule.name} if alert.rule else None,
         "service": alert.service,
         "subject": alert.subject,
         "metric": alert.metric,

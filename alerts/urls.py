@@ -8,4 +8,5 @@ urlpatterns = [
     path("alerts/", views.alerts, name="alerts"),
     path("alerts/<int:alert_id>/", views.alert, name="alert"),
     path("silences/", include("alerts.silence_urls")),
+    path("", include("alerts.rule_urls")),
 ]

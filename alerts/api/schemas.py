@@ -27,7 +27,7 @@ class RuleRef(Schema):
 
 class AlertOut(Schema):
     id: int
-    rule: RuleRef
+    rule: RuleRef | None  # None: the rule was deleted
     service: str
     subject: str
     metric: str
@@ -169,10 +169,42 @@ class RuleOut(Schema):
     cooldown_minutes: int
     created: datetime
     updated: datetime
+    firing: int  # its open alerts now (firing or acknowledged)
 
 
 class RuleDetail(RuleOut):
     history: list[EventOut]
+
+
+class RuleTemplateOut(Schema):
+    key: str
+    title: str
+    description: str
+    # A create body (RuleIn) to start from: change the name, scope and channels, then POST it.
+    rule: dict
+
+
+class PreviewSubject(Schema):
+    service: str
+    subject: str
+    fired: int
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+class RulePreviewOut(Schema):
+    """What the rule would have done over the last 24 hours of stored data."""
+
+    available: bool  # false: the metric's history is not kept (message says why); nothing was counted
+    message: str
+    start: datetime
+    end: datetime
+    step_minutes: int
+    fired: int  # transitions into firing, all subjects
+    subject_count: int  # subjects that would have fired
+    subjects_with_data: int
+    subjects: list[PreviewSubject]  # the first 50, most firings first
+    notes: list[str]
 
 
 class ChannelIn(Body):
