@@ -44,7 +44,7 @@ def test_only_admins_post_changes(people: People, path: str) -> None:
 def test_the_list_shows_role_status_and_tokens(people: People) -> None:
     people.token_for(people.responder)
     page = text(people.admin.client.get("/settings/people/"))
-    bob = re.search(r'<tr data-person="%d">.*?</tr>' % people.responder.user.id, page, re.S).group(0)
+    bob = re.search(rf'<tr data-person="{people.responder.user.id}">.*?</tr>', page, re.S).group(0)
     assert "responder" in bob and '<td class="num">1</td>' in bob
     assert "3 in all" in page
 

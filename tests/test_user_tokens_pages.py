@@ -36,7 +36,7 @@ def test_every_role_creates_a_token_shown_once_and_revokes_it(people: People, ro
     assert raw not in again and f"<code>{raw[:12]}…</code>" in again and "deploy script" in again
 
     token = UserToken.objects.get()
-    assert f'data-confirm="Revoke “deploy script”?' in again
+    assert 'data-confirm="Revoke “deploy script”?' in again
     revoked = person.client.post(f"/settings/tokens/{token.id}/revoke/", follow=True)
     assert "Revoked “deploy script”: it stopped working." in text(revoked)
     assert "You have no API tokens." in text(revoked)
