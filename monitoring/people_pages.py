@@ -93,11 +93,7 @@ def people_page(request: HttpRequest, values: dict | None = None, errors: dict |
     )
 
 
-ROLE_CHOICES = [
-    ("viewer", "Viewer: reads everything"),
-    ("responder", "Responder: also acknowledges, silences and resolves alerts"),
-    ("admin", "Admin: also manages rules, channels, services and people"),
-]
+ROLE_CHOICES = [("viewer", "Viewer"), ("responder", "Responder"), ("admin", "Admin")]
 
 
 def add_person(request: HttpRequest) -> HttpResponse:
