@@ -26,7 +26,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -173,9 +173,7 @@ def create_person(actor: Actor, payload: PersonIn) -> AbstractBaseUser:
     user = new_person(payload)
     check_password(payload.password, user)
     user.set_password(payload.password)
-    with transaction.atomic():
-        user.save()
-        audit.record(actor, audit.CREATED, user, label=user.get_username(), after=snapshot(user))
+    add(actor, audit.CREATED, user)
     return user
 
 
@@ -183,10 +181,18 @@ def invite_person(actor: Actor, payload: InviteIn) -> tuple[AbstractBaseUser, st
     """A person with no password yet, and the path of the one-time link where they set one."""
     user = new_person(payload)
     user.set_unusable_password()
-    with transaction.atomic():
-        user.save()
-        audit.record(actor, "invited", user, label=user.get_username(), after=snapshot(user))
+    add(actor, "invited", user)
     return user, set_password_path(user)
+
+
+def add(actor: Actor, verb: str, user: AbstractBaseUser) -> None:
+    try:
+        with transaction.atomic():
+            user.save()
+            audit.record(actor, verb, user, label=user.get_username(), after=snapshot(user))
+    except IntegrityError:
+        # Taken by someone added at the same moment, after check_username looked.
+        raise InputError("username", f"“{user.get_username()}” is taken") from None
 
 
 def invite_again(actor: Actor, user: AbstractBaseUser) -> str:
@@ -283,6 +289,8 @@ def end_sessions(user: AbstractBaseUser) -> int:
     Django already refuses an inactive user's session on each request; the sessions are
     deleted too, so reactivating a person does not bring back a login left open somewhere.
     Open dashboards notice within their socket's recheck (resilience_site/consumers.py).
+    Sessions are not indexed by user: this reads every live one, which a deactivation (rare)
+    can afford.
     """
     store = import_module(settings.SESSION_ENGINE).SessionStore
     if not issubclass(store, DatabaseSessionStore):
