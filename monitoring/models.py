@@ -81,9 +81,16 @@ class IngestToken(Token):
 
 
 class UserToken(Token):
+    """A person's API token for scripts: it acts as the person, with the person's role."""
+
     KIND_PREFIX = "rmu_"
     OWNER = ("user",)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="api_tokens")
+    # What the person uses it for ("deploy script"), shown beside its prefix.
+    name = models.CharField(max_length=100, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.name or 'token'} ({self.prefix}…)"
 
 
 class Function(models.Model):

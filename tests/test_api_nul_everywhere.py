@@ -36,6 +36,8 @@ def ids(reporter: Reporter, admin_user: User) -> dict[str, int]:
         "channel_id": channel.id,
         "silence_id": Silence.objects.create(service="payments", ends_at=datetime(2999, 1, 1, tzinfo=UTC)).id,
         "delivery_id": Delivery.objects.create(alert=alert, channel=channel, event="firing", state="dead").id,
+        "user_id": admin_user.id,
+        "token_id": UserToken.issue(user=admin_user, name="spare")[0].id,
     }
 
 
