@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from . import secrets
@@ -118,8 +118,11 @@ class Channel(models.Model):
 
     def reencrypt(self) -> int:
         """Encrypt every secret again with the first key; returns how many (saved here)."""
-        self.sealed = {key: secrets.rotate(token) for key, token in self.sealed.items()}
-        Channel.objects.filter(id=self.id).update(sealed=self.sealed)
+        with transaction.atomic():
+            # Read under a lock: an edit saved meanwhile is not overwritten with the older secrets.
+            sealed = Channel.objects.select_for_update().values_list("sealed", flat=True).get(id=self.id)
+            self.sealed = {key: secrets.rotate(token) for key, token in sealed.items()}
+            Channel.objects.filter(id=self.id).update(sealed=self.sealed)
         return len(self.sealed)
 
     def transport(self) -> Transport:
