@@ -131,8 +131,13 @@ def posted(request: HttpRequest, kind: str) -> tuple[dict, dict]:
     if kind == "email" and "to" in config:
         config["to"] = [a.strip() for a in re.split(r"[,\n]", config["to"]) if a.strip()]
     data = {k: v for k, v in values.items() if not k.startswith("config.")}
-    data.update(config=config, rate_per_minute=values.get("rate_per_minute"))
+    data.update(config=config, rate_per_minute=as_number(values.get("rate_per_minute")))
     return data, values
+
+
+def as_number(text: str | None) -> int | str | None:
+    """A number box's text as the API's JSON number; anything else as typed, for the schema to refuse."""
+    return int(text) if text and re.fullmatch(r"-?\d{1,9}", text) else text
 
 
 def form_page(request: HttpRequest, kind: str, values: dict, errors: dict, channel: Channel | None) -> HttpResponse:
