@@ -47,6 +47,7 @@ class Field:
     kind: str = "text"  # text | textarea | number | select | secret
     required: bool = False
     choices: list[tuple[str, str]] = field(default_factory=list)
+    wide: bool = False
     value: object = ""
     error: str = ""
 
@@ -60,7 +61,13 @@ def kind_fields(kind: str) -> list[Field]:
     keep = f"Leave {MASK} to keep the stored one."
     return {
         "webhook": [
-            Field("config.url", "URL", "http:// or https://; the receiver gets a signed JSON POST.", required=True),
+            Field(
+                "config.url",
+                "URL",
+                "http:// or https://; the receiver gets a signed JSON POST.",
+                required=True,
+                wide=True,
+            ),
             Field(
                 "config.secret",
                 "Signing secret",
