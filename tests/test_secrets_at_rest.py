@@ -19,6 +19,7 @@ from alerts import secrets
 from alerts.models import Channel
 from alerts.transports import ConfigError
 from tests.conftest import ROOT
+from tests.docs import shell_blocks
 
 WEBHOOK_SECRET = "webhook-signing-secret-0123456789"
 OLD_SECRET = "the-previous-signing-secret-42"
@@ -136,3 +137,19 @@ def test_a_bad_key_stops_the_site_with_its_name() -> None:
     )
     assert done.returncode != 0
     assert "MONITOR_SECRET_KEYS: key 2 is not a Fernet key" in done.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_guides_rotation_runs_as_written(subprocess_env: dict[str, str], settings: Settings) -> None:
+    """docs/deployment.md: NEW,OLD, the command, then NEW alone reads every secret."""
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.MONITOR_SECRET_KEYS = [old]
+    Channel.objects.all().delete()
+    channels = make_channels()
+    block = next(b for b in shell_blocks(ROOT / "docs" / "deployment.md") if b.kind == "rotate-secrets")
+    env = {**subprocess_env, "MONITOR_SECRET_KEYS": f"{new},{old}"}
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", block.body], cwd=ROOT, env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert b"re-encrypted 4 secret(s) of 3 channel(s) with the first key" in done.stdout
+    settings.MONITOR_SECRET_KEYS = [new]
+    assert [Channel.objects.get(id=c.id).full_config() for c in channels] == list(PLAIN.values())
