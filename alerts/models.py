@@ -90,6 +90,7 @@ class Channel(models.Model):
         """Take a whole cleaned config (secrets in plain text); they are encrypted on save."""
         self.config = dict(config)
         self.sealed = {}
+        self.target = ""
         self.seal()
 
     def seal(self) -> None:

@@ -208,3 +208,10 @@ def test_reveal_names_a_secret_of_the_channel(people: People, no_defaults: None)
     r = people.admin.post(f"/api/v1/channels/{channel.id}/reveal", {"key": "previous_secret"})
     assert r.status_code == 422 and "not set" in r.json()["detail"]
     assert not AuditEntry.objects.exists()
+
+
+def test_the_target_follows_an_edit(people: People, no_defaults: None) -> None:
+    body = {"name": "mail", "kind": "email", "config": {"to": ["a@example.org"]}}
+    channel_id = people.admin.post("/api/v1/channels", body).json()["id"]
+    r = people.admin.patch(f"/api/v1/channels/{channel_id}", {"config": {"to": ["b@example.org", "c@example.org"]}})
+    assert r.json()["target"] == "b@example.org, c@example.org"
