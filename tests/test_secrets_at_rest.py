@@ -98,12 +98,12 @@ def test_rotation_reencrypts_so_the_old_key_can_be_dropped(no_defaults: None, se
 
 
 def test_the_migration_encrypts_what_was_stored_in_plain_text(channels: list[Channel]) -> None:
-    state = MigrationExecutor(connection).loader.project_state(("alerts", "0003_channel_secrets_encrypted"))
+    state = MigrationExecutor(connection).loader.project_state(("alerts", "0005_channel_secrets_encrypted"))
     # As an install before this change kept them: the secrets in config, in plain text.
     for channel in channels:
         Channel.objects.filter(id=channel.id).update(config=PLAIN[channel.name], sealed={}, target="")
     assert SLACK_URL in raw_row(channels[1])
-    migration = importlib.import_module("alerts.migrations.0003_channel_secrets_encrypted")
+    migration = importlib.import_module("alerts.migrations.0005_channel_secrets_encrypted")
     migration.encrypt_plaintext(state.apps, None)
     for channel in channels:
         assert not any(secret in raw_row(channel) for secret in (WEBHOOK_SECRET, OLD_SECRET, SLACK_URL, SMTP_PASSWORD))
