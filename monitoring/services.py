@@ -10,6 +10,7 @@ from django.db.models import Count, IntegerField, Max, OuterRef, QuerySet, Subqu
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from ninja import Schema
 from pydantic import AfterValidator, Field
 
@@ -165,6 +166,34 @@ def history(service_id: int, token_ids: list[int]) -> QuerySet[AuditEntry]:
     of_service = AuditEntry.objects.filter(kind="service", object_id=str(service_id))
     of_tokens = AuditEntry.objects.filter(kind="ingesttoken", object_id__in=[str(i) for i in token_ids])
     return (of_service | of_tokens).order_by("-at", "-id")
+
+
+def history_lines(service_id: int, tokens: list[dict], limit: int = 50) -> list[dict]:
+    """The service's history as its page words it: tokens by prefix, renames and rotations spelled out."""
+    prefixes = {str(token["id"]): token["prefix"] for token in tokens}
+    lines = []
+    for entry in history(service_id, [token["id"] for token in tokens])[:limit]:
+        after = entry.after or {}
+        detail, until = "", None
+        if entry.action == "renamed":
+            detail = f"from “{(entry.before or {}).get('name')}” to “{after.get('name')}”"
+        elif entry.action == "rotated":
+            detail = f"replaced by {after.get('replaced_by')}…"
+            until = parse_datetime(after["expires"]) if after.get("expires") else None
+        elif after.get("replaces"):
+            detail = f"to replace {after['replaces']}…"
+        token = prefixes.get(entry.object_id) if entry.kind == "ingesttoken" else None
+        lines.append(
+            {
+                "at": entry.at,
+                "actor": entry.actor_name,
+                "action": entry.action,
+                "token": token,
+                "detail": detail,
+                "until": until,
+            }
+        )
+    return lines
 
 
 def refused_days(service_id: int, days: int = 14) -> list[dict]:
