@@ -28,14 +28,14 @@ def printable(value: str) -> str:
     return value.strip()
 
 
-ServiceName = Annotated[Name, Field(max_length=NAME_MAX), AfterValidator(printable)]
+ServiceName = Annotated[Name, AfterValidator(printable)]
 
 
 class ServiceIn(Body):
     """A service's name: 1 to 100 printable characters, unique; spaces around it are dropped."""
 
     model_config = example({"name": "payments"})
-    name: ServiceName
+    name: ServiceName = Field(max_length=NAME_MAX)
 
 
 class RotateIn(Body):
