@@ -169,19 +169,20 @@ def history(service_id: int, token_ids: list[int]) -> QuerySet[AuditEntry]:
 
 
 def history_lines(service_id: int, tokens: list[dict], limit: int = 50) -> list[dict]:
-    """The service's history as its page words it: tokens by prefix, renames and rotations spelled out."""
+    """The service's history as its page words it: tokens by prefix (`other`: the token a rotation
+    named), renames and rotations spelled out."""
     prefixes = {str(token["id"]): token["prefix"] for token in tokens}
     lines = []
     for entry in history(service_id, [token["id"] for token in tokens])[:limit]:
         after = entry.after or {}
-        detail, until = "", None
+        detail, other, until = "", None, None
         if entry.action == "renamed":
             detail = f"from “{(entry.before or {}).get('name')}” to “{after.get('name')}”"
         elif entry.action == "rotated":
-            detail = f"replaced by {after.get('replaced_by')}…"
+            detail, other = "replaced by", after.get("replaced_by")
             until = parse_datetime(after["expires"]) if after.get("expires") else None
         elif after.get("replaces"):
-            detail = f"to replace {after['replaces']}…"
+            detail, other = "to replace", after["replaces"]
         token = prefixes.get(entry.object_id) if entry.kind == "ingesttoken" else None
         lines.append(
             {
@@ -190,6 +191,7 @@ def history_lines(service_id: int, tokens: list[dict], limit: int = 50) -> list[
                 "action": entry.action,
                 "token": token,
                 "detail": detail,
+                "other": other,
                 "until": until,
             }
         )

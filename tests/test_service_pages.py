@@ -146,7 +146,7 @@ def test_rotating_keeps_the_old_token_for_the_chosen_grace(admin: Client, client
     assert re.search(rf'data-token="{old.prefix}" data-state="expiring">.*?until <time', html, re.S)
     assert Reporter(client, old_raw).post({"calls": [call()]}).status_code == 202
     assert Reporter(client, new_raw).post({"calls": [call()]}).status_code == 202
-    assert f"replaced by {new_raw[:12]}…, working until <time" in html
+    assert f"replaced by <code>{new_raw[:12]}…</code>, working until <time" in html
 
 
 def test_a_grace_period_past_the_limit_rotates_nothing(admin: Client, payments: Service) -> None:
