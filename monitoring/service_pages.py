@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from . import service_changes as changes
 from .auth import page_for
@@ -41,7 +41,7 @@ ISSUED = "services.issued_token"
 
 def offset_of(request: HttpRequest) -> int:
     given = request.GET.get("offset", "")
-    return min(int(given), MAX_OFFSET) if given.isdigit() else 0
+    return min(int(given), MAX_OFFSET) if given.isascii() and given.isdigit() else 0
 
 
 def listing(request: HttpRequest, form: dict | None = None, problems: dict | None = None) -> HttpResponse:
@@ -70,6 +70,7 @@ def listing(request: HttpRequest, form: dict | None = None, problems: dict | Non
     return response
 
 
+@require_http_methods(["GET", "POST"])
 @page_for("admin")
 def services(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
@@ -170,8 +171,9 @@ def rotate_token(request: HttpRequest, service_id: int, token_id: int) -> HttpRe
     old = token_of(service_id, token_id)
     values = form_values(request.POST)
     # A form sends text; the API takes only JSON numbers for minutes.
-    if str(values.get("grace_minutes", "")).isdigit():
-        values["grace_minutes"] = int(values["grace_minutes"])
+    grace = str(values.get("grace_minutes", ""))
+    if grace.isascii() and grace.isdigit():
+        values["grace_minutes"] = int(grace)
     given, problems = parse(RotateIn, values)
     try:
         if given is None:

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from alerts.models import Delivery, Silence
-from monitoring.models import Function, UserToken
+from monitoring.models import Function, IngestToken, Service, UserToken
 from queues.models import Queue
 from tests.alert_fixtures import make_alert, make_rule
 from tests.conftest import Reporter, call, now_iso
@@ -36,6 +36,8 @@ def ids(reporter: Reporter, admin_user: User) -> dict[str, int]:
         "channel_id": channel.id,
         "silence_id": Silence.objects.create(service="payments", ends_at=datetime(2999, 1, 1, tzinfo=UTC)).id,
         "delivery_id": Delivery.objects.create(alert=alert, channel=channel, event="firing", state="dead").id,
+        "service_id": Service.objects.get().id,
+        "token_id": IngestToken.objects.get().id,
     }
 
 
