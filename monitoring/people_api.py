@@ -40,7 +40,7 @@ class InviteOut(Schema):
     email_error: str = Field(description='why it was not e-mailed ("" when it was)')
 
 
-class TokenOut(Schema):
+class UserTokenOut(Schema):
     id: int
     name: str
     prefix: str = Field(description="the token's first 12 characters, to tell it apart")
@@ -48,7 +48,7 @@ class TokenOut(Schema):
     last_used: datetime | None
 
 
-class TokenCreated(TokenOut):
+class UserTokenCreated(UserTokenOut):
     token: str = Field(description="the token itself: shown in this answer only, stored as a digest")
 
 
@@ -118,7 +118,7 @@ def invite_user_again(request: HttpRequest, user_id: int) -> Status:
 
 
 @router.get(
-    "/users/{user_id}/tokens", auth=user_auth, response={200: list[TokenOut], **errors(401, 403, 404, 422, 503)}
+    "/users/{user_id}/tokens", auth=user_auth, response={200: list[UserTokenOut], **errors(401, 403, 404, 422, 503)}
 )
 @paginate(ShortPagination)
 def list_user_tokens(request: HttpRequest, user_id: int) -> Rows:
@@ -128,31 +128,31 @@ def list_user_tokens(request: HttpRequest, user_id: int) -> Rows:
 
 
 @router.delete(
-    "/users/{user_id}/tokens/{token_id}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)}
+    "/users/{user_id}/tokens/{user_token_id}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)}
 )
-def revoke_user_token(request: HttpRequest, user_id: int, token_id: int) -> Status:
+def revoke_user_token(request: HttpRequest, user_id: int, user_token_id: int) -> Status:
     """Revoke one of a person's tokens (admins)."""
     user = find_person(request, user_id)
-    people.revoke_token(request.user, get_object_or_404(people.live_tokens(user), id=token_id))
+    people.revoke_token(request.user, get_object_or_404(people.live_tokens(user), id=user_token_id))
     return Status(204, None)
 
 
-@router.get("/me/tokens", auth=user_auth, response={200: list[TokenOut], **errors(401, 422, 503)})
+@router.get("/me/tokens", auth=user_auth, response={200: list[UserTokenOut], **errors(401, 422, 503)})
 @paginate(ShortPagination)
 def list_my_tokens(request: HttpRequest) -> Rows:
     """Your own live API tokens, newest first."""
     return Rows(people.live_tokens(request.user), lambda page: [people.token_view(t) for t in page])
 
 
-@router.post("/me/tokens", auth=user_auth, response={201: TokenCreated, **errors(400, 401, 413, 422, 503)})
+@router.post("/me/tokens", auth=user_auth, response={201: UserTokenCreated, **errors(400, 401, 413, 422, 503)})
 def create_my_token(request: HttpRequest, payload: TokenIn) -> Status:
     """A new API token that acts as you: the token is in this answer and never shown again."""
     token, raw = people.issue_token(request.user, request.user, payload)
     return Status(201, {**people.token_view(token), "token": raw})
 
 
-@router.delete("/me/tokens/{token_id}", auth=user_auth, response={204: None, **errors(401, 404, 422, 503)})
-def revoke_my_token(request: HttpRequest, token_id: int) -> Status:
+@router.delete("/me/tokens/{user_token_id}", auth=user_auth, response={204: None, **errors(401, 404, 422, 503)})
+def revoke_my_token(request: HttpRequest, user_token_id: int) -> Status:
     """Revoke one of your tokens at once."""
-    people.revoke_token(request.user, get_object_or_404(people.live_tokens(request.user), id=token_id))
+    people.revoke_token(request.user, get_object_or_404(people.live_tokens(request.user), id=user_token_id))
     return Status(204, None)

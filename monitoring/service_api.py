@@ -18,8 +18,8 @@ from .services import (
     ServiceDetail,
     ServiceIn,
     ServiceOut,
-    TokenIssued,
-    TokenOut,
+    IngestTokenIssued,
+    IngestTokenOut,
     issued_out,
     service_detail,
     service_rows,
@@ -72,7 +72,9 @@ def delete_service(request: HttpRequest, service_id: int) -> Status:
 
 
 @router.post(
-    "/services/{service_id}/tokens", auth=user_auth, response={201: TokenIssued, **errors(401, 403, 404, 422, 503)}
+    "/services/{service_id}/tokens",
+    auth=user_auth,
+    response={201: IngestTokenIssued, **errors(401, 403, 404, 422, 503)},
 )
 def create_token(request: HttpRequest, service_id: int) -> Status:
     """A new ingest token for the service: the raw token is in this answer and nowhere else."""
@@ -97,7 +99,7 @@ def rotate_token(request: HttpRequest, service_id: int, token_id: int, payload: 
 @router.post(
     "/services/{service_id}/tokens/{token_id}/revoke",
     auth=user_auth,
-    response={200: TokenOut, **errors(401, 403, 404, 422, 503)},
+    response={200: IngestTokenOut, **errors(401, 403, 404, 422, 503)},
 )
 def revoke_token(request: HttpRequest, service_id: int, token_id: int) -> dict:
     """Stop a token at once (one in its grace period too); revoking it again changes nothing."""

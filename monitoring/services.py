@@ -67,7 +67,7 @@ class ServiceOut(Schema):
     refused: Refused = Field(description="batches refused today (UTC), by reason")
 
 
-class TokenOut(Schema):
+class IngestTokenOut(Schema):
     id: int
     prefix: str = Field(description="the token's first 12 characters: how it is named everywhere")
     created: datetime
@@ -77,17 +77,17 @@ class TokenOut(Schema):
     state: str = Field(description="active, expiring (rotated, still working until expires), expired or revoked")
 
 
-class TokenIssued(TokenOut):
+class IngestTokenIssued(IngestTokenOut):
     token: str = Field(description="the raw token: shown in this answer only, stored as a digest")
 
 
 class Rotated(Schema):
-    token: TokenIssued = Field(description="the new token")
-    replaced: TokenOut = Field(description="the old token, working until its expires")
+    token: IngestTokenIssued = Field(description="the new token")
+    replaced: IngestTokenOut = Field(description="the old token, working until its expires")
 
 
 class ServiceDetail(ServiceOut):
-    tokens: list[TokenOut] = Field(description="newest first, revoked and expired ones too")
+    tokens: list[IngestTokenOut] = Field(description="newest first, revoked and expired ones too")
 
 
 def token_out(token: IngestToken) -> dict:

@@ -28,7 +28,7 @@ def ids(reporter: Reporter, admin_user: User) -> dict[str, int]:
     rule = make_rule()
     alert = make_alert(rule)
     channel = rule.channels.create(name="log", kind="log", config={})
-    UserToken.issue(user=admin_user, name="spare")
+    spare_token = UserToken.issue(user=admin_user, name="spare")[0]
     return {
         "function_id": Function.objects.get().id,
         "queue_id": Queue.objects.get().id,
@@ -39,9 +39,8 @@ def ids(reporter: Reporter, admin_user: User) -> dict[str, int]:
         "delivery_id": Delivery.objects.create(alert=alert, channel=channel, event="firing", state="dead").id,
         "user_id": admin_user.id,
         "service_id": Service.objects.get().id,
-        # One name in two kinds of path: an ingest token's and a personal token's. The personal
-        # token paths may get an id that names none of the admin's: their 404 is checked alike.
         "token_id": IngestToken.objects.get().id,
+        "user_token_id": spare_token.id,
     }
 
 

@@ -31,8 +31,11 @@ CHECKS = [
     # A request the document allows can still be refused with a 422 the schema cannot say:
     # a channel id that does not exist, ends_at before starts_at, an e-mail channel with no
     # address. Such refusals are tested by their own tests.
+    # DELETE /silences/{id} ends a started silence and keeps it for the record (a GET then
+    # answers it, ended): by design, not a resource used after it was freed. Whether a
+    # generated silence had started when deleted depends on the clock, so the check is off.
     "--exclude-checks",
-    "positive_data_acceptance",
+    "positive_data_acceptance,use_after_free",
 ]
 
 
@@ -59,6 +62,7 @@ def rows(reporter: Reporter) -> dict[str, int]:
     alert = make_alert(rule)
     channel = rule.channels.create(name="log", kind="log", config={})
     Silence.objects.create(service="payments", ends_at=datetime(2999, 1, 1, tzinfo=UTC))
+    spare = User.objects.create_user("spare")
     return {
         "function_id": Function.objects.get().id,
         "queue_id": Queue.objects.get().id,
@@ -66,6 +70,10 @@ def rows(reporter: Reporter) -> dict[str, int]:
         "delivery_id": Delivery.objects.create(alert=alert, channel=channel, event="firing", state="dead").id,
         "service_id": Service.objects.get().id,
         "token_id": IngestToken.objects.get().id,
+        # Someone else's account and token: the run changes and revokes them, never the admin's
+        # own token it authenticates with (that would turn the rest of the run into 401s).
+        "user_id": spare.id,
+        "user_token_id": UserToken.issue(user=spare, name="spare")[0].id,
     }
 
 

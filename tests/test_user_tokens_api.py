@@ -85,7 +85,7 @@ def test_a_revoked_token_is_not_revoked_twice(people: People) -> None:
 def test_the_token_endpoints_are_documented(db: None, client: Client) -> None:
     paths = client.get("/api/openapi.json").json()["paths"]
     assert set(paths["/api/v1/me/tokens"]) == {"get", "post"}
-    assert set(paths["/api/v1/me/tokens/{token_id}"]) == {"delete"}
+    assert set(paths["/api/v1/me/tokens/{user_token_id}"]) == {"delete"}
     assert set(paths["/api/v1/users"]) == {"get", "post"}
     assert set(paths["/api/v1/users/{user_id}"]) == {"get", "patch"}
     assert "/api/v1/users/invite" in paths and "/api/v1/users/{user_id}/tokens/{token_id}" in paths
