@@ -13,13 +13,13 @@ from .auth import require_role, user_auth
 from .models import IngestToken, Service
 from .schemas import errors
 from .services import (
+    IngestTokenIssued,
+    IngestTokenOut,
     Rotated,
     RotateIn,
     ServiceDetail,
     ServiceIn,
     ServiceOut,
-    IngestTokenIssued,
-    IngestTokenOut,
     issued_out,
     service_detail,
     service_rows,
