@@ -217,7 +217,9 @@ def alert_chart(alert: Alert, subject: dict, now: datetime) -> dict:
     if subject["kind"] == "queue":
         reach = now - timedelta(minutes=QUEUE_SERIES_MINUTES)
         if end is not None and end <= reach:
-            return chart | {"missing": "Queue snapshots are charted back 24 hours at most, and this alert ended before that."}
+            return chart | {
+                "missing": "Queue snapshots are charted back 24 hours at most, and this alert ended before that."
+            }
         chart["cut"] = start < reach
     name = "api:queue_series" if subject["kind"] == "queue" else "api:function_series"
     return chart | {"series_url": reverse(name, args=[subject["id"]])}

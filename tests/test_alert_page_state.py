@@ -56,7 +56,9 @@ def test_it_labels_the_value_now_and_the_value_it_fired_with(people: People, no_
     state = state_of(people, alert)
     assert '<div class="label">Value now</div>' in state
     assert '<div class="value" id="value">0.26</div>' in state
-    assert 'at the latest evaluation; when it fired: <strong id="fired-value">0.228</strong>; fires at &gt; 0.2' in state
+    assert (
+        'at the latest evaluation; when it fired: <strong id="fired-value">0.228</strong>; fires at &gt; 0.2' in state
+    )
     assert '<span class="muted">When it fired:</span> error_rate is 0.228 (&gt; 0.2) on payments/charge' in state
 
 

@@ -21,9 +21,7 @@ def alert_on(metric: str, subject: str) -> Alert:
     return make_alert(make_rule(metric=metric, threshold=1), subject=subject)
 
 
-def test_it_links_a_function_alert_to_the_function_page(
-    people: People, reporter: Reporter, no_defaults: None
-) -> None:
+def test_it_links_a_function_alert_to_the_function_page(people: People, reporter: Reporter, no_defaults: None) -> None:
     assert reporter.post({"calls": [call("charge", "failure")]}).status_code == 202
     function = Function.objects.get(name="charge")
     alert = alert_on("error_rate", "charge")
@@ -59,7 +57,7 @@ def test_it_links_a_silent_reporter_alert_to_its_service_functions(
     alert = alert_on("reporter_silent_minutes", "payments")
     page = people.viewer.get(f"/alerts/{alert.id}/").content.decode()
     assert '<a href="/functions/?service=payments">payments</a>' in subject_line(page)
-    assert "<h1>payments errors <span class=\"muted\">on payments</span></h1>" in page
+    assert '<h1>payments errors <span class="muted">on payments</span></h1>' in page
 
 
 def test_it_says_plainly_when_the_subject_is_gone(people: People, no_defaults: None) -> None:
