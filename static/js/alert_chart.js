@@ -52,7 +52,7 @@
     return url + query;
   }
 
-  // The rows the chart draws: each point's value, the threshold lines, and the value where it fired.
+  // The rows the chart draws: each point's value, the threshold lines, and a dot on the threshold where it fired.
   function rows(points, figure, from, to, stepMs) {
     var d = figure.dataset, threshold = Number(d.threshold);
     var resolve = d.resolveThreshold === undefined ? null : Number(d.resolveThreshold);
@@ -64,7 +64,7 @@
     points.forEach(function (p, i) {
       if (at(p) < from - stepMs || at(p) > to) return;  // read only for the window's sake
       var value = valueAt(points, i, d.field, d.how, windowMs);
-      out.push({ t: p.minute || p.at, value: value, threshold: threshold, resolve: resolve, fired: i === fired ? value : null });
+      out.push({ t: p.minute || p.at, value: value, threshold: threshold, resolve: resolve, fired: i === fired ? threshold : null });
     });
     return out;
   }
@@ -72,6 +72,7 @@
   // Chart.draw gives every line the same look: the thresholds dashed and bare, the firing moment a dot.
   function style(drawn, hasResolve) {
     var sets = drawn.data.datasets;
+    sets[0].pointRadius = 2.5;  // a lone minute with calls between quiet ones still shows
     sets[1].borderDash = [6, 4];
     sets[1].pointRadius = 0;
     if (hasResolve) {
@@ -82,6 +83,7 @@
     fired.showLine = false;
     fired.pointRadius = 6;
     fired.pointHoverRadius = 7;
+    fired.clip = 8;  // whole, even on the chart's edge (an alert that fired a moment ago)
     drawn.update();
   }
 
