@@ -3,8 +3,11 @@ with a reason and a reminder, the link to the function; light, dark and phone sc
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import Browser, Page
 
 from alerts.evaluate import evaluate_all
@@ -91,6 +94,31 @@ def test_a_responder_acknowledges_with_a_reason_and_a_reminder(
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(13, 17, 23)"
     screenshot(page, "alert-page/acknowledged-dark")
+
+
+def test_a_queue_alert_charts_each_snapshot_against_the_threshold(
+    chromium: Browser, live_site: str, client: Client, token: str, no_defaults: None
+) -> None:
+    now = timezone.now()
+    snapshots = [
+        {
+            "queue": "email_queue",
+            "ts": (now - timedelta(minutes=ago)).isoformat(),
+            "depth": depth,
+            "in_flight": 0,
+            "dead_letter": 0,
+        }
+        for ago, depth in [(20, 10), (10, 50), (1, 150)]
+    ]
+    assert Reporter(client, token).post({"queues": snapshots}).status_code == 202
+    make_rule(name="email backlog", metric="queue_depth", threshold=100, window_minutes=5, min_calls=0)
+    assert evaluate_all().fired == 1
+    make_user("viewer")
+    page = log_in(chromium, live_site, "viewer")
+    datasets = open_alert(page, Alert.objects.get())
+    assert datasets["depth"]["data"] == [10, 50, 150] and set(datasets["threshold"]["data"]) == {100}
+    assert "Each point is one snapshot" in page.inner_text("#alert-chart-note")
+    screenshot(page, "alert-page/queue-light")
 
 
 def test_the_page_reads_on_a_phone(
