@@ -30,7 +30,7 @@ def alert_state(request: HttpRequest, alert_id: int) -> HttpResponse:
 @fragment_view
 def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     """The acknowledge form (a reason, when to remind again) while the alert fires; else nothing."""
-    context = {"alert": read.alert_detail(alert_id), "can_act": role_of(request.user) != "viewer"}
+    context = {"alert": read.get_alert(alert_id), "can_act": role_of(request.user) != "viewer"}
     return render(request, "alerts/_alert_acknowledge.html", context | {"remind_choices": REMIND_CHOICES})
 
 

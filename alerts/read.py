@@ -150,12 +150,12 @@ MEASURES = {
 }
 # Metrics with no series to draw, and what the page says instead.
 UNCHARTED = {
-    Metric.BREAKER_OPEN_S: "How long a breaker has been open is not kept as a series, so there is "
+    Metric.BREAKER_OPEN_S: "How long a breaker has been open has no series, so there is nothing to "
+    "chart; the function page shows each instance's breaker and its transitions.",
+    Metric.BREAKER_HALF_OPEN_S: "How long a breaker has been half-open has no series, so there is "
     "nothing to chart; the function page shows each instance's breaker and its transitions.",
-    Metric.BREAKER_HALF_OPEN_S: "How long a breaker has been half-open is not kept as a series, so "
-    "there is nothing to chart; the function page shows each instance's breaker and its transitions.",
-    Metric.BREAKER_FLIPS: "Breaker flips are not kept as a series, so there is nothing to chart; "
-    "the function page lists each transition.",
+    Metric.BREAKER_FLIPS: "Breaker flips have no series, so there is nothing to chart; the function "
+    "page lists each transition.",
     Metric.CONCURRENCY_UTILISATION: "Concurrency is kept as each instance's latest gauge, not as a "
     "series, so there is nothing to chart.",
     Metric.REPORTER_SILENT_MINUTES: "A silent reporter has nothing to chart: the value is the minutes "
