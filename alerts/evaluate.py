@@ -11,7 +11,6 @@ import operator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 
 from . import lifecycle, silences
@@ -88,17 +87,22 @@ def keep_firing(alert: Alert, round: Round) -> bool:
 
 
 def refresh_suppression(now: datetime | None = None) -> None:
-    """Show silences that began or ended (maintenance windows) on the open alerts."""
+    """Show silences that began or ended (maintenance windows, recurring windows) on the open
+    alerts; end the expire-on-resolve silences whose alerts are all resolved."""
     now = now or timezone.now()
-    active = silences.active(now)
-    stale = Q(suppressed_until__isnull=False, suppressed_until__lte=now)
+    windows = silences.active(now)
     alerts = Alert.objects.filter(state__in=OPEN_STATES)
-    if not active:
-        alerts = alerts.filter(stale)
+    if not windows:
+        # Only alerts still marked suppressed can change: by a silence that ran out, or
+        # one ended early (its end time still on the alert).
+        alerts = alerts.filter(suppressed_until__isnull=False)
+    alerts = list(alerts)
     for alert in alerts:
-        until = silences.until_from(active, alert.rule_id, alert.fingerprint, alert.service, alert.subject)
+        until = silences.until_for(windows, alert)
         if until != alert.suppressed_until:
             lifecycle.set_suppression(alert, until)
+    if windows:
+        silences.end_resolved(windows, alerts, now)
 
 
 def evaluate_all(rules: list[Rule] | None = None, function_ids: set[int] | None = None) -> Outcome:

@@ -75,10 +75,12 @@ def resolve(alert: Alert, actor: AbstractBaseUser | None = None, value: float | 
         if not changed:
             return False
         alert.state, alert.resolved_at = AlertState.RESOLVED, now
-        if actor is None:
+        if comment:
+            detail = comment
+        elif actor is None:
             detail = "the condition cleared" + ("" if value is None else f" ({alert.metric} is {number(value)})")
         else:
-            detail = comment or "resolved by hand"
+            detail = "resolved by hand"
         record(alert, "resolved", actor=actor, detail=detail)
         outbox.notify(alert, "resolved")
     return True

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
@@ -120,7 +122,8 @@ OPEN_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
 class Alert(models.Model):
     """One rule on one subject (its fingerprint), from firing to resolved."""
 
-    rule = models.ForeignKey(Rule, models.CASCADE, related_name="alerts")
+    # Null once the rule is deleted: the alert (resolved first) keeps its history.
+    rule = models.ForeignKey(Rule, models.SET_NULL, null=True, blank=True, related_name="alerts")
     fingerprint = models.CharField(max_length=100)
     service = models.CharField(max_length=100)
     subject = models.CharField(max_length=200)
@@ -157,7 +160,11 @@ class Alert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule.name} on {self.service}/{self.subject}"
+        return f"{self.rule_name} on {self.service}/{self.subject}"
+
+    @property
+    def rule_name(self) -> str:
+        return self.rule.name if self.rule else "a deleted rule"
 
     @property
     def is_open(self) -> bool:
@@ -201,28 +208,94 @@ class Event(models.Model):
         return self.actor.get_username() if self.actor else "system"
 
 
-class Silence(models.Model):
-    """Holds notifications back for matching alerts between starts_at and ends_at.
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# A window that started up to this long ago may still be open: how far back to look for one.
+LONGEST_WINDOW = timedelta(days=7)
 
-    Matchers: service and subject glob patterns, optionally one rule, optionally one
-    alert fingerprint (a staff "suppress" on one alert). A maintenance window is a
-    silence that starts in the future.
+
+class Silence(models.Model):
+    """Holds notifications back for matching alerts while one of its windows is open.
+
+    Matchers: glob patterns (fnmatch) on the service, the subject (function or queue) and the
+    severity; optionally one rule; optionally one alert fingerprint (a staff "suppress" on
+    one alert). Once: open from starts_at to ends_at (a maintenance window starts in the
+    future). Recurring (start_time set): open from start_time on each of `days`, wall-clock
+    time in time_zone, for `minutes`, between starts_at and ends_at (none: for good).
     """
 
     service = models.CharField(max_length=200, default="*")
     subject = models.CharField(max_length=200, default="*")
+    severity = models.CharField(max_length=20, default="*")
     rule = models.ForeignKey(Rule, models.CASCADE, null=True, blank=True, related_name="silences")
     fingerprint = models.CharField(max_length=100, blank=True, default="")
     starts_at = models.DateTimeField(default=timezone.now)
-    ends_at = models.DateTimeField()
+    # None only for a recurring window that repeats for good.
+    ends_at = models.DateTimeField(null=True, blank=True)
+    # Recurring windows: weekdays (0 = Monday), the local start time, each window's length.
+    days = models.JSONField(default=list, blank=True)
+    start_time = models.TimeField(null=True, blank=True)
+    minutes = models.PositiveIntegerField(null=True, blank=True)
+    # IANA name: what a recurring window's start_time means, and how pages show its times.
+    time_zone = models.CharField(max_length=64, default="UTC")
+    # Ends by itself once every alert it held is resolved (see alerts.silences.end_resolved).
+    expire_on_resolve = models.BooleanField(default=False)
+    matched_at = models.DateTimeField(null=True, blank=True)
     comment = models.CharField(max_length=500, blank=True, default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-starts_at", "-id"]
-        # Serves the active silences lookup (ends_at > now).
+        # Serves the active silences lookup (ends_at > now or none), run every evaluation.
         indexes = [models.Index(fields=["ends_at"], name="silence_ends_at")]
+
+    def __str__(self) -> str:
+        return f"silence #{self.pk}" if self.pk else "silence"
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.start_time is not None
+
+    def windows(self, since: datetime, until: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """The windows (start, end in UTC) that overlap since..until, in order, within
+        starts_at..ends_at. A recurring start in the hour a clock change skips falls after
+        it (02:30 becomes 03:30); in the hour repeated, the first of the two."""
+        if not self.is_recurring:
+            if self.ends_at is not None and self.starts_at < until and self.ends_at > since:
+                yield self.starts_at, self.ends_at
+            return
+        zone = ZoneInfo(self.time_zone)
+        length = timedelta(minutes=self.minutes or 0)
+        day = (since - LONGEST_WINDOW).astimezone(zone).date()
+        last = until.astimezone(zone).date()
+        while day <= last:
+            if day.weekday() in self.days:
+                start = datetime.combine(day, self.start_time, tzinfo=zone).astimezone(UTC)
+                start, end = max(start, self.starts_at), start + length
+                if self.ends_at is not None:
+                    end = min(end, self.ends_at)
+                if start < end and start < until and end > since:
+                    yield start, end
+            day += timedelta(days=1)
+
+    def window_at(self, now: datetime) -> tuple[datetime, datetime] | None:
+        """The window open at now (the one lasting longest, if two overlap), or None."""
+        open_now = [w for w in self.windows(now, now + timedelta(microseconds=1)) if w[0] <= now]
+        return max(open_now, key=lambda w: w[1]) if open_now else None
+
+    def next_window(self, now: datetime) -> tuple[datetime, datetime] | None:
+        """The window open at now, else the next one; None when there is none to come."""
+        current = self.window_at(now)
+        if current is not None:
+            return current
+        since = max(now, self.starts_at)
+        return next(self.windows(since, since + LONGEST_WINDOW + timedelta(days=1)), None)
+
+    def state(self, now: datetime) -> str:
+        """active (a window is open), scheduled (one is to come) or expired."""
+        if self.window_at(now) is not None:
+            return "active"
+        return "scheduled" if self.next_window(now) is not None else "expired"
 
 
 class DeliveryState(models.TextChoices):

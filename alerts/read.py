@@ -34,7 +34,8 @@ class AlertFilters(Schema):
 def alert_out(alert: Alert) -> dict:
     return {
         "id": alert.id,
-        "rule": {"id": alert.rule_id, "name": alert.rule.name},
+        # None once the rule is deleted (its alerts outlive it, resolved).
+        "rule": {"id": alert.rule_id, "name": alert.rule.name} if alert.rule else None,
         "service": alert.service,
         "subject": alert.subject,
         "metric": alert.metric,
@@ -198,13 +199,15 @@ def alert_chart(alert: Alert, subject: dict, now: datetime) -> dict:
     to now (`end` None) or to CHART_AFTER it ended, with the threshold, or why there is none."""
     start = alert.started_at - CHART_BEFORE
     end = min(alert.resolved_at + CHART_AFTER, now) if alert.resolved_at else None
+    rule = alert.rule  # None once deleted: its window and resolve threshold are gone with it
+    resolve_threshold = rule.resolve_threshold if rule else None
     chart = {
         "start": start,
         "end": end,
         "threshold": alert.threshold,
-        "resolve_threshold": alert.rule.resolve_threshold,
-        "resolve_text": number(alert.rule.resolve_threshold),
-        "window_minutes": alert.rule.window_minutes,
+        "resolve_threshold": resolve_threshold,
+        "resolve_text": number(resolve_threshold),
+        "window_minutes": rule.window_minutes if rule else None,
         "measure": MEASURES.get(alert.metric),
         "series_url": None,
         "cut": False,
@@ -212,6 +215,10 @@ def alert_chart(alert: Alert, subject: dict, now: datetime) -> dict:
     }
     if chart["measure"] is None:
         return chart
+    if rule is None and chart["measure"].how in ("sum", "growth"):
+        return chart | {
+            "missing": "The rule was deleted, and with it the window its value was added up over: nothing to chart."
+        }
     if subject["url"] is None:
         return chart | {"missing": f"The {subject['kind']} is gone, and its series with it: nothing to chart."}
     if subject["kind"] == "queue":
@@ -251,7 +258,7 @@ def related_alerts(alert: Alert) -> dict:
     others = Alert.objects.filter(service=alert.service, subject=alert.subject).exclude(id=alert.id)
     found = list(others.select_related("rule").order_by("-started_at", "-id")[: RELATED_SHOWN + 1])
     items = [
-        {"id": a.id, "rule": a.rule.name, "state": a.state, "severity": a.severity, "started_at": a.started_at}
+        {"id": a.id, "rule": a.rule_name, "state": a.state, "severity": a.severity, "started_at": a.started_at}
         for a in found[:RELATED_SHOWN]
     ]
     return {"items": items, "more": len(found) > RELATED_SHOWN}
@@ -267,7 +274,7 @@ def state_of(alert: Alert, now: datetime) -> dict:
     open_s = ((alert.resolved_at or now) - alert.started_at).total_seconds()
     return {
         **detail_of(alert),
-        "op": alert.rule.op,
+        "op": alert.rule.op if alert.rule else "",
         # Worded as the summary words the value it fired with (see lifecycle.describe).
         "value_text": number(alert.value),
         "threshold_text": number(alert.threshold),

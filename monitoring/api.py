@@ -7,14 +7,17 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from ninja import Query, Router
 from ninja.errors import ValidationError
 from ninja.pagination import paginate
 
-from . import ranges
+from . import breakers_read, ranges
 from .auth import user_auth
+from .breakers_read import BreakerHistory
+from .inputs import Text
 from .models import Function
-from .paging import Rows
+from .paging import MAX_LIMIT, MAX_OFFSET, Rows
 from .ranges import RANGE_PATTERN, Window
 from .read import FunctionFilters, find_functions, function_detail
 from .schemas import FunctionDetail, FunctionOut, FunctionPage, Series, errors
@@ -77,3 +80,28 @@ def series_out(function: Function, window: Window) -> dict:
         "points": points,
         "totals": whole,
     }
+
+
+@router.get(
+    "/functions/{function_id}/breakers",
+    auth=user_auth,
+    response={200: BreakerHistory, **errors(401, 404, 422, 503)},
+    by_alias=True,  # "from" and "to", as the query names them
+)
+def function_breakers(
+    request: HttpRequest,
+    function_id: int,
+    range_: str | None = Query(None, alias="range", pattern=RANGE_PATTERN, description=RANGE_HELP + " (default 1h)"),
+    start: datetime | None = Query(None, alias="from", description=FROM_HELP),
+    end: datetime | None = Query(None, alias="to", description="ISO 8601 with an offset; at most now"),
+    instance: Text | None = Query(None, max_length=200, description="only this instance"),
+    limit: int = Query(100, ge=1, le=MAX_LIMIT, description="instances a page"),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+) -> dict:
+    """Per instance, the breaker's states over the range, rebuilt from its transitions (see docs/api.md)."""
+    function = get_object_or_404(Function, id=function_id)
+    try:
+        start, end = breakers_read.span(range_, start, end, timezone.now())
+    except ranges.BadRange as error:
+        raise ValidationError([{"loc": ("query", error.field), "msg": error.message, "type": "value_error"}]) from None
+    return breakers_read.history_out(function.id, start, end, instance, offset, limit)

@@ -6,10 +6,12 @@ Each returns one template, the same one the page includes when it is first rende
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import path
 
 from .auth import fragment_view
+from .breaker_history import breaker_history
+from .models import Function
 from .read import function_detail, function_row, functions_by_id
 from .shared import shared_fragment
 from .views import function_listing
@@ -48,9 +50,18 @@ def function_fleet(request: HttpRequest, function_id: int) -> HttpResponse:
     return render(request, "monitoring/_function_fleet.html", {"function": function_detail(function_id)})
 
 
+@fragment_view
+def function_breakers(request: HttpRequest, function_id: int) -> HttpResponse:
+    """One function's breaker state bands over the page's range, and its transitions a page at a time."""
+    function = get_object_or_404(Function, id=function_id)
+    context = {"breakers": breaker_history(function.id, request.GET)}
+    return render(request, "monitoring/_breaker_history.html", context)
+
+
 urlpatterns = [
     path("functions/table", function_table, name="fragment-functions"),
     path("functions/rows", function_rows, name="fragment-function-rows"),
     path("functions/<int:function_id>/figures", function_figures, name="fragment-function-figures"),
     path("functions/<int:function_id>/fleet", function_fleet, name="fragment-function-fleet"),
+    path("functions/<int:function_id>/breakers", function_breakers, name="fragment-function-breakers"),
 ]

@@ -238,8 +238,13 @@ class BreakerFlip(models.Model):
     at = models.DateTimeField()
 
     class Meta:
-        # Serves a function's transition timeline, newest first.
-        indexes = [models.Index(fields=["function", "-at"], name="breakerflip_function_at")]
+        indexes = [
+            # Serves a function's transition timeline, newest first.
+            models.Index(fields=["function", "-at"], name="breakerflip_function_at"),
+            # Serves an instance's state at a range's start (its last transition before it) and
+            # the transition list filtered by instance (monitoring/breakers_read.py).
+            models.Index(fields=["function", "instance", "-at"], name="breakerflip_function_inst_at"),
+        ]
 
 
 class Concurrency(models.Model):

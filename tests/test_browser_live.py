@@ -174,6 +174,29 @@ def test_it_says_offline_while_the_site_does_not_answer_and_recovers(chromium: B
     # The site stops answering: the poll fails, and the page says its figures are stale.
     page.route(f"{live_site}/**", lambda route: route.abort())
     page.wait_for_selector("#live-status[data-state=offline]", timeout=15000)
+    assert page.is_visible("#offline-banner")
+    assert "may be out of date (last updated at" in page.inner_text("#offline-banner")
     screenshot(page, "functions-offline")
     page.unroute(f"{live_site}/**")
     page.wait_for_selector("#live-status[data-state=reconnecting]", timeout=15000)
+    assert not page.is_visible("#offline-banner")
+
+
+def test_times_read_alike_on_every_page(chromium: Browser, live_site: str) -> None:
+    """Within a day: how long ago; further off: a date and a 24-hour time; exact on hover."""
+    make_user("viewer")
+    page = log_in(chromium, live_site, "viewer", timezone_id="Europe/Paris", locale="en-US")
+    page.goto("/functions/")
+    shown = page.evaluate(
+        """() => [
+          Time.format(new Date(Date.now() - 5 * 60 * 1000)),
+          Time.format(new Date(Date.now() - 3 * 3600 * 1000 - 20 * 60 * 1000)),
+          Time.format(new Date(Date.now() + 20 * 60 * 1000 + 30 * 1000)),
+          Time.format(new Date(Date.now() - 20 * 1000)),
+          Time.format(new Date("2026-01-05T16:07:00Z")),
+          Time.exact(new Date("2026-01-05T16:07:09Z")),
+        ]"""
+    )
+    assert shown[:4] == ["5 min ago", "3 h 20 min ago", "in 20 min", "just now"]
+    assert shown[4] == "Jan 5, 17:07"
+    assert shown[5] == "Jan 5, 2026, 17:07:09 (Europe/Paris)"

@@ -50,5 +50,19 @@ def test_it_checks_the_window(people: People, no_defaults: None) -> None:
     assert r.status_code == 422 and r.json()["detail"].startswith("ends_at: ")
     r = people.admin.post("/api/v1/silences", {"minutes": 10, "rule": 12345})
     assert r.status_code == 422 and r.json()["detail"].startswith("rule: ")
-    assert people.responder.post("/api/v1/silences", {"minutes": 10}).status_code == 403
+    assert people.viewer.post("/api/v1/silences", {"minutes": 10}).status_code == 403
     assert not Silence.objects.exists()
+
+
+def test_ending_a_silence_early_lets_its_alerts_notify_again(
+    people: People, reporter: Reporter, log_channel: Channel
+) -> None:
+    make_rule(log_channel)
+    silence_id = people.responder.post("/api/v1/silences", {"service": "payments", "minutes": 60}).json()["id"]
+    reporter.post({"calls": failures(10)})
+    evaluate_all()
+    assert Alert.objects.get().is_suppressed()
+    assert people.responder.delete(f"/api/v1/silences/{silence_id}").status_code == 204
+    alert = Alert.objects.get()
+    assert alert.suppressed_until is None
+    assert list(alert.events.values_list("action", flat=True))[-1] == "suppression ended"

@@ -1,37 +1,44 @@
-"""Rules: read (viewer), configure (admin); every edit is on the rule's history."""
+"""Rules: read (viewer), configure (admin); templates to start from and a preview of what a
+rule would have done (admin). Writes go through alerts.rule_changes, as the pages' do."""
 
 # No `from __future__ import annotations`: ninja resolves the annotations of a decorated
 # view (@paginate, @shared) in the decorator's module, where these names are unknown.
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from ninja import Router, Status
 from ninja.pagination import paginate
 
-from alerts.models import Channel, Rule
+from alerts import rule_changes
+from alerts.models import OPEN_STATES, Rule
 from alerts.read import event_out
-from alerts.timeline import record
+from alerts.rule_preview import preview
+from alerts.rule_templates import TEMPLATES
 from monitoring.auth import require_role, user_auth
-from monitoring.errors import InputError
 from monitoring.paging import Rows, ShortPagination
 from monitoring.schemas import errors
 
-from .schemas import RuleDetail, RuleIn, RuleOut, RulePatch
+from .schemas import RuleDetail, RuleIn, RuleOut, RulePatch, RulePreviewOut, RuleTemplateOut
 
 router = Router(tags=["rules"])
 
 
+def with_firing(rules: QuerySet[Rule]) -> QuerySet[Rule]:
+    # A grouped query leaves out the model's ordering: given again, or pages could overlap.
+    return rules.annotate(open_alerts=Count("alerts", filter=Q(alerts__state__in=OPEN_STATES))).order_by("name", "id")
+
+
 def rule_out(rule: Rule) -> dict:
     fields = {f: getattr(rule, f) for f in RuleIn.model_fields if f != "channels"}
+    firing = getattr(rule, "open_alerts", None)
     return {
         **fields,
         "id": rule.id,
         "channels": [c.id for c in rule.channels.all()],
         "created": rule.created,
         "updated": rule.updated,
+        "firing": rule.alerts.filter(state__in=OPEN_STATES).count() if firing is None else firing,
     }
 
 
@@ -40,43 +47,37 @@ def rule_detail(rule: Rule) -> dict:
     return {**rule_out(rule), "history": [event_out(e) for e in history]}
 
 
-def check_channels(ids: list[int]) -> list[Channel]:
-    found = {c.id: c for c in Channel.objects.filter(id__in=ids)}
-    for i, channel_id in enumerate(ids):
-        if channel_id not in found:
-            raise InputError(f"channels[{i}]", f"no channel with id {channel_id}")
-    return list(found.values())
-
-
-def save(rule: Rule, data: dict, actor: AbstractBaseUser, action: str) -> Rule:
-    channels = check_channels(data.pop("channels")) if data.get("channels") is not None else None
-    data.pop("channels", None)
-    changed = [name for name, value in data.items() if getattr(rule, name, None) != value]
-    for name, value in data.items():
-        setattr(rule, name, value)
-    rule.updated = timezone.now()
-    with transaction.atomic():
-        rule.save()
-        if channels is not None:
-            before = set(rule.channels.values_list("id", flat=True))
-            rule.channels.set(channels)
-            if before != {c.id for c in channels}:
-                changed.append("channels")
-        detail = "" if action == "rule created" else "changed " + (", ".join(changed) or "nothing")
-        record(None, action, actor=actor, detail=detail, rule=rule)
-    return rule
+def unsaved(payload: RuleIn) -> Rule:
+    return Rule(**payload.model_dump(exclude={"channels"}))
 
 
 @router.get("/rules", auth=user_auth, response={200: list[RuleOut], **errors(401, 422, 503)})
 @paginate(ShortPagination)
 def list_rules(request: HttpRequest) -> Rows:
-    return Rows(Rule.objects.prefetch_related("channels"), lambda page: [rule_out(r) for r in page])
+    rules = with_firing(Rule.objects.prefetch_related("channels"))
+    return Rows(rules, lambda page: [rule_out(r) for r in page])
+
+
+@router.get("/rules/templates", auth=user_auth, response={200: list[RuleTemplateOut], **errors(401, 403, 503)})
+def list_rule_templates(request: HttpRequest) -> list[dict]:
+    """Rules to start from: each `rule` is a create body with sensible defaults for its metric."""
+    require_role(request, "admin")
+    return [{"key": t.key, "title": t.title, "description": t.description, "rule": t.body()} for t in TEMPLATES]
+
+
+@router.post("/rules/preview", auth=user_auth, response={200: RulePreviewOut, **errors(400, 401, 403, 413, 422, 503)})
+def preview_rule(request: HttpRequest, payload: RuleIn) -> dict:
+    """How many times this rule (the create body, not saved) would have fired over the last 24
+    hours of stored data, and on which subjects."""
+    require_role(request, "admin")
+    rule_changes.check_channels(payload.channels)
+    return preview(unsaved(payload))
 
 
 @router.post("/rules", auth=user_auth, response={201: RuleDetail, **errors(400, 401, 403, 413, 422, 503)})
 def create_rule(request: HttpRequest, payload: RuleIn) -> Status:
     require_role(request, "admin")
-    rule = save(Rule(), payload.model_dump(), request.user, "rule created")
+    rule = rule_changes.create(request.user, payload.model_dump())
     return Status(201, rule_detail(rule))
 
 
@@ -87,25 +88,26 @@ def get_rule(request: HttpRequest, rule_id: int) -> dict:
 
 @router.put("/rules/{rule_id}", auth=user_auth, response={200: RuleDetail, **errors(400, 401, 403, 404, 413, 422, 503)})
 def replace_rule(request: HttpRequest, rule_id: int, payload: RuleIn) -> dict:
+    """Every field as given; `enabled: false` disables the rule and resolves its open alerts."""
     require_role(request, "admin")
     rule = get_object_or_404(Rule, id=rule_id)
-    return rule_detail(save(rule, payload.model_dump(), request.user, "rule changed"))
+    return rule_detail(rule_changes.update(rule, request.user, payload.model_dump()))
 
 
 @router.patch(
     "/rules/{rule_id}", auth=user_auth, response={200: RuleDetail, **errors(400, 401, 403, 404, 413, 422, 503)}
 )
 def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> dict:
+    """The fields given; `{"enabled": false}` disables the rule and resolves its open alerts."""
     require_role(request, "admin")
     rule = get_object_or_404(Rule, id=rule_id)
-    return rule_detail(save(rule, payload.model_dump(exclude_unset=True), request.user, "rule changed"))
+    return rule_detail(rule_changes.update(rule, request.user, payload.model_dump(exclude_unset=True)))
 
 
 @router.delete("/rules/{rule_id}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)})
 def delete_rule(request: HttpRequest, rule_id: int) -> Status:
+    """Resolves the rule's open alerts (they stay, with their timelines), then deletes it."""
     require_role(request, "admin")
     rule = get_object_or_404(Rule, id=rule_id)
-    with transaction.atomic():
-        record(None, "rule deleted", actor=request.user, detail=f"rule {rule.id} {rule.name!r}", rule=rule)
-        rule.delete()
+    rule_changes.delete(rule, request.user)
     return Status(204, None)

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from functools import cache
+from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from alerts.models import Metric
+from alerts.models import DAY_NAMES, Metric
 from alerts.transports import TRANSPORTS
 from monitoring.inputs import Body, Flag, Id, Moment, Name, Number, Text, Whole, example, unchanged
 
@@ -25,7 +27,7 @@ class RuleRef(Schema):
 
 class AlertOut(Schema):
     id: int
-    rule: RuleRef
+    rule: RuleRef | None  # None: the rule was deleted
     service: str
     subject: str
     metric: str
@@ -167,10 +169,42 @@ class RuleOut(Schema):
     cooldown_minutes: int
     created: datetime
     updated: datetime
+    firing: int  # its open alerts now (firing or acknowledged)
 
 
 class RuleDetail(RuleOut):
     history: list[EventOut]
+
+
+class RuleTemplateOut(Schema):
+    key: str
+    title: str
+    description: str
+    # A create body (RuleIn) to start from: change the name, scope and channels, then POST it.
+    rule: dict
+
+
+class PreviewSubject(Schema):
+    service: str
+    subject: str
+    fired: int
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+class RulePreviewOut(Schema):
+    """What the rule would have done over the last 24 hours of stored data."""
+
+    available: bool  # false: the metric's history is not kept (message says why); nothing was counted
+    message: str
+    start: datetime
+    end: datetime
+    step_minutes: int
+    fired: int  # transitions into firing, all subjects
+    subject_count: int  # subjects that would have fired
+    subjects_with_data: int
+    subjects: list[PreviewSubject]  # the first 50, most firings first
+    notes: list[str]
 
 
 class ChannelIn(Body):
@@ -212,17 +246,43 @@ class ChannelOut(Schema):
     created: datetime
 
 
+def known_zone(value: str) -> str:
+    if value not in zone_names():
+        raise ValueError("must be an IANA time zone name, e.g. Europe/Berlin or UTC")
+    return value
+
+
+@cache
+def zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+DayName = Literal[DAY_NAMES]  # type: ignore[valid-type]
+# Wall-clock time of day, 24-hour: "02:00".
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["02:00"])]
+ZoneName = Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/Berlin"]), AfterValidator(known_zone)]
+
+
 class SilenceIn(Body):
+    """A silence (once) or a recurring maintenance window (days and start_time given)."""
+
     model_config = example(
-        {"service": "payments", "subject": "*", "rule": None, "minutes": 120, "comment": "db upgrade"}
+        {"service": "payments", "subject": "*", "severity": "*", "rule": None, "minutes": 120, "comment": "db upgrade"}
     )
 
-    service: Pattern = Field("*", max_length=200)
-    subject: Pattern = Field("*", max_length=200)
-    rule: Id | None = None
-    starts_at: Moment | None = None
-    ends_at: Moment | None = None
-    minutes: Whole | None = Field(None, ge=1, le=366 * 24 * 60)
+    service: Pattern = Field("*", max_length=200, description="glob on the service name")
+    subject: Pattern = Field("*", max_length=200, description="glob on the function or queue name")
+    severity: Pattern = Field("*", max_length=20, description="glob on the severity: critical, high, medium, low")
+    rule: Id | None = Field(None, description="only this rule's alerts")
+    starts_at: Moment | None = Field(None, description="once: when it starts (default now); recurring: from when")
+    ends_at: Moment | None = Field(None, description="once: when it ends (or give minutes); recurring: until when")
+    minutes: Whole | None = Field(
+        None, ge=1, le=366 * 24 * 60, description="once: how long from starts_at; recurring: each window's length"
+    )
+    days: list[DayName] = Field(default_factory=list, max_length=7, description="recurring: the weekdays it opens")
+    start_time: ClockTime | None = Field(None, description="recurring: the local time each window opens, HH:MM")
+    time_zone: ZoneName = Field("UTC", description="IANA zone of start_time; pages show its times in it too")
+    expire_on_resolve: Flag = Field(False, description="end it once the alerts it held are all resolved")
     comment: Text = Field("", max_length=500)
 
 
@@ -230,11 +290,41 @@ class SilenceOut(Schema):
     id: int
     service: str
     subject: str
+    severity: str
     rule: int | None
+    rule_name: str | None
     fingerprint: str
     starts_at: datetime
-    ends_at: datetime
+    ends_at: datetime | None
+    days: list[str]
+    start_time: str | None
+    minutes: int | None
+    time_zone: str
+    schedule: str = Field(description='a recurring window in words, e.g. "Sun at 02:00 for 2 h (Europe/Berlin)"')
+    expire_on_resolve: bool
     comment: str
     created_by: str | None
     created: datetime
+    state: Literal["active", "scheduled", "expired"]
     active: bool
+    window_starts_at: datetime | None = Field(description="the window open now, or the next one (null: none to come)")
+    window_ends_at: datetime | None
+
+
+class PreviewAlert(Schema):
+    id: int
+    rule: RuleRef
+    service: str
+    subject: str
+    severity: str
+    state: str
+    started_at: datetime
+    summary: str
+
+
+class SilencePreview(Schema):
+    count: int = Field(description="open alerts its matchers take in now (at most 100 listed)")
+    alerts: list[PreviewAlert]
+    state: Literal["active", "scheduled", "expired"] = Field(description="what it would be if created now")
+    window_starts_at: datetime | None
+    window_ends_at: datetime | None

@@ -4,8 +4,8 @@
   "use strict";
   var css = getComputedStyle(document.documentElement);
   var color = function (name) { return css.getPropertyValue(name).trim(); };
-  var minute = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-  var day = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  var minute = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  var day = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 
   Chart.defaults.color = color("--muted");
   Chart.defaults.borderColor = color("--line");

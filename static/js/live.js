@@ -30,6 +30,16 @@
     pill.dataset.state = state;
     pill.textContent = state;
     document.body.dataset.live = state;
+    showOffline(state === "offline");
+  }
+
+  // Offline: a banner over the page says its figures are stale, and since when.
+  function showOffline(offline) {
+    var banner = document.getElementById("offline-banner");
+    if (!banner) return;
+    banner.hidden = !offline;
+    var since = document.getElementById("offline-since");
+    if (since) since.textContent = offline && updatedAt !== null ? " (last updated at " + Time.clock(new Date(updatedAt)) + ")" : "";
   }
 
   function touch() {

@@ -1,0 +1,117 @@
+"""Changing rules: create, update, enable, disable, delete. The API and the pages both call
+these, so a change validates, resolves what it must and is audited the same way from either.
+
+Disabling or deleting a rule resolves its open alerts: nothing would ever evaluate them
+again, so they would stay firing for good. Each gets a timeline line saying why, and the
+channels that heard it fire hear it resolve.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+
+from monitoring import audit
+from monitoring.errors import InputError
+
+from . import lifecycle
+from .models import OPEN_STATES, Alert, Breach, Channel, Rule
+from .timeline import record
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+# What the audit trail keeps of a rule (it has no secret).
+FIELDS = (
+    "name",
+    "enabled",
+    "metric",
+    "op",
+    "threshold",
+    "resolve_threshold",
+    "window_minutes",
+    "min_calls",
+    "for_seconds",
+    "severity",
+    "service",
+    "subject",
+    "channels",
+    "cooldown_minutes",
+)
+ENABLED, DISABLED = "enabled", "disabled"
+
+
+def person(actor: Actor) -> AbstractBaseUser | None:
+    return actor if actor is not None and actor.is_authenticated else None
+
+
+def check_channels(ids: list[int]) -> list[Channel]:
+    found = {c.id: c for c in Channel.objects.filter(id__in=ids)}
+    for i, channel_id in enumerate(ids):
+        if channel_id not in found:
+            raise InputError(f"channels[{i}]", f"no channel with id {channel_id}")
+    return list(found.values())
+
+
+def create(actor: Actor, data: dict) -> Rule:
+    """A new rule from the API's rule input (RuleIn.model_dump())."""
+    data = dict(data)
+    channels = check_channels(data.pop("channels", None) or [])
+    rule = Rule(**data)
+    with transaction.atomic():
+        rule.save()
+        rule.channels.set(channels)
+        record(None, "rule created", actor=person(actor), rule=rule)
+        audit.record(actor, audit.CREATED, rule, after=audit.snapshot(rule, FIELDS))
+    return rule
+
+
+def update(rule: Rule, actor: Actor, data: dict) -> Rule:
+    """Change the fields given (a PATCH leaves out the others). Turning `enabled` off is a disable."""
+    data = dict(data)
+    channels = check_channels(data.pop("channels")) if data.get("channels") is not None else None
+    data.pop("channels", None)
+    with transaction.atomic():
+        before = audit.snapshot(rule, FIELDS)
+        for name, value in data.items():
+            setattr(rule, name, value)
+        rule.updated = timezone.now()
+        rule.save()
+        if channels is not None:
+            rule.channels.set(channels)
+        after = audit.snapshot(rule, FIELDS)
+        changed = [name for name in FIELDS if before[name] != after[name]]
+        record(
+            None, "rule changed", actor=person(actor), detail="changed " + (", ".join(changed) or "nothing"), rule=rule
+        )
+        action = audit.UPDATED
+        if changed == ["enabled"]:
+            action = ENABLED if rule.enabled else DISABLED
+        audit.record(actor, action, rule, before=before, after=after)
+        if before["enabled"] and not rule.enabled:
+            stop(rule, actor, f"the rule “{rule.name}” was disabled")
+    return rule
+
+
+def set_enabled(rule: Rule, actor: Actor, enabled: bool) -> Rule:
+    return update(rule, actor, {"enabled": enabled})
+
+
+def delete(rule: Rule, actor: Actor) -> None:
+    """Resolve the rule's open alerts, then delete it; its alerts stay, with their history."""
+    with transaction.atomic():
+        stop(rule, actor, f"the rule “{rule.name}” was deleted")
+        record(None, "rule deleted", actor=person(actor), detail=f"rule {rule.id} {rule.name!r}", rule=rule)
+        audit.record(actor, audit.DELETED, rule, before=audit.snapshot(rule, FIELDS))
+        rule.delete()
+
+
+def stop(rule: Rule, actor: Actor, why: str) -> int:
+    """Resolve the rule's open alerts and forget its waits (nothing will evaluate them again)."""
+    Breach.objects.filter(rule=rule).delete()
+    resolved = 0
+    by = person(actor)
+    comment = why + (f" by {by.get_username()}" if by else "")
+    for alert in Alert.objects.filter(rule=rule, state__in=OPEN_STATES).select_related("rule"):
+        resolved += lifecycle.resolve(alert, actor=by, comment=comment)
+    return resolved
