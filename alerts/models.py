@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
-from .transports import KIND_CHOICES, Transport, transport_for
+from . import secrets
+from .transports import KIND_CHOICES, TRANSPORTS, ConfigError, Transport, transport_for
+from .transports.base import MASK
 
 
 def kind_choices() -> list[tuple[str, str]]:
@@ -55,7 +57,12 @@ class Op(models.TextChoices):
 class Channel(models.Model):
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=kind_choices)
+    # The config without its secrets (the transport's secret_keys), which live encrypted in
+    # `sealed`: {key: Fernet token} (alerts/secrets.py). save() moves a secret found here there.
     config = models.JSONField(default=dict, blank=True)
+    sealed = models.JSONField(default=dict, blank=True)
+    # Where messages go, safe to show to anyone (the transport's target()).
+    target = models.CharField(max_length=300, blank=True, default="")
     # None: the MONITOR_CHANNEL_RATE_PER_MINUTE default.
     rate_per_minute = models.IntegerField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
@@ -72,8 +79,61 @@ class Channel(models.Model):
     def enabled(self) -> bool:
         return self.disabled_at is None
 
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        cls = TRANSPORTS.get(self.kind)
+        return cls.secret_keys if cls else ()
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.seal()
+        super().save(*args, **kwargs)
+
+    def set_config(self, config: dict) -> None:
+        """Take a whole cleaned config (secrets in plain text); they are encrypted on save."""
+        self.config = dict(config)
+        self.sealed = {}
+        self.target = ""
+        self.seal()
+
+    def seal(self) -> None:
+        """Encrypt any secret still in plain text in config, and name the target again."""
+        plain = {k: v for k, v in self.config.items() if k in self.secret_keys}
+        if not plain and self.target:
+            return
+        self.config = {k: v for k, v in self.config.items() if k not in self.secret_keys}
+        self.sealed = {**self.sealed, **{k: secrets.encrypt(v) for k, v in plain.items() if v}}
+        try:
+            self.target = transport_for(self.kind, {**self.config, **plain, **self.revealed()}).target()[:300]
+        except (ConfigError, KeyError, secrets.SecretUnreadable):
+            pass
+
+    def revealed(self) -> dict:
+        """The secrets in plain text (raises SecretUnreadable when no key decrypts one)."""
+        return {key: secrets.decrypt(token) for key, token in self.sealed.items()}
+
+    def full_config(self) -> dict:
+        return {**self.config, **self.revealed()}
+
+    def masked_config(self) -> dict:
+        """The config as shown: each secret that is set reads as MASK."""
+        shown = {k: (MASK if k in self.secret_keys and v else v) for k, v in self.config.items()}
+        return {**shown, **{key: MASK for key in self.sealed}}
+
+    def reencrypt(self) -> int:
+        """Encrypt every secret again with the first key; returns how many (saved here)."""
+        with transaction.atomic():
+            # Read under a lock: an edit saved meanwhile is not overwritten with the older secrets.
+            sealed = Channel.objects.select_for_update().values_list("sealed", flat=True).get(id=self.id)
+            self.sealed = {key: secrets.rotate(token) for key, token in sealed.items()}
+            Channel.objects.filter(id=self.id).update(sealed=self.sealed)
+        return len(self.sealed)
+
     def transport(self) -> Transport:
-        return transport_for(self.kind, self.config)
+        try:
+            config = self.full_config()
+        except secrets.SecretUnreadable as error:
+            raise ConfigError("config", str(error)) from None
+        return transport_for(self.kind, config)
 
     def disable(self, reason: str) -> bool:
         changed = Channel.objects.filter(id=self.id, disabled_at__isnull=True).update(

@@ -6,6 +6,8 @@ A Celery task sends each one after commit (`delay_on_commit`); the periodic swee
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,9 +15,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from . import delivery as sending
 from .delivery import deliver
 from .models import Alert, Channel, Delivery, DeliveryState
 from .timeline import number, record
+from .transports import ConfigError, Message, TransportError
 
 EVENT_WORDS = {"firing": "Firing", "resolved": "Resolved", "reminder": "Still firing", "test": "Test"}
 
@@ -106,11 +110,68 @@ def notify(alert: Alert, event: str) -> list[Delivery]:
     return deliveries
 
 
-def send_test(channel: Channel) -> Delivery:
+@dataclass(frozen=True)
+class SendTestResult:
+    """What a test notification got: "sent" with the receiver's answer, "failed" with the
+    error, or "queued" behind the channel's rate limit (the worker sends it then)."""
+
+    state: str
+    answer: str
+    error: str
+    elapsed_ms: float
+
+
+def send_test(channel: Channel) -> tuple[Delivery, SendTestResult]:
+    """Send a test notification now, in this request, and say what the receiver answered.
+
+    It is a delivery like any other (it counts against the rate limit and shows among the
+    channel's deliveries), sent once: a failure is dead-lettered at once, not retried on a
+    schedule; Retry now sends it again. A disabled channel is tested too: that is how one
+    checks a fix before turning it back on. The outbound timeout bounds the wait.
+    """
+    now = timezone.now()
     with transaction.atomic():
-        delivery = Delivery.objects.create(channel=channel, event="test", message=test_message())
-        enqueue(delivery)
-    return delivery
+        # Claimed by this request from the start: the sweep leaves it alone for its lease.
+        delivery = Delivery.objects.create(
+            channel=channel,
+            event="test",
+            message=test_message(),
+            state=DeliveryState.SENDING,
+            attempts=1,
+            claimed_at=now,
+        )
+    delivery.channel = channel
+    started = time.monotonic()
+    try:
+        transport = channel.transport()
+        recipients = transport.recipients()
+    except ConfigError as error:
+        return delivery, failed(delivery, TransportError(f"bad channel config: {error}"), started)
+    until = sending.rate_limited_until(delivery, recipients, now)
+    if until is not None:
+        sending.release(delivery, state=DeliveryState.PENDING, attempts=0, next_attempt_at=until)
+        sending.schedule_retry(delivery, until)
+        note = f"not sent yet: the channel's rate limit is used up; it goes out at {until:%H:%M:%S} UTC"
+        return delivery, SendTestResult(DeliveryState.PENDING, "", note, 0.0)
+    message = Message(**delivery.message, idempotency_key=str(delivery.idempotency_key))
+    try:
+        answer = transport.notify(message)
+    except TransportError as error:
+        return delivery, failed(delivery, error, started)
+    elapsed = elapsed_ms(started)
+    sending.succeed(delivery, recipients)
+    return delivery, SendTestResult(DeliveryState.SENT, answer, "", elapsed)
+
+
+def elapsed_ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+def failed(delivery: Delivery, error: TransportError, started: float) -> SendTestResult:
+    elapsed = elapsed_ms(started)
+    error.permanent = True  # a test is sent once
+    sending.fail(delivery, error)
+    return SendTestResult(DeliveryState.DEAD, "", error.message, elapsed)
 
 
 def retry(delivery: Delivery, actor: AbstractBaseUser | None = None) -> bool:

@@ -9,4 +9,5 @@ urlpatterns = [
     path("alerts/<int:alert_id>/", views.alert, name="alert"),
     path("silences/", include("alerts.silence_urls")),
     path("", include("alerts.rule_urls")),
+    path("channels/", include("alerts.channel_pages")),
 ]

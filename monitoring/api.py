@@ -1,4 +1,4 @@
-"""The functions API: list, detail, series; and the services."""
+"""The functions API: list, detail, series; the services' own is in service_api.py."""
 
 # No `from __future__ import annotations`: ninja resolves the annotations of a decorated
 # view (@paginate, @shared) in the decorator's module, where these names are unknown.
@@ -22,10 +22,11 @@ from .ranges import RANGE_PATTERN, Window
 from .read import FunctionFilters, find_functions, function_detail
 from .schemas import FunctionDetail, FunctionOut, FunctionPage, Series, errors
 from .series import series
-from .services import ServiceOut, service_rows
+from .service_api import router as service_router
 from .shared import SharedPagination, Sharing, shared
 
 router = Router(tags=["monitoring"])
+router.add_router("", service_router)
 
 
 @router.get("/functions", auth=user_auth, response={200: list[FunctionOut], **errors(401, 422, 503)})
@@ -33,11 +34,6 @@ router = Router(tags=["monitoring"])
 @paginate(SharedPagination)
 def list_functions(request: HttpRequest, filters: Query[FunctionFilters], sharing: Query[Sharing]) -> Rows | list:
     return find_functions(filters)
-
-
-@router.get("/services", auth=user_auth, response={200: list[ServiceOut], **errors(401, 503)})
-def list_services(request: HttpRequest) -> list[dict]:
-    return service_rows()
 
 
 @router.get("/functions/{function_id}", auth=user_auth, response={200: FunctionDetail, **errors(401, 404, 422, 503)})

@@ -27,6 +27,12 @@ ROLES = ("viewer", "responder", "admin")
 
 
 class ServiceTokenAuth(HttpBearer):
+    """A working ingest token: not revoked, not past the grace period a rotation gave it.
+
+    Looked up on every request, never cached, so a revocation or the end of a grace period
+    holds from the next batch, in every process.
+    """
+
     def authenticate(self, request: HttpRequest, token: str) -> IngestToken | None:
         found = IngestToken.find(token)
         if found is None:

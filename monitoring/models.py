@@ -53,10 +53,15 @@ class Token(models.Model):
         return token, raw
 
     @classmethod
+    def working(cls) -> models.Q:
+        """The tokens that open the door now."""
+        return models.Q(revoked__isnull=True)
+
+    @classmethod
     def find(cls, raw: str) -> Token | None:
         if not raw.startswith(cls.KIND_PREFIX):
             return None
-        return cls.objects.filter(digest=digest(raw), revoked__isnull=True).select_related(*cls.OWNER).first()
+        return cls.objects.filter(cls.working(), digest=digest(raw)).select_related(*cls.OWNER).first()
 
     def touch(self) -> None:
         # At most one write a minute per token, however busy it is; none at all (not even a
@@ -75,15 +80,44 @@ class IngestToken(Token):
     KIND_PREFIX = "rmi_"
     OWNER = ("service",)
     service = models.ForeignKey(Service, models.CASCADE, related_name="tokens")
+    # Set when the token is rotated: it keeps working until then (the grace period), so the
+    # reporters can move to its replacement one by one.
+    expires = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.service.name} {self.prefix}…"
+
+    @classmethod
+    def working(cls) -> models.Q:
+        return super().working() & (models.Q(expires__isnull=True) | models.Q(expires__gt=timezone.now()))
+
+    @property
+    def state(self) -> str:
+        """active, expiring (rotated, in its grace period), expired or revoked."""
+        if self.revoked is not None:
+            return "revoked"
+        if self.expires is None:
+            return "active"
+        return "expiring" if self.expires > timezone.now() else "expired"
 
     def rate_limit(self) -> int:
         return settings.MONITOR_MAX_REQUESTS_PER_MINUTE
 
 
 class UserToken(Token):
+    """A person's API token for scripts: it acts as the person, with the person's role."""
+
     KIND_PREFIX = "rmu_"
     OWNER = ("user",)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="api_tokens")
+    # What the person uses it for ("deploy script"), shown beside its prefix.
+    name = models.CharField(max_length=100, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.name or 'token'} ({self.prefix}…)"
 
 
 class Function(models.Model):

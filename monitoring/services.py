@@ -1,15 +1,51 @@
-"""The read layer for services: what the services API and the pages show of each."""
+"""The read layer for services: what the services API and the pages show of each, with its
+ingest tokens (by prefix: a raw token is shown once, by the change that made it)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Annotated
 
-from django.db.models import Count
+from django.db.models import Count, IntegerField, Max, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from ninja import Schema
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from .models import Refusal, RefusalReason, Service
+from .inputs import Body, Name, Whole, example
+from .models import AuditEntry, Function, IngestToken, Refusal, RefusalReason, Service
+
+NAME_MAX = 100
+# Rotation keeps the old token working for at most this long.
+GRACE_MAX_MINUTES = 30 * 24 * 60
+
+
+def printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must be printable: no control characters")
+    return value.strip()
+
+
+ServiceName = Annotated[Name, AfterValidator(printable)]
+
+
+class ServiceIn(Body):
+    """A service's name: 1 to 100 printable characters, unique; spaces around it are dropped."""
+
+    model_config = example({"name": "payments"})
+    name: ServiceName = Field(max_length=NAME_MAX)
+
+
+class RotateIn(Body):
+    model_config = example({"grace_minutes": 60})
+    grace_minutes: Whole = Field(
+        60,
+        ge=0,
+        le=GRACE_MAX_MINUTES,
+        description="how long the old token keeps working, 0 to 43200 (30 days); 0 stops it at once",
+    )
 
 
 class Refused(Schema):
@@ -24,22 +60,152 @@ class ServiceOut(Schema):
     name: str
     created: datetime
     functions: int
+    last_report: datetime | None = Field(
+        description="the latest of its functions' last report and its tokens' last use (to the minute)"
+    )
+    active_tokens: int = Field(description="tokens that work now, those in a rotation's grace period included")
     refused: Refused = Field(description="batches refused today (UTC), by reason")
 
 
-def service_rows() -> list[dict]:
-    services = list(Service.objects.annotate(function_count=Count("functions")).order_by("name"))
+class TokenOut(Schema):
+    id: int
+    prefix: str = Field(description="the token's first 12 characters: how it is named everywhere")
+    created: datetime
+    last_used: datetime | None
+    expires: datetime | None = Field(description="set by a rotation: the end of its grace period")
+    revoked: datetime | None
+    state: str = Field(description="active, expiring (rotated, still working until expires), expired or revoked")
+
+
+class TokenIssued(TokenOut):
+    token: str = Field(description="the raw token: shown in this answer only, stored as a digest")
+
+
+class Rotated(Schema):
+    token: TokenIssued = Field(description="the new token")
+    replaced: TokenOut = Field(description="the old token, working until its expires")
+
+
+class ServiceDetail(ServiceOut):
+    tokens: list[TokenOut] = Field(description="newest first, revoked and expired ones too")
+
+
+def token_out(token: IngestToken) -> dict:
+    return {
+        "id": token.id,
+        "prefix": token.prefix,
+        "created": token.created,
+        "last_used": token.last_used,
+        "expires": token.expires,
+        "revoked": token.revoked,
+        "state": token.state,
+    }
+
+
+def issued_out(token: IngestToken, raw: str) -> dict:
+    return {**token_out(token), "token": raw}
+
+
+def with_figures(services: QuerySet[Service]) -> QuerySet[Service]:
+    """Each service with its function count, last report and working tokens: subqueries, as
+    two counts over joins would multiply each other."""
+    functions = Function.objects.filter(service=OuterRef("pk")).order_by()
+    tokens = IngestToken.objects.filter(service=OuterRef("pk")).order_by()
+    return services.annotate(
+        function_count=Coalesce(
+            Subquery(functions.values("service").annotate(n=Count("id")).values("n")), 0, output_field=IntegerField()
+        ),
+        function_seen=Subquery(functions.values("service").annotate(at=Max("last_seen")).values("at")),
+        token_used=Subquery(tokens.values("service").annotate(at=Max("last_used")).values("at")),
+        active_tokens=Coalesce(
+            Subquery(tokens.filter(IngestToken.working()).values("service").annotate(n=Count("id")).values("n")),
+            0,
+            output_field=IntegerField(),
+        ),
+    )
+
+
+def last_report(service: Service) -> datetime | None:
+    moments = [at for at in (service.function_seen, service.token_used) if at is not None]
+    return max(moments, default=None)
+
+
+def service_out(service: Service, refused: dict[str, int]) -> dict:
+    return {
+        "id": service.id,
+        "name": service.name,
+        "created": service.created,
+        "functions": service.function_count,
+        "last_report": last_report(service),
+        "active_tokens": service.active_tokens,
+        "refused": refused,
+    }
+
+
+def show_services(services: list[Service]) -> list[dict]:
     refused = Refusal.today([service.id for service in services])
-    return [
-        {
-            "id": service.id,
-            "name": service.name,
-            "created": service.created,
-            "functions": service.function_count,
-            "refused": refused[service.id],
-        }
-        for service in services
-    ]
+    return [service_out(service, refused[service.id]) for service in services]
+
+
+def all_services() -> QuerySet[Service]:
+    return with_figures(Service.objects.order_by("name"))
+
+
+def service_rows() -> list[dict]:
+    return show_services(list(all_services()))
+
+
+def service_detail(service_id: int) -> dict:
+    service = get_object_or_404(with_figures(Service.objects.all()), id=service_id)
+    [out] = show_services([service])
+    return {**out, "tokens": [token_out(token) for token in service.tokens.all()]}
+
+
+def history(service_id: int, token_ids: list[int]) -> QuerySet[AuditEntry]:
+    """The service's entries and its tokens', newest first (its own page shows them)."""
+    of_service = AuditEntry.objects.filter(kind="service", object_id=str(service_id))
+    of_tokens = AuditEntry.objects.filter(kind="ingesttoken", object_id__in=[str(i) for i in token_ids])
+    return (of_service | of_tokens).order_by("-at", "-id")
+
+
+def history_lines(service_id: int, tokens: list[dict], limit: int = 50) -> list[dict]:
+    """The service's history as its page words it: tokens by prefix (`other`: the token a rotation
+    named), renames and rotations spelled out."""
+    prefixes = {str(token["id"]): token["prefix"] for token in tokens}
+    lines = []
+    for entry in history(service_id, [token["id"] for token in tokens])[:limit]:
+        after = entry.after or {}
+        detail, other, until = "", None, None
+        if entry.action == "renamed":
+            detail = f"from “{(entry.before or {}).get('name')}” to “{after.get('name')}”"
+        elif entry.action == "rotated":
+            detail, other = "replaced by", after.get("replaced_by")
+            until = parse_datetime(after["expires"]) if after.get("expires") else None
+        elif after.get("replaces"):
+            detail, other = "to replace", after["replaces"]
+        token = prefixes.get(entry.object_id) if entry.kind == "ingesttoken" else None
+        lines.append(
+            {
+                "at": entry.at,
+                "actor": entry.actor_name,
+                "action": entry.action,
+                "token": token,
+                "detail": detail,
+                "other": other,
+                "until": until,
+            }
+        )
+    return lines
+
+
+def refused_days(service_id: int, days: int = 14) -> list[dict]:
+    """Refused batches by day (UTC), newest first, for the days that had any."""
+    since: date = timezone.now().date() - timedelta(days=days - 1)
+    found: dict[date, dict[str, int]] = {}
+    rows = Refusal.objects.filter(service_id=service_id, day__gte=since).order_by("-day")
+    for day, reason, count in rows.values_list("day", "reason", "count"):
+        found.setdefault(day, {})[reason] = count
+    return [{"day": day, "total": sum(r.values()), "words": refused_words(r)} for day, r in found.items()]
 
 
 def refused_words(refused: dict[str, int]) -> str:

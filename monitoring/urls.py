@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
     path("functions/", views.functions, name="functions"),
+    path("", include("monitoring.service_urls")),
 ]

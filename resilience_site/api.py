@@ -9,6 +9,7 @@ from alerts.api import router as alerts_router
 from monitoring.api import router as monitoring_router
 from monitoring.audit_api import router as audit_router
 from monitoring.batch import Batch
+from monitoring.people_api import router as people_router
 from queues.api import router as queues_router
 
 from . import errors
@@ -35,4 +36,5 @@ api.add_router("/v1/", monitoring_router)
 api.add_router("/v1/", queues_router)
 api.add_router("/v1/", alerts_router)
 api.add_router("/v1/", audit_router)
+api.add_router("/v1/", people_router)
 errors.install(api)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import database_from_url, envbool, envfloat, envint, envsecret, envstr, redis_url
@@ -46,8 +47,25 @@ def _secret_key(debug: bool) -> str:
     return key or _embedded_secret_key()
 
 
+def _fernet_keys(name: str) -> list[str]:
+    """Comma-separated Fernet keys; the first encrypts, all decrypt (see alerts/secrets.py)."""
+    found = [part.strip() for part in envsecret(name).split(",") if part.strip()]
+    for position, key in enumerate(found, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: key {position} is not a Fernet key (32 url-safe base64-encoded bytes); make one with: "
+                'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+            ) from None
+    return found
+
+
 DEBUG = envbool("DEBUG", False)
 SECRET_KEY = _secret_key(DEBUG)
+# Channel secrets (webhook signing secrets, Slack URLs, SMTP passwords) are encrypted with
+# these. Empty: one key derived from SECRET_KEY (see docs/deployment.md, "Channel secrets").
+MONITOR_SECRET_KEYS = _fernet_keys("MONITOR_SECRET_KEYS")
 ALLOWED_HOSTS = [h.strip() for h in envstr("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in envstr("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto: secure cookies, HSTS and

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("queues.urls")),
     path("", include("alerts.urls")),
     path("", include("monitoring.audit_pages")),
+    path("", include("monitoring.people_urls")),
     # What live pages ask for when the websocket says something changed: one template each.
     path("fragments/", include("resilience_site.fragments")),
     path("fragments/", include("monitoring.fragments")),

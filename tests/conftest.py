@@ -78,9 +78,13 @@ def subprocess_env(transactional_db: None) -> dict[str, str]:
     """Environment for a process that must use this test's database."""
     from django.db import connection
 
+    from alerts import secrets
+
     db = connection.settings_dict
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update({"DEMO": "0", "PYTHONPATH": str(ROOT), "MONITOR_VAR_DIR": tempfile.mkdtemp(prefix="monitor-var-")})
+    # Channel secrets written here must read there, and back: the same keys in every process.
+    env["MONITOR_SECRET_KEYS"] = ",".join(secrets.keys())
     if connection.vendor == "postgresql":
         env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
         env.setdefault("SECRET_KEY", "test-only-secret-key-shared-by-the-processes-of-one-test")

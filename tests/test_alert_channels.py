@@ -15,13 +15,13 @@ def test_it_creates_a_webhook_channel_and_masks_its_secret(people: People, no_de
     assert r.status_code == 201, r.content
     assert r.json()["config"] == {"url": "https://hooks.example.org/x", "secret": "********"}
     channel = Channel.objects.get()
-    assert channel.config["secret"] == SECRET
+    assert channel.full_config()["secret"] == SECRET
     r = people.admin.patch(
         f"/api/v1/channels/{channel.id}", {"config": {**r.json()["config"], "url": "https://b.example.org/"}}
     )
     assert r.status_code == 200
     channel.refresh_from_db()
-    assert channel.config == {"url": "https://b.example.org/", "secret": SECRET}
+    assert channel.full_config() == {"url": "https://b.example.org/", "secret": SECRET}
 
 
 def test_it_names_the_bad_config_field(people: People, no_defaults: None) -> None:

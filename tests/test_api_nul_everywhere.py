@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from alerts.models import Delivery, Silence
-from monitoring.models import Function, UserToken
+from monitoring.models import Function, IngestToken, Service, UserToken
 from queues.models import Queue
 from tests.alert_fixtures import make_alert, make_rule
 from tests.conftest import Reporter, call, now_iso
@@ -28,6 +28,7 @@ def ids(reporter: Reporter, admin_user: User) -> dict[str, int]:
     rule = make_rule()
     alert = make_alert(rule)
     channel = rule.channels.create(name="log", kind="log", config={})
+    UserToken.issue(user=admin_user, name="spare")
     return {
         "function_id": Function.objects.get().id,
         "queue_id": Queue.objects.get().id,
@@ -36,6 +37,11 @@ def ids(reporter: Reporter, admin_user: User) -> dict[str, int]:
         "channel_id": channel.id,
         "silence_id": Silence.objects.create(service="payments", ends_at=datetime(2999, 1, 1, tzinfo=UTC)).id,
         "delivery_id": Delivery.objects.create(alert=alert, channel=channel, event="firing", state="dead").id,
+        "user_id": admin_user.id,
+        "service_id": Service.objects.get().id,
+        # One name in two kinds of path: an ingest token's and a personal token's. The personal
+        # token paths may get an id that names none of the admin's: their 404 is checked alike.
+        "token_id": IngestToken.objects.get().id,
     }
 
 

@@ -19,7 +19,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from alerts.models import Delivery, Silence
-from monitoring.models import Function, UserToken
+from monitoring.models import Function, IngestToken, Service, UserToken
 from queues.models import Queue
 from tests.alert_fixtures import make_alert, make_rule
 from tests.conftest import Reporter, call, now_iso
@@ -64,6 +64,8 @@ def rows(reporter: Reporter) -> dict[str, int]:
         "queue_id": Queue.objects.get().id,
         "alert_id": alert.id,
         "delivery_id": Delivery.objects.create(alert=alert, channel=channel, event="firing", state="dead").id,
+        "service_id": Service.objects.get().id,
+        "token_id": IngestToken.objects.get().id,
     }
 
 

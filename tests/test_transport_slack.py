@@ -95,10 +95,11 @@ def test_a_bad_payload_is_permanent_and_keeps_the_channel(http_receiver: HttpRec
     assert not e.value.disable_channel
 
 
-def test_its_recipient_is_the_url() -> None:
-    assert transport_for("slack", {"url": "https://hooks.slack.com/services/x"}).recipients() == [
-        "https://hooks.slack.com/services/x"
-    ]
+def test_its_recipient_is_the_url_hashed() -> None:
+    # The URL is the hook's credential: rate limits count it by a hash, never store it.
+    (recipient,) = transport_for("slack", {"url": "https://hooks.slack.com/services/x"}).recipients()
+    assert recipient.startswith("slack:sha256:") and "hooks.slack.com" not in recipient
+    assert transport_for("slack", {"url": "https://hooks.slack.com/services/y"}).recipients() != [recipient]
 
 
 def test_it_cleans_its_config() -> None:

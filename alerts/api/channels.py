@@ -1,88 +1,107 @@
-"""Channels: read (viewer, secrets masked), configure and test (admin)."""
+"""Channels: read (viewer, secrets masked), configure, test and reveal a secret (admin)."""
 
 # No `from __future__ import annotations`: ninja resolves the annotations of a decorated
 # view (@paginate, @shared) in the decorator's module, where these names are unknown.
 
-from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
-from ninja import Router, Status
-from ninja.pagination import paginate
+from typing import Literal
 
-from alerts import outbox
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Schema, Status
+from ninja.pagination import paginate
+from pydantic import Field
+
+from alerts import channel_changes, outbox
+from alerts.channel_read import channel_deliveries, channel_detail, channel_out, find_channels
+from alerts.channel_read import get_channel as read_channel
 from alerts.models import Channel
 from alerts.read import delivery_out
-from alerts.transports import TRANSPORTS
 from monitoring.auth import require_role, user_auth
-from monitoring.errors import InputError
-from monitoring.inputs import check_json
+from monitoring.inputs import Body, Name, example
 from monitoring.paging import Rows, ShortPagination
 from monitoring.schemas import errors
 
 from .schemas import ChannelIn, ChannelOut, ChannelPatch, DeliveryOut
 
 router = Router(tags=["channels"])
-MASK = "********"
-SECRET_KEYS = ("secret", "previous_secret", "password")
 
 
-def masked(config: dict) -> dict:
-    return {k: (MASK if k in SECRET_KEYS and v else v) for k, v in config.items()}
+class ChannelRuleOut(Schema):
+    id: int
+    name: str
+    enabled: bool
+    cooldown_minutes: int
 
 
-def channel_out(channel: Channel) -> dict:
-    return {
-        "id": channel.id,
-        "name": channel.name,
-        "kind": channel.kind,
-        "config": masked(channel.config),
-        "rate_per_minute": channel.rate_per_minute,
-        "enabled": channel.enabled,
-        "disabled_at": channel.disabled_at,
-        "disabled_reason": channel.disabled_reason,
-        "created": channel.created,
-    }
+class ChannelDetail(ChannelOut):
+    # The limit in force: rate_per_minute, or MONITOR_CHANNEL_RATE_PER_MINUTE when that is null.
+    rate_limit_per_minute: int
+    sent_last_minute: int
+    # The rules that notify this channel; each one's cooldown spaces its notices to it.
+    rules: list[ChannelRuleOut]
 
 
-def clean(kind: str, config: dict, old: dict | None = None) -> dict:
-    if kind not in TRANSPORTS:
-        raise InputError("kind", f"must be one of {', '.join(TRANSPORTS)}")
-    check_json(config, "config")
-    # A masked secret sent back unchanged keeps the stored one.
-    config = {k: (old.get(k) if old and v == MASK else v) for k, v in config.items()}
-    return TRANSPORTS[kind].clean_config(config)
+class TestResultOut(Schema):
+    # sent: the receiver took it (answer says how); dead: it failed (error says why);
+    # pending: held back by the rate limit, the worker sends it later.
+    state: Literal["sent", "dead", "pending"]
+    answer: str
+    error: str
+    elapsed_ms: float
 
 
-def set_enabled(channel: Channel, enabled: bool | None) -> None:
-    if enabled is True:
-        channel.disabled_at, channel.disabled_reason = None, ""
-    elif enabled is False and channel.disabled_at is None:
-        channel.disabled_at, channel.disabled_reason = timezone.now(), "disabled by an admin"
+class ChannelTestOut(DeliveryOut):
+    result: TestResultOut
+
+
+class RevealIn(Body):
+    model_config = example({"key": "secret"})
+
+    key: Name = Field(..., max_length=50)
+
+
+class RevealOut(Schema):
+    key: str
+    value: str
+
+
+class DeliveryFilters(Schema):
+    state: Literal["pending", "sending", "sent", "dead"] | None = None
+
+
+def found(channel_id: int) -> Channel:
+    channel = read_channel(channel_id)
+    if channel is None:
+        raise Http404("no such channel")
+    return channel
 
 
 @router.get("/channels", auth=user_auth, response={200: list[ChannelOut], **errors(401, 422, 503)})
 @paginate(ShortPagination)
 def list_channels(request: HttpRequest) -> Rows:
-    return Rows(Channel.objects.all(), lambda page: [channel_out(c) for c in page])
+    return find_channels()
 
 
 @router.post("/channels", auth=user_auth, response={201: ChannelOut, **errors(400, 401, 403, 413, 422, 503)})
 def create_channel(request: HttpRequest, payload: ChannelIn) -> Status:
     require_role(request, "admin")
-    channel = Channel(
-        name=payload.name,
-        kind=payload.kind,
-        config=clean(payload.kind, payload.config),
-        rate_per_minute=payload.rate_per_minute,
-    )
-    set_enabled(channel, payload.enabled)
-    channel.save()
+    channel = channel_changes.create(request.user, payload.model_dump())
     return Status(201, channel_out(channel))
 
 
-@router.get("/channels/{channel_id}", auth=user_auth, response={200: ChannelOut, **errors(401, 404, 422, 503)})
+@router.get("/channels/{channel_id}", auth=user_auth, response={200: ChannelDetail, **errors(401, 404, 422, 503)})
 def get_channel(request: HttpRequest, channel_id: int) -> dict:
-    return channel_out(get_object_or_404(Channel, id=channel_id))
+    return channel_detail(found(channel_id))
+
+
+@router.get(
+    "/channels/{channel_id}/deliveries",
+    auth=user_auth,
+    response={200: list[DeliveryOut], **errors(401, 404, 422, 503)},
+)
+@paginate(ShortPagination)
+def list_channel_deliveries(request: HttpRequest, channel_id: int, filters: Query[DeliveryFilters]) -> Rows:
+    return channel_deliveries(get_object_or_404(Channel, id=channel_id), filters.state)
 
 
 @router.patch(
@@ -90,32 +109,33 @@ def get_channel(request: HttpRequest, channel_id: int) -> dict:
 )
 def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch) -> dict:
     require_role(request, "admin")
-    channel = get_object_or_404(Channel, id=channel_id)
-    data = payload.model_dump(exclude_unset=True)
-    if "config" in data:
-        channel.config = clean(channel.kind, data["config"] or {}, channel.config)
-    if "name" in data:
-        channel.name = data["name"]
-    if "rate_per_minute" in data:
-        channel.rate_per_minute = data["rate_per_minute"]
-    set_enabled(channel, data.get("enabled"))
-    channel.save()
+    channel = channel_changes.update(request.user, found(channel_id), payload.model_dump(exclude_unset=True))
     return channel_out(channel)
 
 
 @router.delete("/channels/{channel_id}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)})
 def delete_channel(request: HttpRequest, channel_id: int) -> Status:
     require_role(request, "admin")
-    get_object_or_404(Channel, id=channel_id).delete()
+    channel_changes.delete(request.user, get_object_or_404(Channel, id=channel_id))
     return Status(204, None)
 
 
 @router.post(
-    "/channels/{channel_id}/test", auth=user_auth, response={202: DeliveryOut, **errors(401, 403, 404, 422, 503)}
+    "/channels/{channel_id}/test", auth=user_auth, response={202: ChannelTestOut, **errors(401, 403, 404, 422, 503)}
 )
 def test_channel(request: HttpRequest, channel_id: int) -> Status:
     require_role(request, "admin")
-    channel = get_object_or_404(Channel, id=channel_id)
-    delivery = outbox.send_test(channel)
+    delivery, result = outbox.send_test(get_object_or_404(Channel, id=channel_id))
     delivery.refresh_from_db()
-    return Status(202, delivery_out(delivery))
+    return Status(202, {**delivery_out(delivery), "result": result.__dict__})
+
+
+@router.post(
+    "/channels/{channel_id}/reveal",
+    auth=user_auth,
+    response={200: RevealOut, **errors(400, 401, 403, 404, 413, 422, 503)},
+)
+def reveal_channel_secret(request: HttpRequest, channel_id: int, payload: RevealIn) -> dict:
+    require_role(request, "admin")
+    value = channel_changes.reveal(request.user, get_object_or_404(Channel, id=channel_id), payload.key)
+    return {"key": payload.key, "value": value}

@@ -238,12 +238,19 @@ class ChannelOut(Schema):
     id: int
     name: str
     kind: str
+    # Where messages go, with nothing of a secret in it (a Slack URL shows only its host).
+    target: str
+    # Each secret that is set reads "********"; send it back unchanged to keep it.
     config: dict
+    # The config keys holding a secret that is set (reveal one: POST .../reveal).
+    secrets: list[str]
     rate_per_minute: int | None
     enabled: bool
     disabled_at: datetime | None
     disabled_reason: str
     created: datetime
+    last_delivery_state: str | None
+    last_delivery_at: datetime | None
 
 
 def known_zone(value: str) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import ClassVar
 from urllib.parse import urlsplit
+
+# What a stored secret reads as anywhere it is shown; sent back unchanged, it keeps the secret.
+MASK = "********"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class ConfigError(ValueError):
 class Transport:
     kind: ClassVar[str] = ""
     label: ClassVar[str] = ""
+    # Config keys that are secrets: encrypted at rest, masked when shown, never in a message.
+    secret_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: dict) -> None:
         self.config = config
@@ -57,11 +63,46 @@ class Transport:
         """Validate and normalise a channel's config; raise ConfigError naming the field."""
         return {}
 
-    def notify(self, message: Message) -> None:
+    def notify(self, message: Message) -> str:
+        """Send message; return what the receiver answered (e.g. "HTTP 200 ok").
+
+        A failure's text never holds a secret of the config, whatever a lower layer put in it.
+        """
+        try:
+            return self.send(message)
+        except TransportError as error:
+            raise self.hide_secrets(error) from None
+
+    def send(self, message: Message) -> str:
         raise NotImplementedError
 
     def recipients(self) -> list[str]:
         return []
+
+    def target(self) -> str:
+        """Where the messages go, safe to show to anyone: no secret, nothing of one."""
+        return ""
+
+    def hide_secrets(self, error: TransportError) -> TransportError:
+        text = error.message
+        for key in self.secret_keys:
+            value = self.config.get(key)
+            if isinstance(value, str) and value:
+                text = text.replace(value, MASK)
+        error.message = text
+        error.args = (text,)
+        return error
+
+
+def http_answer(status: int, body: bytes) -> str:
+    """What a receiver answered, on one line: "HTTP 200 ok"."""
+    text = " ".join(body.decode(errors="replace").split())
+    return f"HTTP {status} {text[:200]}".strip()
+
+
+def hashed(kind: str, value: str) -> str:
+    """A recipient named by a secret (a Slack URL), kept for rate limits without the secret."""
+    return f"{kind}:sha256:{hashlib.sha256(value.encode()).hexdigest()}"
 
 
 def require_dict(config: object) -> dict:

@@ -23,9 +23,13 @@ class Log(Transport):
         require_dict(config)
         return {}
 
-    def notify(self, message: Message) -> None:
+    def target(self) -> str:
+        return "the server log (alerts.notifications)"
+
+    def send(self, message: Message) -> str:
         level = logging.WARNING if message.event == "firing" else logging.INFO
         severity = f"[{message.severity}]"
         title = message.title if message.title.startswith(severity) else f"{severity} {message.title}"
         line = f"{message.event} {title} (alert {message.alert_id}) {message.text}"
         logger.log(level, "%s %s", one_line(line), message.url)
+        return "written to the server log"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import orjson
 
 from alerts import http as outbound
 
-from .base import Message, Transport, TransportError, clean_url, require_dict
+from .base import Message, Transport, TransportError, clean_url, hashed, http_answer, require_dict
+from .targets import refuse_internal_url
 
 COLORS = {"critical": "#d62728", "high": "#ff7f0e", "medium": "#f2c744", "low": "#1f77b4"}
 RESOLVED_COLOR = "#2ca02c"
@@ -17,13 +20,20 @@ class Slack(Transport):
     kind = "slack"
     label = "Slack"
 
+    # The incoming-webhook URL is itself the credential: anyone holding it can post.
+    secret_keys = ("url",)
+
     @classmethod
     def clean_config(cls, config: dict) -> dict:
-        return {"url": clean_url(require_dict(config))}
+        url = clean_url(require_dict(config))
+        refuse_internal_url("config.url", url)
+        return {"url": url}
 
-    def notify(self, message: Message) -> None:
+    def send(self, message: Message) -> str:
         try:
-            outbound.post_json(self.config["url"], self.payload(message), {"Content-Type": "application/json"})
+            response = outbound.post_json(
+                self.config["url"], self.payload(message), {"Content-Type": "application/json"}
+            )
         except outbound.HttpStatusError as e:
             if e.status in (404, 410):
                 # Slack answers no_service / channel_not_found once a hook is removed.
@@ -32,9 +42,14 @@ class Slack(Transport):
                     f"Slack says the webhook is gone ({reason})", permanent=True, disable_channel=True
                 ) from None
             raise
+        return http_answer(response.status, response.body)
 
     def recipients(self) -> list[str]:
-        return [self.config["url"]]
+        return [hashed("slack", self.config["url"])]
+
+    def target(self) -> str:
+        host = urlsplit(self.config["url"]).hostname or ""
+        return f"Slack incoming webhook on {host}"
 
     def payload(self, message: Message) -> bytes:
         color = RESOLVED_COLOR if message.event == "resolved" else COLORS.get(message.severity, COLORS["low"])

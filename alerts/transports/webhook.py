@@ -11,7 +11,8 @@ import orjson
 
 from alerts import http as outbound
 
-from .base import ConfigError, Message, Transport, clean_url, require_dict
+from .base import ConfigError, Message, Transport, clean_url, http_answer, require_dict
+from .targets import refuse_internal_url, shown_url
 
 MIN_SECRET_CHARS = 16
 MAX_SECRET_CHARS = 256
@@ -56,22 +57,30 @@ class Webhook(Transport):
     kind = "webhook"
     label = "Webhook"
 
+    secret_keys = ("secret", "previous_secret")
+
     @classmethod
     def clean_config(cls, config: dict) -> dict:
         config = require_dict(config)
-        cleaned = {"url": clean_url(config), "secret": clean_secret(config, "secret", required=True)}
+        url = clean_url(config)
+        refuse_internal_url("config.url", url)
+        cleaned = {"url": url, "secret": clean_secret(config, "secret", required=True)}
         previous = clean_secret(config, "previous_secret", required=False)
         if previous is not None:
             cleaned["previous_secret"] = previous
         return cleaned
 
-    def notify(self, message: Message) -> None:
+    def send(self, message: Message) -> str:
         body = self.payload(message)
         timestamp = int(time.time())
-        outbound.post_json(self.config["url"], body, self.headers(message, timestamp, body))
+        response = outbound.post_json(self.config["url"], body, self.headers(message, timestamp, body))
+        return http_answer(response.status, response.body)
 
     def recipients(self) -> list[str]:
         return [self.config["url"]]
+
+    def target(self) -> str:
+        return shown_url(self.config["url"])
 
     def payload(self, message: Message) -> bytes:
         alert = {

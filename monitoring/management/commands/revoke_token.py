@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from monitoring import service_changes
 from monitoring.models import IngestToken, UserToken
 
 
@@ -19,6 +20,9 @@ class Command(BaseCommand):
                 continue
             if token.revoked:
                 self.stdout.write(f"{prefix} was already revoked on {token.revoked:%Y-%m-%d %H:%M} UTC")
+            elif isinstance(token, IngestToken):
+                service_changes.revoke_token(None, token)  # recorded in the audit trail
+                self.stdout.write(f"revoked {prefix}")
             else:
                 token.revoke()
                 self.stdout.write(f"revoked {prefix}")

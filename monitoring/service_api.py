@@ -1,0 +1,105 @@
+"""The services API: services and their ingest tokens. Reading the list is for every user;
+a service's tokens and every change are for admins. A raw token is in the answer to create
+and rotate only."""
+
+# No `from __future__ import annotations`: ninja reads the annotations at import.
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Router, Status
+
+from . import service_changes as changes
+from .auth import require_role, user_auth
+from .models import IngestToken, Service
+from .schemas import errors
+from .services import (
+    Rotated,
+    RotateIn,
+    ServiceDetail,
+    ServiceIn,
+    ServiceOut,
+    TokenIssued,
+    TokenOut,
+    issued_out,
+    service_detail,
+    service_rows,
+    token_out,
+)
+
+router = Router(tags=["services"])
+
+
+def token_of(service_id: int, token_id: int) -> IngestToken:
+    return get_object_or_404(IngestToken.objects.select_related("service"), id=token_id, service_id=service_id)
+
+
+@router.get("/services", auth=user_auth, response={200: list[ServiceOut], **errors(401, 503)})
+def list_services(request: HttpRequest) -> list[dict]:
+    return service_rows()
+
+
+@router.post("/services", auth=user_auth, response={201: ServiceDetail, **errors(400, 401, 403, 422, 503)})
+def create_service(request: HttpRequest, payload: ServiceIn) -> Status:
+    """A new service, with no token yet: create one with POST /services/{id}/tokens."""
+    require_role(request, "admin")
+    service = changes.create_service(request.user, payload.name)
+    return Status(201, service_detail(service.id))
+
+
+@router.get("/services/{service_id}", auth=user_auth, response={200: ServiceDetail, **errors(401, 403, 404, 422, 503)})
+def get_service(request: HttpRequest, service_id: int) -> dict:
+    """A service with its ingest tokens, by prefix (admin)."""
+    require_role(request, "admin")
+    return service_detail(service_id)
+
+
+@router.patch(
+    "/services/{service_id}", auth=user_auth, response={200: ServiceDetail, **errors(400, 401, 403, 404, 422, 503)}
+)
+def rename_service(request: HttpRequest, service_id: int, payload: ServiceIn) -> dict:
+    """Rename a service; its functions, tokens and history stay. Rules match service names: check them."""
+    require_role(request, "admin")
+    changes.rename_service(request.user, get_object_or_404(Service, id=service_id), payload.name)
+    return service_detail(service_id)
+
+
+@router.delete("/services/{service_id}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)})
+def delete_service(request: HttpRequest, service_id: int) -> Status:
+    """Delete a service with all it reported; its tokens stop at once."""
+    require_role(request, "admin")
+    changes.delete_service(request.user, get_object_or_404(Service, id=service_id))
+    return Status(204, None)
+
+
+@router.post(
+    "/services/{service_id}/tokens", auth=user_auth, response={201: TokenIssued, **errors(401, 403, 404, 422, 503)}
+)
+def create_token(request: HttpRequest, service_id: int) -> Status:
+    """A new ingest token for the service: the raw token is in this answer and nowhere else."""
+    require_role(request, "admin")
+    token, raw = changes.create_token(request.user, get_object_or_404(Service, id=service_id))
+    return Status(201, issued_out(token, raw))
+
+
+@router.post(
+    "/services/{service_id}/tokens/{token_id}/rotate",
+    auth=user_auth,
+    response={201: Rotated, **errors(400, 401, 403, 404, 422, 503)},
+)
+def rotate_token(request: HttpRequest, service_id: int, token_id: int, payload: RotateIn) -> Status:
+    """A new token replacing an active one, which keeps working for grace_minutes (0: stops at once)."""
+    require_role(request, "admin")
+    old = token_of(service_id, token_id)
+    new, raw = changes.rotate_token(request.user, old, payload.grace_minutes)
+    return Status(201, {"token": issued_out(new, raw), "replaced": token_out(old)})
+
+
+@router.post(
+    "/services/{service_id}/tokens/{token_id}/revoke",
+    auth=user_auth,
+    response={200: TokenOut, **errors(401, 403, 404, 422, 503)},
+)
+def revoke_token(request: HttpRequest, service_id: int, token_id: int) -> dict:
+    """Stop a token at once (one in its grace period too); revoking it again changes nothing."""
+    require_role(request, "admin")
+    return token_out(changes.revoke_token(request.user, token_of(service_id, token_id)))

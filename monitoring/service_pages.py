@@ -1,0 +1,196 @@
+"""The services pages (admins): the list with a form to create one, and one service with its
+ingest tokens (create, rotate with a grace period, revoke), its first-batch snippet, rename,
+delete and history. Every change goes through service_changes, as the API's do.
+
+A raw token is shown once: the view that made it keeps it in the session, and the service
+page takes it out as it shows it, so a reload shows it no more.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import service_changes as changes
+from .auth import page_for
+from .errors import InputError
+from .forms import field_errors, form_values, parse
+from .models import IngestToken, Service
+from .paging import MAX_OFFSET, Rows
+from .services import (
+    RotateIn,
+    ServiceIn,
+    all_services,
+    history_lines,
+    refused_days,
+    refused_words,
+    service_detail,
+    show_services,
+)
+from .views import page
+
+PAGE_SIZE = 50
+HISTORY_SHOWN = 50
+# How long a rotated token keeps working: minutes and how they read.
+GRACE_CHOICES = [(60, "1 hour"), (1440, "1 day"), (10080, "7 days"), (0, "none: stop it now")]
+ISSUED = "services.issued_token"
+
+
+def offset_of(request: HttpRequest) -> int:
+    given = request.GET.get("offset", "")
+    return min(int(given), MAX_OFFSET) if given.isascii() and given.isdigit() else 0
+
+
+def listing(request: HttpRequest, form: dict | None = None, problems: dict | None = None) -> HttpResponse:
+    offset = offset_of(request)
+    rows = Rows(all_services(), show_services)
+    items, count = rows[offset : offset + PAGE_SIZE], len(rows)
+    for item in items:
+        item["refused_words"] = refused_words(item["refused"])
+    end = offset + len(items)
+    pager = {
+        "count": count,
+        "previous": f"?offset={max(0, offset - PAGE_SIZE)}" if offset else None,
+        "next": f"?offset={end}" if end < count else None,
+    }
+    response = page(
+        request,
+        "monitoring/services.html",
+        "services",
+        services=items,
+        pager=pager,
+        form=form or {},
+        errors=problems or {},
+    )
+    if problems:
+        response.status_code = 422
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@page_for("admin")
+def services(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return listing(request)
+    values = form_values(request.POST)
+    given, problems = parse(ServiceIn, values)
+    if given is None:
+        return listing(request, values, problems)
+    try:
+        service = changes.create_service(request.user, given.name)
+    except InputError as error:
+        return listing(request, values, field_errors(error))
+    messages.success(request, f"Service “{service.name}” created. Now create its first ingest token.")
+    return redirect("service", service.id)
+
+
+def issued_here(request: HttpRequest, service_id: int) -> dict | None:
+    """The raw token just made for this service, once; None when there is none (or it was shown)."""
+    issued = request.session.pop(ISSUED, None)
+    return issued if issued and issued.get("service") == service_id else None
+
+
+def detail(
+    request: HttpRequest, service_id: int, form: dict | None = None, problems: dict | None = None
+) -> HttpResponse:
+    found = service_detail(service_id)
+    issued = issued_here(request, service_id)
+    response = page(
+        request,
+        "monitoring/service.html",
+        "services",
+        service=found,
+        issued=issued,
+        snippet={"site_url": settings.SITE_URL, "token": issued["raw"] if issued else None, "service": found["name"]},
+        grace_choices=GRACE_CHOICES,
+        refused=refused_days(service_id),
+        history=history_lines(service_id, found["tokens"], HISTORY_SHOWN),
+        form=form or {"name": found["name"]},
+        errors=problems or {},
+    )
+    if problems:
+        response.status_code = 422
+    return response
+
+
+@page_for("admin")
+def service(request: HttpRequest, service_id: int) -> HttpResponse:
+    return detail(request, service_id)
+
+
+def keep_issued(request: HttpRequest, token: IngestToken, raw: str) -> None:
+    request.session[ISSUED] = {"service": token.service_id, "prefix": token.prefix, "raw": raw}
+
+
+@require_POST
+@page_for("admin")
+def rename(request: HttpRequest, service_id: int) -> HttpResponse:
+    service = get_object_or_404(Service, id=service_id)
+    values = form_values(request.POST)
+    given, problems = parse(ServiceIn, values)
+    if given is None:
+        return detail(request, service_id, values, problems)
+    old = service.name
+    try:
+        changes.rename_service(request.user, service, given.name)
+    except InputError as error:
+        return detail(request, service_id, values, field_errors(error))
+    if old != service.name:
+        messages.success(request, f"Renamed “{old}” to “{service.name}”.")
+    return redirect("service", service.id)
+
+
+@require_POST
+@page_for("admin")
+def delete(request: HttpRequest, service_id: int) -> HttpResponse:
+    service = get_object_or_404(Service, id=service_id)
+    changes.delete_service(request.user, service)
+    messages.success(request, f"Service “{service.name}” deleted with all it reported; its tokens no longer work.")
+    return redirect("services")
+
+
+@require_POST
+@page_for("admin")
+def create_token(request: HttpRequest, service_id: int) -> HttpResponse:
+    token, raw = changes.create_token(request.user, get_object_or_404(Service, id=service_id))
+    keep_issued(request, token, raw)
+    messages.success(request, f"Token {token.prefix}… created. Copy it now: it is not shown again.")
+    return redirect("service", service_id)
+
+
+def token_of(service_id: int, token_id: int) -> IngestToken:
+    return get_object_or_404(IngestToken.objects.select_related("service"), id=token_id, service_id=service_id)
+
+
+@require_POST
+@page_for("admin")
+def rotate_token(request: HttpRequest, service_id: int, token_id: int) -> HttpResponse:
+    old = token_of(service_id, token_id)
+    values = form_values(request.POST)
+    # A form sends text; the API takes only JSON numbers for minutes.
+    grace = str(values.get("grace_minutes", ""))
+    if grace.isascii() and grace.isdigit():
+        values["grace_minutes"] = int(grace)
+    given, problems = parse(RotateIn, values)
+    try:
+        if given is None:
+            raise InputError("grace_minutes", problems.get("grace_minutes", "is not valid"))
+        new, raw = changes.rotate_token(request.user, old, given.grace_minutes)
+    except InputError as error:
+        messages.error(request, f"Token {old.prefix}… was not rotated: {error.field} {error.message}.")
+        return redirect("service", service_id)
+    keep_issued(request, new, raw)
+    ends = "stopped working now" if given.grace_minutes == 0 else "keeps working until the time shown"
+    messages.success(request, f"Token {new.prefix}… replaces {old.prefix}…, which {ends}. Copy the new one now.")
+    return redirect("service", service_id)
+
+
+@require_POST
+@page_for("admin")
+def revoke_token(request: HttpRequest, service_id: int, token_id: int) -> HttpResponse:
+    token = changes.revoke_token(request.user, token_of(service_id, token_id))
+    messages.success(request, f"Token {token.prefix}… revoked: it no longer works.")
+    return redirect("service", service_id)
