@@ -1,4 +1,5 @@
-"""The alerts' page fragments: the alerts table's body, and one alert's state and history."""
+"""The alerts' page fragments: the alerts table's body, and one alert's state, acknowledge form
+and history."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from monitoring.auth import fragment_view, role_of
 from monitoring.shared import shared_fragment
 
 from . import read
-from .views import alert_listing
+from .views import REMIND_CHOICES, alert_listing
 
 
 @fragment_view
@@ -21,9 +22,16 @@ def alert_table(request: HttpRequest) -> HttpResponse:
 
 @fragment_view
 def alert_state(request: HttpRequest, alert_id: int) -> HttpResponse:
-    """One alert's state, suppression, severity, value and who acknowledged it."""
-    context = {"alert": read.alert_detail(alert_id), "can_act": role_of(request.user) != "viewer"}
+    """One alert's state, how long it has been open, its value now and when it fired."""
+    context = {"alert": read.alert_state(alert_id), "can_act": role_of(request.user) != "viewer"}
     return render(request, "alerts/_alert_state.html", context)
+
+
+@fragment_view
+def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """The acknowledge form (a reason, when to remind again) while the alert fires; else nothing."""
+    context = {"alert": read.get_alert(alert_id), "can_act": role_of(request.user) != "viewer"}
+    return render(request, "alerts/_alert_acknowledge.html", context | {"remind_choices": REMIND_CHOICES})
 
 
 @fragment_view
@@ -36,4 +44,5 @@ urlpatterns = [
     path("alerts/table", alert_table, name="fragment-alerts"),
     path("alerts/<int:alert_id>/state", alert_state, name="fragment-alert-state"),
     path("alerts/<int:alert_id>/history", alert_history, name="fragment-alert-history"),
+    path("alerts/<int:alert_id>/acknowledge", alert_acknowledge, name="fragment-alert-acknowledge"),
 ]

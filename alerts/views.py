@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from pydantic import Field, ValidationError
@@ -20,6 +21,8 @@ DEAD_SHOWN = 50
 STATES = ["firing", "acknowledged", "suppressed", "resolved"]
 # The suppress duration picker: minutes and how they read.
 SUPPRESS_CHOICES = [(15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 day"), (10080, "1 week")]
+# "Remind me again after": the acknowledgement lapses then if the alert still fires.
+REMIND_CHOICES = [(15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 day")]
 
 
 class ListQuery(read.AlertFilters):
@@ -65,7 +68,13 @@ def alerts(request: HttpRequest) -> HttpResponse:
     return page(request, "alerts/alerts.html", "alerts", **listing, tabs=tabs, dead=dead)
 
 
+def evaluation_ms() -> int:
+    """How often a rule's value can change: an open alert page reads its value no more often."""
+    return round(settings.MONITOR_EVALUATION_INTERVAL_S * 1000)
+
+
 @login_required
 def alert(request: HttpRequest, alert_id: int) -> HttpResponse:
-    detail = read.alert_detail(alert_id)
-    return page(request, "alerts/alert.html", "alerts", alert=detail, suppress_choices=SUPPRESS_CHOICES)
+    detail = read.alert_page(alert_id)
+    context = {"suppress_choices": SUPPRESS_CHOICES, "remind_choices": REMIND_CHOICES, "every_ms": evaluation_ms()}
+    return page(request, "alerts/alert.html", "alerts", alert=detail, **context)
