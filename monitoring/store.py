@@ -1,5 +1,5 @@
 """Write a validated batch inside the caller's transaction: functions, breakers, concurrency,
-calls. How rows reach the database (PostgreSQL or SQLite) is the writer's (`writers.py`)."""
+calls and their errors by type. How rows reach the database (PostgreSQL or SQLite) is the writer's (`writers.py`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models, transaction
 
+from . import error_types
 from .batch import Batch
 from .fold import fold_functions, fold_minutes
 from .models import (
@@ -77,6 +78,7 @@ class Remembered:
         # list() copies the keys in one step: other threads may add rows meanwhile.
         for key in [key for key in list(cls.rows) if key[1] == service_id]:
             cls.rows.pop(key, None)
+        error_types.Registered.forget(service_id)
 
 
 def find_or_create(model: type[models.Model], service: Service, first_paths: dict[str, str]) -> Known:
@@ -139,8 +141,16 @@ def store_functions(service: Service, batch: Batch) -> list[BreakerFlip]:
         shard = writer().pick_shard()
         folds = fold_functions(batch.calls, ids)
         touch_last_seen(Function, service, {function_id: fold.last_seen for function_id, fold in folds.items()}, known)
+        write_errors(service, batch, ids, shard)
         writer().write_calls(folds, fold_minutes(batch.calls, ids), shard)
     return flips
+
+
+def write_errors(service: Service, batch: Batch, ids: dict[str, int], shard: int) -> None:
+    """The batch's errors by type and minute: one row each, one statement, in the buckets' shard."""
+    errors = error_types.fold_errors(batch.calls, ids)
+    if errors:
+        writer().write_errors(error_types.by_type(service.id, errors), shard)
 
 
 def touch_last_seen(model: type[models.Model], service: Service, seen: dict[int, datetime], known: Known) -> None:

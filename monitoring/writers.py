@@ -22,8 +22,9 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from .error_types import TypedErrors
 from .fold import FunctionFold, MinuteFold
-from .models import ENTRY_WIDTH, STRIP_LENGTH, CallBucket, IngestBatch, OutcomeStrip
+from .models import ENTRY_WIDTH, STRIP_LENGTH, CallBucket, ErrorMinute, IngestBatch, OutcomeStrip
 
 KEEP = STRIP_LENGTH * ENTRY_WIDTH
 
@@ -129,6 +130,15 @@ class PostgresWriter(Reads):
         latency_max_ms = GREATEST({buckets}.latency_max_ms, EXCLUDED.latency_max_ms),
         histogram = monitor_histogram_add({buckets}.histogram, EXCLUDED.histogram)
     """
+    ERRORS_UPSERT = """
+    INSERT INTO {table} (shard, error_type_id, minute, count, first_seen, last_seen)
+    SELECT %(shard)s, * FROM jsonb_to_recordset(%(errors_json)s::jsonb) AS e(
+        error_type_id bigint, minute timestamptz, count int, first_seen timestamptz, last_seen timestamptz)
+    ON CONFLICT (error_type_id, minute, shard) DO UPDATE SET
+        count = {table}.count + EXCLUDED.count,
+        first_seen = LEAST({table}.first_seen, EXCLUDED.first_seen),
+        last_seen = GREATEST({table}.last_seen, EXCLUDED.last_seen)
+    """
     CLAIM = """
     INSERT INTO {table} (service_id, key, body_digest, answer, created) VALUES (%s, %s, %s, %s::jsonb, now())
     ON CONFLICT (service_id, key) DO NOTHING RETURNING id
@@ -159,6 +169,15 @@ class PostgresWriter(Reads):
         }
         sql = self.CALLS_UPSERT.format(strips=OutcomeStrip._meta.db_table, buckets=CallBucket._meta.db_table)
         self.execute_bound(sql, params)
+
+    def write_errors(self, errors: TypedErrors, shard: int) -> None:
+        """One statement for all the batch's error rows, as write_calls does for its buckets."""
+        rows = [
+            {"error_type_id": type_id, "minute": minute, **vars(errors[(type_id, minute)])}
+            for type_id, minute in sorted(errors)
+        ]
+        params = {"shard": shard, "errors_json": orjson.dumps(rows).decode()}
+        self.execute_bound(self.ERRORS_UPSERT.format(table=ErrorMinute._meta.db_table), params)
 
     def claim(self, service_id: int, key: str, body_digest: str, answer: dict) -> bool:
         """True when this batch is the first to hold the key (one round trip, no savepoint)."""
@@ -200,6 +219,26 @@ class SqliteWriter(Reads):
     def write_calls(self, functions: Functions, minutes: Minutes, shard: int) -> None:
         self.merge_strips(functions, shard)
         self.merge_buckets(minutes, shard)
+
+    def write_errors(self, errors: TypedErrors, shard: int) -> None:
+        keys = sorted(errors)
+        existing = {
+            (row.error_type_id, row.minute): row
+            for row in ErrorMinute.objects.filter(
+                error_type_id__in={key[0] for key in keys}, minute__in={key[1] for key in keys}, shard=shard
+            )
+        }
+        rows = []
+        for key in keys:
+            row = existing.get(key) or ErrorMinute(error_type_id=key[0], minute=key[1], shard=shard)
+            row.add(errors[key])
+            rows.append(row)
+        ErrorMinute.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["error_type", "minute", "shard"],
+            update_fields=["count", "first_seen", "last_seen"],
+        )
 
     def claim(self, service_id: int, key: str, body_digest: str, answer: dict) -> bool:
         try:
