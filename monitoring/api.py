@@ -60,7 +60,12 @@ def function_series(
     return series_out(function, requested_window(range_, start, end, minutes))
 
 
-@router.get("/functions/{function_id}/errors", auth=user_auth, response={200: ErrorsOut, **errors(401, 404, 422, 503)})
+@router.get(
+    "/functions/{function_id}/errors",
+    auth=user_auth,
+    response={200: ErrorsOut, **errors(401, 404, 422, 503)},
+    by_alias=True,  # "from" and "to", as the query names them
+)
 def function_errors(
     request: HttpRequest,
     function_id: int,
