@@ -160,4 +160,3 @@ def test_an_ingest_token_cannot_read(client: Client, reporter: Reporter, token: 
 def test_the_endpoint_is_in_the_openapi_document(client: Client, db: None) -> None:
     paths = client.get("/api/openapi.json").json()["paths"]
     assert "/api/v1/functions/{function_id}/errors" in paths
-
