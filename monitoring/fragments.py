@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import path
 
+from . import top_errors
 from .auth import fragment_view
 from .read import function_detail, function_row, functions_by_id
 from .shared import shared_fragment
@@ -48,9 +49,17 @@ def function_fleet(request: HttpRequest, function_id: int) -> HttpResponse:
     return render(request, "monitoring/_function_fleet.html", {"function": function_detail(function_id)})
 
 
+@fragment_view
+def function_errors(request: HttpRequest, function_id: int) -> HttpResponse:
+    """One function's top error types over the page's range (?range=1h, 6h, 24h, 7d or 30d)."""
+    context = top_errors.table(function_id, request.GET.get("range"))
+    return render(request, "monitoring/_function_errors.html", context)
+
+
 urlpatterns = [
     path("functions/table", function_table, name="fragment-functions"),
     path("functions/rows", function_rows, name="fragment-function-rows"),
     path("functions/<int:function_id>/figures", function_figures, name="fragment-function-figures"),
     path("functions/<int:function_id>/fleet", function_fleet, name="fragment-function-fleet"),
+    path("functions/<int:function_id>/errors", function_errors, name="fragment-function-errors"),
 ]

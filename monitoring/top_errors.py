@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Max, Min, Sum
+from django.shortcuts import get_object_or_404
 from ninja import Schema
 from pydantic import Field
 
 from .models import ErrorHour, ErrorMinute, ErrorType, Function
-from .ranges import Window
+from .ranges import RANGES, Window, window
 
 TOP = 10
 
@@ -28,9 +30,10 @@ class ErrorTypeOut(Schema):
 
 
 class OtherErrorsOut(Schema):
-    count: int = Field(description="errors of the types not listed, and of those past MONITOR_MAX_ERROR_TYPES")
+    count: int = Field(description="errors of the types not listed, and of the types past MONITOR_MAX_ERROR_TYPES")
     share: float
-    types: int = Field(description="how many of the listed function's named types this holds (not those past the cap)")
+    types: int = Field(description="how many named types are not listed (the types past the cap are not named)")
+    past_cap: int = Field(description="errors of types the function reported past MONITOR_MAX_ERROR_TYPES")
     first_seen: datetime | None
     last_seen: datetime | None
 
@@ -85,7 +88,20 @@ def top_errors(function: Function, window: Window, top: int = TOP) -> dict:
             "count": other_count,
             "share": other_count / total if total else 0.0,
             "types": len(rest),
+            "past_cap": overflow["count"] if overflow else 0,
             "first_seen": min((row["first_seen"] for row in other), default=None),
             "last_seen": max((row["last_seen"] for row in other), default=None),
         },
+    }
+
+
+def table(function_id: int, range_name: str | None) -> dict:
+    """The "Top errors" table of a function's page, over the range its charts show (1h unless
+    the page names one it knows)."""
+    function = get_object_or_404(Function, id=function_id)
+    shown = range_name if range_name in RANGES else "1h"
+    return {
+        "errors": top_errors(function, window(shown)),
+        "errors_range": shown,
+        "max_types": settings.MONITOR_MAX_ERROR_TYPES,
     }

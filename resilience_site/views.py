@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 
 from alerts.models import Alert
+from monitoring import top_errors
 from monitoring.models import Function
 from monitoring.read import function_detail
 from monitoring.views import first_steps, page
@@ -46,6 +47,7 @@ def function(request: HttpRequest, function_id: int) -> HttpResponse:
         "alerts": alerts_on(detail),
         "ranges": CHART_RANGES,
         "range": {"name": name, "label": label, "every_ms": every_ms},
+        **top_errors.table(function_id, name),
     }
     return page(request, "monitoring/function.html", "functions", **context)
 
