@@ -141,16 +141,15 @@ def store_functions(service: Service, batch: Batch) -> list[BreakerFlip]:
         shard = writer().pick_shard()
         folds = fold_functions(batch.calls, ids)
         touch_last_seen(Function, service, {function_id: fold.last_seen for function_id, fold in folds.items()}, known)
-        write_errors(service, batch, ids, shard)
-        writer().write_calls(folds, fold_minutes(batch.calls, ids), shard)
+        errors = errors_by_type(service, batch, ids)
+        writer().write_calls(folds, fold_minutes(batch.calls, ids), errors, shard)
     return flips
 
 
-def write_errors(service: Service, batch: Batch, ids: dict[str, int], shard: int) -> None:
-    """The batch's errors by type and minute: one row each, one statement, in the buckets' shard."""
+def errors_by_type(service: Service, batch: Batch, ids: dict[str, int]) -> error_types.TypedErrors:
+    """The batch's errors folded by type and minute, each type given its row (new ones created)."""
     errors = error_types.fold_errors(batch.calls, ids)
-    if errors:
-        writer().write_errors(error_types.by_type(service.id, errors), shard)
+    return error_types.by_type(service.id, errors) if errors else {}
 
 
 def touch_last_seen(model: type[models.Model], service: Service, seen: dict[int, datetime], known: Known) -> None:
