@@ -135,7 +135,7 @@ def test_stored_names_never_hold_control_characters() -> None:
 
 
 def test_old_minutes_roll_up_into_hours_and_old_types_are_forgotten(reporter: Reporter) -> None:
-    old = NOW - timedelta(days=15)
+    old = (NOW - timedelta(days=15)).replace(minute=5)  # both reports within one hour
     for minute in (0, 20):
         with time_machine.travel(old + timedelta(minutes=minute), tick=False):
             reporter.post({"calls": [call("charge", "failure", error_type="Old")] * 2})
@@ -152,3 +152,14 @@ def test_old_minutes_roll_up_into_hours_and_old_types_are_forgotten(reporter: Re
         retention.forget_old_hours()
     assert not ErrorHour.objects.exists()
     assert set(ErrorType.objects.values_list("name", flat=True)) == {"New"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_remembered_type_that_retention_forgot_is_created_again(reporter: Reporter) -> None:
+    from monitoring.error_types import Registered
+
+    post(reporter, [call("charge", "failure", error_type="Gone", ts=at(1))])
+    assert Registered.ids  # this process remembers the type's id
+    ErrorType.objects.all().delete()  # as retention does once no row counts it
+    post(reporter, [call("charge", "failure", error_type="Gone", ts=at(2))])
+    assert stored() == {("charge", "Gone"): 1}

@@ -16,7 +16,7 @@ from tests.browser import make_user
 from tests.conftest import Reporter, call
 
 NOW = datetime.now(UTC).replace(second=30, microsecond=0)
-OLD = NOW - timedelta(days=14, hours=3)  # rolled up into hours by retention
+OLD = (NOW - timedelta(days=14, hours=3)).replace(minute=10)  # rolled up into hours by retention; +7 min: the same hour
 NEAR_BOUNDARY = NOW - timedelta(days=13, hours=20)  # still minutes
 DAYS_AGO = NOW - timedelta(days=2)
 RECENT = NOW - timedelta(minutes=20)
