@@ -123,8 +123,8 @@ def forget_old_hours(now: datetime | None = None) -> int:
 
 
 def forget_unused_error_types(now: datetime | None = None) -> int:
-    # Created over an hour ago: a type is written with its first minute, this keeps clear of
-    # any batch still on its way.
+    """Error types no minute or hour counts any more. Only those created over an hour ago: a
+    type and its first minute are written together, so none is taken from a batch under way."""
     unused = ErrorType.objects.filter(created__lt=(now or timezone.now()) - timedelta(hours=1)).exclude(
         Exists(ErrorMinute.objects.filter(error_type=OuterRef("pk")))
     )
