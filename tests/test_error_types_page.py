@@ -82,7 +82,8 @@ def test_types_past_the_top_and_the_cap_show_as_other(client: Client, reporter: 
     rows = table_rows(page(client))
     assert len(rows) == 11  # the top ten and other
     other = rows[-1]
-    assert "Other" in other and "2 more types" in other and "15 errors of types past the limit of 12 a function" in other
+    assert "Other" in other and "2 more types" in other
+    assert "15 errors of types past the limit of 12 a function" in other
     # Error10 and Error11 beyond the top ten, Error12 and Error13 past the cap: 10 + 9 + 8 + 7.
     assert ">34<" in other
 
