@@ -24,6 +24,7 @@ from .schemas import FunctionDetail, FunctionOut, FunctionPage, Series, errors
 from .series import series
 from .service_api import router as service_router
 from .shared import SharedPagination, Sharing, shared
+from .top_errors import TOP, ErrorsOut, top_errors
 
 router = Router(tags=["monitoring"])
 router.add_router("", service_router)
@@ -56,6 +57,26 @@ def function_series(
 ) -> dict:
     function = get_object_or_404(Function, id=function_id)
     return series_out(function, requested_window(range_, start, end, minutes))
+
+
+@router.get(
+    "/functions/{function_id}/errors",
+    auth=user_auth,
+    response={200: ErrorsOut, **errors(401, 404, 422, 503)},
+    by_alias=True,  # "from" and "to", as the query names them
+)
+def function_errors(
+    request: HttpRequest,
+    function_id: int,
+    range_: str | None = Query(None, alias="range", pattern=RANGE_PATTERN, description=RANGE_HELP + " (default 1h)"),
+    start: datetime | None = Query(None, alias="from", description=FROM_HELP),
+    end: datetime | None = Query(None, alias="to", description="ISO 8601 with an offset"),
+    top: int = Query(TOP, ge=1, le=100, description="how many types to list; the rest are counted as other"),
+) -> dict:
+    """The function's errors by type over the range (aligned as the series' is), most frequent first."""
+    function = get_object_or_404(Function, id=function_id)
+    window = requested_window(range_ or "1h", start, end, 60)
+    return top_errors(function, window, top)
 
 
 def requested_window(range_: str | None, start: datetime | None, end: datetime | None, minutes: int) -> Window:

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
 
+from . import top_errors
 from .auth import fragment_view
 from .breaker_history import breaker_history
 from .models import Function
@@ -56,6 +57,10 @@ def function_breakers(request: HttpRequest, function_id: int) -> HttpResponse:
     function = get_object_or_404(Function, id=function_id)
     context = {"breakers": breaker_history(function.id, request.GET)}
     return render(request, "monitoring/_breaker_history.html", context)
+def function_errors(request: HttpRequest, function_id: int) -> HttpResponse:
+    """One function's top error types over the page's range (?range=1h, 6h, 24h, 7d or 30d)."""
+    context = top_errors.table(function_id, request.GET.get("range"))
+    return render(request, "monitoring/_function_errors.html", context)
 
 
 urlpatterns = [
@@ -64,4 +69,5 @@ urlpatterns = [
     path("functions/<int:function_id>/figures", function_figures, name="fragment-function-figures"),
     path("functions/<int:function_id>/fleet", function_fleet, name="fragment-function-fleet"),
     path("functions/<int:function_id>/breakers", function_breakers, name="fragment-function-breakers"),
+    path("functions/<int:function_id>/errors", function_errors, name="fragment-function-errors"),
 ]

@@ -243,6 +243,73 @@ class CallHour(CallCounts):
         indexes = [models.Index(fields=["hour"], name="callhour_hour")]
 
 
+class ErrorType(models.Model):
+    """A kind of error one function reported: the error_type its calls named, or their outcome.
+
+    At most MONITOR_MAX_ERROR_TYPES per function. Types past it are counted on the function's
+    OTHER row, whose name is empty (a reported name never is). Forgotten once no minute or
+    hour counts it any more.
+    """
+
+    OTHER = ""
+    NAME_LENGTH = 120
+
+    function = models.ForeignKey(Function, models.CASCADE, related_name="error_types", db_index=False)
+    name = models.CharField(max_length=NAME_LENGTH, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # Serves ingest's lookup of a function's types and every read by function.
+        constraints = [models.UniqueConstraint(fields=["function", "name"], name="errortype_function_name")]
+
+    def __str__(self) -> str:
+        return self.name or "other"
+
+
+class ErrorCounts(models.Model):
+    """Errors of one type over a period: how many, the first and the last."""
+
+    # No index of its own: each table's unique constraint starts with the type.
+    error_type = models.ForeignKey(ErrorType, models.CASCADE, db_index=False)
+    count = models.IntegerField(default=0)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+    def add(self, other: ErrorCounts) -> None:
+        """Add other's counts to these (a new row starts with no first or last seen)."""
+        self.count += other.count
+        self.first_seen = other.first_seen if self.first_seen is None else min(self.first_seen, other.first_seen)
+        self.last_seen = other.last_seen if self.last_seen is None else max(self.last_seen, other.last_seen)
+
+
+class ErrorMinute(ErrorCounts):
+    """Errors of one type in one minute, in one of the call buckets' shards."""
+
+    minute = models.DateTimeField()
+    shard = models.SmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["error_type", "minute", "shard"], name="errorminute_type_minute_shard")
+        ]
+        # Serves the retention roll-up.
+        indexes = [models.Index(fields=["minute"], name="errorminute_minute")]
+
+
+class ErrorHour(ErrorCounts):
+    """Error minutes past retention, rolled up by hour."""
+
+    hour = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["error_type", "hour"], name="errorhour_type_hour")]
+        # Serves the deletion of hours past retention.
+        indexes = [models.Index(fields=["hour"], name="errorhour_hour")]
+
+
 class BreakerState(models.TextChoices):
     CLOSED = "closed"
     OPEN = "open"

@@ -1,4 +1,5 @@
-"""Minute buckets past retention are rolled into hourly rows; old hours, batches and breaker flips are forgotten."""
+"""Minute buckets and error minutes past retention are rolled into hourly rows; old hours,
+error types no row counts any more, batches and breaker flips are forgotten."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from .models import BreakerFlip, CallBucket, CallHour, IngestBatch, Refusal
+from .models import BreakerFlip, CallBucket, CallHour, ErrorHour, ErrorMinute, ErrorType, IngestBatch, Refusal
 
 log = logging.getLogger(__name__)
 CHUNK = 5000
@@ -55,6 +56,33 @@ def roll_up_call_chunk(cutoff: datetime) -> int:
     return len(buckets)
 
 
+def roll_up_error_chunk(cutoff: datetime) -> int:
+    with transaction.atomic():
+        minutes = list(ErrorMinute.objects.filter(minute__lt=cutoff).order_by("id")[:CHUNK])
+        if not minutes:
+            return 0
+        hours: dict[tuple[int, datetime], ErrorHour] = {}
+        for row in minutes:
+            key = (row.error_type_id, hour_of(row.minute))
+            hours.setdefault(key, ErrorHour(error_type_id=key[0], hour=key[1])).add(row)
+        stored = ErrorHour.objects.select_for_update().filter(
+            error_type_id__in={key[0] for key in hours}, hour__in={key[1] for key in hours}
+        )
+        for row in stored:
+            key = (row.error_type_id, row.hour)
+            if key in hours:
+                row.add(hours[key])
+                hours[key] = row
+        ErrorHour.objects.bulk_create(
+            [hours[key] for key in sorted(hours)],
+            update_conflicts=True,
+            unique_fields=["error_type", "hour"],
+            update_fields=["count", "first_seen", "last_seen"],
+        )
+        ErrorMinute.objects.filter(id__in=[row.id for row in minutes]).delete()
+    return len(minutes)
+
+
 def roll_up(roll_chunk: Callable[[datetime], int], what: str, now: datetime | None = None) -> int:
     """Roll rows older than the raw retention into hours, a chunk per transaction."""
     cutoff = raw_cutoff(now)
@@ -80,12 +108,27 @@ def forget_in_chunks(rows: QuerySet, what: str) -> int:
 
 
 def roll_up_calls(now: datetime | None = None) -> int:
+    """Minute buckets and error minutes past the raw retention, into hours; the buckets rolled."""
+    roll_up(roll_up_error_chunk, "error minutes", now)
     return roll_up(roll_up_call_chunk, "minute buckets", now)
 
 
 def forget_old_hours(now: datetime | None = None) -> int:
+    """Hours of calls past the hourly retention (returned), and of errors; then the error types
+    no row counts any more, so their room under MONITOR_MAX_ERROR_TYPES is free again."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.MONITOR_HOURLY_RETENTION_DAYS)
+    forget_in_chunks(ErrorHour.objects.filter(hour__lt=cutoff), "hours of errors")
+    forget_unused_error_types(now)
     return forget_in_chunks(CallHour.objects.filter(hour__lt=cutoff), "hours of calls")
+
+
+def forget_unused_error_types(now: datetime | None = None) -> int:
+    """Error types no minute or hour counts any more. Only those created over an hour ago: a
+    type and its first minute are written together, so none is taken from a batch under way."""
+    unused = ErrorType.objects.filter(created__lt=(now or timezone.now()) - timedelta(hours=1)).exclude(
+        Exists(ErrorMinute.objects.filter(error_type=OuterRef("pk")))
+    )
+    return forget_in_chunks(unused.exclude(Exists(ErrorHour.objects.filter(error_type=OuterRef("pk")))), "error types")
 
 
 def forget_old_batches(now: datetime | None = None) -> int:

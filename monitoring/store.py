@@ -1,5 +1,5 @@
 """Write a validated batch inside the caller's transaction: functions, breakers, concurrency,
-calls. How rows reach the database (PostgreSQL or SQLite) is the writer's (`writers.py`)."""
+calls and their errors by type. How rows reach the database (PostgreSQL or SQLite) is the writer's (`writers.py`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models, transaction
 
+from . import error_types
 from .batch import Batch
 from .fold import fold_functions, fold_minutes
 from .models import (
@@ -77,6 +78,7 @@ class Remembered:
         # list() copies the keys in one step: other threads may add rows meanwhile.
         for key in [key for key in list(cls.rows) if key[1] == service_id]:
             cls.rows.pop(key, None)
+        error_types.Registered.forget(service_id)
 
 
 def find_or_create(model: type[models.Model], service: Service, first_paths: dict[str, str]) -> Known:
@@ -139,8 +141,15 @@ def store_functions(service: Service, batch: Batch) -> list[BreakerFlip]:
         shard = writer().pick_shard()
         folds = fold_functions(batch.calls, ids)
         touch_last_seen(Function, service, {function_id: fold.last_seen for function_id, fold in folds.items()}, known)
-        writer().write_calls(folds, fold_minutes(batch.calls, ids), shard)
+        errors = errors_by_type(service, batch, ids)
+        writer().write_calls(folds, fold_minutes(batch.calls, ids), errors, shard)
     return flips
+
+
+def errors_by_type(service: Service, batch: Batch, ids: dict[str, int]) -> error_types.TypedErrors:
+    """The batch's errors folded by type and minute, each type given its row (new ones created)."""
+    errors = error_types.fold_errors(batch.calls, ids)
+    return error_types.by_type(service.id, errors) if errors else {}
 
 
 def touch_last_seen(model: type[models.Model], service: Service, seen: dict[int, datetime], known: Known) -> None:

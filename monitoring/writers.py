@@ -22,8 +22,9 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from .error_types import TypedErrors
 from .fold import FunctionFold, MinuteFold
-from .models import ENTRY_WIDTH, STRIP_LENGTH, CallBucket, IngestBatch, OutcomeStrip
+from .models import ENTRY_WIDTH, STRIP_LENGTH, CallBucket, ErrorMinute, IngestBatch, OutcomeStrip
 
 KEEP = STRIP_LENGTH * ENTRY_WIDTH
 
@@ -113,6 +114,14 @@ class PostgresWriter(Reads):
         SELECT %(shard)s, function_id, entries
         FROM jsonb_to_recordset(%(strips_json)s::jsonb) AS s(function_id bigint, entries text)
         ON CONFLICT (function_id, shard) DO UPDATE SET entries = right({strips}.entries || EXCLUDED.entries, %(keep)s)
+    ), errors AS (
+        INSERT INTO {errors} (shard, error_type_id, minute, count, first_seen, last_seen)
+        SELECT %(shard)s, * FROM jsonb_to_recordset(%(errors_json)s::jsonb) AS e(
+            error_type_id bigint, minute timestamptz, count int, first_seen timestamptz, last_seen timestamptz)
+        ON CONFLICT (error_type_id, minute, shard) DO UPDATE SET
+            count = {errors}.count + EXCLUDED.count,
+            first_seen = LEAST({errors}.first_seen, EXCLUDED.first_seen),
+            last_seen = GREATEST({errors}.last_seen, EXCLUDED.last_seen)
     )
     INSERT INTO {buckets} (shard, function_id, minute, success, failure, timeout, rejected, retries,
                            latency_sum_ms, latency_max_ms, histogram)
@@ -142,22 +151,29 @@ class PostgresWriter(Reads):
         select = "SELECT %s, name, %s FROM jsonb_array_elements_text(%s::jsonb) AS name"
         run_insert_names(insert_names_sql(select, table), service_id, names)
 
-    def write_calls(self, functions: Functions, minutes: Minutes, shard: int) -> None:
-        # One statement, one round trip. The rows travel as one JSON document: encoding it costs
-        # far less than adapting a dozen parallel arrays value by value. Sorted keys make
-        # concurrent upserts lock rows in one order, so they cannot deadlock.
+    def write_calls(self, functions: Functions, minutes: Minutes, errors: TypedErrors, shard: int) -> None:
+        # One statement, one round trip, for the strips, the buckets and the errors by type.
+        # The rows travel as JSON documents: encoding them costs far less than adapting a
+        # dozen parallel arrays value by value. Sorted keys make concurrent upserts lock rows
+        # in one order, so they cannot deadlock.
         strips = [{"function_id": i, "entries": functions[i].strip} for i in sorted(functions)]
         buckets = [
             {"function_id": function_id, "minute": minute, **vars(minutes[(function_id, minute)])}
             for function_id, minute in sorted(minutes)
+        ]
+        error_rows = [
+            {"error_type_id": type_id, "minute": minute, **vars(errors[(type_id, minute)])}
+            for type_id, minute in sorted(errors)
         ]
         params = {
             "shard": shard,
             "keep": KEEP,
             "strips_json": orjson.dumps(strips).decode(),
             "buckets_json": orjson.dumps(buckets).decode(),
+            "errors_json": orjson.dumps(error_rows).decode(),
         }
-        sql = self.CALLS_UPSERT.format(strips=OutcomeStrip._meta.db_table, buckets=CallBucket._meta.db_table)
+        tables = {"strips": OutcomeStrip, "buckets": CallBucket, "errors": ErrorMinute}
+        sql = self.CALLS_UPSERT.format(**{name: model._meta.db_table for name, model in tables.items()})
         self.execute_bound(sql, params)
 
     def claim(self, service_id: int, key: str, body_digest: str, answer: dict) -> bool:
@@ -197,9 +213,11 @@ class SqliteWriter(Reads):
         select = "SELECT %s, value, %s FROM json_each(%s) WHERE true"
         run_insert_names(insert_names_sql(select, table), service_id, names)
 
-    def write_calls(self, functions: Functions, minutes: Minutes, shard: int) -> None:
+    def write_calls(self, functions: Functions, minutes: Minutes, errors: TypedErrors, shard: int) -> None:
         self.merge_strips(functions, shard)
         self.merge_buckets(minutes, shard)
+        if errors:
+            self.merge_errors(errors, shard)
 
     def claim(self, service_id: int, key: str, body_digest: str, answer: dict) -> bool:
         try:
@@ -249,6 +267,27 @@ class SqliteWriter(Reads):
             update_conflicts=True,
             unique_fields=["function", "minute", "shard"],
             update_fields=[*CallBucket.COUNTED, "latency_max_ms", "histogram"],
+        )
+
+    @staticmethod
+    def merge_errors(errors: TypedErrors, shard: int) -> None:
+        keys = sorted(errors)
+        existing = {
+            (row.error_type_id, row.minute): row
+            for row in ErrorMinute.objects.filter(
+                error_type_id__in={key[0] for key in keys}, minute__in={key[1] for key in keys}, shard=shard
+            )
+        }
+        rows = []
+        for key in keys:
+            row = existing.get(key) or ErrorMinute(error_type_id=key[0], minute=key[1], shard=shard)
+            row.add(errors[key])
+            rows.append(row)
+        ErrorMinute.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["error_type", "minute", "shard"],
+            update_fields=["count", "first_seen", "last_seen"],
         )
 
 

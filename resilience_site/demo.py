@@ -6,7 +6,8 @@ simulated: each one's duration is drawn and added to a simulated clock instead o
 slept, so ~25 calls a second cost next to nothing.
 
 Every CYCLE_S seconds the same story plays (t = seconds into the cycle):
-- payments: charge_card fails ~55 % for t in [30, 180); refund is slow (p95 > 2 s) in [200, 290).
+- payments: charge_card fails ~55 % for t in [30, 180) (502s, reset connections, read
+  timeouts: the function page's "Top errors" shows each); refund is slow (p95 > 2 s) in [200, 290).
 - ai-gateway: invokeGroq fails on two of four instances in [90, 240), so their breakers
   open, reject, try half-open and close again once it is over; invokeOpenAI is slow in
   [150, 240); embed's concurrency limit of 10 has 9 slots taken on one instance in
@@ -48,23 +49,37 @@ QUEUE_EVERY_S = 2.0
 
 
 class SimulatedFailure(Exception):
-    """A failure the demo's simulated dependencies raise."""
+    """A failure the demo's simulated dependencies raise. The client reports each by its
+    class name (error_type), so these are named as the libraries a service uses name theirs;
+    Python's own ConnectionResetError and ConnectionRefusedError are raised as they are."""
 
 
-class GatewayError(SimulatedFailure):
-    pass
+class BadGateway(SimulatedFailure):
+    """HTTP 502 from an upstream."""
 
 
-class UpstreamUnavailable(SimulatedFailure):
-    pass
+class ServiceUnavailable(SimulatedFailure):
+    """HTTP 503 from an upstream."""
 
 
-class RateLimited(SimulatedFailure):
-    pass
+class InternalServerError(SimulatedFailure):
+    """HTTP 500 from an upstream."""
+
+
+class ReadTimeout(SimulatedFailure, TimeoutError):
+    """No answer in time: a TimeoutError, so it is reported as a timeout."""
+
+
+class RateLimitError(SimulatedFailure):
+    """HTTP 429 from an upstream."""
 
 
 class SMTPServerDisconnected(SimulatedFailure):
     pass
+
+
+# What the demo catches of the calls it makes: their outcome is reported, the demo carries on.
+RAISED = (SimulatedFailure, ConnectionError, Rejected, CallTimeout)
 
 
 def around(median_ms: float, spread: float = 0.35) -> float:
@@ -85,20 +100,29 @@ Draw = tuple[float, Exception | None]
 
 def charge_card(t: float, instance: int) -> Draw:
     if chance(0.55 if within(t, 30, 180) else 0.01):
-        return around(900), GatewayError("card processor answered 502")
+        # The card processor's outage, as a client sees one: mostly 502s, some dropped
+        # connections, some answers that never come.
+        kind = random.random()
+        if kind < 0.15:
+            return 5000.0, ReadTimeout("card processor: no answer in 5 s")
+        if kind < 0.4:
+            return around(60), ConnectionResetError("connection reset by peer")
+        return around(900), BadGateway("card processor answered 502")
     return around(180), None
 
 
 def refund(t: float, instance: int) -> Draw:
     if within(t, 200, 290) and chance(0.4):
         return around(3000, 0.25), None
-    return around(250), (GatewayError("refund declined upstream") if chance(0.01) else None)
+    return around(250), (BadGateway("refund declined upstream") if chance(0.01) else None)
 
 
 def invoke_groq(t: float, instance: int) -> Draw:
     if instance < 2 and within(t, 90, 240) and chance(0.85):
-        return around(1500), UpstreamUnavailable("groq answered 503")
-    return around(600), (UpstreamUnavailable("groq answered 503") if chance(0.02) else None)
+        if chance(0.2):
+            return around(30), ConnectionRefusedError("groq refused the connection")
+        return around(1500), ServiceUnavailable("groq answered 503")
+    return around(600), (ServiceUnavailable("groq answered 503") if chance(0.02) else None)
 
 
 def invoke_openai(t: float, instance: int) -> Draw:
@@ -107,7 +131,7 @@ def invoke_openai(t: float, instance: int) -> Draw:
         if duration > 8000:
             return 8000.0, CallTimeout("invokeOpenAI took over 8 s")
         return duration, None
-    return around(900), (RateLimited("429 from provider") if chance(0.05) else None)
+    return around(900), (RateLimitError("429 from provider") if chance(0.05) else None)
 
 
 def embed(t: float, instance: int) -> Draw:
@@ -116,12 +140,14 @@ def embed(t: float, instance: int) -> Draw:
 
 def send_email(t: float, instance: int) -> Draw:
     if chance(0.8 if within(t, 100, 250) else 0.01):
+        if chance(0.1):
+            return around(20), ConnectionRefusedError("relay refused the connection")
         return around(400), SMTPServerDisconnected("relay closed the connection")
     return around(120), None
 
 
 def send_sms(t: float, instance: int) -> Draw:
-    return around(300), (GatewayError("sms provider answered 500") if chance(0.02) else None)
+    return around(300), (InternalServerError("sms provider answered 500") if chance(0.02) else None)
 
 
 def embed_slots_held(t: float, instance: int) -> int:
@@ -163,7 +189,7 @@ PLANS = [
         ["gateway-a1", "gateway-b2", "gateway-c3", "gateway-d4"],
         [
             FunctionPlan("invokeGroq", 1.0, invoke_groq, breaker=True),
-            FunctionPlan("invokeOpenAI", 0.8, invoke_openai, retry_on=(RateLimited,)),
+            FunctionPlan("invokeOpenAI", 0.8, invoke_openai, retry_on=(RateLimitError,)),
             FunctionPlan("embed", 1.5, embed, limit=10),
         ],
     ),
@@ -257,7 +283,7 @@ class Instance:
     def call(self, name: str, t: float) -> None:
         try:
             self.calls[name](t)
-        except (SimulatedFailure, Rejected, CallTimeout):
+        except RAISED:
             pass  # the outcome is reported; the demo carries on
 
     def load(self, t: float) -> None:

@@ -226,6 +226,7 @@ MONITOR_MAX_BODY_BYTES = envint("MONITOR_MAX_BODY_BYTES", 1024 * 1024, minimum=1
 MONITOR_MAX_BATCH_ITEMS = envint("MONITOR_MAX_BATCH_ITEMS", 5000, minimum=1)
 MONITOR_MAX_FUNCTIONS_PER_SERVICE = envint("MONITOR_MAX_FUNCTIONS_PER_SERVICE", 1000, minimum=1)
 MONITOR_MAX_INSTANCES_PER_FUNCTION = envint("MONITOR_MAX_INSTANCES_PER_FUNCTION", 100, minimum=1)
+MONITOR_MAX_ERROR_TYPES = envint("MONITOR_MAX_ERROR_TYPES", 50, minimum=1)
 MONITOR_MAX_REQUESTS_PER_MINUTE = envint("MONITOR_MAX_REQUESTS_PER_MINUTE", 1200, minimum=1)
 # Failed authentication, counted in the cache per window: wrong tokens and wrong passwords
 # per address (each counted on its own), wrong passwords per account from anywhere.

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 
 from alerts.models import Alert
 from monitoring.breaker_history import breaker_history
+from monitoring import top_errors
 from monitoring.models import Function
 from monitoring.read import function_detail
 from monitoring.views import first_steps, page
@@ -48,6 +49,7 @@ def function(request: HttpRequest, function_id: int) -> HttpResponse:
         "ranges": CHART_RANGES,
         "range": {"name": name, "label": label, "every_ms": every_ms},
         "breakers": breaker_history(function_id, request.GET),
+        **top_errors.table(function_id, name),
     }
     return page(request, "monitoring/function.html", "functions", **context)
 

@@ -58,11 +58,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 @pytest.fixture(autouse=True)
 def forget_remembered_rows() -> Iterator[None]:
     """Rolled-back tests reuse ids on SQLite: no test may recall another test's function ids."""
+    from monitoring.error_types import Registered
     from monitoring.store import Remembered
 
     Remembered.rows.clear()
+    Registered.ids.clear()
     yield
     Remembered.rows.clear()
+    Registered.ids.clear()
 
 
 @pytest.fixture(autouse=True)
