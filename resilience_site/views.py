@@ -6,8 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 
 from alerts.models import Alert
-from monitoring.breaker_history import breaker_history
 from monitoring import top_errors
+from monitoring.breaker_history import breaker_history
 from monitoring.models import Function
 from monitoring.read import function_detail
 from monitoring.views import first_steps, page
