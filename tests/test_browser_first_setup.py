@@ -91,3 +91,12 @@ def test_a_new_admin_sets_everything_up_from_the_browser(
     assert {"service", "ingesttoken", "channel", "rule"} <= kinds
     assert "payments errors" in page.inner_text("table.audit")
     screenshot(page, "first-setup/audit")
+
+    # The audit page reads well in the dark and on a phone too.
+    for name, options in (("dark", {"color_scheme": "dark"}), ("phone", {"viewport": {"width": 390, "height": 844}})):
+        other = log_in(chromium, live_site, "admin", **options)
+        other.goto("/audit/")
+        other.wait_for_selector("table.audit")
+        assert other.evaluate("document.documentElement.scrollWidth") <= other.viewport_size["width"]
+        screenshot(other, f"first-setup/audit-{name}")
+        other.context.close()
