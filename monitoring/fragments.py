@@ -59,6 +59,7 @@ def function_breakers(request: HttpRequest, function_id: int) -> HttpResponse:
     return render(request, "monitoring/_breaker_history.html", context)
 
 
+@fragment_view
 def function_errors(request: HttpRequest, function_id: int) -> HttpResponse:
     """One function's top error types over the page's range (?range=1h, 6h, 24h, 7d or 30d)."""
     context = top_errors.table(function_id, request.GET.get("range"))

@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Dialog, Page
 
 from alerts.evaluate import evaluate_all
-from alerts.models import Alert, Channel, Delivery, Silence
+from alerts.models import Alert, Channel, Delivery, Event, Silence
 from tests.alert_fixtures import failures, make_rule
 from tests.browser import log_in, make_user, screenshot
 from tests.conftest import Reporter
@@ -38,7 +38,9 @@ def test_a_silence_made_on_the_page_holds_the_notifications(
     reporter.post({"calls": failures(10, "charge")})
     evaluate_all()
     charge = Alert.objects.get(subject="charge")
-    assert "charge" in http_receiver.wait_for(1)[0].json()["text"]  # the receiver hears an unsilenced alert
+    # The receiver hears an unsilenced alert (if not, the failure says what became of it).
+    heard = wait_or_explain(http_receiver)
+    assert "charge" in heard[0].json()["text"]
 
     make_user("responder")
     page = log_in(chromium, live_site, "responder", timezone_id="America/New_York")
@@ -96,6 +98,15 @@ def test_a_silence_made_on_the_page_holds_the_notifications(
     wait_until(lambda: not Alert.objects.get(id=charge_eu.id).is_suppressed())
     page.goto(f"/silences/{silence.id}/")
     page.wait_for_selector("#history >> text=responder ended it")
+
+
+def wait_or_explain(receiver: HttpReceiver) -> list:
+    try:
+        return receiver.wait_for(1)
+    except AssertionError as error:
+        deliveries = list(Delivery.objects.values("state", "attempts", "last_error", "next_attempt_at"))
+        events = list(Event.objects.values_list("action", "detail"))
+        raise AssertionError(f"{error}; deliveries: {deliveries}; timeline: {events}") from error
 
 
 def accept_if_asked(dialog: Dialog, question: str) -> None:

@@ -88,7 +88,7 @@ def test_the_token_endpoints_are_documented(db: None, client: Client) -> None:
     assert set(paths["/api/v1/me/tokens/{user_token_id}"]) == {"delete"}
     assert set(paths["/api/v1/users"]) == {"get", "post"}
     assert set(paths["/api/v1/users/{user_id}"]) == {"get", "patch"}
-    assert "/api/v1/users/invite" in paths and "/api/v1/users/{user_id}/tokens/{token_id}" in paths
+    assert "/api/v1/users/invite" in paths and "/api/v1/users/{user_id}/tokens/{user_token_id}" in paths
 
 
 def test_the_command_names_its_token_and_is_audited(people: People) -> None:
