@@ -100,6 +100,17 @@ KINDS = {
     "usertoken": "API tokens",
 }
 
+# How one object of each kind reads in a sentence ("admin created ingest token rmi_…").
+KIND_NAMES = {
+    "rule": "rule",
+    "channel": "channel",
+    "silence": "silence",
+    "service": "service",
+    "ingesttoken": "ingest token",
+    "user": "person",
+    "usertoken": "API token",
+}
+
 
 class AuditFilters(Schema):
     """The audit list's filters (API query and page form alike)."""

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from pydantic import Field, ValidationError
 
-from .audit import KINDS, AuditFilters, differences, find_entries
+from .audit import KIND_NAMES, KINDS, AuditFilters, differences, find_entries
 from .auth import page_for
 from .models import AuditEntry
 from .paging import MAX_OFFSET
@@ -36,7 +36,7 @@ def with_query(query: AuditQuery, **changes: object) -> str:
 
 
 def shown(entry: AuditEntry) -> dict:
-    return {"entry": entry, "changes": differences(entry)}
+    return {"entry": entry, "changes": differences(entry), "kind": KIND_NAMES.get(entry.kind, entry.kind)}
 
 
 @page_for("admin")

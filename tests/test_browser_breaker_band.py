@@ -155,6 +155,9 @@ def test_the_band_reads_in_the_dark_and_on_a_phone(chromium: Browser, live_site:
 
     phone = log_in(chromium, live_site, "viewer", viewport={"width": 390, "height": 844})
     phone.goto(f"/functions/{function.id}/?range=1h")
+    # Measured once the socket's resync has swapped the live parts in: not mid-swap.
+    phone.wait_for_selector("#live-status[data-state=live]", timeout=5000)
+    phone.wait_for_load_state("networkidle")
     drawn(phone)
     band = phone.eval_on_selector(".band", "b => b.getBoundingClientRect().width")
     assert band > 300  # the instance's name sits above its band, not beside it
