@@ -96,10 +96,13 @@ class Worker:
 def switch_app(broker_url: str | None, eager: bool) -> None:
     from kombu import pools
 
+    from monitoring.tasks_engine import task_engine
     from resilience_site.celery import app
 
     app.conf.broker_url = broker_url
     app.conf.task_always_eager = eager
+    # The engine is chosen once per process: choose again for the settings now in force.
+    task_engine.cache_clear()
     # Forget the connections and producers made for the previous broker.
     pools.reset()
     app._pool = None
@@ -119,11 +122,13 @@ def celery_worker(
         "REDIS_URL": redis_url,
         "MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS": "1",
     }
+    # Read before the settings change: the app loads its configuration from the settings
+    # lazily, so read after, the "old" values would already be the worker's.
+    old = (app.conf.broker_url, app.conf.task_always_eager)
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.MONITOR_DELIVERY_SCHEDULE_S = [float(s) for s in WORKER_TIMINGS["MONITOR_DELIVERY_SCHEDULE_S"].split(",")]
     settings.MONITOR_DELIVERY_LEASE_S = float(WORKER_TIMINGS["MONITOR_DELIVERY_LEASE_S"])
     settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = True
-    old = (app.conf.broker_url, app.conf.task_always_eager)
     switch_app(redis_url, eager=False)
     worker = Worker(env)
     try:

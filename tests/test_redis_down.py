@@ -30,8 +30,8 @@ def redis(settings: Settings) -> Iterator[Redis]:
     with redis_process() as server:
         settings.REDIS_URL = server.url
         settings.CACHES, settings.SESSION_ENGINE, settings.CHANNEL_LAYERS = shared_through_redis(server.url)
+        old = (app.conf.broker_url, app.conf.task_always_eager)  # before the settings change (read lazily)
         settings.CELERY_TASK_ALWAYS_EAGER = False
-        old = (app.conf.broker_url, app.conf.task_always_eager)
         switch_app(server.url, eager=False)
         try:
             yield server
