@@ -3,7 +3,6 @@ with a reason and a reminder, the link to the function; light, dark and phone sc
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -88,8 +87,12 @@ def test_a_responder_acknowledges_with_a_reason_and_a_reminder(
     )
     page.wait_for_selector("#ack-form", state="detached", timeout=5000)
     assert page.inner_text("#state") == "acknowledged"
-    # The time reads relative to now (static/js/time.js): "reminds again in 59 min if still firing".
-    assert re.search(r"reminds again in (59 min|1 h) if still firing$", page.inner_text("#acked"))
+    # The time reads relative to now once static/js/time.js has worded the swapped-in state:
+    # "reminds again in 59 min if still firing".
+    page.wait_for_function(
+        "() => /reminds again in (59 min|1 h) if still firing$/.test(document.querySelector('#acked').innerText)",
+        timeout=5000,
+    )
     assert page.inner_text("#alert-age").endswith(", acknowledged.")
     acked = Alert.objects.get(id=alert.id)
     assert acked.state == "acknowledged" and acked.ack_expires_at is not None
