@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from ninja import Schema
 from pydantic import Field as PydanticField
 
+from .inputs import Text
 from .models import AuditEntry
 from .paging import Rows
 
@@ -115,10 +116,10 @@ KIND_NAMES = {
 class AuditFilters(Schema):
     """The audit list's filters (API query and page form alike)."""
 
-    kind: str | None = PydanticField(None, description=f"one of {', '.join(KINDS)}", max_length=30)
-    actor: str | None = PydanticField(None, description="who made the change (username)", max_length=150)
-    object_id: str | None = PydanticField(None, description="one object's entries (with kind)", max_length=64)
-    action: str | None = PydanticField(None, description="created, updated, deleted, revealed, ...", max_length=40)
+    kind: Text | None = PydanticField(None, description=f"one of {', '.join(KINDS)}", max_length=30)
+    actor: Text | None = PydanticField(None, description="who made the change (username)", max_length=150)
+    object_id: Text | None = PydanticField(None, description="one object's entries (with kind)", max_length=64)
+    action: Text | None = PydanticField(None, description="created, updated, deleted, revealed, ...", max_length=40)
 
 
 def find_entries(filters: AuditFilters) -> QuerySet[AuditEntry]:
