@@ -250,45 +250,30 @@ class SqliteWriter(Reads):
 
     @staticmethod
     def merge_buckets(minutes: Minutes, shard: int) -> None:
-        keys = sorted(minutes)
-        existing = {
-            (bucket.function_id, bucket.minute): bucket
-            for bucket in CallBucket.objects.filter(
-                function_id__in={key[0] for key in keys}, minute__in={key[1] for key in keys}, shard=shard
-            )
-        }
-        buckets = []
-        for key in keys:
-            bucket = existing.get(key) or CallBucket(function_id=key[0], minute=key[1], shard=shard)
-            bucket.add(minutes[key])
-            buckets.append(bucket)
-        CallBucket.objects.bulk_create(
-            buckets,
-            update_conflicts=True,
-            unique_fields=["function", "minute", "shard"],
-            update_fields=[*CallBucket.COUNTED, "latency_max_ms", "histogram"],
-        )
+        fields = [*CallBucket.COUNTED, "latency_max_ms", "histogram"]
+        merge_minute_rows(CallBucket, "function", minutes, shard, fields)
 
     @staticmethod
     def merge_errors(errors: TypedErrors, shard: int) -> None:
-        keys = sorted(errors)
-        existing = {
-            (row.error_type_id, row.minute): row
-            for row in ErrorMinute.objects.filter(
-                error_type_id__in={key[0] for key in keys}, minute__in={key[1] for key in keys}, shard=shard
-            )
-        }
-        rows = []
-        for key in keys:
-            row = existing.get(key) or ErrorMinute(error_type_id=key[0], minute=key[1], shard=shard)
-            row.add(errors[key])
-            rows.append(row)
-        ErrorMinute.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["error_type", "minute", "shard"],
-            update_fields=["count", "first_seen", "last_seen"],
-        )
+        merge_minute_rows(ErrorMinute, "error_type", errors, shard, ["count", "first_seen", "last_seen"])
+
+
+def merge_minute_rows(model: type, owner: str, found: dict, shard: int, update_fields: list[str]) -> None:
+    """SQLite's read-merge-write of per-minute rows keyed (owner id, minute) in one shard:
+    the stored rows are read, what the batch found is added to them (`add`), all written back."""
+    keys = sorted(found)
+    stored = model.objects.filter(
+        **{f"{owner}_id__in": {key[0] for key in keys}}, minute__in={key[1] for key in keys}, shard=shard
+    )
+    existing = {(getattr(row, f"{owner}_id"), row.minute): row for row in stored}
+    rows = []
+    for key in keys:
+        row = existing.get(key) or model(**{f"{owner}_id": key[0]}, minute=key[1], shard=shard)
+        row.add(found[key])
+        rows.append(row)
+    model.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=[owner, "minute", "shard"], update_fields=update_fields
+    )
 
 
 @cache
