@@ -217,6 +217,8 @@ class Alert(models.Model):
         indexes = [
             # Serves the alert list filtered by state, newest first.
             models.Index(fields=["state", "-started_at"], name="alert_state_started"),
+            # Serves a subject's alerts, newest first: the function page, the related alerts.
+            models.Index(fields=["service", "subject", "-started_at"], name="alert_subject_started"),
         ]
 
     def __str__(self) -> str:
