@@ -12,9 +12,10 @@ IMMEDIATE transactions take the write lock before the read.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from typing import TypeVar
 
 import orjson
 import psycopg
@@ -24,9 +25,11 @@ from django.utils import timezone
 
 from .error_types import TypedErrors
 from .fold import FunctionFold, MinuteFold
+from .group_commit import GroupCommit
 from .models import ENTRY_WIDTH, STRIP_LENGTH, CallBucket, ErrorMinute, IngestBatch, OutcomeStrip
 
 KEEP = STRIP_LENGTH * ENTRY_WIDTH
+T = TypeVar("T")
 
 Functions = dict[int, FunctionFold]
 Minutes = dict[tuple[int, datetime], MinuteFold]
@@ -147,6 +150,10 @@ class PostgresWriter(Reads):
         # Concurrent batches spread over shards instead of queueing on one row's lock.
         return random.randrange(settings.MONITOR_BUCKET_SHARDS)
 
+    def committed(self, work: Callable[[], T], items: int = 1) -> T:
+        """work() (which opens its own transaction) run here: committed when it returns."""
+        return work()
+
     def insert_names(self, table: str, service_id: int, names: list[str]) -> None:
         select = "SELECT %s, name, %s FROM jsonb_array_elements_text(%s::jsonb) AS name"
         run_insert_names(insert_names_sql(select, table), service_id, names)
@@ -205,8 +212,13 @@ class PostgresWriter(Reads):
 
 
 class SqliteWriter(Reads):
+    SHARD = 0  # one writer at a time anyway
+
     def pick_shard(self) -> int:
-        return 0  # one writer at a time anyway
+        return self.SHARD
+
+    def committed(self, work: Callable[[], T], items: int = 1) -> T:
+        return work()
 
     def insert_names(self, table: str, service_id: int, names: list[str]) -> None:
         # WHERE true: without it SQLite would read ON CONFLICT as part of the SELECT's join.
@@ -214,10 +226,15 @@ class SqliteWriter(Reads):
         run_insert_names(insert_names_sql(select, table), service_id, names)
 
     def write_calls(self, functions: Functions, minutes: Minutes, errors: TypedErrors, shard: int) -> None:
-        self.merge_strips(functions, shard)
-        self.merge_buckets(minutes, shard)
-        if errors:
-            self.merge_errors(errors, shard)
+        self.write_all([CallRows(functions, minutes, errors)])
+
+    @classmethod
+    def write_all(cls, batches: list[CallRows]) -> None:
+        """The call rows of one or more batches, each row read and written once."""
+        cls.merge_strips([batch.functions for batch in batches], cls.SHARD)
+        cls.merge_buckets([batch.minutes for batch in batches], cls.SHARD)
+        if any(batch.errors for batch in batches):
+            cls.merge_errors([batch.errors for batch in batches], cls.SHARD)
 
     def claim(self, service_id: int, key: str, body_digest: str, answer: dict) -> bool:
         try:
@@ -236,46 +253,98 @@ class SqliteWriter(Reads):
         return f"json_each({table}.histogram)"
 
     @staticmethod
-    def merge_strips(functions: Functions, shard: int) -> None:
-        ids = sorted(functions)
+    def merge_strips(batches: list[Functions], shard: int) -> None:
+        ids = sorted({function_id for functions in batches for function_id in functions})
         existing = {s.function_id: s for s in OutcomeStrip.objects.filter(function_id__in=ids, shard=shard)}
-        strips = []
-        for function_id in ids:
-            strip = existing.get(function_id) or OutcomeStrip(function_id=function_id, shard=shard)
-            strip.entries = (strip.entries + functions[function_id].strip)[-KEEP:]
-            strips.append(strip)
+        strips = {
+            function_id: existing.get(function_id) or OutcomeStrip(function_id=function_id, shard=shard)
+            for function_id in ids
+        }
+        for functions in batches:  # in commit order, so the newest outcomes end the strip
+            for function_id, fold in functions.items():
+                strips[function_id].entries = (strips[function_id].entries + fold.strip)[-KEEP:]
         OutcomeStrip.objects.bulk_create(
-            strips, update_conflicts=True, unique_fields=["function", "shard"], update_fields=["entries"]
+            [strips[function_id] for function_id in ids],
+            update_conflicts=True,
+            unique_fields=["function", "shard"],
+            update_fields=["entries"],
         )
 
     @staticmethod
-    def merge_buckets(minutes: Minutes, shard: int) -> None:
+    def merge_buckets(batches: list[Minutes], shard: int) -> None:
         fields = [*CallBucket.COUNTED, "latency_max_ms", "histogram"]
-        merge_minute_rows(CallBucket, "function", minutes, shard, fields)
+        merge_minute_rows(CallBucket, "function", batches, shard, fields)
 
     @staticmethod
-    def merge_errors(errors: TypedErrors, shard: int) -> None:
-        merge_minute_rows(ErrorMinute, "error_type", errors, shard, ["count", "first_seen", "last_seen"])
+    def merge_errors(batches: list[TypedErrors], shard: int) -> None:
+        merge_minute_rows(ErrorMinute, "error_type", batches, shard, ["count", "first_seen", "last_seen"])
 
 
-def merge_minute_rows(model: type, owner: str, found: dict, shard: int, update_fields: list[str]) -> None:
+@dataclass
+class CallRows:
+    """What one batch adds to the strips, the minute buckets and the errors by type."""
+
+    functions: Functions
+    minutes: Minutes
+    errors: TypedErrors
+
+
+def merge_minute_rows(model: type, owner: str, batches: list[dict], shard: int, update_fields: list[str]) -> None:
     """SQLite's read-merge-write of per-minute rows keyed (owner id, minute) in one shard:
-    the stored rows are read, what the batch found is added to them (`add`), all written back."""
-    keys = sorted(found)
+    the stored rows are read once, what each batch found is added to them (`add`), all written back."""
+    keys = sorted({key for found in batches for key in found})
     stored = model.objects.filter(
         **{f"{owner}_id__in": {key[0] for key in keys}}, minute__in={key[1] for key in keys}, shard=shard
     )
     existing = {(getattr(row, f"{owner}_id"), row.minute): row for row in stored}
-    rows = []
-    for key in keys:
-        row = existing.get(key) or model(**{f"{owner}_id": key[0]}, minute=key[1], shard=shard)
-        row.add(found[key])
-        rows.append(row)
+    rows = {key: existing.get(key) or model(**{f"{owner}_id": key[0]}, minute=key[1], shard=shard) for key in keys}
+    for found in batches:
+        for key, fold in found.items():
+            rows[key].add(fold)
     model.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=[owner, "minute", "shard"], update_fields=update_fields
+        [rows[key] for key in keys],
+        update_conflicts=True,
+        unique_fields=[owner, "minute", "shard"],
+        update_fields=update_fields,
     )
 
 
-@cache
+class GroupCommitWriter(SqliteWriter):
+    """SQLite on the embedded server: every batch goes through one writer thread (`group_commit`),
+    which runs many batches in one transaction and writes their call rows once for all of them."""
+
+    def __init__(self) -> None:
+        self.group = GroupCommit(flush=self.write_all)
+
+    def committed(self, work: Callable[[], T], items: int = 1) -> T:
+        """work() run by the writer thread in a savepoint of a group's transaction; its result once
+        that transaction committed (WriterBusy, a 503, when the writer cannot take it in time)."""
+        return self.group.submit(work, items)
+
+    def write_calls(self, functions: Functions, minutes: Minutes, errors: TypedErrors, shard: int) -> None:
+        self.group.defer(CallRows(functions, minutes, errors))
+
+
+chosen: list[PostgresWriter | SqliteWriter] = []
+
+
 def writer() -> PostgresWriter | SqliteWriter:
-    return PostgresWriter() if connection.vendor == "postgresql" else SqliteWriter()
+    if not chosen:
+        chosen.append(PostgresWriter() if connection.vendor == "postgresql" else SqliteWriter())
+    return chosen[0]
+
+
+def start_group_commit() -> None:
+    """The embedded server's choice, made once at start before it serves: on SQLite, batches
+    are written by one thread in groups (see group_commit.py). Elsewhere nothing changes."""
+    if connection.vendor != "sqlite":
+        return
+    grouped = GroupCommitWriter()
+    grouped.group.start()
+    chosen[:] = [grouped]
+
+
+def stop_group_commit() -> None:
+    """Commit what the writer holds and end its thread (the embedded server's clean exit)."""
+    if chosen and isinstance(chosen[0], GroupCommitWriter):
+        chosen[0].group.stop()

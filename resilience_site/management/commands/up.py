@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from monitoring import writers
 from resilience_site import scheduler
 from resilience_site.asgi import application
 
@@ -28,6 +29,8 @@ class Command(BaseCommand):
     def handle(self, host: str, port: int, no_scheduler: bool, no_demo: bool, **options: object) -> None:
         # The port first: when it is taken, nothing may have started or been announced.
         listening = listen(host, port)
+        # Before anything can send a batch (the demo included): one thread writes them all.
+        writers.start_group_commit()
         if not no_scheduler:
             scheduler.start()
         if settings.DEMO and not no_demo:
@@ -38,6 +41,7 @@ class Command(BaseCommand):
         )
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops, not an error
             uvicorn.Server(config).run(sockets=[listening])
+        writers.stop_group_commit()  # what is queued is committed before the process ends
 
     def start_demo(self, host: str, port: int) -> None:
         try:
