@@ -14,13 +14,14 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TypeVar
 
 import orjson
 import psycopg
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from .error_types import TypedErrors
@@ -230,19 +231,50 @@ class SqliteWriter(Reads):
 
     @classmethod
     def write_all(cls, batches: list[CallRows]) -> None:
-        """The call rows of one or more batches, each row read and written once."""
-        cls.merge_strips([batch.functions for batch in batches], cls.SHARD)
-        cls.merge_buckets([batch.minutes for batch in batches], cls.SHARD)
-        if any(batch.errors for batch in batches):
-            cls.merge_errors([batch.errors for batch in batches], cls.SHARD)
+        """The call rows of one or more batches (in commit order): one upsert statement per table.
+
+        The rows travel as one JSON array. SQLite applies an upsert's rows one after another,
+        so two batches adding to the same row add up, and strips grow in the batches' order.
+        """
+        to_db = sqlite_time
+        strips = [
+            {"function_id": function_id, "entries": fold.strip}
+            for batch in batches
+            for function_id, fold in sorted(batch.functions.items())
+        ]
+        buckets = [
+            {"function_id": function_id, "minute": to_db(minute), **vars(fold)}
+            for batch in batches
+            for (function_id, minute), fold in sorted(batch.minutes.items())
+        ]
+        errors = [
+            {
+                "error_type_id": type_id,
+                "minute": to_db(minute),
+                "count": fold.count,
+                "first_seen": to_db(fold.first_seen),
+                "last_seen": to_db(fold.last_seen),
+            }
+            for batch in batches
+            for (type_id, minute), fold in sorted(batch.errors.items())
+        ]
+        with connection.cursor() as cursor:
+            for model, rows in ((OutcomeStrip, strips), (CallBucket, buckets), (ErrorMinute, errors)):
+                if rows:
+                    sql = SQLITE_UPSERTS[model].format(table=model._meta.db_table)
+                    cursor.execute(sql, [cls.SHARD, orjson.dumps(rows).decode()])
+
+    CLAIM = """
+    INSERT INTO {table} (service_id, key, body_digest, answer, created) VALUES (%s, %s, %s, %s, %s)
+    ON CONFLICT (service_id, key) DO NOTHING
+    """
 
     def claim(self, service_id: int, key: str, body_digest: str, answer: dict) -> bool:
-        try:
-            with transaction.atomic():
-                IngestBatch.objects.create(service_id=service_id, key=key, body_digest=body_digest, answer=answer)
-                return True
-        except IntegrityError:
-            return False
+        """True when this batch is the first to hold the key (one statement, no savepoint)."""
+        with connection.cursor() as cursor:
+            params = [service_id, key, body_digest, orjson.dumps(answer).decode(), sqlite_time(timezone.now())]
+            cursor.execute(self.CLAIM.format(table=IngestBatch._meta.db_table), params)
+            return cursor.rowcount == 1
 
     histogram_value = "h.value"
 
@@ -252,32 +284,11 @@ class SqliteWriter(Reads):
     def each(self, table: str) -> str:
         return f"json_each({table}.histogram)"
 
-    @staticmethod
-    def merge_strips(batches: list[Functions], shard: int) -> None:
-        ids = sorted({function_id for functions in batches for function_id in functions})
-        existing = {s.function_id: s for s in OutcomeStrip.objects.filter(function_id__in=ids, shard=shard)}
-        strips = {
-            function_id: existing.get(function_id) or OutcomeStrip(function_id=function_id, shard=shard)
-            for function_id in ids
-        }
-        for functions in batches:  # in commit order, so the newest outcomes end the strip
-            for function_id, fold in functions.items():
-                strips[function_id].entries = (strips[function_id].entries + fold.strip)[-KEEP:]
-        OutcomeStrip.objects.bulk_create(
-            [strips[function_id] for function_id in ids],
-            update_conflicts=True,
-            unique_fields=["function", "shard"],
-            update_fields=["entries"],
-        )
 
-    @staticmethod
-    def merge_buckets(batches: list[Minutes], shard: int) -> None:
-        fields = [*CallBucket.COUNTED, "latency_max_ms", "histogram"]
-        merge_minute_rows(CallBucket, "function", batches, shard, fields)
-
-    @staticmethod
-    def merge_errors(batches: list[TypedErrors], shard: int) -> None:
-        merge_minute_rows(ErrorMinute, "error_type", batches, shard, ["count", "first_seen", "last_seen"])
+@lru_cache(maxsize=4096)  # a group's rows share a few minutes, and times within them
+def sqlite_time(at: datetime) -> str:
+    """A time as Django writes it to SQLite (naive UTC, `str()`), without its per-value checks."""
+    return str(at.astimezone(UTC).replace(tzinfo=None))
 
 
 @dataclass
@@ -289,24 +300,51 @@ class CallRows:
     errors: TypedErrors
 
 
-def merge_minute_rows(model: type, owner: str, batches: list[dict], shard: int, update_fields: list[str]) -> None:
-    """SQLite's read-merge-write of per-minute rows keyed (owner id, minute) in one shard:
-    the stored rows are read once, what each batch found is added to them (`add`), all written back."""
-    keys = sorted({key for found in batches for key in found})
-    stored = model.objects.filter(
-        **{f"{owner}_id__in": {key[0] for key in keys}}, minute__in={key[1] for key in keys}, shard=shard
+def sqlite_upsert(columns: dict[str, str], unique: str, updates: str) -> str:
+    """INSERT ... SELECT from a JSON array of rows (the second parameter), each with columns' keys.
+
+    WHERE true: without it SQLite would read ON CONFLICT as part of the SELECT's join.
+    ORDER BY the array's index: the rows are applied in the order they were given.
+    """
+    values = ", ".join(f"{cast}(json_extract(r.value, '$.{name}'))" for name, cast in columns.items())
+    return (
+        f"INSERT INTO {{table}} (shard, {', '.join(columns)}) SELECT %s, {values} FROM json_each(%s) AS r"
+        f" WHERE true ORDER BY r.key ON CONFLICT ({unique}, shard) DO UPDATE SET {updates}"
     )
-    existing = {(getattr(row, f"{owner}_id"), row.minute): row for row in stored}
-    rows = {key: existing.get(key) or model(**{f"{owner}_id": key[0]}, minute=key[1], shard=shard) for key in keys}
-    for found in batches:
-        for key, fold in found.items():
-            rows[key].add(fold)
-    model.objects.bulk_create(
-        [rows[key] for key in keys],
-        update_conflicts=True,
-        unique_fields=[owner, "minute", "shard"],
-        update_fields=update_fields,
-    )
+
+
+# The histogram merge: the two JSON objects' counts added key by key.
+HISTOGRAM_SUM = """(SELECT json_group_object(key, total) FROM (
+    SELECT key, sum(value) AS total FROM (
+        SELECT key, value FROM json_each({table}.histogram)
+        UNION ALL SELECT key, value FROM json_each(excluded.histogram)
+    ) GROUP BY key))"""
+SQLITE_UPSERTS = {
+    OutcomeStrip: sqlite_upsert(
+        {"function_id": "", "entries": ""},
+        "function_id",
+        f"entries = substr({{table}}.entries || excluded.entries, -{KEEP})",
+    ),
+    CallBucket: sqlite_upsert(
+        {
+            "function_id": "",
+            "minute": "",
+            **dict.fromkeys(CallBucket.COUNTED, ""),
+            "latency_max_ms": "",
+            "histogram": "json",
+        },
+        "function_id, minute",
+        ", ".join(f"{name} = {{table}}.{name} + excluded.{name}" for name in CallBucket.COUNTED)
+        + ", latency_max_ms = max({table}.latency_max_ms, excluded.latency_max_ms)"
+        + f", histogram = {HISTOGRAM_SUM}",
+    ),
+    ErrorMinute: sqlite_upsert(
+        {"error_type_id": "", "minute": "", "count": "", "first_seen": "", "last_seen": ""},
+        "error_type_id, minute",
+        "count = {table}.count + excluded.count, first_seen = min({table}.first_seen, excluded.first_seen),"
+        " last_seen = max({table}.last_seen, excluded.last_seen)",
+    ),
+}
 
 
 class GroupCommitWriter(SqliteWriter):
