@@ -351,8 +351,8 @@ class GroupCommitWriter(SqliteWriter):
     """SQLite on the embedded server: every batch goes through one writer thread (`group_commit`),
     which runs many batches in one transaction and writes their call rows once for all of them."""
 
-    def __init__(self) -> None:
-        self.group = GroupCommit(flush=self.write_all)
+    def __init__(self, **options: float) -> None:
+        self.group = GroupCommit(flush=self.write_all, **options)  # options: queue_size, wait_s (tests)
 
     def committed(self, work: Callable[[], T], items: int = 1) -> T:
         """work() run by the writer thread in a savepoint of a group's transaction; its result once
