@@ -5,8 +5,9 @@ One writer is chosen once, from the database the process connects to (`writer()`
 domain code (`store.py`, the ingest claim) calls it and never asks which engine it has.
 
 PostgreSQL gets set-based upserts in one round trip, so concurrent batches add up
-without a read. SQLite reads, merges and writes back, which is safe because its
-IMMEDIATE transactions take the write lock before the read.
+without a read. SQLite gets one upsert statement per table too, fed a JSON array of rows;
+on the embedded server (`start_group_commit`) one thread writes every batch, a group of
+them in one transaction, with those statements run once for the whole group.
 """
 
 from __future__ import annotations
