@@ -5,11 +5,14 @@ the demo and the scheduler, so only the load writes), and alternates phases in o
 POST /api/v1/ingest/validate (parsing and checks, nothing stored) and POST /api/v1/ingest
 (durable: answered after commit), each for --seconds, over --rounds rounds. Every request
 carries 100 calls over 50 functions and a fresh batch_id (wrk's Lua script numbers them).
-Prints each round, then medians and the spread. Once the server has stopped (its clean
-shutdown flushes the writer) checks every stored batch holds its 100 calls once, every
-202 was stored, and no more were stored than the requests wrk left unanswered at a phase's end.
+With --compare a second server, started with `up --no-group-commit` (each batch in its
+request's own transaction, as before the group writer), gets a durable phase of its own in
+each round. Prints each round, then medians and the spread, and items per second of the
+server's own CPU (less moved by whatever else the machine runs). Once the servers have
+stopped (a clean stop flushes the writer) checks every stored batch holds its 100 calls
+once, every 202 was stored, and no more were stored than wrk left unanswered at a phase's end.
 
-    .venv/bin/python -m bench.embedded [--seconds 10] [--rounds 3] [--connections 8]
+    .venv/bin/python -m bench.embedded [--seconds 10] [--rounds 3] [--connections 8] [--compare]
 
 Needs wrk (Debian's package `wrk`).
 """
@@ -25,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -156,95 +160,144 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):,.0f} ({min(values):,.0f}-{max(values):,.0f})"
 
 
+@dataclass
+class Site:
+    """One embedded server on a fresh SQLite file, with its own service token."""
+
+    name: str
+    folder: Path
+    options: list[str]
+    files: dict = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+    port: int = 0
+
+    @property
+    def database(self) -> Path:
+        return self.folder / "monitor.sqlite3"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update(
+            {
+                "MONITOR_VAR_DIR": str(self.folder),
+                "MONITOR_SQLITE_PATH": str(self.database),
+                "MONITOR_MAX_REQUESTS_PER_MINUTE": "100000000",
+                "SECRET_KEY": "bench-only-secret-key-not-for-production-use",
+                "DEMO": "0",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
+        return env
+
+    def start(self) -> None:
+        manage(self.env(), "migrate", "--noinput", "-v0")
+        self.files = {"lua": self.folder / "batch.lua", "body": self.folder / "batch.json"}
+        self.files["token"] = manage(self.env(), "create_service", "bench")
+        self.files["lua"].write_text(LUA)
+        self.files["body"].write_text(batch_template())
+        self.port = free_port()
+        command = [sys.executable, "manage.py", "up", "--port", str(self.port), "--no-scheduler", "--no-demo"]
+        self.process = subprocess.Popen([*command, *self.options], cwd=ROOT, env=self.env(), stdout=subprocess.DEVNULL)
+        wait_for_port(self.port, self.process, timeout=30)
+
+    def check(self, rows: list[dict], connections: int) -> bool:
+        """Stored against accepted, once the server has stopped (its clean stop flushes the writer)."""
+        accepted = sum(row["accepted"] for row in rows)  # 202s: validate-only answers 200
+        calls, batches = stored(self.database)
+        durable_phases = sum(1 for row in rows if row["accepted"])
+        # wrk ends a phase with up to one request per connection unanswered: the server may
+        # still commit those, so they are stored without having been counted as accepted.
+        in_flight = batches - accepted
+        ok = calls == batches * 100 and 0 <= in_flight <= durable_phases * connections
+        print(
+            f"{self.name}: stored {batches:,} batches, {calls:,} calls"
+            f" (100 a batch: {'yes' if calls == batches * 100 else 'NO'});"
+            f" accepted (202) {accepted:,}; stored but unanswered when a phase ended {in_flight}"
+            f" (at most {durable_phases * connections}): {'OK' if ok else 'MISMATCH'}"
+        )
+        return ok
+
+
+def measure(site: Site, phase: str, path: str, args: argparse.Namespace, run: str) -> dict:
+    started = cpu_seconds(site.process.pid)
+    result = run_wrk(site.port, path, args, site.files, run)
+    cpu = cpu_seconds(site.process.pid) - started
+    result.update(phase=phase, site=site.name, server_cpu=cpu / result["seconds"])
+    # Items per second of the server's own CPU: less moved by whatever else the machine runs.
+    result["items_per_cpu_s"] = (result["accepted"] + result["ok200"]) * 100 / cpu if cpu else float("nan")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also measure a second server writing each batch in its request's transaction (up --no-group-commit)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
 
-    folder = Path(tempfile.mkdtemp(prefix="bench-embedded-"))
-    database = folder / "monitor.sqlite3"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        {
-            "MONITOR_VAR_DIR": str(folder),
-            "MONITOR_SQLITE_PATH": str(database),
-            "MONITOR_MAX_REQUESTS_PER_MINUTE": "100000000",
-            "SECRET_KEY": "bench-only-secret-key-not-for-production-use",
-            "DEMO": "0",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    print("migrating a fresh SQLite database ...", flush=True)
-    manage(env, "migrate", "--noinput", "-v0")
-    files = {
-        "lua": folder / "batch.lua",
-        "body": folder / "batch.json",
-        "token": manage(env, "create_service", "bench"),
-    }
-    files["lua"].write_text(LUA)
-    files["body"].write_text(batch_template())
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "up", "--port", str(port), "--no-scheduler", "--no-demo"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    phases = {"validate": "/api/v1/ingest/validate", "durable": "/api/v1/ingest"}
-    rows: list[dict] = []
+    grouped = Site("group commit", Path(tempfile.mkdtemp(prefix="bench-embedded-")), [])
+    sites = [grouped]
+    phases = [("validate", grouped, "/api/v1/ingest/validate"), ("durable", grouped, "/api/v1/ingest")]
+    if args.compare:
+        single = Site(
+            "one transaction a request", Path(tempfile.mkdtemp(prefix="bench-embedded-")), ["--no-group-commit"]
+        )
+        sites.append(single)
+        phases.append(("durable, one transaction a request", single, "/api/v1/ingest"))
+    rows: dict[str, list[dict]] = {site.name: [] for site in sites}
+    measured: dict[str, list[dict]] = {phase: [] for phase, _, _ in phases}
+    print("migrating fresh SQLite databases, starting the servers ...", flush=True)
     try:
-        wait_for_port(port, server, timeout=30)
+        for site in sites:
+            site.start()
         warm = argparse.Namespace(**{**vars(args), "seconds": 2.0})
-        for path in phases.values():
-            rows.append({"phase": "warm-up", **run_wrk(port, path, warm, files, "warm")})
+        for _, site, path in phases:
+            rows[site.name].append(run_wrk(site.port, path, warm, site.files, "warm"))
         for round_ in range(1, args.rounds + 1):
-            for phase, path in phases.items():
-                started = cpu_seconds(server.pid)
-                result = run_wrk(port, path, args, files, f"r{round_}")
-                result.update(phase=phase, round=round_, server_cpu=(cpu_seconds(server.pid) - started) / args.seconds)
-                rows.append(result)
+            for phase, site, path in phases:
+                result = measure(site, phase, path, args, f"r{round_}")
+                rows[site.name].append(result)
+                measured[phase].append(result)
                 print(
                     f"round {round_} {phase:<8} {result['items_per_s']:>9,.0f} items/s  p50 {result['p50_ms']:6.1f} ms"
                     f"  p99 {result['p99_ms']:7.1f} ms  max {result['max_ms']:7.1f} ms  server CPU"
-                    f" {result['server_cpu']:4.0%}  other answers {result['other']}, socket errors"
-                    f" {result['socket_errors']}",
+                    f" {result['server_cpu']:4.0%} ({result['items_per_cpu_s']:,.0f} items per CPU-s)"
+                    f"  other answers {result['other']}, socket errors {result['socket_errors']}",
                     flush=True,
                 )
     finally:
-        stop(server)  # a clean stop: the writer flushes what it holds
-    measured = [row for row in rows if row["phase"] != "warm-up"]
-    accepted = sum(row["accepted"] for row in rows)  # 202s: validate-only answers 200
-    calls, batches = stored(database)
-    durable_phases = sum(1 for row in rows if row["accepted"])
-    # wrk stops a phase with up to one request per connection unanswered: the server may
-    # still commit those, so they are stored without having been counted as accepted.
-    in_flight = batches - accepted
-    ok = calls == batches * 100 and 0 <= in_flight <= durable_phases * args.connections
-    by_phase = {phase: [row for row in measured if row["phase"] == phase] for phase in phases}
-    ratios = [
-        durable["items_per_s"] / validate["items_per_s"]
-        for validate, durable in zip(by_phase["validate"], by_phase["durable"], strict=True)
-    ]
+        for site in sites:
+            if site.process is not None:
+                stop(site.process)  # a clean stop: the writer flushes what it holds
     print()
     print(f"{args.connections} connections, {args.rounds} rounds of {args.seconds:g} s; median (min-max):")
-    for phase, phase_rows in by_phase.items():
+    for phase, phase_rows in measured.items():
+        print(f"  {phase}:")
         print(
-            f"  {phase:<8} items/s {spread([r['items_per_s'] for r in phase_rows])}"
+            f"    items/s {spread([r['items_per_s'] for r in phase_rows])}"
             f"  p50 ms {spread([r['p50_ms'] for r in phase_rows])}"
             f"  p99 ms {spread([r['p99_ms'] for r in phase_rows])}"
-            f"  server CPU {statistics.median(r['server_cpu'] for r in phase_rows):.0%}"
         )
-    print(f"  durable / validate-only, per round: {', '.join(f'{r:.2f}' for r in ratios)}")
-    print(
-        f"stored: {batches:,} batches, {calls:,} calls (100 a batch: {'yes' if calls == batches * 100 else 'NO'});"
-        f" accepted (202) {accepted:,}; stored but unanswered when a phase ended {in_flight}"
-        f" (at most {durable_phases * args.connections}): {'OK' if ok else 'MISMATCH'}"
-    )
-    shutil.rmtree(folder, ignore_errors=True)
+        print(
+            f"    server CPU {statistics.median(r['server_cpu'] for r in phase_rows):.0%}"
+            f"  items per server CPU-second {spread([r['items_per_cpu_s'] for r in phase_rows])}"
+        )
+    for key, label in (("items_per_s", "items/s"), ("items_per_cpu_s", "items per CPU-s")):
+        ratios = [
+            durable[key] / validate[key]
+            for validate, durable in zip(measured["validate"], measured["durable"], strict=True)
+        ]
+        print(f"  durable / validate-only ({label}), per round: {', '.join(f'{r:.2f}' for r in ratios)}")
+    ok = all([site.check(rows[site.name], args.connections) for site in sites])
+    for site in sites:
+        shutil.rmtree(site.folder, ignore_errors=True)
     if not ok:
         sys.exit(1)
 
