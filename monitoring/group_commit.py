@@ -6,7 +6,9 @@ server's ingest had seconds of p99 at 8 connections. Here each request hands its
 queue and waits; one writer thread takes what has gathered, runs each piece in a savepoint
 of one transaction, commits once and wakes the callers. A caller is answered only after
 the transaction holding its work committed, with its own result or its own exception:
-a piece that fails is rolled back to its savepoint and does not sink the others.
+a piece that fails is rolled back to its savepoint and does not sink the others. Should
+the group fail as a whole (at COMMIT, where SQLite checks foreign keys), each of its pieces
+is run again in a transaction of its own, so only the bad one fails.
 
 Work may `defer()` rows that are cheaper written once for the whole group (the call
 buckets every batch adds to); they are kept only when the piece's savepoint is released,
@@ -102,7 +104,11 @@ class GroupCommit(Generic[R]):
         if self.thread is None or self.stopping:
             return
         self.stopping = True
-        self.queue.put(STOP)  # blocks while the queue is full: the writer is draining it
+        try:
+            self.queue.put(STOP, timeout=timeout)  # waits while the queue is full: the writer is draining it
+        except queue.Full:
+            log.warning("the writer did not drain its queue within %g s", timeout)
+            return
         self.thread.join(timeout)
 
     def submit(self, work: Callable[[], T], items: int = 1) -> T:
@@ -153,25 +159,41 @@ class GroupCommit(Generic[R]):
                 return group, False
 
     def commit(self, group: list[Piece]) -> None:
-        kept: list[R] = []
         try:
-            with transaction.atomic():
-                for piece in group:
-                    self.run_piece(piece, kept)
-                if transaction.get_rollback():
-                    raise OperationalError("the group's transaction was broken by a failed batch")
-                if kept:
-                    self.flush(kept)
+            self.commit_together(group)
         except Exception as error:  # BEGIN, the flush or COMMIT failed: nothing of the group is stored
-            log.warning("group of %d batches not committed: %s", len(group), error, exc_info=True)
-            for piece in group:
-                if piece.error is None:
-                    piece.result, piece.error = None, error
+            log.warning("group of %d batches not committed", len(group), exc_info=True)
             if connection.connection is not None and not connection.is_usable():
                 connection.close()
+            if len(group) == 1:
+                piece = group[0]
+                piece.result, piece.error = None, piece.error or error
+            else:
+                # One bad batch (a foreign key SQLite checks only at COMMIT) must not sink the rest.
+                for piece in group:
+                    if piece.error is None:
+                        self.commit_alone(piece)
         finally:
             for piece in group:
                 piece.done.set()
+
+    def commit_together(self, group: list[Piece]) -> None:
+        kept: list[R] = []
+        with transaction.atomic():
+            for piece in group:
+                self.run_piece(piece, kept)
+            if transaction.get_rollback():
+                raise OperationalError("the group's transaction was broken by a failed batch")
+            if kept:
+                self.flush(kept)
+
+    def commit_alone(self, piece: Piece) -> None:
+        piece.result = None
+        try:
+            self.commit_together([piece])
+        except Exception as error:  # the caller's to answer: it is raised again in the caller's thread
+            log.debug("batch not committed alone", exc_info=True)
+            piece.result, piece.error = None, error
 
     def run_piece(self, piece: Piece, kept: list[R]) -> None:
         self.deferred = []

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections
 from django.http import HttpResponse
 from django.test import Client
 from pytest_django import Settings
@@ -188,10 +188,11 @@ def test_work_that_fails_midway_is_rolled_back_alone(grouped: GroupCommitWriter,
     assert not Function.objects.filter(name="half-written").exists()
 
 
-def test_a_group_that_fails_at_commit_is_stored_again_batch_by_batch(grouped: GroupCommitWriter, token: str) -> None:
+def test_a_group_that_fails_at_commit_is_committed_again_batch_by_batch(grouped: GroupCommitWriter, token: str) -> None:
     # A function deleted by hand while this process remembers its id: SQLite checks the
-    # foreign key only at COMMIT, which sinks the whole group; each request looks its names
-    # up afresh and stores again, so every batch is still stored once.
+    # foreign key only at COMMIT, which sinks the whole group. The writer then commits each
+    # batch alone; the stale one fails, its request looks its names up afresh and stores
+    # it again, so every batch is still stored once.
     assert post_and_look(token, {"batch_id": "b-0", "calls": [call("charge"), call("refund")]})[0].status_code == 202
     Function.objects.filter(name="charge").delete()
     batches = [{"batch_id": "b-1", "calls": [call("charge")]}, {"batch_id": "b-2", "calls": [call("refund")]}]
@@ -200,6 +201,20 @@ def test_a_group_that_fails_at_commit_is_stored_again_batch_by_batch(grouped: Gr
     assert [(response.status_code, stored) for response, stored in answers.result(timeout=30)] == [(202, True)] * 2
     assert stored_calls(function__name="charge").success == 1
     assert stored_calls(function__name="refund").success == 2
+
+
+def test_work_that_breaks_the_commit_fails_alone(grouped: GroupCommitWriter, token: str) -> None:
+    def breaks_the_commit() -> None:
+        Function.objects.create(service_id=10**9, name="orphan")  # no such service: refused at COMMIT
+
+    with ThreadPoolExecutor(max_workers=2) as pool, writer_held(grouped.group, queued=2):
+        failed = pool.submit(grouped.group.submit, breaks_the_commit)
+        answered = pool.submit(post_and_look, token, {"batch_id": "b-1", "calls": [call()]})
+    with pytest.raises(IntegrityError):
+        failed.result(timeout=30)
+    assert answered.result(timeout=30)[0].status_code == 202
+    assert stored_calls().success == 1
+    assert not Function.objects.filter(name="orphan").exists()
 
 
 def test_after_commit_the_alert_hook_and_the_live_delta_still_run(
