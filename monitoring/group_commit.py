@@ -7,8 +7,9 @@ queue and waits; one writer thread takes what has gathered, runs each piece in a
 of one transaction, commits once and wakes the callers. A caller is answered only after
 the transaction holding its work committed, with its own result or its own exception:
 a piece that fails is rolled back to its savepoint and does not sink the others. Should
-the group fail as a whole (at COMMIT, where SQLite checks foreign keys), each of its pieces
-is run again in a transaction of its own, so only the bad one fails.
+the group fail as a whole on an integrity error (at COMMIT, where SQLite checks foreign
+keys), each of its pieces is run again in a transaction of its own, so only the bad one
+fails; on any other error (the database locked or full) they all fail with it.
 
 Work may `defer()` rows that are cheaper written once for the whole group (the call
 buckets every batch adds to); they are kept only when the piece's savepoint is released,
@@ -29,7 +30,7 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar, cast
 
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")  # what a piece of work returns
@@ -165,14 +166,14 @@ class GroupCommit(Generic[R]):
             log.warning("group of %d batches not committed", len(group), exc_info=True)
             if connection.connection is not None and not connection.is_usable():
                 connection.close()
-            if len(group) == 1:
-                piece = group[0]
-                piece.result, piece.error = None, piece.error or error
-            else:
-                # One bad batch (a foreign key SQLite checks only at COMMIT) must not sink the rest.
-                for piece in group:
-                    if piece.error is None:
-                        self.commit_alone(piece)
+            # One bad batch (a foreign key SQLite checks only at COMMIT) must not sink the rest;
+            # a database that cannot take writes (locked, full) fails them all at once.
+            alone = len(group) > 1 and isinstance(error, IntegrityError)
+            for piece in group:
+                if piece.error is None and alone:
+                    self.commit_alone(piece)
+                elif piece.error is None:
+                    piece.result, piece.error = None, error
         finally:
             for piece in group:
                 piece.done.set()
