@@ -5,28 +5,33 @@ One writer is chosen once, from the database the process connects to (`writer()`
 domain code (`store.py`, the ingest claim) calls it and never asks which engine it has.
 
 PostgreSQL gets set-based upserts in one round trip, so concurrent batches add up
-without a read. SQLite reads, merges and writes back, which is safe because its
-IMMEDIATE transactions take the write lock before the read.
+without a read. SQLite gets one upsert statement per table too, fed a JSON array of rows;
+on the embedded server (`start_group_commit`) one thread writes every batch, a group of
+them in one transaction, with those statements run once for the whole group.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from functools import cache
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TypeVar
 
 import orjson
 import psycopg
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from .error_types import TypedErrors
 from .fold import FunctionFold, MinuteFold
+from .group_commit import GroupCommit
 from .models import ENTRY_WIDTH, STRIP_LENGTH, CallBucket, ErrorMinute, IngestBatch, OutcomeStrip
 
 KEEP = STRIP_LENGTH * ENTRY_WIDTH
+T = TypeVar("T")
 
 Functions = dict[int, FunctionFold]
 Minutes = dict[tuple[int, datetime], MinuteFold]
@@ -147,6 +152,10 @@ class PostgresWriter(Reads):
         # Concurrent batches spread over shards instead of queueing on one row's lock.
         return random.randrange(settings.MONITOR_BUCKET_SHARDS)
 
+    def committed(self, work: Callable[[], T], items: int = 1) -> T:
+        """work() (which opens its own transaction) run here: committed when it returns."""
+        return work()
+
     def insert_names(self, table: str, service_id: int, names: list[str]) -> None:
         select = "SELECT %s, name, %s FROM jsonb_array_elements_text(%s::jsonb) AS name"
         run_insert_names(insert_names_sql(select, table), service_id, names)
@@ -205,8 +214,13 @@ class PostgresWriter(Reads):
 
 
 class SqliteWriter(Reads):
+    SHARD = 0  # one writer at a time anyway
+
     def pick_shard(self) -> int:
-        return 0  # one writer at a time anyway
+        return self.SHARD
+
+    def committed(self, work: Callable[[], T], items: int = 1) -> T:
+        return work()
 
     def insert_names(self, table: str, service_id: int, names: list[str]) -> None:
         # WHERE true: without it SQLite would read ON CONFLICT as part of the SELECT's join.
@@ -214,18 +228,54 @@ class SqliteWriter(Reads):
         run_insert_names(insert_names_sql(select, table), service_id, names)
 
     def write_calls(self, functions: Functions, minutes: Minutes, errors: TypedErrors, shard: int) -> None:
-        self.merge_strips(functions, shard)
-        self.merge_buckets(minutes, shard)
-        if errors:
-            self.merge_errors(errors, shard)
+        self.write_all([CallRows(functions, minutes, errors)])
+
+    @classmethod
+    def write_all(cls, batches: list[CallRows]) -> None:
+        """The call rows of one or more batches (in commit order): one upsert statement per table.
+
+        The rows travel as one JSON array. SQLite applies an upsert's rows one after another,
+        so two batches adding to the same row add up, and strips grow in the batches' order.
+        """
+        to_db = sqlite_time
+        strips = [
+            {"function_id": function_id, "entries": fold.strip}
+            for batch in batches
+            for function_id, fold in sorted(batch.functions.items())
+        ]
+        buckets = [
+            {"function_id": function_id, "minute": to_db(minute), **vars(fold)}
+            for batch in batches
+            for (function_id, minute), fold in sorted(batch.minutes.items())
+        ]
+        errors = [
+            {
+                "error_type_id": type_id,
+                "minute": to_db(minute),
+                "count": fold.count,
+                "first_seen": to_db(fold.first_seen),
+                "last_seen": to_db(fold.last_seen),
+            }
+            for batch in batches
+            for (type_id, minute), fold in sorted(batch.errors.items())
+        ]
+        with connection.cursor() as cursor:
+            for model, rows in ((OutcomeStrip, strips), (CallBucket, buckets), (ErrorMinute, errors)):
+                if rows:
+                    sql = SQLITE_UPSERTS[model].format(table=model._meta.db_table)
+                    cursor.execute(sql, [cls.SHARD, orjson.dumps(rows).decode()])
+
+    CLAIM = """
+    INSERT INTO {table} (service_id, key, body_digest, answer, created) VALUES (%s, %s, %s, %s, %s)
+    ON CONFLICT (service_id, key) DO NOTHING
+    """
 
     def claim(self, service_id: int, key: str, body_digest: str, answer: dict) -> bool:
-        try:
-            with transaction.atomic():
-                IngestBatch.objects.create(service_id=service_id, key=key, body_digest=body_digest, answer=answer)
-                return True
-        except IntegrityError:
-            return False
+        """True when this batch is the first to hold the key (one statement, no savepoint)."""
+        with connection.cursor() as cursor:
+            params = [service_id, key, body_digest, orjson.dumps(answer).decode(), sqlite_time(timezone.now())]
+            cursor.execute(self.CLAIM.format(table=IngestBatch._meta.db_table), params)
+            return cursor.rowcount == 1
 
     histogram_value = "h.value"
 
@@ -235,47 +285,105 @@ class SqliteWriter(Reads):
     def each(self, table: str) -> str:
         return f"json_each({table}.histogram)"
 
-    @staticmethod
-    def merge_strips(functions: Functions, shard: int) -> None:
-        ids = sorted(functions)
-        existing = {s.function_id: s for s in OutcomeStrip.objects.filter(function_id__in=ids, shard=shard)}
-        strips = []
-        for function_id in ids:
-            strip = existing.get(function_id) or OutcomeStrip(function_id=function_id, shard=shard)
-            strip.entries = (strip.entries + functions[function_id].strip)[-KEEP:]
-            strips.append(strip)
-        OutcomeStrip.objects.bulk_create(
-            strips, update_conflicts=True, unique_fields=["function", "shard"], update_fields=["entries"]
-        )
 
-    @staticmethod
-    def merge_buckets(minutes: Minutes, shard: int) -> None:
-        fields = [*CallBucket.COUNTED, "latency_max_ms", "histogram"]
-        merge_minute_rows(CallBucket, "function", minutes, shard, fields)
-
-    @staticmethod
-    def merge_errors(errors: TypedErrors, shard: int) -> None:
-        merge_minute_rows(ErrorMinute, "error_type", errors, shard, ["count", "first_seen", "last_seen"])
+@lru_cache(maxsize=4096)  # a group's rows share a few minutes, and times within them
+def sqlite_time(at: datetime) -> str:
+    """A time as Django writes it to SQLite (naive UTC, `str()`), without its per-value checks."""
+    return str(at.astimezone(UTC).replace(tzinfo=None))
 
 
-def merge_minute_rows(model: type, owner: str, found: dict, shard: int, update_fields: list[str]) -> None:
-    """SQLite's read-merge-write of per-minute rows keyed (owner id, minute) in one shard:
-    the stored rows are read, what the batch found is added to them (`add`), all written back."""
-    keys = sorted(found)
-    stored = model.objects.filter(
-        **{f"{owner}_id__in": {key[0] for key in keys}}, minute__in={key[1] for key in keys}, shard=shard
-    )
-    existing = {(getattr(row, f"{owner}_id"), row.minute): row for row in stored}
-    rows = []
-    for key in keys:
-        row = existing.get(key) or model(**{f"{owner}_id": key[0]}, minute=key[1], shard=shard)
-        row.add(found[key])
-        rows.append(row)
-    model.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=[owner, "minute", "shard"], update_fields=update_fields
+@dataclass
+class CallRows:
+    """What one batch adds to the strips, the minute buckets and the errors by type."""
+
+    functions: Functions
+    minutes: Minutes
+    errors: TypedErrors
+
+
+def sqlite_upsert(columns: dict[str, str], unique: str, updates: str) -> str:
+    """INSERT ... SELECT from a JSON array of rows (the second parameter), each with columns' keys.
+
+    WHERE true: without it SQLite would read ON CONFLICT as part of the SELECT's join.
+    ORDER BY the array's index: the rows are applied in the order they were given.
+    """
+    values = ", ".join(f"{cast}(json_extract(r.value, '$.{name}'))" for name, cast in columns.items())
+    return (
+        f"INSERT INTO {{table}} (shard, {', '.join(columns)}) SELECT %s, {values} FROM json_each(%s) AS r"
+        f" WHERE true ORDER BY r.key ON CONFLICT ({unique}, shard) DO UPDATE SET {updates}"
     )
 
 
-@cache
+# The histogram merge: the two JSON objects' counts added key by key.
+HISTOGRAM_SUM = """(SELECT json_group_object(key, total) FROM (
+    SELECT key, sum(value) AS total FROM (
+        SELECT key, value FROM json_each({table}.histogram)
+        UNION ALL SELECT key, value FROM json_each(excluded.histogram)
+    ) GROUP BY key))"""
+SQLITE_UPSERTS = {
+    OutcomeStrip: sqlite_upsert(
+        {"function_id": "", "entries": ""},
+        "function_id",
+        f"entries = substr({{table}}.entries || excluded.entries, -{KEEP})",
+    ),
+    CallBucket: sqlite_upsert(
+        {
+            "function_id": "",
+            "minute": "",
+            **dict.fromkeys(CallBucket.COUNTED, ""),
+            "latency_max_ms": "",
+            "histogram": "json",
+        },
+        "function_id, minute",
+        ", ".join(f"{name} = {{table}}.{name} + excluded.{name}" for name in CallBucket.COUNTED)
+        + ", latency_max_ms = max({table}.latency_max_ms, excluded.latency_max_ms)"
+        + f", histogram = {HISTOGRAM_SUM}",
+    ),
+    ErrorMinute: sqlite_upsert(
+        {"error_type_id": "", "minute": "", "count": "", "first_seen": "", "last_seen": ""},
+        "error_type_id, minute",
+        "count = {table}.count + excluded.count, first_seen = min({table}.first_seen, excluded.first_seen),"
+        " last_seen = max({table}.last_seen, excluded.last_seen)",
+    ),
+}
+
+
+class GroupCommitWriter(SqliteWriter):
+    """SQLite on the embedded server: every batch goes through one writer thread (`group_commit`),
+    which runs many batches in one transaction and writes their call rows once for all of them."""
+
+    def __init__(self, **options: float) -> None:
+        self.group = GroupCommit(flush=self.write_all, **options)  # options: queue_size, wait_s (tests)
+
+    def committed(self, work: Callable[[], T], items: int = 1) -> T:
+        """work() run by the writer thread in a savepoint of a group's transaction; its result once
+        that transaction committed (WriterBusy, a 503, when the writer cannot take it in time)."""
+        return self.group.submit(work, items)
+
+    def write_calls(self, functions: Functions, minutes: Minutes, errors: TypedErrors, shard: int) -> None:
+        self.group.defer(CallRows(functions, minutes, errors))
+
+
+chosen: list[PostgresWriter | SqliteWriter] = []
+
+
 def writer() -> PostgresWriter | SqliteWriter:
-    return PostgresWriter() if connection.vendor == "postgresql" else SqliteWriter()
+    if not chosen:
+        chosen.append(PostgresWriter() if connection.vendor == "postgresql" else SqliteWriter())
+    return chosen[0]
+
+
+def start_group_commit() -> None:
+    """The embedded server's choice, made once at start before it serves: on SQLite, batches
+    are written by one thread in groups (see group_commit.py). Elsewhere nothing changes."""
+    if connection.vendor != "sqlite":
+        return
+    grouped = GroupCommitWriter()
+    grouped.group.start()
+    chosen[:] = [grouped]
+
+
+def stop_group_commit() -> None:
+    """Commit what the writer holds and end its thread (the embedded server's clean exit)."""
+    if chosen and isinstance(chosen[0], GroupCommitWriter):
+        chosen[0].group.stop()

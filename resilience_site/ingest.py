@@ -124,6 +124,16 @@ def ingest(service: Service, body: bytes, idempotency_key: str | None = None) ->
 
 
 def store_batch(service: Service, batch: Batch, keys: dict[str, str], body_digest: str) -> Result:
+    # The writer returns once the transaction holding the batch has committed: its own here,
+    # or on the embedded server a group's, written by one thread for many requests.
+    items = sum(batch.counts().values())
+    result = writer().committed(lambda: write_batch(service, batch, keys, body_digest), items)
+    if result.flips:
+        breakers_flipped(result.flips)  # evaluates breaker rules for these functions once committed
+    return result
+
+
+def write_batch(service: Service, batch: Batch, keys: dict[str, str], body_digest: str) -> Result:
     answer = {"accepted": batch.counts(), "duplicate": False}
     with transaction.atomic():
         if keys:
@@ -135,6 +145,4 @@ def store_batch(service: Service, batch: Batch, keys: dict[str, str], body_diges
             store_snapshots(service, batch.queues)
         except CapReached as error:
             raise OverCap(error.message, error.field) from None
-    if flips:
-        breakers_flipped(flips)  # evaluates breaker rules for these functions once committed
     return Result(202, answer, flips)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from monitoring import writers
 from resilience_site import scheduler
 from resilience_site.asgi import application
 
@@ -24,10 +25,20 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--no-scheduler", action="store_true", help="leave periodic jobs to Celery beat")
         parser.add_argument("--no-demo", action="store_true", help="do not run the demo reporter (as DEMO=0)")
+        parser.add_argument(
+            "--no-group-commit",
+            action="store_true",
+            help="write each batch in its request's own transaction (to compare; see docs/ingest.md)",
+        )
 
-    def handle(self, host: str, port: int, no_scheduler: bool, no_demo: bool, **options: object) -> None:
+    def handle(
+        self, host: str, port: int, no_scheduler: bool, no_demo: bool, no_group_commit: bool, **options: object
+    ) -> None:
         # The port first: when it is taken, nothing may have started or been announced.
         listening = listen(host, port)
+        if not no_group_commit:
+            # Before anything can send a batch (the demo included): one thread writes them all.
+            writers.start_group_commit()
         if not no_scheduler:
             scheduler.start()
         if settings.DEMO and not no_demo:
@@ -38,6 +49,7 @@ class Command(BaseCommand):
         )
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops, not an error
             uvicorn.Server(config).run(sockets=[listening])
+        writers.stop_group_commit()  # what is queued is committed before the process ends
 
     def start_demo(self, host: str, port: int) -> None:
         try:

@@ -1,0 +1,284 @@
+"""The embedded default's group writer: many requests' batches in one transaction, each
+request answered after that transaction commits, with its own answer.
+
+These run the real writer thread on the test's SQLite file; each request is posted from a
+thread of its own, as the server's requests are. The writer is held busy (a piece of work
+that waits) while the batches queue up, so they are committed together when it lets go.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import pytest
+from django.db import IntegrityError, connection, connections
+from django.http import HttpResponse
+from django.test import Client
+from pytest_django import Settings
+
+from monitoring import writers
+from monitoring.group_commit import GroupCommit
+from monitoring.models import BreakerFlip, Function, IngestBatch, Service
+from monitoring.store import Remembered
+from monitoring.writers import GroupCommitWriter
+from resilience_site import ingest, ingest_api
+from tests.conftest import TEST_DB, Reporter, call, stored_calls
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(TEST_DB == "postgres", reason="the group writer is the embedded default's, on SQLite"),
+]
+
+
+@pytest.fixture
+def start_writer() -> Iterator[Callable[..., GroupCommitWriter]]:
+    """Starts a group writer (with the options given) as the process's writer, as `up` does."""
+    before = writers.chosen[:]
+    started: list[GroupCommitWriter] = []
+
+    def start(**options: float) -> GroupCommitWriter:
+        grouped = GroupCommitWriter(**options)
+        grouped.group.start()
+        writers.chosen[:] = [grouped]
+        started.append(grouped)
+        return grouped
+
+    yield start
+    for grouped in started:
+        grouped.group.stop()
+    writers.chosen[:] = before
+    Remembered.rows.clear()
+
+
+@pytest.fixture
+def token(token: str) -> str:
+    """The service's token, used once already: its first use writes its last_used from the
+    request's thread, which would wait for the write lock the held writer keeps."""
+    response = Client().post(
+        "/api/v1/ingest/validate",
+        {"calls": [call()]},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200
+    return token
+
+
+@pytest.fixture
+def grouped(start_writer: Callable[..., GroupCommitWriter]) -> GroupCommitWriter:
+    return start_writer()
+
+
+@contextmanager
+def writer_held(group: GroupCommit, queued: int) -> Iterator[None]:
+    """The writer kept busy until `queued` pieces wait in its queue (and the block ends)."""
+    started, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        started.set()
+        release.wait(20)
+
+    holder = threading.Thread(target=group.submit, args=(hold,))
+    holder.start()
+    assert started.wait(5)
+    try:
+        yield
+        deadline = time.monotonic() + 10
+        while group.queue.qsize() < queued and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert group.queue.qsize() == queued
+    finally:
+        release.set()
+        holder.join(10)
+
+
+def post_and_look(token: str, batch: dict) -> tuple[HttpResponse, bool]:
+    """Posts from this thread; the answer, and whether this thread's own connection then
+    sees the batch stored (it can only if the batch's transaction has committed)."""
+    try:
+        response = Reporter(Client(), token).post(batch)
+        stored = IngestBatch.objects.filter(key=batch["batch_id"]).exists()
+        return response, stored
+    finally:
+        connection.close()
+
+
+def post_all(token: str, batches: list[dict]) -> list[tuple[HttpResponse, bool]]:
+    with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+        return list(pool.map(lambda batch: post_and_look(token, batch), batches))
+
+
+def test_it_answers_each_batch_of_a_group_after_the_group_commits(grouped: GroupCommitWriter, token: str) -> None:
+    batches = [
+        {"batch_id": f"b-{n}", "calls": [call(f"fn-{n % 3}") for _ in range(n + 1)], "instance": "pod-1"}
+        for n in range(12)
+    ]
+    with ThreadPoolExecutor(max_workers=1) as waiter, writer_held(grouped.group, queued=12):
+        answers = waiter.submit(post_all, token, batches)
+    results = answers.result(timeout=30)
+    for n, (response, stored) in enumerate(results):
+        assert response.status_code == 202, response.content
+        assert response.json() == {
+            "accepted": {"calls": n + 1, "breakers": 0, "concurrency": 0, "queues": 0},
+            "duplicate": False,
+        }
+        assert stored, f"b-{n} was answered before its transaction committed"
+    assert stored_calls().success == sum(range(1, 13))
+    for n in range(3):
+        assert stored_calls(function__name=f"fn-{n}").success == sum(k + 1 for k in range(12) if k % 3 == n)
+
+
+def test_concurrent_replays_in_one_group_count_once(grouped: GroupCommitWriter, token: str) -> None:
+    batch = {"batch_id": "same", "calls": [call() for _ in range(5)]}
+    with ThreadPoolExecutor(max_workers=1) as waiter, writer_held(grouped.group, queued=10):
+        answers = waiter.submit(post_all, token, [batch] * 10)
+    statuses = sorted(response.status_code for response, _ in answers.result(timeout=30))
+    assert statuses == [200] * 9 + [202]
+    assert all(stored for _, stored in answers.result())
+    assert all(response.json()["accepted"]["calls"] == 5 for response, _ in answers.result())
+    assert stored_calls().success == 5
+
+
+def test_a_batch_refused_inside_a_group_does_not_lose_the_others(
+    grouped: GroupCommitWriter, token: str, settings: Settings
+) -> None:
+    settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 4
+    batches = [
+        {"batch_id": "good-1", "calls": [call("charge")]},
+        {"batch_id": "key", "calls": [call("refund")]},  # one of these two is first with the key,
+        {"batch_id": "key", "calls": [call("refund"), call("refund")]},  # the other is refused: 409
+        {"batch_id": "over-cap", "calls": [call(f"new-{n}") for n in range(5)]},  # 422: too many functions
+        {"batch_id": "good-2", "calls": [call("charge"), call("charge", outcome="failure")]},
+    ]
+    with ThreadPoolExecutor(max_workers=1) as waiter, writer_held(grouped.group, queued=5):
+        answers = waiter.submit(post_all, token, batches)
+    statuses = [response.status_code for response, _ in answers.result(timeout=30)]
+    assert statuses[0] == statuses[4] == 202
+    assert sorted(statuses[1:3]) == [202, 409]
+    assert statuses[3] == 422
+    field = answers.result()[3][0].json()["field"]  # the first item past the room left
+    assert field.startswith("calls[") and field.endswith("].function")
+    key_winner = 1 if statuses[1] == 202 else 2
+    assert (stored_calls(function__name="charge").success, stored_calls(function__name="charge").failure) == (2, 1)
+    assert stored_calls(function__name="refund").success == key_winner
+    assert not Function.objects.filter(name__startswith="new-").exists()
+    assert set(IngestBatch.objects.values_list("key", flat=True)) == {"good-1", "key", "good-2"}
+    # What the process remembers was kept on commit, for the batches that committed only.
+    remembered = {name for (_, _, name) in Remembered.rows}
+    assert {"charge", "refund"} <= remembered
+    assert not any(name.startswith("new-") for name in remembered)
+
+
+def test_work_that_fails_midway_is_rolled_back_alone(grouped: GroupCommitWriter, service: Service, token: str) -> None:
+    def fails_midway() -> None:
+        Function.objects.create(service=service, name="half-written")
+        raise ValueError("something went wrong after a write")
+
+    with ThreadPoolExecutor(max_workers=2) as pool, writer_held(grouped.group, queued=2):
+        failed = pool.submit(grouped.group.submit, fails_midway)
+        answered = pool.submit(post_and_look, token, {"batch_id": "b-1", "calls": [call()]})
+    with pytest.raises(ValueError, match="after a write"):
+        failed.result(timeout=30)
+    assert answered.result(timeout=30)[0].status_code == 202
+    assert stored_calls().success == 1
+    assert not Function.objects.filter(name="half-written").exists()
+
+
+def test_a_group_that_fails_at_commit_is_committed_again_batch_by_batch(grouped: GroupCommitWriter, token: str) -> None:
+    # A function deleted by hand while this process remembers its id: SQLite checks the
+    # foreign key only at COMMIT, which sinks the whole group. The writer then commits each
+    # batch alone; the stale one fails, its request looks its names up afresh and stores
+    # it again, so every batch is still stored once.
+    assert post_and_look(token, {"batch_id": "b-0", "calls": [call("charge"), call("refund")]})[0].status_code == 202
+    Function.objects.filter(name="charge").delete()
+    batches = [{"batch_id": "b-1", "calls": [call("charge")]}, {"batch_id": "b-2", "calls": [call("refund")]}]
+    with ThreadPoolExecutor(max_workers=1) as waiter, writer_held(grouped.group, queued=2):
+        answers = waiter.submit(post_all, token, batches)
+    assert [(response.status_code, stored) for response, stored in answers.result(timeout=30)] == [(202, True)] * 2
+    assert stored_calls(function__name="charge").success == 1
+    assert stored_calls(function__name="refund").success == 2
+
+
+def test_work_that_breaks_the_commit_fails_alone(grouped: GroupCommitWriter, token: str) -> None:
+    def breaks_the_commit() -> None:
+        Function.objects.create(service_id=10**9, name="orphan")  # no such service: refused at COMMIT
+
+    with ThreadPoolExecutor(max_workers=2) as pool, writer_held(grouped.group, queued=2):
+        failed = pool.submit(grouped.group.submit, breaks_the_commit)
+        answered = pool.submit(post_and_look, token, {"batch_id": "b-1", "calls": [call()]})
+    with pytest.raises(IntegrityError):
+        failed.result(timeout=30)
+    assert answered.result(timeout=30)[0].status_code == 202
+    assert stored_calls().success == 1
+    assert not Function.objects.filter(name="orphan").exists()
+
+
+def test_after_commit_the_alert_hook_and_the_live_delta_still_run(
+    grouped: GroupCommitWriter, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, object] = {}
+
+    def hook(flips: list[BreakerFlip]) -> None:
+        # Runs in the request's thread; its own connection sees the flip: it was committed.
+        seen["flips"] = [(flip.new_state, BreakerFlip.objects.filter(id=flip.id).exists()) for flip in flips]
+
+    monkeypatch.setattr(ingest, "breakers_flipped", hook)
+    monkeypatch.setattr(ingest_api.live, "publish_ingest", lambda service_id, result: seen.update(live=result.status))
+    batch = {"batch_id": "b-1", "breakers": [{"function": "charge", "state": "open", "ts": call()["ts"]}]}
+    response, stored = post_and_look(token, batch)
+    assert response.status_code == 202
+    assert stored
+    assert seen == {"flips": [("open", True)], "live": 202}
+
+
+def test_a_batch_the_writer_cannot_take_in_time_is_refused_and_never_stored(
+    start_writer: Callable[..., GroupCommitWriter], token: str
+) -> None:
+    grouped = start_writer(wait_s=0.3)
+    with writer_held(grouped.group, queued=1):  # the refused batch waits there, never to be run
+        started = time.monotonic()
+        response, _ = post_and_look(token, {"batch_id": "late", "calls": [call()]})
+        waited = time.monotonic() - started
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert 0.3 <= waited < 3
+    grouped.group.submit(lambda: None)  # everything queued before this has been dealt with
+    assert not IngestBatch.objects.exists()
+    assert stored_calls().success == 0
+    assert post_and_look(token, {"batch_id": "late", "calls": [call()]})[0].status_code == 202
+
+
+def test_a_full_queue_answers_503_at_once(start_writer: Callable[..., GroupCommitWriter], token: str) -> None:
+    grouped = start_writer(queue_size=1)
+    with ThreadPoolExecutor(max_workers=1) as waiter, writer_held(grouped.group, queued=1):
+        first = waiter.submit(post_and_look, token, {"batch_id": "first", "calls": [call()]})
+        while grouped.group.queue.qsize() < 1:
+            time.sleep(0.01)
+        started = time.monotonic()
+        refused, _ = post_and_look(token, {"batch_id": "second", "calls": [call()]})
+        assert time.monotonic() - started < 1
+    assert refused.status_code == 503
+    assert "Retry-After" in refused
+    assert first.result(timeout=30)[0].status_code == 202
+    assert list(IngestBatch.objects.values_list("key", flat=True)) == ["first"]
+
+
+def test_stopping_commits_what_is_queued_and_refuses_the_rest(grouped: GroupCommitWriter, token: str) -> None:
+    batches = [{"batch_id": f"b-{n}", "calls": [call()]} for n in range(3)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        with writer_held(grouped.group, queued=4):  # the three batches, then the stop
+            answers = pool.submit(post_all, token, batches)
+            while grouped.group.queue.qsize() < 3:
+                time.sleep(0.01)
+            stopping = pool.submit(grouped.group.stop)
+            time.sleep(0.1)
+        stopping.result(timeout=30)
+    assert [response.status_code for response, _ in answers.result(timeout=30)] == [202] * 3
+    assert stored_calls().success == 3
+    assert not grouped.group.thread.is_alive()
+    assert post_and_look(token, {"batch_id": "after", "calls": [call()]})[0].status_code == 503
+    connections.close_all()
