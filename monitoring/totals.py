@@ -106,7 +106,7 @@ def bin_counts(start: datetime, end: datetime | None) -> list[tuple]:
         f"SELECT function_id, {bin_sql('h.key')} AS bin, SUM({engine.histogram_value})"
         f" FROM {table}, {engine.each(table)} AS h WHERE minute >= %s{until} GROUP BY 1, 2"
     )
-    with connection.cursor() as cursor:
+    with engine.without_jit(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

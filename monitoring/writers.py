@@ -12,6 +12,8 @@ IMMEDIATE transactions take the write lock before the read.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -198,6 +200,16 @@ class PostgresWriter(Reads):
             cursor.execute(f"LOCK TABLE {CallBucket._meta.db_table} IN SHARE MODE")
 
     @staticmethod
+    @contextmanager
+    def without_jit() -> Iterator[None]:
+        """Statements planned without JIT compilation: a few seconds of compiling for a query
+        whose work takes milliseconds (jsonb_each's guessed 100 rows a histogram push its cost
+        past jit_above_cost)."""
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            yield
+
+    @staticmethod
     def execute_bound(sql: str, params: dict) -> None:
         """Run sql with server-side parameter binding.
 
@@ -243,6 +255,11 @@ class SqliteWriter(Reads):
 
     def hold_bucket_writes(self) -> None:
         """Nothing to do: an IMMEDIATE transaction holds the one write lock from its start."""
+
+    @staticmethod
+    @contextmanager
+    def without_jit() -> Iterator[None]:
+        yield  # SQLite compiles nothing
 
     @staticmethod
     def merge_strips(functions: Functions, shard: int) -> None:

@@ -116,7 +116,9 @@ def test_an_api_token_is_the_default(people: People) -> None:
 def test_the_tokens_page_creates_a_metrics_token(people: People) -> None:
     page = people.viewer.client.get("/settings/tokens/")
     assert b'value="metrics:read"' in page.content
-    answer = people.viewer.client.post("/settings/tokens/", {"name": "prometheus", "scope": "metrics:read"}, follow=True)
+    answer = people.viewer.client.post(
+        "/settings/tokens/", {"name": "prometheus", "scope": "metrics:read"}, follow=True
+    )
     assert answer.status_code == 200
     token = UserToken.objects.get()
     assert token.scope == "metrics:read"
