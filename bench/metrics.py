@@ -51,8 +51,9 @@ FROM monitoring_function f,
 
 INSERT INTO monitoring_calltotalmark (id, through) VALUES (1, date_trunc('minute', now()) - interval '7 minutes');
 
-INSERT INTO monitoring_calltotal (function_id, success, failure, timeout, rejected, retries, latency_sum_ms, bins)
-SELECT id, 1000000, 5000, 100, 10, 20000, 180000000.0, '[0, 0, 0, 0, 0, 0, 0, 10000, 900000, 105110, 0, 0, 0, 0]'::jsonb
+INSERT INTO monitoring_calltotal (function_id, success, failure, timeout, rejected, retries, latency_sum_ms,
+    bin0, bin1, bin2, bin3, bin4, bin5, bin6, bin7, bin8, bin9, bin10, bin11, bin12, bin13)
+SELECT id, 1000000, 5000, 100, 10, 20000, 180000000.0, 0, 0, 0, 0, 0, 0, 0, 10000, 900000, 105110, 0, 0, 0, 0
 FROM monitoring_function;
 
 INSERT INTO monitoring_breaker (function_id, instance, state, since, updated)

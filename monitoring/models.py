@@ -257,7 +257,8 @@ class CallTotal(models.Model):
 
     What the Prometheus counters start from (monitoring/totals.py): they only grow, whatever
     retention rolls up or forgets later. Big integers: a busy function passes 2**31 calls.
-    bins: call counts per latency bin of totals.BOUNDS (the last one past the largest bound).
+    binN: calls whose latency is under totals.BOUNDS_MS[N] and not under the bound before;
+    bin13 those past the largest bound. Columns, not JSON, so a fold adds them up in SQL.
     """
 
     function = models.OneToOneField(Function, models.CASCADE, primary_key=True, related_name="+")
@@ -267,7 +268,22 @@ class CallTotal(models.Model):
     rejected = models.BigIntegerField(default=0)
     retries = models.BigIntegerField(default=0)
     latency_sum_ms = models.FloatField(default=0.0)
-    bins = models.JSONField(default=list)
+    bin0 = models.BigIntegerField(default=0)
+    bin1 = models.BigIntegerField(default=0)
+    bin2 = models.BigIntegerField(default=0)
+    bin3 = models.BigIntegerField(default=0)
+    bin4 = models.BigIntegerField(default=0)
+    bin5 = models.BigIntegerField(default=0)
+    bin6 = models.BigIntegerField(default=0)
+    bin7 = models.BigIntegerField(default=0)
+    bin8 = models.BigIntegerField(default=0)
+    bin9 = models.BigIntegerField(default=0)
+    bin10 = models.BigIntegerField(default=0)
+    bin11 = models.BigIntegerField(default=0)
+    bin12 = models.BigIntegerField(default=0)
+    bin13 = models.BigIntegerField(default=0)
+
+    BINS = 14
 
 
 class CallTotalMark(models.Model):

@@ -6,7 +6,8 @@ roll-up (the buckets move into hours) and sums over buckets and hours when old h
 forgotten; summing them all at each scrape would also cost more every day. So:
 
 - `fold()` (a periodic job, every minute) adds the minute buckets of settled minutes (older
-  than SETTLE) into one CallTotal row per function and moves CallTotalMark.through past them.
+  than SETTLE) into one CallTotal row per function, in one SQL statement, and moves
+  CallTotalMark.through past them.
   Nothing ever subtracts from a CallTotal: retention does not touch them.
 - `current()` (each scrape) reads CallTotal plus the buckets from the mark on: a few
   minutes of rows, whatever the age of the install.
@@ -21,12 +22,10 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass, field
+import operator
 from datetime import UTC, datetime, timedelta
 
-import orjson
 from django.db import connection, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from . import histogram
@@ -42,28 +41,32 @@ STEPS_MS = (1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 EDGES = tuple(round(math.log(ms / histogram.MIN_MS) / math.log(histogram.GROWTH)) for ms in STEPS_MS)
 BOUNDS_MS = tuple(histogram.MIN_MS * histogram.GROWTH**edge for edge in EDGES)
 COUNTED = ("success", "failure", "timeout", "rejected", "retries", "latency_sum_ms")
+BINS = tuple(f"bin{i}" for i in range(len(EDGES) + 1))
+COLUMNS = (*COUNTED, *BINS)
 
 
-@dataclass
-class Total:
-    success: int = 0
-    failure: int = 0
-    timeout: int = 0
-    rejected: int = 0
-    retries: int = 0
-    latency_sum_ms: float = 0.0
-    # Calls per bin: bin i holds latencies under BOUNDS_MS[i] and not under the one before;
-    # the last bin those past the largest bound.
-    bins: list[int] = field(default_factory=lambda: [0] * (len(EDGES) + 1))
+class Total(tuple):
+    """(success, failure, timeout, rejected, retries, latency_sum_ms, bin0, ... bin13)."""
+
+    __slots__ = ()
+
+    def __new__(cls, values: tuple = (0,) * len(COLUMNS)) -> Total:
+        return super().__new__(cls, values)
+
+    success = property(lambda self: self[0])
+    failure = property(lambda self: self[1])
+    timeout = property(lambda self: self[2])
+    rejected = property(lambda self: self[3])
+    retries = property(lambda self: self[4])
+    latency_sum_ms = property(lambda self: self[5])
+    bins = property(lambda self: self[6:])
 
     @property
     def calls(self) -> int:
-        return self.success + self.failure + self.timeout + self.rejected
+        return sum(self[:4])
 
-    def add(self, other: Total) -> None:
-        for name in COUNTED:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.bins = [a + b for a, b in zip(self.bins, other.bins, strict=True)]
+    def __add__(self, other: tuple) -> Total:
+        return Total(tuple(map(operator.add, self, other)))
 
 
 def bin_of(bucket: int) -> int:
@@ -72,43 +75,57 @@ def bin_of(bucket: int) -> int:
     return bisect.bisect_right(EDGES, bucket)
 
 
-def bin_sql(key: str) -> str:
-    cases = " ".join(f"WHEN CAST({key} AS INTEGER) < {edge} THEN {i}" for i, edge in enumerate(EDGES))
-    return f"CASE {cases} ELSE {len(EDGES)} END"
-
-
 def settled(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0) - SETTLE
 
 
-def bucket_sums(start: datetime, end: datetime | None = None) -> dict[int, Total]:
-    """Calls per function in the minute buckets from start (to end), added up by the database."""
-    rows = CallBucket.objects.filter(minute__gte=start)
-    if end is not None:
-        rows = rows.filter(minute__lt=end)
-    sums = rows.values("function_id").annotate(**{name: Sum(name) for name in COUNTED})
-    totals = {row.pop("function_id"): Total(**row) for row in sums}
-    if totals:
-        for function_id, index, count in bin_counts(start, end):
-            totals[function_id].bins[index] += int(count)
-    return totals
+# The minute buckets in a range added up per function: counts, and the histograms' buckets
+# added into bins. Shared by the fold (INSERT ... SELECT) and the scrape (SELECT).
+SUMS = """
+SELECT c.function_id, c.success, c.failure, c.timeout, c.rejected, c.retries, c.latency_sum_ms, {bins}
+FROM (
+    SELECT function_id, SUM(success) AS success, SUM(failure) AS failure, SUM(timeout) AS timeout,
+           SUM(rejected) AS rejected, SUM(retries) AS retries, SUM(latency_sum_ms) AS latency_sum_ms
+    FROM {bucket} WHERE minute >= %(start)s {until} GROUP BY function_id
+) AS c LEFT JOIN (
+    SELECT function_id, {bin_sums} FROM (
+        SELECT function_id, CASE {cases} ELSE {last} END AS bin, SUM({value}) AS n
+        FROM {bucket}, {each} AS h WHERE minute >= %(start)s {until} GROUP BY 1, 2
+    ) AS e GROUP BY function_id
+) AS b ON b.function_id = c.function_id
+"""
+# WHERE true: without it SQLite would read ON CONFLICT as part of the SELECT's join.
+FOLD = """
+INSERT INTO {total} (function_id, {columns}) {sums} WHERE true
+ON CONFLICT (function_id) DO UPDATE SET {added}
+"""
 
 
-def bin_counts(start: datetime, end: datetime | None) -> list[tuple]:
+def sums_sql(until: bool) -> str:
     engine = writer()
-    table = CallBucket._meta.db_table
-    params = [connection.ops.adapt_datetimefield_value(start)]
-    until = ""
-    if end is not None:
-        until = " AND minute < %s"
-        params.append(connection.ops.adapt_datetimefield_value(end))
-    sql = (
-        f"SELECT function_id, {bin_sql('h.key')} AS bin, SUM({engine.histogram_value})"
-        f" FROM {table}, {engine.each(table)} AS h WHERE minute >= %s{until} GROUP BY 1, 2"
+    bucket = CallBucket._meta.db_table
+    return SUMS.format(
+        bins=", ".join(f"COALESCE(b.{name}, 0)" for name in BINS),
+        bucket=bucket,
+        until="AND minute < %(end)s" if until else "",
+        bin_sums=", ".join(f"SUM(CASE WHEN bin = {i} THEN n ELSE 0 END) AS {name}" for i, name in enumerate(BINS)),
+        cases=" ".join(f"WHEN CAST(h.key AS INTEGER) < {edge} THEN {i}" for i, edge in enumerate(EDGES)),
+        last=len(EDGES),
+        value=engine.histogram_value,
+        each=engine.each(bucket),
     )
-    with engine.without_jit(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+
+
+def params(start: datetime, end: datetime | None = None) -> dict:
+    adapt = connection.ops.adapt_datetimefield_value
+    return {"start": adapt(start), "end": adapt(end) if end else None}
+
+
+def bucket_sums(start: datetime) -> dict[int, Total]:
+    """Calls per function in the minute buckets from start on, added up by the database."""
+    with writer().without_jit(), connection.cursor() as cursor:
+        cursor.execute(sums_sql(until=False), params(start))
+        return {row[0]: Total(row[1:]) for row in cursor.fetchall()}
 
 
 def mark() -> datetime:
@@ -120,31 +137,30 @@ def mark() -> datetime:
 def fold(now: datetime | None = None) -> int:
     """Add the settled minutes since the mark into the totals; returns the functions added to."""
     mark()
+    table = CallTotal._meta.db_table
+    sql = FOLD.format(
+        total=table,
+        columns=", ".join(COLUMNS),
+        sums=sums_sql(until=True),
+        added=", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in COLUMNS),
+    )
     with transaction.atomic():
-        writer().hold_bucket_writes()
+        engine = writer()
+        engine.hold_bucket_writes()
         row = CallTotalMark.objects.select_for_update().get(pk=1)
         end = min(settled(now or timezone.now()), row.through + MOST)
         if end <= row.through:
             return 0
-        added = bucket_sums(row.through, end)
-        stored = {t.function_id: t for t in CallTotal.objects.select_for_update().filter(function_id__in=added)}
-        rows = []
-        for function_id, more in sorted(added.items()):
-            total = stored.get(function_id) or CallTotal(function_id=function_id)
-            total.bins = total.bins or [0] * (len(EDGES) + 1)
-            summed = Total(**{name: getattr(total, name) for name in COUNTED}, bins=total.bins)
-            summed.add(more)
-            rows.append(CallTotal(function_id=function_id, **vars(summed)))
-        CallTotal.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["function"], update_fields=[*COUNTED, "bins"]
-        )
+        with engine.without_jit(), connection.cursor() as cursor:
+            cursor.execute(sql, params(row.through, end))
+            added = cursor.rowcount
         row.through = end
         row.save(update_fields=["through"])
-    return len(added)
+    return added
 
 
 TOTALS_WITH_MARK = """
-SELECT m.through, t.function_id, t.success, t.failure, t.timeout, t.rejected, t.retries, t.latency_sum_ms, t.bins
+SELECT m.through, t.function_id, {columns}
 FROM {mark} m LEFT JOIN {total} t ON 1 = 1 WHERE m.id = 1
 """
 
@@ -152,17 +168,16 @@ FROM {mark} m LEFT JOIN {total} t ON 1 = 1 WHERE m.id = 1
 def stored_totals() -> tuple[datetime | None, dict[int, Total]]:
     """The totals and their mark, read in one statement: never a fold's totals with the mark
     before it."""
-    sql = TOTALS_WITH_MARK.format(mark=CallTotalMark._meta.db_table, total=CallTotal._meta.db_table)
+    sql = TOTALS_WITH_MARK.format(
+        mark=CallTotalMark._meta.db_table,
+        total=CallTotal._meta.db_table,
+        columns=", ".join(f"t.{name}" for name in COLUMNS),
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql)
         rows = cursor.fetchall()
-    through = None
-    totals = {}
-    for row in rows:
-        through = row[0]
-        if row[1] is not None:
-            bins = orjson.loads(row[8]) if isinstance(row[8], str | bytes) else row[8]
-            totals[row[1]] = Total(*row[2:8], bins=bins)
+    through = rows[0][0] if rows else None
+    totals = {row[1]: Total(row[2:]) for row in rows if row[1] is not None}
     if isinstance(through, str):  # SQLite hands raw datetimes back as text, in UTC
         through = datetime.fromisoformat(through)
     if through is not None and timezone.is_naive(through):
@@ -179,6 +194,6 @@ def current(attempts: int = 5) -> dict[int, Total]:
         # A fold committed between the two reads: its minutes would count twice. Read again.
         if folded_through == through:
             for function_id, more in recent.items():
-                totals.setdefault(function_id, Total()).add(more)
+                totals[function_id] = totals[function_id] + more if function_id in totals else more
             return totals
     raise RuntimeError("the call totals moved under every read; try again")

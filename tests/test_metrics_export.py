@@ -14,7 +14,7 @@ from time_machine import TimeMachineFixture
 
 from alerts.models import Alert, Channel, Delivery
 from monitoring import retention, totals
-from monitoring.models import Function, UserToken
+from monitoring.models import CallTotal, Function, UserToken
 from queues.models import Queue
 from tests.alert_fixtures import People
 from tests.conftest import Reporter, call, now_iso
@@ -177,3 +177,8 @@ def test_promtool_accepts_a_real_scrape(people: People, reporter: Reporter) -> N
     checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout + checked.stderr == ""
+
+
+def test_the_totals_have_a_column_per_bin() -> None:
+    assert CallTotal.BINS == len(totals.EDGES) + 1 == len(totals.BINS)
+    assert {f.name for f in CallTotal._meta.get_fields()} >= set(totals.BINS)
