@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from prometheus_client.parser import text_string_to_metric_families
 from time_machine import TimeMachineFixture
 
@@ -16,6 +17,7 @@ from alerts.models import Alert, Channel, Delivery
 from monitoring import retention, totals
 from monitoring.models import CallTotal, Function, UserToken
 from queues.models import Queue
+from resilience_site.periodic import JOBS
 from tests.alert_fixtures import People
 from tests.conftest import Reporter, call, now_iso
 from tests.servers import find_binary, missing
@@ -182,3 +184,18 @@ def test_promtool_accepts_a_real_scrape(people: People, reporter: Reporter) -> N
 def test_the_totals_have_a_column_per_bin() -> None:
     assert CallTotal.BINS == len(totals.EDGES) + 1 == len(totals.BINS)
     assert {f.name for f in CallTotal._meta.get_fields()} >= set(totals.BINS)
+
+
+def test_the_periodic_job_folds_every_minute(
+    people: People, reporter: Reporter, time_machine: TimeMachineFixture
+) -> None:
+    time_machine.move_to(timezone.now())
+    report_calls(reporter)
+    before = samples(scrape(people))
+    task, every = JOBS["fold-call-totals"]
+    assert every == 60.0
+    time_machine.move_to(timezone.now() + timedelta(minutes=12))
+    import_string(task)()  # what the embedded scheduler calls; beat sends the same task
+    charge = Function.objects.get(name="charge")
+    assert CallTotal.objects.get(function=charge).success == 5
+    assert samples(scrape(people)) == before
