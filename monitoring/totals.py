@@ -20,7 +20,6 @@ scrape and missed by the next; a scrape that straddles a fold reads again.
 
 from __future__ import annotations
 
-import bisect
 import math
 import operator
 from datetime import UTC, datetime, timedelta
@@ -33,8 +32,9 @@ from .models import CallBucket, CallTotal, CallTotalMark
 from .writers import writer
 
 SETTLE = timedelta(minutes=5)
-# The most one fold adds, so a fold after a long pause stays short (the next ones catch up).
-MOST = timedelta(minutes=10)
+# The most one transaction folds: each holds ingest's bucket writes (PostgreSQL) while it
+# runs, so after a pause the fold catches up a minute per transaction, not all at once.
+MOST = timedelta(minutes=1)
 # Latency bounds in ms: the stored bucket edges (monitoring/histogram.py) nearest to the
 # usual 1-2.5-5 steps, so each count under a bound is exact, not interpolated.
 STEPS_MS = (1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
@@ -67,12 +67,6 @@ class Total(tuple):
 
     def __add__(self, other: tuple) -> Total:
         return Total(tuple(map(operator.add, self, other)))
-
-
-def bin_of(bucket: int) -> int:
-    """The bin of a stored histogram bucket: bucket b holds [edge b, edge b+1), so it is under
-    the bound at edge k exactly when b < k."""
-    return bisect.bisect_right(EDGES, bucket)
 
 
 def settled(now: datetime) -> datetime:
@@ -135,8 +129,17 @@ def mark() -> datetime:
 
 
 def fold(now: datetime | None = None) -> int:
-    """Add the settled minutes since the mark into the totals; returns the functions added to."""
+    """Add the settled minutes since the mark into the totals, a minute per transaction;
+    returns how many function-minutes were added."""
     mark()
+    added = 0
+    while (more := fold_once(now)) is not None:
+        added += more
+    return added
+
+
+def fold_once(now: datetime | None) -> int | None:
+    """Fold up to MOST past the mark: the rows added to, or None when nothing was left."""
     table = CallTotal._meta.db_table
     sql = FOLD.format(
         total=table,
@@ -150,7 +153,7 @@ def fold(now: datetime | None = None) -> int:
         row = CallTotalMark.objects.select_for_update().get(pk=1)
         end = min(settled(now or timezone.now()), row.through + MOST)
         if end <= row.through:
-            return 0
+            return None
         with engine.without_jit(), connection.cursor() as cursor:
             cursor.execute(sql, params(row.through, end))
             added = cursor.rowcount
