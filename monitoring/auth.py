@@ -18,7 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from ninja.security import HttpBearer, django_auth
 
 from . import outages
-from .models import IngestToken, UserToken
+from .models import IngestToken, TokenScope, UserToken
 from .outages import CACHE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ class UserTokenAuth(HttpBearer):
         found = UserToken.find(token)
         if found is None or not found.user.is_active:
             return token_failed(request)
+        if found.scope != TokenScope.API:
+            raise PermissionDenied(f"this token has the {found.scope} scope: it reads /metrics only, not the API")
         found.touch()
         request.user = found.user
         return found.user

@@ -107,14 +107,23 @@ class IngestToken(Token):
         return settings.MONITOR_MAX_REQUESTS_PER_MINUTE
 
 
+class TokenScope(models.TextChoices):
+    API = "api", "the API, with your role"
+    METRICS_READ = "metrics:read", "metrics:read (GET /metrics only)"
+
+
 class UserToken(Token):
-    """A person's API token for scripts: it acts as the person, with the person's role."""
+    """A person's API token for scripts: it acts as the person, with the person's role.
+
+    A metrics:read token opens GET /metrics and nothing else (the API refuses it with 403).
+    """
 
     KIND_PREFIX = "rmu_"
     OWNER = ("user",)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="api_tokens")
     # What the person uses it for ("deploy script"), shown beside its prefix.
     name = models.CharField(max_length=100, blank=True, default="")
+    scope = models.CharField(max_length=20, choices=TokenScope.choices, default=TokenScope.API)
 
     def __str__(self) -> str:
         return f"{self.name or 'token'} ({self.prefix}…)"
@@ -241,6 +250,46 @@ class CallHour(CallCounts):
         constraints = [models.UniqueConstraint(fields=["function", "hour"], name="callhour_function_hour")]
         # Serves the deletion of hours past retention.
         indexes = [models.Index(fields=["hour"], name="callhour_hour")]
+
+
+class CallTotal(models.Model):
+    """All of one function's calls in the minutes before CallTotalMark.through, added up.
+
+    What the Prometheus counters start from (monitoring/totals.py): they only grow, whatever
+    retention rolls up or forgets later. Big integers: a busy function passes 2**31 calls.
+    binN: calls whose latency is under totals.BOUNDS_MS[N] and not under the bound before;
+    bin13 those past the largest bound. Columns, not JSON, so a fold adds them up in SQL.
+    """
+
+    function = models.OneToOneField(Function, models.CASCADE, primary_key=True, related_name="+")
+    success = models.BigIntegerField(default=0)
+    failure = models.BigIntegerField(default=0)
+    timeout = models.BigIntegerField(default=0)
+    rejected = models.BigIntegerField(default=0)
+    retries = models.BigIntegerField(default=0)
+    latency_sum_ms = models.FloatField(default=0.0)
+    bin0 = models.BigIntegerField(default=0)
+    bin1 = models.BigIntegerField(default=0)
+    bin2 = models.BigIntegerField(default=0)
+    bin3 = models.BigIntegerField(default=0)
+    bin4 = models.BigIntegerField(default=0)
+    bin5 = models.BigIntegerField(default=0)
+    bin6 = models.BigIntegerField(default=0)
+    bin7 = models.BigIntegerField(default=0)
+    bin8 = models.BigIntegerField(default=0)
+    bin9 = models.BigIntegerField(default=0)
+    bin10 = models.BigIntegerField(default=0)
+    bin11 = models.BigIntegerField(default=0)
+    bin12 = models.BigIntegerField(default=0)
+    bin13 = models.BigIntegerField(default=0)
+
+    BINS = 14
+
+
+class CallTotalMark(models.Model):
+    """One row: the minute up to which (excluded) minute buckets are added into CallTotal."""
+
+    through = models.DateTimeField()
 
 
 class ErrorType(models.Model):

@@ -43,6 +43,7 @@ from .models import UserToken
 User = get_user_model()
 Actor = AbstractBaseUser | AnonymousUser | None
 RoleName = Literal["viewer", "responder", "admin"]
+TokenScopeName = Literal["api", "metrics:read"]
 PERSON_FIELDS = ("username", "email", "role", "active")
 
 USERNAME_HELP = "letters, digits and @ . + - _ only; at most 150"
@@ -78,6 +79,9 @@ class TokenIn(Body):
     model_config = example({"name": "deploy script"})
 
     name: Name = Field(max_length=100, description="what the token is for")
+    scope: TokenScopeName = Field(
+        "api", description="api: the API with your role; metrics:read: GET /metrics only (for Prometheus)"
+    )
 
 
 def people() -> QuerySet:
@@ -110,6 +114,7 @@ def token_view(token: UserToken) -> dict:
         "id": token.id,
         "name": token.name,
         "prefix": token.prefix,
+        "scope": token.scope,
         "created": token.created,
         "last_used": token.last_used,
     }
@@ -121,7 +126,7 @@ def snapshot(user: AbstractBaseUser) -> dict:
 
 def token_snapshot(token: UserToken) -> dict:
     # The prefix is what lists show; the token itself is never kept.
-    return {"name": token.name, "prefix": token.prefix, "user": token.user.get_username()}
+    return {"name": token.name, "prefix": token.prefix, "scope": token.scope, "user": token.user.get_username()}
 
 
 def token_label(token: UserToken) -> str:
@@ -307,7 +312,7 @@ def end_sessions(user: AbstractBaseUser) -> int:
 def issue_token(actor: Actor, user: AbstractBaseUser, payload: TokenIn) -> tuple[UserToken, str]:
     """A new personal token for user; the raw token is returned here and never again."""
     with transaction.atomic():
-        token, raw = UserToken.issue(user=user, name=payload.name.strip())
+        token, raw = UserToken.issue(user=user, name=payload.name.strip(), scope=payload.scope)
         audit.record(actor, audit.CREATED, token, label=token_label(token), after=token_snapshot(token))
     return token, raw
 

@@ -44,6 +44,7 @@ class UserTokenOut(Schema):
     id: int
     name: str
     prefix: str = Field(description="the token's first 12 characters, to tell it apart")
+    scope: str = Field(description="api (the API with the person's role) or metrics:read (GET /metrics only)")
     created: datetime
     last_used: datetime | None
 

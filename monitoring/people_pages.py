@@ -251,7 +251,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     if errors:
         return tokens_page(request, values, errors)
     token, raw = people.issue_token(request.user, request.user, payload)
-    return show_once(request, request.path, token=raw, name=token.name)
+    return show_once(request, request.path, token=raw, name=token.name, scope=token.scope)
 
 
 def tokens_page(request: HttpRequest, values: dict | None = None, errors: dict | None = None) -> HttpResponse:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import retention
+from . import retention, totals
 from .models import Heartbeat
 
 
@@ -26,3 +26,8 @@ def forget_old_batches() -> None:
 @shared_task
 def forget_old_breaker_flips() -> None:
     retention.forget_old_flips()
+
+
+@shared_task
+def fold_call_totals() -> None:
+    totals.fold()

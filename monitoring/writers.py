@@ -13,7 +13,8 @@ them in one transaction, with those statements run once for the whole group.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -22,7 +23,7 @@ from typing import TypeVar
 import orjson
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .error_types import TypedErrors
@@ -200,6 +201,22 @@ class PostgresWriter(Reads):
     def each(self, table: str) -> str:
         return "jsonb_each_text(histogram)"
 
+    def hold_bucket_writes(self) -> None:
+        """Until this transaction ends, no batch writes a minute bucket (reads go on): what the
+        transaction reads of them stays the whole truth until it commits (monitoring/totals.py)."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {CallBucket._meta.db_table} IN SHARE MODE")
+
+    @staticmethod
+    @contextmanager
+    def without_jit() -> Iterator[None]:
+        """Statements planned without JIT compilation: a few seconds of compiling for a query
+        whose work takes milliseconds (jsonb_each's guessed 100 rows a histogram push its cost
+        past jit_above_cost)."""
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            yield
+
     @staticmethod
     def execute_bound(sql: str, params: dict) -> None:
         """Run sql with server-side parameter binding.
@@ -284,6 +301,14 @@ class SqliteWriter(Reads):
 
     def each(self, table: str) -> str:
         return f"json_each({table}.histogram)"
+
+    def hold_bucket_writes(self) -> None:
+        """Nothing to do: an IMMEDIATE transaction holds the one write lock from its start."""
+
+    @staticmethod
+    @contextmanager
+    def without_jit() -> Iterator[None]:
+        yield  # SQLite compiles nothing
 
 
 @lru_cache(maxsize=4096)  # a group's rows share a few minutes, and times within them

@@ -19,6 +19,7 @@ JOBS: dict[str, tuple[str, float]] = {
     "forget-old-alert-history": ("alerts.tasks.forget_old_history", 3600.0),
     "evaluate-rules": ("alerts.tasks.evaluate_rules", EVALUATION_INTERVAL_S),
     "sweep-deliveries": ("alerts.tasks.sweep_deliveries", 30.0),
+    "fold-call-totals": ("monitoring.tasks.fold_call_totals", 60.0),
 }
 
 

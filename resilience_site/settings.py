@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 
@@ -252,6 +253,23 @@ MONITOR_HEALTH_DEGRADED_P95_MS = envfloat("MONITOR_HEALTH_DEGRADED_P95_MS", 0.0)
 MONITOR_STALE_AFTER_S = envint("MONITOR_STALE_AFTER_S", 300, minimum=30)
 MONITOR_EVALUATION_INTERVAL_S = EVALUATION_INTERVAL_S
 MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = envbool("MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS", False)
+
+
+def _networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated CIDRs (10.0.0.0/8, ::1/128); none when unset."""
+    networks = []
+    for part in filter(None, (part.strip() for part in envstr(name).split(","))):
+        try:
+            networks.append(ipaddress.ip_network(part))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated networks like 10.0.0.0/8; got {part!r}"
+            ) from None
+    return tuple(networks)
+
+
+# Prometheus (docs/prometheus.md): anonymous scrapes of /metrics from these networks.
+MONITOR_METRICS_ALLOW_NETWORKS = _networks("MONITOR_METRICS_ALLOW_NETWORKS")
 
 
 def _seconds_list(name: str, default: str) -> list[float]:

@@ -6,12 +6,13 @@ from django.urls import include, path
 
 from monitoring.login import LoginView
 
-from . import views
+from . import metrics_export, views
 from .api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("metrics", metrics_export.metrics, name="metrics"),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.overview, name="overview"),

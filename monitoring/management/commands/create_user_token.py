@@ -13,13 +13,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--name", default="command line", help="what the token is for, shown on the tokens page")
+        parser.add_argument(
+            "--scope", default="api", help="api (the API with the person's role) or metrics:read (GET /metrics only)"
+        )
 
-    def handle(self, username: str, name: str, **options: object) -> None:
+    def handle(self, username: str, name: str, scope: str, **options: object) -> None:
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"no user named {username!r}")
-        payload, errors = parse(people.TokenIn, {"name": name})
+        payload, errors = parse(people.TokenIn, {"name": name, "scope": scope})
         if payload is None:
-            raise CommandError(f"--name {errors['name']}")
+            field, message = next(iter(errors.items()))
+            raise CommandError(f"--{field} {message}")
         _, raw = people.issue_token(None, user, payload)
         self.stdout.write(raw)
