@@ -116,6 +116,7 @@ class Target:
     url: str
     process: subprocess.Popen
     stored: Callable[[], int] | None = None  # calls stored so far, for the check against accepted
+    store: str = ""  # targets writing to the same tables are checked together
     phases: list[dict] = field(default_factory=list)
     warmup: list[dict] = field(default_factory=list)  # not in the table, but in the stored check
 
@@ -200,19 +201,18 @@ def report(targets: list[Target], connections: list[int]) -> bool:
             )
     print()
     agree = True
-    for target in targets:
-        if target.stored is None:
-            continue
-        phases = target.phases + target.warmup
+    for store in dict.fromkeys(target.store for target in targets if target.stored is not None):
+        group = [target for target in targets if target.store == store and target.stored is not None]
+        phases = [row for target in group for row in target.phases + target.warmup]
         accepted = sum(row["ok"] for row in phases) * ITEMS
         # wrk stops with up to one request per connection in flight: the server may commit
         # those after wrk stopped counting, so stored may exceed accepted by that much, never less.
         in_flight = sum(row["connections"] for row in phases) * ITEMS
-        stored = target.stored()
+        stored = group[0].stored()
         fine = accepted <= stored <= accepted + in_flight
         agree &= fine
         print(
-            f"{target.label}: stored calls {stored} / accepted {accepted}"
+            f"{' + '.join(target.label for target in group)}: stored calls {stored} / accepted {accepted}"
             f" (+ at most {in_flight} in flight when phases stopped): {'OK' if fine else 'MISMATCH'}"
         )
     return agree
@@ -247,6 +247,9 @@ def main() -> None:
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--validate", action="store_true", help="also measure /api/v1/ingest/validate")
     parser.add_argument("--server", choices=["gunicorn", "uvicorn"], default="gunicorn")
+    parser.add_argument(
+        "--against", metavar="REV", help="also serve this git revision of the project (same database), to compare"
+    )
     args = parser.parse_args()
 
     with postgres_server(durable=True) as pg:
@@ -282,14 +285,40 @@ def main() -> None:
                 f"http://127.0.0.1:{minimal_port}/api/v1/ingest",
                 minimal,
                 lambda: minimal_ingest.stored_calls(url),
-            ),  # fmt: skip
+                "minimal",
+            ),
             Target(
                 "project ingest",
                 f"http://127.0.0.1:{site_port}/api/v1/ingest",
                 site,
                 lambda: psql_count(url, stored_sql),
-            ),  # fmt: skip
+                "project",
+            ),
         ]
+        earlier = None
+        if args.against:
+            # The revision exported whole (no git metadata) and served from there, first on the path.
+            export = Path(tempfile.mkdtemp(prefix="ingest-against-"))
+            archive = subprocess.run(["git", "archive", args.against], cwd=ROOT, capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", str(export)], input=archive.stdout, check=True)
+            earlier_port = free_port()
+            earlier = subprocess.Popen(
+                [sys.executable, "-m", *gunicorn("resilience_site.wsgi:application", earlier_port, args)],
+                cwd=export,
+                env={**env, "PYTHONPATH": str(export)},
+            )
+            label = f"project @{args.against}"[:22]
+            targets.insert(
+                1,
+                Target(
+                    label,
+                    f"http://127.0.0.1:{earlier_port}/api/v1/ingest",
+                    earlier,
+                    lambda: psql_count(url, stored_sql),
+                    "project",
+                ),
+            )
+            wait_for_port(earlier_port, earlier, timeout=30)
         if args.validate:
             targets.append(
                 Target("project validate-only", f"http://127.0.0.1:{site_port}/api/v1/ingest/validate", site)
@@ -302,6 +331,8 @@ def main() -> None:
         finally:
             stop(site)
             stop(minimal)
+            if earlier is not None:
+                stop(earlier)
         agree = report(targets, args.connections)
         print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine shows here)")
     if not agree:
