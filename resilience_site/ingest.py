@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from pydantic import ValidationError
 
 from alerts.hooks import breakers_flipped
-from monitoring.batch import Batch, first_error
+from monitoring.batch import Batch, OutsideWindow, check_window, first_error, window_error_before
 from monitoring.models import BreakerFlip, IngestBatch, Service
 from monitoring.store import CapReached, Remembered, store_functions
 from monitoring.writers import writer
@@ -62,10 +62,15 @@ def parse(body: bytes) -> Batch:
         raise TooLarge(f"body is {len(body)} bytes; the limit is {settings.MONITOR_MAX_BODY_BYTES}")
     try:
         batch = Batch.model_validate_json(body)
+        check_window(batch)
+    except OutsideWindow as error:
+        raise IngestError(error.message, error.path) from None
     except ValidationError as error:
         path, message = first_error(error)
-        if error.errors()[0]["type"] == "json_invalid":
+        first = error.errors()[0]
+        if first["type"] == "json_invalid":
             raise BadJson(f"body is not valid JSON: {message.removeprefix('Invalid JSON: ')}") from None
+        path, message = window_error_before(body, first["loc"]) or (path, message)
         raise IngestError(message, path or "body") from None
     items = sum(batch.counts().values())
     if items == 0:
