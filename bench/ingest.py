@@ -10,6 +10,7 @@ PostgreSQL, wrk), and checks the stored calls against the accepted ones.
 
     .venv/bin/python -m bench.ingest [--seconds 5] [--rounds 3] [--connections 1 8 32]
         [--workers 2] [--threads 8] [--worker-class gthread] [--validate] [--server uvicorn]
+        [--against REV ...]
 
 --validate adds the project's POST /api/v1/ingest/validate (parse and discard) as a third
 phase; --server uvicorn serves the project under the ASGI server instead, to compare.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -248,7 +250,11 @@ def main() -> None:
     parser.add_argument("--validate", action="store_true", help="also measure /api/v1/ingest/validate")
     parser.add_argument("--server", choices=["gunicorn", "uvicorn"], default="gunicorn")
     parser.add_argument(
-        "--against", metavar="REV", help="also serve this git revision of the project (same database), to compare"
+        "--against",
+        metavar="REV",
+        nargs="*",
+        default=[],
+        help="also serve these git revisions of the project (same database), to compare",
     )
     args = parser.parse_args()
 
@@ -295,30 +301,25 @@ def main() -> None:
                 "project",
             ),
         ]
-        earlier = None
-        if args.against:
+        earlier = []
+        for position, revision in enumerate(args.against, start=1):
             # The revision exported whole (no git metadata) and served from there, first on the path.
             export = Path(tempfile.mkdtemp(prefix="ingest-against-"))
-            archive = subprocess.run(["git", "archive", args.against], cwd=ROOT, capture_output=True, check=True)
+            archive = subprocess.run(["git", "archive", revision], cwd=ROOT, capture_output=True, check=True)
             subprocess.run(["tar", "-x", "-C", str(export)], input=archive.stdout, check=True)
-            earlier_port = free_port()
-            earlier = subprocess.Popen(
-                [sys.executable, "-m", *gunicorn("resilience_site.wsgi:application", earlier_port, args)],
+            port = free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", *gunicorn("resilience_site.wsgi:application", port, args)],
                 cwd=export,
                 env={**env, "PYTHONPATH": str(export)},
             )
-            label = f"project @{args.against}"[:22]
-            targets.insert(
-                1,
-                Target(
-                    label,
-                    f"http://127.0.0.1:{earlier_port}/api/v1/ingest",
-                    earlier,
-                    lambda: psql_count(url, stored_sql),
-                    "project",
-                ),
+            earlier.append((process, export))
+            address = f"http://127.0.0.1:{port}/api/v1/ingest"
+            target = Target(
+                f"project @{revision}"[:22], address, process, lambda: psql_count(url, stored_sql), "project"
             )
-            wait_for_port(earlier_port, earlier, timeout=30)
+            targets.insert(position, target)
+            wait_for_port(port, process, timeout=30)
         if args.validate:
             targets.append(
                 Target("project validate-only", f"http://127.0.0.1:{site_port}/api/v1/ingest/validate", site)
@@ -331,8 +332,9 @@ def main() -> None:
         finally:
             stop(site)
             stop(minimal)
-            if earlier is not None:
-                stop(earlier)
+            for process, export in earlier:
+                stop(process)
+                shutil.rmtree(export, ignore_errors=True)
         agree = report(targets, args.connections)
         print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine shows here)")
     if not agree:

@@ -153,20 +153,21 @@ def errors_by_type(service: Service, batch: Batch, ids: dict[str, int]) -> error
 
 
 def touch_last_seen(model: type[models.Model], service: Service, seen: dict[int, datetime], known: Known) -> None:
-    """Move last_seen forward, at most once a minute per row, so busy rows are rarely rewritten."""
-    stale = [
-        model(id=row_id, last_seen=at)
+    """Move last_seen forward, at most once a minute per row, so busy rows are rarely rewritten.
+
+    On PostgreSQL the writer moves the rows no other batch is moving at this moment; one that
+    is (its row locked until it commits) moves it to about the same time, so this batch does
+    not wait, and neither batch writes the row again for a minute. (Should that other batch
+    roll back, the row moves a minute later.)
+    """
+    stale = {
+        row_id: at
         for row_id, at in sorted(seen.items())
         if known.last_seen.get(row_id) is None or known.last_seen[row_id] < at - timedelta(minutes=1)
-    ]
+    }
     if stale:
-        # Lock the rows in id order first. A bare UPDATE locks them in the order it finds
-        # them on disk, which two batches can see differently: they deadlocked under load.
-        ids = [row.id for row in stale]
-        list(model.objects.select_for_update(no_key=True).filter(id__in=ids).order_by("id").values_list("id"))
-        model.objects.bulk_update(stale, ["last_seen"])
-        for row in stale:
-            known.last_seen[row.id] = row.last_seen
+        writer().touch_last_seen(model, stale)
+        known.last_seen.update(stale)
         Remembered.keep_on_commit(model, service.id, known)
 
 

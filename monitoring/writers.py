@@ -19,7 +19,7 @@ from functools import cache
 import orjson
 import psycopg
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from .error_types import TypedErrors
@@ -138,6 +138,17 @@ class PostgresWriter(Reads):
         latency_max_ms = GREATEST({buckets}.latency_max_ms, EXCLUDED.latency_max_ms),
         histogram = monitor_histogram_add({buckets}.histogram, EXCLUDED.histogram)
     """
+    # Rows another batch holds (it is moving them too) are skipped, not waited for: once a
+    # minute every batch in flight used to queue here on the same rows until the holder's commit.
+    TOUCH = """
+    WITH seen AS (SELECT * FROM unnest(%s::bigint[], %s::timestamptz[]) AS seen(id, at)),
+    due AS (
+        SELECT t.id, seen.at FROM {table} t JOIN seen ON t.id = seen.id
+        WHERE t.last_seen IS NULL OR t.last_seen < seen.at - interval '1 minute'
+        ORDER BY t.id FOR NO KEY UPDATE OF t SKIP LOCKED
+    )
+    UPDATE {table} t SET last_seen = due.at FROM due WHERE t.id = due.id
+    """
     CLAIM = """
     INSERT INTO {table} (service_id, key, body_digest, answer, created) VALUES (%s, %s, %s, %s::jsonb, now())
     ON CONFLICT (service_id, key) DO NOTHING RETURNING id
@@ -175,6 +186,11 @@ class PostgresWriter(Reads):
         tables = {"strips": OutcomeStrip, "buckets": CallBucket, "errors": ErrorMinute}
         sql = self.CALLS_UPSERT.format(**{name: model._meta.db_table for name, model in tables.items()})
         self.execute_bound(sql, params)
+
+    def touch_last_seen(self, model: type[models.Model], seen: dict[int, datetime]) -> None:
+        """Set last_seen of the rows whose last_seen is a minute older than seen's (one round trip)."""
+        with connection.cursor() as cursor:
+            cursor.execute(self.TOUCH.format(table=model._meta.db_table), [list(seen), list(seen.values())])
 
     def claim(self, service_id: int, key: str, body_digest: str, answer: dict) -> bool:
         """True when this batch is the first to hold the key (one round trip, no savepoint)."""
@@ -218,6 +234,10 @@ class SqliteWriter(Reads):
         self.merge_buckets(minutes, shard)
         if errors:
             self.merge_errors(errors, shard)
+
+    def touch_last_seen(self, model: type[models.Model], seen: dict[int, datetime]) -> None:
+        # One writer at a time (IMMEDIATE transactions): the rows are written as they are.
+        model.objects.bulk_update([model(id=row_id, last_seen=at) for row_id, at in seen.items()], ["last_seen"])
 
     def claim(self, service_id: int, key: str, body_digest: str, answer: dict) -> bool:
         try:

@@ -47,23 +47,28 @@ def post(base: str, token: str, batch: dict) -> tuple[int, dict]:
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, orjson.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, orjson.loads(error.read())
 
 
 def refused_after(bases: list[str], token: str, since: float) -> tuple[list[float], int]:
-    """Seconds from `since` until each server first refused the token (polled every 50 ms),
-    checking that it keeps refusing it after that; and how many batches were taken meanwhile."""
+    """Seconds from `since` until each server was first asked with the token and refused it
+    (asked every 50 ms), checking that it keeps refusing it; and the batches taken meanwhile.
+    A request's start is what counts: on a busy machine the answer itself may take a while."""
     seconds, taken = [], 0
     for base in bases:
-        while (status := post(base, token, {"calls": [call()]})[0]) != 401:
+        while True:
+            asked = time.monotonic()
+            status = post(base, token, {"calls": [call()]})[0]
+            if status == 401:
+                break
             assert status == 202
-            assert time.monotonic() - since < 5, f"{base} still takes the token after 5 s"
+            assert asked - since < 5, f"{base} still takes the token after 5 s"
             taken += 1
             time.sleep(0.05)
-        seconds.append(time.monotonic() - since)
+        seconds.append(asked - since)
         assert [post(base, token, {"calls": [call()]})[0] for _ in range(3)] == [401] * 3
     return seconds, taken
 
