@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
+from django.db import connections
+from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resilience_site.settings")
@@ -24,7 +26,18 @@ INGEST_MIDDLEWARE = [
 
 class IngestHandler(WSGIHandler):
     """Django's WSGI handler (request signals, URL resolution, the ninja operation, error
-    answers) with the ingest paths' own short middleware list instead of settings.MIDDLEWARE."""
+    answers) with the ingest paths' own short middleware list instead of settings.MIDDLEWARE.
+
+    It also skips the connection health check (CONN_HEALTH_CHECKS: a SELECT 1 before each
+    request's first query). A connection that broke since the last request fails its batch
+    with a 503 (rolled back, nothing stored; the client retries) and is replaced for the next
+    request, which is what the health check would have done one round trip earlier.
+    """
+
+    def get_response(self, request: HttpRequest) -> HttpResponse:
+        for connection in connections.all(initialized_only=True):
+            connection.health_check_done = True
+        return super().get_response(request)
 
     def load_middleware(self, is_async: bool = False) -> None:
         self._view_middleware = []

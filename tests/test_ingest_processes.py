@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 import pytest
+from django.db import connection
 
 from monitoring import service_changes
 from monitoring.models import IngestToken, Service
@@ -127,3 +128,30 @@ def test_replays_sent_at_once_to_both_processes_count_the_batch_once(
     assert sum(answer["duplicate"] for _, answer in answers) == 31
     stored = stored_calls()
     assert (stored.calls, stored.success) == (40, 10)
+
+
+def test_a_connection_cut_between_batches_costs_one_503_and_nothing_stored_twice(
+    two_processes: list[str], payments: Service
+) -> None:
+    """The ingest path does not check its connection before each request (a round trip): each
+    connection the database dropped fails one batch with a 503 (nothing of it stored), then is
+    replaced; a client retrying its batch gets it stored once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a server that drops connections is PostgreSQL's (TEST_DB=postgres)")
+    _, raw = IngestToken.issue(service=payments)
+    base = two_processes[0]
+    assert post(base, raw, {"calls": [call()]})[0] == 202
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1
+    batch = {"batch_id": "after-the-cut", "calls": [call(), call()]}
+    statuses = [post(base, raw, batch)[0] for _ in range(8)]  # the server has 4 threads, each its connection
+    # Stored once; each dropped connection answered one 503 (whichever thread it was on).
+    assert statuses.count(202) == 1 and statuses.count(503) <= 4
+    assert statuses.count(200) == 8 - 1 - statuses.count(503)
+    assert 503 not in [post(base, raw, batch)[0] for _ in range(8)]  # all replaced by now
+    assert post(base, raw, {"calls": [call()]})[0] == 202
+    assert stored_calls().calls == 4
