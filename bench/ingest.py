@@ -10,7 +10,7 @@ PostgreSQL, wrk), and checks the stored calls against the accepted ones.
 
     .venv/bin/python -m bench.ingest [--seconds 5] [--rounds 3] [--connections 1 8 32]
         [--workers 2] [--threads 8] [--worker-class gthread] [--validate] [--server uvicorn]
-        [--against REV ...]
+        [--against REV ...] [--also-workers sync:8 gthread:4:4 ...]
 
 --validate adds the project's POST /api/v1/ingest/validate (parse and discard) as a third
 phase; --server uvicorn serves the project under the ASGI server instead, to compare.
@@ -155,7 +155,7 @@ def run_phases(targets: list[Target], token: str, connections: list[int], rounds
     try:
         bodies.write_bytes(b"\n".join(make_batch(n) for n in range(20)) + b"\n")
         for target in targets:  # connections opened, code paths loaded, caches filled
-            target.warmup.append(run_wrk(target, bodies, token, 2, 1, f"warm{time.monotonic_ns()}", pg))
+            target.warmup.append(run_wrk(target, bodies, token, 2, 3, f"warm{time.monotonic_ns()}", pg))
         for round_ in range(rounds):
             for count in connections:
                 # Fresh timestamps each phase: the batches stay inside the accepted window.
@@ -227,10 +227,17 @@ def manage(env: dict, *args: str) -> str:
     return done.stdout.strip()
 
 
-def gunicorn(app: str, port: int, args: argparse.Namespace) -> list[str]:
-    command = ["gunicorn", app, "-k", args.worker_class, "-w", str(args.workers), "-b", f"127.0.0.1:{port}"]
-    if args.worker_class == "gthread":
-        command += ["--threads", str(args.threads)]
+def gunicorn(app: str, port: int, args: argparse.Namespace, workers: str = "") -> list[str]:
+    """gunicorn's command; workers ("sync:8", "gthread:4:4") instead of the --worker-class,
+    --workers and --threads options when given."""
+    kind, count, threads = (
+        (workers.split(":") + [str(args.threads)])[:3]
+        if workers
+        else (args.worker_class, str(args.workers), str(args.threads))
+    )
+    command = ["gunicorn", app, "-k", kind, "-w", count, "-b", f"127.0.0.1:{port}"]
+    if kind == "gthread":
+        command += ["--threads", threads]
     return [*command, "--log-level", "warning", "--no-control-socket"]
 
 
@@ -255,6 +262,13 @@ def main() -> None:
         nargs="*",
         default=[],
         help="also serve these git revisions of the project (same database), to compare",
+    )
+    parser.add_argument(
+        "--also-workers",
+        metavar="CLASS:N[:THREADS]",
+        nargs="*",
+        default=[],
+        help="also serve the project under these gunicorn workers (e.g. sync:8), to choose them",
     )
     args = parser.parse_args()
 
@@ -320,6 +334,18 @@ def main() -> None:
             )
             targets.insert(position, target)
             wait_for_port(port, process, timeout=30)
+        for workers in args.also_workers:
+            port = free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", *gunicorn("resilience_site.wsgi:application", port, args, workers)],
+                cwd=ROOT,
+                env=env,
+            )
+            earlier.append((process, None))
+            address = f"http://127.0.0.1:{port}/api/v1/ingest"
+            target = Target(f"project {workers}"[:22], address, process, lambda: psql_count(url, stored_sql), "project")
+            targets.append(target)
+            wait_for_port(port, process, timeout=30)
         if args.validate:
             targets.append(
                 Target("project validate-only", f"http://127.0.0.1:{site_port}/api/v1/ingest/validate", site)
@@ -334,7 +360,8 @@ def main() -> None:
             stop(minimal)
             for process, export in earlier:
                 stop(process)
-                shutil.rmtree(export, ignore_errors=True)
+                if export is not None:
+                    shutil.rmtree(export, ignore_errors=True)
         agree = report(targets, args.connections)
         print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine shows here)")
     if not agree:
