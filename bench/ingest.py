@@ -154,8 +154,10 @@ def run_phases(targets: list[Target], token: str, connections: list[int], rounds
         bodies = Path(file.name)
     try:
         bodies.write_bytes(b"\n".join(make_batch(n) for n in range(20)) + b"\n")
-        for target in targets:  # connections opened, code paths loaded, caches filled
-            target.warmup.append(run_wrk(target, bodies, token, 2, 3, f"warm{time.monotonic_ns()}", pg))
+        # Every worker process and thread warmed (URLs resolved, connections opened, names
+        # remembered): a cold worker's first request can take seconds on a busy machine.
+        for target in targets:
+            target.warmup.append(run_wrk(target, bodies, token, 8, 3, f"warm{time.monotonic_ns()}", pg))
         for round_ in range(rounds):
             for count in connections:
                 # Fresh timestamps each phase: the batches stay inside the accepted window.
