@@ -1,37 +1,49 @@
-"""Ingest throughput and latency on PostgreSQL under the production WSGI server.
+"""Ingest throughput and latency on PostgreSQL, against a minimal durable endpoint in the same run.
 
-Starts a throwaway PostgreSQL (with its default fsync and synchronous commit) and the site
-under gunicorn (gthread), sends 100-item batches from concurrent keep-alive clients for a
-bounded time, checks the stored totals equal what was accepted, and prints items/s, p50 and
-p99 beside a baseline measured in the same run: the same requests to
-POST /api/v1/ingest/validate, which validates and discards.
+Starts a throwaway PostgreSQL (its default fsync and synchronous commit), the site and the
+minimal durable endpoint (bench/minimal_ingest.py) under the same gunicorn settings, and
+drives both with wrk (bench/ingest.lua gives every request a fresh batch_id; 100 calls over
+50 functions a batch). Phases alternate, endpoint by endpoint, at each connection count,
+for several rounds; it prints per endpoint the median items/s and p99 with their per-round
+spread, the ratio to the minimal endpoint, the CPU each part used per batch (gunicorn,
+PostgreSQL, wrk), and checks the stored calls against the accepted ones.
 
-    .venv/bin/python -m bench.ingest [--seconds 10] [--connections 8 32] [--workers 2] [--server uvicorn]
+    .venv/bin/python -m bench.ingest [--seconds 5] [--rounds 3] [--connections 1 8 32]
+        [--workers 2] [--threads 8] [--worker-class gthread] [--validate] [--server uvicorn]
+        [--against REV ...] [--also-workers sync:8 gthread:4:4 ...]
 
---server uvicorn serves the same application under the ASGI server instead, to compare.
+--validate adds the project's POST /api/v1/ingest/validate (parse and discard) as a third
+phase; --server uvicorn serves the project under the ASGI server instead, to compare.
+The phase runner (`Target`, `run_phases`, `report`) is shared with other benchmarks.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 
+from bench import minimal_ingest
 from tests.servers import free_port, postgres_server, stop, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
+LUA = ROOT / "bench" / "ingest.lua"
+ITEMS = 100
 FUNCTIONS = [f"fn{i:02}" for i in range(50)]
 OUTCOMES = ["success"] * 17 + ["failure", "timeout", "rejected"]
+PLACEHOLDER = "x" * 32  # replaced by a fresh batch_id for every request (bench/ingest.lua)
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def make_batch(seq: int) -> bytes:
@@ -42,66 +54,172 @@ def make_batch(seq: int) -> bytes:
             "ts": ts,
             "duration_ms": 5.0 + (seq * 7 + i * 13) % 900,
             "outcome": OUTCOMES[(seq + i) % len(OUTCOMES)],
-            "retries": i % 3 == 0,
+            "retries": int(i % 3 == 0),
         }
-        for i in range(100)
+        for i in range(ITEMS)
     ]
-    for c in calls:
-        c["retries"] = int(c["retries"])
-    return orjson.dumps({"batch_id": PLACEHOLDER.decode(), "instance": "bench-1", "calls": calls})
+    return orjson.dumps({"batch_id": PLACEHOLDER, "instance": "bench-1", "calls": calls})
 
 
-PLACEHOLDER = b"x" * 32  # replaced by a fresh batch id (uuid4 hex, 32 chars) for every request
+# CPU of process trees, from /proc: utime + stime of every live process in the tree, plus what
+# its exited children used (cutime + cstime, counted by the parent that reaped them).
 
 
-async def client(port: int, path: str, token: str, bodies: list[bytes], deadline: float, out: list) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    i = 0
+def proc_stat(pid: int) -> tuple[int, float] | None:
     try:
-        while time.monotonic() < deadline:
-            body = bodies[i % len(bodies)].replace(PLACEHOLDER, uuid.uuid4().hex.encode(), 1)
-            i += 1
-            head = (
-                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-            ).encode()
-            started = time.perf_counter()
-            writer.write(head + body)
-            await writer.drain()
-            status_line = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
-            out.append((int(status_line.split()[1]), time.perf_counter() - started))
-    finally:
-        writer.close()
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    ppid = int(fields[1])
+    return ppid, sum(int(value) for value in fields[11:15]) / TICKS
 
 
-async def load(port: int, path: str, token: str, connections: int, seconds: float) -> tuple[list, float]:
-    """Send for `seconds`; returns the (status, latency) of every request and the time taken."""
-    out: list = []
-    bodies = [make_batch(n) for n in range(20)]
-    started = time.monotonic()
-    deadline = started + seconds
-    await asyncio.gather(*(client(port, path, token, bodies, deadline, out) for _ in range(connections)))
-    return out, time.monotonic() - started
+def tree_cpu(root: int) -> float:
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (stat := proc_stat(int(entry))):
+            stats[int(entry)] = stat
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            total += stats[pid][1]
+        todo.extend(children.get(pid, []))
+    return total
 
 
-def summarise(label: str, results: list, seconds: float) -> dict:
-    ok = [elapsed for status, elapsed in results if status in (200, 202)]
-    other = sorted({status for status, _ in results if status not in (200, 202)})
-    latencies = sorted(ok)
-    figures = {
-        "label": label,
-        "requests": len(results),
-        "items_per_s": len(ok) * 100 / seconds,
-        "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan"),
-        "errors": other,
-    }
+def postmaster_pid(port: int) -> int:
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            args = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if (
+            args
+            and args[0].endswith(b"postgres")
+            and b"-p" in args
+            and args[args.index(b"-p") + 1] == str(port).encode()
+        ):
+            return int(entry)
+    raise RuntimeError(f"no postmaster on port {port}")
+
+
+@dataclass
+class Target:
+    """One endpoint under test: where to send, its server's process, how to count what it stored."""
+
+    label: str
+    url: str
+    process: subprocess.Popen
+    stored: Callable[[], int] | None = None  # calls stored so far, for the check against accepted
+    store: str = ""  # targets writing to the same tables are checked together
+    phases: list[dict] = field(default_factory=list)
+    warmup: list[dict] = field(default_factory=list)  # not in the table, but in the stored check
+
+
+def run_wrk(target: Target, bodies: Path, token: str, connections: int, seconds: float, tag: str, pg: int) -> dict:
+    threads = min(2, connections)
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{round(seconds)}s", "--timeout", "30s"]
+    command += ["-s", str(LUA), target.url, "--", str(bodies), token, tag]
+    before = {"server": tree_cpu(target.process.pid), "postgres": tree_cpu(pg)}
+    wrk = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    out = wrk.stdout.read()
+    _, status, usage = os.wait4(wrk.pid, 0)  # reaped here, for its CPU use
+    wrk.returncode = os.waitstatus_to_exitcode(status)
+    after = {"server": tree_cpu(target.process.pid), "postgres": tree_cpu(pg)}
+    figures = orjson.loads(next(line for line in out.splitlines() if line.startswith('{"requests"')))
+    ok = figures["requests"] - figures["status_errors"]
+    seconds_taken = figures["duration_us"] / 1e6
+    figures.update(
+        connections=connections,
+        ok=ok,
+        items_per_s=ok * ITEMS / seconds_taken,
+        cpu_server=after["server"] - before["server"],
+        cpu_postgres=after["postgres"] - before["postgres"],
+        cpu_wrk=usage.ru_utime + usage.ru_stime,
+    )
     return figures
+
+
+def run_phases(targets: list[Target], token: str, connections: list[int], rounds: int, seconds: float, pg: int) -> None:
+    """Every round, at each connection count, one phase per target, the targets' order
+    turning each round so none always runs right after the same other one."""
+    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as file:
+        bodies = Path(file.name)
+    try:
+        bodies.write_bytes(b"\n".join(make_batch(n) for n in range(20)) + b"\n")
+        # Every worker process and thread warmed (URLs resolved, connections opened, names
+        # remembered): a cold worker's first request can take seconds on a busy machine.
+        for target in targets:
+            target.warmup.append(run_wrk(target, bodies, token, 8, 3, f"warm{time.monotonic_ns()}", pg))
+        for round_ in range(rounds):
+            for count in connections:
+                # Fresh timestamps each phase: the batches stay inside the accepted window.
+                bodies.write_bytes(b"\n".join(make_batch(n) for n in range(20)) + b"\n")
+                turn = round_ % len(targets)
+                for target in targets[turn:] + targets[:turn]:
+                    print(f"round {round_ + 1}/{rounds}: {target.label}, {count} connections ...", flush=True)
+                    tag = f"r{round_}c{count}{time.monotonic_ns() % 10**9}"
+                    target.phases.append(run_wrk(target, bodies, token, count, seconds, tag, pg))
+    finally:
+        bodies.unlink()
+
+
+def spread(values: list[float], fmt: str = "{:.0f}") -> str:
+    return f"{fmt.format(statistics.median(values))} [{fmt.format(min(values))}-{fmt.format(max(values))}]"
+
+
+def report(targets: list[Target], connections: list[int]) -> bool:
+    """Print the table; True when every target's stored calls agree with its accepted ones."""
+    base = targets[0]
+    print()
+    print(
+        f"{'conns':>5}  {'endpoint':<22} {'items/s median [range]':>26} {'ratio [per round]':>20}"
+        f" {'p99 ms median [range]':>24}  {'CPU ms/batch: server pg wrk':>28}  errors"
+    )
+    for count in connections:
+        base_rows = [row for row in base.phases if row["connections"] == count]
+        for target in targets:
+            rows = [row for row in target.phases if row["connections"] == count]
+            rates = [row["items_per_s"] for row in rows]
+            ratios = [row["items_per_s"] / b["items_per_s"] for row, b in zip(rows, base_rows, strict=True)]
+            p99 = [row["p99_us"] / 1000 for row in rows]
+            batches = sum(row["ok"] for row in rows) or 1
+            cpu = [sum(row[f"cpu_{part}"] for row in rows) * 1000 / batches for part in ("server", "postgres", "wrk")]
+            errors = {
+                kind: total
+                for kind in ("status_errors", "connect", "read", "write", "timeout")
+                if (total := sum(row[kind] for row in rows))
+            }
+            ratio = statistics.median(rates) / statistics.median([b["items_per_s"] for b in base_rows])
+            print(
+                f"{count:>5}  {target.label:<22} {spread(rates):>26}"
+                f" {ratio:>6.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
+                f" {spread(p99, '{:.1f}'):>24}  {cpu[0]:>10.2f} {cpu[1]:>6.2f} {cpu[2]:>6.2f}    {errors or ''}"
+            )
+    print()
+    agree = True
+    for store in dict.fromkeys(target.store for target in targets if target.stored is not None):
+        group = [target for target in targets if target.store == store and target.stored is not None]
+        phases = [row for target in group for row in target.phases + target.warmup]
+        accepted = sum(row["ok"] for row in phases) * ITEMS
+        # wrk stops with up to one request per connection in flight: the server may commit
+        # those after wrk stopped counting, so stored may exceed accepted by that much, never less.
+        in_flight = sum(row["connections"] for row in phases) * ITEMS
+        stored = group[0].stored()
+        fine = accepted <= stored <= accepted + in_flight
+        agree &= fine
+        print(
+            f"{' + '.join(target.label for target in group)}: stored calls {stored} / accepted {accepted}"
+            f" (+ at most {in_flight} in flight when phases stopped): {'OK' if fine else 'MISMATCH'}"
+        )
+    return agree
 
 
 def manage(env: dict, *args: str) -> str:
@@ -111,20 +229,57 @@ def manage(env: dict, *args: str) -> str:
     return done.stdout.strip()
 
 
+def gunicorn(app: str, port: int, args: argparse.Namespace, workers: str = "") -> list[str]:
+    """gunicorn's command; workers ("sync:8", "gthread:4:4") instead of the --worker-class,
+    --workers and --threads options when given."""
+    kind, count, threads = (
+        (workers.split(":") + [str(args.threads)])[:3]
+        if workers
+        else (args.worker_class, str(args.workers), str(args.threads))
+    )
+    command = ["gunicorn", app, "-k", kind, "-w", count, "-b", f"127.0.0.1:{port}"]
+    if kind == "gthread":
+        command += ["--threads", threads]
+    return [*command, "--log-level", "warning", "--no-control-socket"]
+
+
+def psql_count(url: str, sql: str) -> int:
+    done = subprocess.run(["psql", url, "-tAc", sql], check=True, capture_output=True, text=True)
+    return int(done.stdout.strip())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--connections", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--validate", action="store_true", help="also measure /api/v1/ingest/validate")
     parser.add_argument("--server", choices=["gunicorn", "uvicorn"], default="gunicorn")
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        nargs="*",
+        default=[],
+        help="also serve these git revisions of the project (same database), to compare",
+    )
+    parser.add_argument(
+        "--also-workers",
+        metavar="CLASS:N[:THREADS]",
+        nargs="*",
+        default=[],
+        help="also serve the project under these gunicorn workers (e.g. sync:8), to choose them",
+    )
     args = parser.parse_args()
 
     with postgres_server(durable=True) as pg:
         subprocess.run(["psql", pg.url(), "-qc", "CREATE DATABASE monitor_bench"], check=True)
+        url = pg.url("monitor_bench")
         env = {
             **os.environ,
-            "DATABASE_URL": pg.url("monitor_bench"),
+            "DATABASE_URL": url,
             "MONITOR_MAX_REQUESTS_PER_MINUTE": "100000000",
             "SECRET_KEY": "bench-only-secret-key-not-for-production-use",
             "LOG_LEVEL": "WARNING",
@@ -133,84 +288,85 @@ def main() -> None:
         env.pop("REDIS_URL", None)
         print("migrating a fresh PostgreSQL database ...", flush=True)
         manage(env, "migrate", "--noinput", "-v0")
+        minimal_ingest.create_schema(url)
         token = manage(env, "create_service", "bench")
-        port = free_port()
+        site_port, minimal_port = free_port(), free_port()
         if args.server == "gunicorn":
-            command = [
-                "gunicorn",
-                "resilience_site.wsgi:application",
-                "-k",
-                "gthread",
-                "-w",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-                "-b",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "--no-control-socket",
-            ]
+            site_command = gunicorn("resilience_site.wsgi:application", site_port, args)
         else:
-            command = [
-                "uvicorn",
-                "resilience_site.asgi:application",
-                "--workers",
-                str(args.workers),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ]
-        server = subprocess.Popen([sys.executable, "-m", *command], cwd=ROOT, env=env)
-        try:
-            wait_for_port(port, server, timeout=30)
-            asyncio.run(load(port, "/api/v1/ingest/validate", token, 2, 1.0))  # warm-up
-            rows = []
-            accepted_items = 0
-            for connections in args.connections:
-                for label, path in [
-                    ("validate only (baseline)", "/api/v1/ingest/validate"),
-                    ("durable ingest", "/api/v1/ingest"),
-                ]:
-                    print(f"{label}: {connections} connections for {args.seconds:.0f} s ...", flush=True)
-                    results, elapsed = asyncio.run(load(port, path, token, connections, args.seconds))
-                    figures = summarise(label, results, elapsed)
-                    figures["connections"] = connections
-                    rows.append(figures)
-                    if path.endswith("ingest"):
-                        accepted_items += sum(100 for status, _ in results if status == 202)
-        finally:
-            stop(server)
-        stored = int(
-            subprocess.run(
-                [
-                    "psql",
-                    pg.url("monitor_bench"),
-                    "-tAc",
-                    "SELECT coalesce(sum(success + failure + timeout + rejected), 0) FROM monitoring_callbucket",
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
+            site_command = ["uvicorn", "resilience_site.asgi:application", "--workers", str(args.workers)]
+            site_command += ["--host", "127.0.0.1", "--port", str(site_port), "--log-level", "warning"]
+        site = subprocess.Popen([sys.executable, "-m", *site_command], cwd=ROOT, env=env)
+        minimal = subprocess.Popen(
+            [sys.executable, "-m", *gunicorn("bench.minimal_ingest:application", minimal_port, args)], cwd=ROOT, env=env
         )
-
-    print()
-    print(f"{'connections':>11}  {'endpoint':<26} {'items/s':>10} {'p50 ms':>8} {'p99 ms':>8}  ratio  errors")
-    for i in range(0, len(rows), 2):
-        base, durable = rows[i], rows[i + 1]
-        for row in (base, durable):
-            ratio = row["items_per_s"] / base["items_per_s"] if base["items_per_s"] else float("nan")
-            print(
-                f"{row['connections']:>11}  {row['label']:<26} {row['items_per_s']:>10.0f} {row['p50_ms']:>8.1f}"
-                f" {row['p99_ms']:>8.1f}  {ratio:5.2f}  {row['errors'] or ''}"
+        stored_sql = "SELECT coalesce(sum(success + failure + timeout + rejected), 0) FROM monitoring_callbucket"
+        targets = [
+            Target(
+                "minimal durable",
+                f"http://127.0.0.1:{minimal_port}/api/v1/ingest",
+                minimal,
+                lambda: minimal_ingest.stored_calls(url),
+                "minimal",
+            ),
+            Target(
+                "project ingest",
+                f"http://127.0.0.1:{site_port}/api/v1/ingest",
+                site,
+                lambda: psql_count(url, stored_sql),
+                "project",
+            ),
+        ]
+        earlier = []
+        for position, revision in enumerate(args.against, start=1):
+            # The revision exported whole (no git metadata) and served from there, first on the path.
+            export = Path(tempfile.mkdtemp(prefix="ingest-against-"))
+            archive = subprocess.run(["git", "archive", revision], cwd=ROOT, capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", str(export)], input=archive.stdout, check=True)
+            port = free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", *gunicorn("resilience_site.wsgi:application", port, args)],
+                cwd=export,
+                env={**env, "PYTHONPATH": str(export)},
             )
-    print()
-    print(f"stored calls {stored} / accepted {accepted_items}: {'OK' if stored == accepted_items else 'MISMATCH'}")
-    if stored != accepted_items:
+            earlier.append((process, export))
+            address = f"http://127.0.0.1:{port}/api/v1/ingest"
+            target = Target(
+                f"project @{revision}"[:22], address, process, lambda: psql_count(url, stored_sql), "project"
+            )
+            targets.insert(position, target)
+            wait_for_port(port, process, timeout=30)
+        for workers in args.also_workers:
+            port = free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", *gunicorn("resilience_site.wsgi:application", port, args, workers)],
+                cwd=ROOT,
+                env=env,
+            )
+            earlier.append((process, None))
+            address = f"http://127.0.0.1:{port}/api/v1/ingest"
+            target = Target(f"project {workers}"[:22], address, process, lambda: psql_count(url, stored_sql), "project")
+            targets.append(target)
+            wait_for_port(port, process, timeout=30)
+        if args.validate:
+            targets.append(
+                Target("project validate-only", f"http://127.0.0.1:{site_port}/api/v1/ingest/validate", site)
+            )
+        try:
+            wait_for_port(site_port, site, timeout=30)
+            wait_for_port(minimal_port, minimal, timeout=30)
+            pg_pid = postmaster_pid(pg.port)
+            run_phases(targets, token, args.connections, args.rounds, args.seconds, pg_pid)
+        finally:
+            stop(site)
+            stop(minimal)
+            for process, export in earlier:
+                stop(process)
+                if export is not None:
+                    shutil.rmtree(export, ignore_errors=True)
+        agree = report(targets, args.connections)
+        print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine shows here)")
+    if not agree:
         sys.exit(1)
 
 

@@ -18,7 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from ninja.security import HttpBearer, django_auth
 
 from . import outages
-from .models import IngestToken, TokenScope, UserToken
+from .models import IngestToken, TokenScope, UserToken, WorkingTokens
 from .outages import CACHE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -29,12 +29,12 @@ ROLES = ("viewer", "responder", "admin")
 class ServiceTokenAuth(HttpBearer):
     """A working ingest token: not revoked, not past the grace period a rotation gave it.
 
-    Looked up on every request, never cached, so a revocation or the end of a grace period
-    holds from the next batch, in every process.
+    Cached per process for at most MONITOR_TOKEN_CACHE_S (`WorkingTokens`), so a revocation
+    or the end of a grace period holds in every process within that time.
     """
 
     def authenticate(self, request: HttpRequest, token: str) -> IngestToken | None:
-        found = IngestToken.find(token)
+        found = WorkingTokens.find(token)
         if found is None:
             return token_failed(request)
         found.touch()

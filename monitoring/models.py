@@ -3,11 +3,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import time
 from datetime import timedelta
 
 import orjson
 from django.conf import settings
-from django.db import DatabaseError, connection, models
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from . import histogram, outages
@@ -71,6 +72,7 @@ class Token(models.Model):
             return
         stale = models.Q(last_used__isnull=True) | models.Q(last_used__lt=now - timedelta(minutes=1))
         type(self).objects.filter(stale, id=self.id).update(last_used=now)
+        self.last_used = now  # a cached token is not written again for a minute
 
     def revoke(self) -> None:
         type(self).objects.filter(id=self.id, revoked__isnull=True).update(revoked=timezone.now())
@@ -105,6 +107,55 @@ class IngestToken(Token):
 
     def rate_limit(self) -> int:
         return settings.MONITOR_MAX_REQUESTS_PER_MINUTE
+
+    def revoke(self) -> None:
+        super().revoke()
+        WorkingTokens.changed()
+
+
+class WorkingTokens:
+    """The working ingest tokens this process has looked up, by digest, each trusted for
+    MONITOR_TOKEN_CACHE_S seconds (default 0.5) after its lookup and then looked up again.
+
+    So a steady reporter costs one token query per process every half second instead of one
+    a batch, and a revoked token, or one whose grace period a rotation cut short, is refused
+    by every process within that time. The end of a grace period known when the token was
+    read holds to the instant. A change made by this process (revoke, rotate, delete)
+    forgets them all at once. Unknown tokens are never kept: each one is looked up (and
+    counted as a failure).
+    """
+
+    found: dict[str, tuple[float, IngestToken]] = {}
+    LIMIT = 10_000  # distinct tokens kept; past it the lot is dropped and read again
+
+    @classmethod
+    def find(cls, raw: str) -> IngestToken | None:
+        key = digest(raw)
+        entry = cls.found.get(key)
+        if entry is not None and time.monotonic() - entry[0] < settings.MONITOR_TOKEN_CACHE_S:
+            token = entry[1]
+            if token.expires is None or token.expires > timezone.now():
+                return token
+        read_at = time.monotonic()
+        token = IngestToken.find(raw)
+        if token is None:
+            cls.found.pop(key, None)
+            return None
+        if len(cls.found) >= cls.LIMIT:
+            cls.found.clear()
+        cls.found[key] = (read_at, token)
+        return token
+
+    @classmethod
+    def forget(cls) -> None:
+        cls.found.clear()
+
+    @classmethod
+    def changed(cls) -> None:
+        """Call where a token or its service changes: forgotten now, and again once committed
+        (a lookup between the two could have read the row as it was)."""
+        cls.forget()
+        transaction.on_commit(cls.forget)
 
 
 class TokenScope(models.TextChoices):

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from . import audit
 from .errors import InputError
-from .models import IngestToken, Service
+from .models import IngestToken, Service, WorkingTokens
 
 Actor = AbstractBaseUser | AnonymousUser | None
 
@@ -57,6 +57,7 @@ def delete_service(actor: Actor, service: Service) -> None:
     with transaction.atomic():
         audit.record(actor, audit.DELETED, service, before=audit.snapshot(service, SERVICE_FIELDS))
         service.delete()
+        WorkingTokens.changed()
 
 
 def create_token(actor: Actor, service: Service) -> tuple[IngestToken, str]:
@@ -79,6 +80,7 @@ def rotate_token(actor: Actor, token: IngestToken, grace_minutes: int) -> tuple[
             expires=expires
         ):
             raise InputError("token", "was rotated or revoked meanwhile")
+        WorkingTokens.changed()
         token.expires = expires
         before, after = audit.changed(before, {**audit.snapshot(token, TOKEN_FIELDS), "replaced_by": new.prefix})
         audit.record(actor, "rotated", token, before=before, after=after)
@@ -92,6 +94,7 @@ def revoke_token(actor: Actor, token: IngestToken) -> IngestToken:
         before = audit.snapshot(token, TOKEN_FIELDS)
         now = timezone.now()
         if IngestToken.objects.filter(id=token.id, revoked__isnull=True).update(revoked=now):
+            WorkingTokens.changed()
             token.revoked = now
             before, after = audit.changed(before, audit.snapshot(token, TOKEN_FIELDS))
             audit.record(actor, "revoked", token, before=before, after=after)

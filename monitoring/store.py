@@ -19,7 +19,7 @@ from .models import (
     Function,
     Service,
 )
-from .writers import writer
+from .writers import CallRows, writer
 
 
 class CapReached(Exception):
@@ -152,21 +152,45 @@ def errors_by_type(service: Service, batch: Batch, ids: dict[str, int]) -> error
     return error_types.by_type(service.id, errors) if errors else {}
 
 
+def steady_calls(service: Service, batch: Batch) -> CallRows | None:
+    """The rows of a batch that needs nothing but the calls upsert, as a steady reporter's
+    batches do: calls only, every function and error type already known to this process, no
+    last_seen due to move. None for any other batch (it takes the general path)."""
+    if batch.breakers or batch.concurrency or batch.queues or not batch.calls:
+        return None
+    known = Remembered.recall(Function, service.id, list(dict.fromkeys(call.function for call in batch.calls)))
+    if known is None:
+        return None
+    functions = fold_functions(batch.calls, known.ids)
+    if any(due(known, row_id, fold.last_seen) for row_id, fold in functions.items()):
+        return None
+    errors = error_types.fold_errors(batch.calls, known.ids)
+    if errors:
+        wanted = list(dict.fromkeys((function_id, name) for function_id, name, _ in errors))
+        if error_types.Registered.recall(service.id, wanted)[1]:
+            return None
+    typed = error_types.by_type(service.id, errors) if errors else {}  # all known: no query
+    return CallRows(functions, fold_minutes(batch.calls, known.ids), typed)
+
+
+def due(known: Known, row_id: int, at: datetime) -> bool:
+    """Whether last_seen is to move to at: it moves at most once a minute per row."""
+    seen = known.last_seen.get(row_id)
+    return seen is None or seen < at - timedelta(minutes=1)
+
+
 def touch_last_seen(model: type[models.Model], service: Service, seen: dict[int, datetime], known: Known) -> None:
-    """Move last_seen forward, at most once a minute per row, so busy rows are rarely rewritten."""
-    stale = [
-        model(id=row_id, last_seen=at)
-        for row_id, at in sorted(seen.items())
-        if known.last_seen.get(row_id) is None or known.last_seen[row_id] < at - timedelta(minutes=1)
-    ]
+    """Move last_seen forward, at most once a minute per row, so busy rows are rarely rewritten.
+
+    On PostgreSQL the writer moves the rows no other batch is moving at this moment; one that
+    is (its row locked until it commits) moves it to about the same time, so this batch does
+    not wait, and neither batch writes the row again for a minute. (Should that other batch
+    roll back, the row moves a minute later.)
+    """
+    stale = {row_id: at for row_id, at in sorted(seen.items()) if due(known, row_id, at)}
     if stale:
-        # Lock the rows in id order first. A bare UPDATE locks them in the order it finds
-        # them on disk, which two batches can see differently: they deadlocked under load.
-        ids = [row.id for row in stale]
-        list(model.objects.select_for_update(no_key=True).filter(id__in=ids).order_by("id").values_list("id"))
-        model.objects.bulk_update(stale, ["last_seen"])
-        for row in stale:
-            known.last_seen[row.id] = row.last_seen
+        writer().touch_last_seen(model, stale)
+        known.last_seen.update(stale)
         Remembered.keep_on_commit(model, service.id, known)
 
 

@@ -23,7 +23,7 @@ from typing import TypeVar
 import orjson
 import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .error_types import TypedErrors
@@ -33,6 +33,15 @@ from .models import ENTRY_WIDTH, STRIP_LENGTH, CallBucket, ErrorMinute, IngestBa
 
 KEEP = STRIP_LENGTH * ENTRY_WIDTH
 T = TypeVar("T")
+
+
+def calls_tables() -> dict[str, str]:  # the calls upsert's tables, by the names its SQL uses
+    return {
+        "strips": OutcomeStrip._meta.db_table,
+        "buckets": CallBucket._meta.db_table,
+        "errors": ErrorMinute._meta.db_table,
+    }
+
 
 Functions = dict[int, FunctionFold]
 Minutes = dict[tuple[int, datetime], MinuteFold]
@@ -114,35 +123,64 @@ class Reads:
 
 
 class PostgresWriter(Reads):
-    CALLS_UPSERT = """
-    WITH strips AS (
+    # The strips, the errors by type and the buckets in one statement. {guard} is empty, or
+    # for a claimed write a WHERE that keeps every insert empty when the claim found the key.
+    CALLS = """
+    strips AS (
         INSERT INTO {strips} (shard, function_id, entries)
         SELECT %(shard)s, function_id, entries
-        FROM jsonb_to_recordset(%(strips_json)s::jsonb) AS s(function_id bigint, entries text)
+        FROM jsonb_to_recordset(%(strips_json)s::jsonb) AS s(function_id bigint, entries text) {guard}
         ON CONFLICT (function_id, shard) DO UPDATE SET entries = right({strips}.entries || EXCLUDED.entries, %(keep)s)
     ), errors AS (
         INSERT INTO {errors} (shard, error_type_id, minute, count, first_seen, last_seen)
         SELECT %(shard)s, * FROM jsonb_to_recordset(%(errors_json)s::jsonb) AS e(
-            error_type_id bigint, minute timestamptz, count int, first_seen timestamptz, last_seen timestamptz)
+            error_type_id bigint, minute timestamptz, count int, first_seen timestamptz, last_seen timestamptz) {guard}
         ON CONFLICT (error_type_id, minute, shard) DO UPDATE SET
             count = {errors}.count + EXCLUDED.count,
             first_seen = LEAST({errors}.first_seen, EXCLUDED.first_seen),
             last_seen = GREATEST({errors}.last_seen, EXCLUDED.last_seen)
+    ), buckets AS (
+        INSERT INTO {buckets} (shard, function_id, minute, success, failure, timeout, rejected, retries,
+                               latency_sum_ms, latency_max_ms, histogram)
+        SELECT %(shard)s, * FROM jsonb_to_recordset(%(buckets_json)s::jsonb) AS b(
+            function_id bigint, minute timestamptz, success int, failure int, timeout int, rejected int, retries int,
+            latency_sum_ms float8, latency_max_ms float8, histogram jsonb) {guard}
+        ON CONFLICT (function_id, minute, shard) DO UPDATE SET
+            success = {buckets}.success + EXCLUDED.success,
+            failure = {buckets}.failure + EXCLUDED.failure,
+            timeout = {buckets}.timeout + EXCLUDED.timeout,
+            rejected = {buckets}.rejected + EXCLUDED.rejected,
+            retries = {buckets}.retries + EXCLUDED.retries,
+            latency_sum_ms = {buckets}.latency_sum_ms + EXCLUDED.latency_sum_ms,
+            latency_max_ms = GREATEST({buckets}.latency_max_ms, EXCLUDED.latency_max_ms),
+            histogram = monitor_histogram_add({buckets}.histogram, EXCLUDED.histogram)
     )
-    INSERT INTO {buckets} (shard, function_id, minute, success, failure, timeout, rejected, retries,
-                           latency_sum_ms, latency_max_ms, histogram)
-    SELECT %(shard)s, * FROM jsonb_to_recordset(%(buckets_json)s::jsonb) AS b(
-        function_id bigint, minute timestamptz, success int, failure int, timeout int, rejected int, retries int,
-        latency_sum_ms float8, latency_max_ms float8, histogram jsonb)
-    ON CONFLICT (function_id, minute, shard) DO UPDATE SET
-        success = {buckets}.success + EXCLUDED.success,
-        failure = {buckets}.failure + EXCLUDED.failure,
-        timeout = {buckets}.timeout + EXCLUDED.timeout,
-        rejected = {buckets}.rejected + EXCLUDED.rejected,
-        retries = {buckets}.retries + EXCLUDED.retries,
-        latency_sum_ms = {buckets}.latency_sum_ms + EXCLUDED.latency_sum_ms,
-        latency_max_ms = GREATEST({buckets}.latency_max_ms, EXCLUDED.latency_max_ms),
-        histogram = monitor_histogram_add({buckets}.histogram, EXCLUDED.histogram)
+    """
+    CALLS_UPSERT = "WITH" + CALLS.replace("{guard}", "") + "SELECT 1"
+    # The claim and the calls in one autocommit statement: one round trip, no BEGIN or COMMIT.
+    # A concurrent batch holding the same key makes the claim wait for its commit; then the
+    # key is found and nothing is written.
+    CLAIMED_CALLS = (
+        """
+    WITH claim AS (
+        INSERT INTO {batches} (service_id, key, body_digest, answer, created)
+        SELECT %(service_id)s, %(key)s::text, %(digest)s, %(answer)s::jsonb, now() WHERE %(key)s::text IS NOT NULL
+        ON CONFLICT (service_id, key) DO NOTHING RETURNING id
+    ), go AS (SELECT %(key)s::text IS NULL OR EXISTS (SELECT FROM claim) AS ok),"""
+        + CALLS.replace("{guard}", "WHERE (SELECT ok FROM go)")
+        + "SELECT ok FROM go"
+    )
+
+    # Rows another batch holds (it is moving them too) are skipped, not waited for: once a
+    # minute every batch in flight used to queue here on the same rows until the holder's commit.
+    TOUCH = """
+    WITH seen AS (SELECT * FROM unnest(%s::bigint[], %s::timestamptz[]) AS seen(id, at)),
+    due AS (
+        SELECT t.id, seen.at FROM {table} t JOIN seen ON t.id = seen.id
+        WHERE t.last_seen IS NULL OR t.last_seen < seen.at - interval '1 minute'
+        ORDER BY t.id FOR NO KEY UPDATE OF t SKIP LOCKED
+    )
+    UPDATE {table} t SET last_seen = due.at FROM due WHERE t.id = due.id
     """
     CLAIM = """
     INSERT INTO {table} (service_id, key, body_digest, answer, created) VALUES (%s, %s, %s, %s::jsonb, now())
@@ -163,6 +201,24 @@ class PostgresWriter(Reads):
 
     def write_calls(self, functions: Functions, minutes: Minutes, errors: TypedErrors, shard: int) -> None:
         # One statement, one round trip, for the strips, the buckets and the errors by type.
+        self.execute_bound(
+            self.CALLS_UPSERT.format(**calls_tables()), self.calls_params(functions, minutes, errors, shard)
+        )
+
+    one_statement = True  # claim_and_write_calls() is written
+
+    def claim_and_write_calls(
+        self, service_id: int, key: str | None, body_digest: str, answer: dict, rows: CallRows
+    ) -> bool:
+        """Claim the key (if any) and write the calls, in one autocommit statement; False,
+        with nothing written, when the key was already held."""
+        params = self.calls_params(rows.functions, rows.minutes, rows.errors, self.pick_shard())
+        params.update(service_id=service_id, key=key, digest=body_digest, answer=orjson.dumps(answer).decode())
+        sql = self.CLAIMED_CALLS.format(**calls_tables(), batches=IngestBatch._meta.db_table)
+        return self.execute_bound(sql, params)[0]
+
+    @staticmethod
+    def calls_params(functions: Functions, minutes: Minutes, errors: TypedErrors, shard: int) -> dict:
         # The rows travel as JSON documents: encoding them costs far less than adapting a
         # dozen parallel arrays value by value. Sorted keys make concurrent upserts lock rows
         # in one order, so they cannot deadlock.
@@ -175,16 +231,18 @@ class PostgresWriter(Reads):
             {"error_type_id": type_id, "minute": minute, **vars(errors[(type_id, minute)])}
             for type_id, minute in sorted(errors)
         ]
-        params = {
+        return {
             "shard": shard,
             "keep": KEEP,
             "strips_json": orjson.dumps(strips).decode(),
             "buckets_json": orjson.dumps(buckets).decode(),
             "errors_json": orjson.dumps(error_rows).decode(),
         }
-        tables = {"strips": OutcomeStrip, "buckets": CallBucket, "errors": ErrorMinute}
-        sql = self.CALLS_UPSERT.format(**{name: model._meta.db_table for name, model in tables.items()})
-        self.execute_bound(sql, params)
+
+    def touch_last_seen(self, model: type[models.Model], seen: dict[int, datetime]) -> None:
+        """Set last_seen of the rows whose last_seen is a minute older than seen's (one round trip)."""
+        with connection.cursor() as cursor:
+            cursor.execute(self.TOUCH.format(table=model._meta.db_table), [list(seen), list(seen.values())])
 
     def claim(self, service_id: int, key: str, body_digest: str, answer: dict) -> bool:
         """True when this batch is the first to hold the key (one round trip, no savepoint)."""
@@ -218,7 +276,7 @@ class PostgresWriter(Reads):
             yield
 
     @staticmethod
-    def execute_bound(sql: str, params: dict) -> None:
+    def execute_bound(sql: str, params: dict) -> tuple:
         """Run sql with server-side parameter binding.
 
         Django's PostgreSQL cursors quote parameters in Python; for large documents that
@@ -228,10 +286,12 @@ class PostgresWriter(Reads):
         # Raised as Django's errors, so a lock timeout here answers 503 like one anywhere else.
         with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(sql, params)
+            return cursor.fetchone()
 
 
 class SqliteWriter(Reads):
     SHARD = 0  # one writer at a time anyway
+    one_statement = False  # the one-statement steady path is PostgreSQL's (see store.steady_calls)
 
     def pick_shard(self) -> int:
         return self.SHARD
@@ -286,6 +346,10 @@ class SqliteWriter(Reads):
     INSERT INTO {table} (service_id, key, body_digest, answer, created) VALUES (%s, %s, %s, %s, %s)
     ON CONFLICT (service_id, key) DO NOTHING
     """
+
+    def touch_last_seen(self, model: type[models.Model], seen: dict[int, datetime]) -> None:
+        # One writer at a time (IMMEDIATE transactions): the rows are written as they are.
+        model.objects.bulk_update([model(id=row_id, last_seen=at) for row_id, at in seen.items()], ["last_seen"])
 
     def claim(self, service_id: int, key: str, body_digest: str, answer: dict) -> bool:
         """True when this batch is the first to hold the key (one statement, no savepoint)."""

@@ -229,6 +229,9 @@ MONITOR_MAX_FUNCTIONS_PER_SERVICE = envint("MONITOR_MAX_FUNCTIONS_PER_SERVICE", 
 MONITOR_MAX_INSTANCES_PER_FUNCTION = envint("MONITOR_MAX_INSTANCES_PER_FUNCTION", 100, minimum=1)
 MONITOR_MAX_ERROR_TYPES = envint("MONITOR_MAX_ERROR_TYPES", 50, minimum=1)
 MONITOR_MAX_REQUESTS_PER_MINUTE = envint("MONITOR_MAX_REQUESTS_PER_MINUTE", 1200, minimum=1)
+# How long a process trusts an ingest token it looked up: a revoked token is refused by every
+# process within this time (a change made in the process itself holds at once).
+MONITOR_TOKEN_CACHE_S = envfloat("MONITOR_TOKEN_CACHE_S", 0.5)
 # Failed authentication, counted in the cache per window: wrong tokens and wrong passwords
 # per address (each counted on its own), wrong passwords per account from anywhere.
 MONITOR_AUTH_FAILURE_WINDOW_S = envint("MONITOR_AUTH_FAILURE_WINDOW_S", 900, minimum=1)

@@ -4,11 +4,52 @@ import io
 import os
 
 from django.conf import settings
+from django.core.handlers.exception import convert_exception_to_response
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
+from django.db import connections
+from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resilience_site.settings")
 
 django_application = get_wsgi_application()
+
+# The ingest endpoints answer services, never browsers: no session, login, CSRF token,
+# message, htmx or framing to handle. They go through the two middlewares that concern them.
+INGEST_PATHS = frozenset({"/api/v1/ingest", "/api/v1/ingest/validate"})
+INGEST_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",  # HTTPS redirect and HSTS, as everywhere
+    "resilience_site.errors.ApiErrors",  # a body over the limit, a 405, a 500: in the API's shape
+]
+
+
+class IngestHandler(WSGIHandler):
+    """Django's WSGI handler (request signals, URL resolution, the ninja operation, error
+    answers) with the ingest paths' own short middleware list instead of settings.MIDDLEWARE.
+
+    It also skips the connection health check (CONN_HEALTH_CHECKS: a SELECT 1 before each
+    request's first query). A connection that broke since the last request fails its batch
+    with a 503 (rolled back, nothing stored; the client retries) and is replaced for the next
+    request, which is what the health check would have done one round trip earlier.
+    """
+
+    def get_response(self, request: HttpRequest) -> HttpResponse:
+        for connection in connections.all(initialized_only=True):
+            connection.health_check_done = True
+        return super().get_response(request)
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        self._view_middleware = []
+        self._template_response_middleware = []
+        self._exception_middleware = []
+        handler = convert_exception_to_response(self._get_response)
+        for path in reversed(INGEST_MIDDLEWARE):
+            handler = convert_exception_to_response(import_string(path)(handler))
+        self._middleware_chain = handler
+
+
+ingest_application = IngestHandler()
 
 
 def with_length(environ: dict) -> dict:
@@ -28,4 +69,6 @@ def application(environ: dict, start_response: object) -> object:
     chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
     if chunked and not environ.get("CONTENT_LENGTH"):
         environ = with_length(environ)
+    if environ.get("PATH_INFO") in INGEST_PATHS:
+        return ingest_application(environ, start_response)
     return django_application(environ, start_response)

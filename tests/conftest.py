@@ -59,13 +59,16 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 def forget_remembered_rows() -> Iterator[None]:
     """Rolled-back tests reuse ids on SQLite: no test may recall another test's function ids."""
     from monitoring.error_types import Registered
+    from monitoring.models import WorkingTokens
     from monitoring.store import Remembered
 
     Remembered.rows.clear()
     Registered.ids.clear()
+    WorkingTokens.forget()
     yield
     Remembered.rows.clear()
     Registered.ids.clear()
+    WorkingTokens.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django import Settings
@@ -59,9 +60,9 @@ def test_a_token_shows_when_it_was_last_used_rewritten_at_most_once_a_minute(rep
     assert first is not None
     reporter.post({"calls": [call()]})
     assert IngestToken.objects.get().last_used == first
-    IngestToken.objects.update(last_used=first - timedelta(minutes=2))
-    reporter.post({"calls": [call()]})
-    assert IngestToken.objects.get().last_used > first
+    with time_machine.travel(first + timedelta(minutes=2), tick=False):
+        reporter.post({"calls": [call()]})
+    assert IngestToken.objects.get().last_used == first + timedelta(minutes=2)
 
 
 def test_it_refuses_a_token_of_the_wrong_kind(client: Client, admin_user: User) -> None:
@@ -216,3 +217,41 @@ def test_it_refuses_an_overlong_idempotency_key(reporter: Reporter) -> None:
     r = reporter.post({"calls": [call()]}, **{"Idempotency-Key": "k" * 256})
     assert r.status_code == 422
     assert r.json()["field"] == "Idempotency-Key"
+
+
+def test_a_time_outside_the_window_is_named_when_it_comes_before_another_error(reporter: Reporter) -> None:
+    """The window is checked once a batch, after parsing; a 422 still names the first bad item."""
+    late = {**call(), "ts": "2020-01-01T00:00:00Z"}
+    r = reporter.post({"calls": [call(), late, call(duration_ms=-1)]})
+    assert (r.status_code, r.json()["field"]) == (422, "calls[1].ts")
+    assert "24 hours in the past" in r.json()["detail"]
+    r = reporter.post({"calls": [call(), {**late, "duration_ms": -1}]})  # ts comes before duration_ms
+    assert r.json()["field"] == "calls[1].ts"
+    r = reporter.post({"calls": [call(), {**late, "function": ""}]})  # function comes before ts
+    assert r.json()["field"] == "calls[1].function"
+    r = reporter.post({"calls": [call(duration_ms=-1), late]})
+    assert r.json()["field"] == "calls[0].duration_ms"
+    r = reporter.post({"calls": [late], "queues": [{"queue": "q\x07", "ts": now_iso(), "depth": 1}]})
+    assert r.json()["field"] == "calls[0].ts"
+    assert nothing_stored()
+
+
+@pytest.mark.parametrize("name", ["bad\x01name", "tab\there", "zero\u200bwidth", "line\u2028break", "nb\u00a0sp"])
+def test_a_name_with_a_character_that_is_not_printable_is_refused(reporter: Reporter, name: str) -> None:
+    r = reporter.post({"calls": [call(), call(name)]})
+    assert (r.status_code, r.json()["detail"]) == (422, "calls[1].function: must not contain control characters")
+
+
+def test_names_in_any_script_with_spaces_are_taken(reporter: Reporter) -> None:
+    assert reporter.post({"calls": [call("résumé 処理 ünïcode")]}).status_code == 202
+    assert Function.objects.filter(name="résumé 処理 ünïcode").exists()
+
+
+def test_the_same_instant_written_with_another_offset_is_a_replay(reporter: Reporter) -> None:
+    at = datetime.now(UTC).replace(microsecond=0)
+    first = {"batch_id": "b-1", "calls": [{**call(), "ts": at.isoformat()}]}
+    again = {"batch_id": "b-1", "calls": [{**call(), "ts": at.astimezone(timezone(timedelta(hours=2))).isoformat()}]}
+    assert reporter.post(first).status_code == 202
+    r = reporter.post(again)
+    assert (r.status_code, r.json()["duplicate"]) == (200, True)
+    assert stored_calls().calls == 1
