@@ -180,3 +180,8 @@ def series(scope: Scope, window: Window, now: datetime | None = None) -> tuple[l
         total.add(counts)
     points = [point(moment, steps.get(moment) or CallBucket()) for moment in window.slots()]
     return points, point(window.start, total)
+
+
+def cards(trend: dict, label: str) -> dict:
+    """What templates/monitoring/_trend_cards.html shows: the trend, its range in words, the limit."""
+    return {"trend": trend, "label": label, "limit": settings.MONITOR_HEALTH_DEGRADED_ERROR_RATE}

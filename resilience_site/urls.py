@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from monitoring.login import LoginView
 
-from . import views
+from . import service_page, views
 from .api import api
 
 urlpatterns = [
@@ -16,6 +16,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.overview, name="overview"),
     path("functions/<int:function_id>/", views.function, name="function"),
+    path("services/<int:service_id>/", service_page.service, name="service"),
+    path("services/named/<path:name>/", service_page.service_named, name="service-named"),
     path("", include("monitoring.urls")),
     path("", include("queues.urls")),
     path("", include("alerts.urls")),

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 
 from alerts.models import Alert
-from monitoring import top_errors
+from monitoring import ranges, top_errors, trends
 from monitoring.breaker_history import breaker_history
 from monitoring.models import Function
 from monitoring.read import function_detail
@@ -18,7 +18,8 @@ from .overview import overview_figures
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     figures = overview_figures()
-    return page(request, "monitoring/overview.html", "overview", figures=figures, **first_steps())
+    context = {"figures": figures, **fleet_trend(request.GET), **first_steps()}
+    return page(request, "monitoring/overview.html", "overview", **context)
 
 
 # The chart's ranges, what they read as, and how often an open page re-reads its series.
@@ -31,10 +32,17 @@ CHART_RANGES = [
 ]
 
 
-def chart_range(query: QueryDict) -> tuple[str, str, int]:
-    """The range the page's URL names (shareable), the last hour when it names none it knows."""
-    asked = query.get("range")
-    return next((r for r in CHART_RANGES if r[0] == asked), CHART_RANGES[0])
+def fleet_trend(query: QueryDict) -> dict:
+    """The overview's fleet trend section: every function over the range its URL names (24 hours unless)."""
+    name, label, _ = chart_range(query, default="24h")
+    trend = trends.trend(trends.Scope(), ranges.window(name))
+    return {"ranges": CHART_RANGES, "fleet_range": name, **trends.cards(trend, label.lower())}
+
+
+def chart_range(query: QueryDict, default: str = "1h") -> tuple[str, str, int]:
+    """The range the page's URL names (shareable), the default when it names none it knows."""
+    asked = query.get("range") or default
+    return next((r for r in CHART_RANGES if r[0] == asked), next(r for r in CHART_RANGES if r[0] == default))
 
 
 @login_required
@@ -48,6 +56,7 @@ def function(request: HttpRequest, function_id: int) -> HttpResponse:
         "alerts": alerts_on(detail),
         "ranges": CHART_RANGES,
         "range": {"name": name, "label": label, "every_ms": every_ms},
+        **trends.cards(trends.trend(trends.Scope(function_id=function_id), ranges.window(name)), label.lower()),
         "breakers": breaker_history(function_id, request.GET),
         **top_errors.table(function_id, name),
     }
