@@ -114,7 +114,7 @@ def test_its_functions_go_a_page_at_a_time_keeping_the_range(db: None) -> None:
 def test_names_in_tables_and_the_function_page_lead_to_the_service(fleet: dict[str, Service]) -> None:
     viewer = logged_in("viewer")
     payments = fleet["payments"]
-    assert f'href="/services/named/payments/">payments</a>' in viewer.get("/functions/").content.decode()
+    assert 'href="/services/named/payments/">payments</a>' in viewer.get("/functions/").content.decode()
     redirect = viewer.get("/services/named/payments/")
     assert redirect.status_code == 302 and redirect["Location"] == f"/services/{payments.id}/"
     assert viewer.get("/services/named/nothing/").status_code == 404
