@@ -14,7 +14,7 @@ a window that reaches past the minute buckets is read by the hour.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -44,8 +44,11 @@ class Scope:
         return "", []
 
 
+# Grouped by the stored minute (or hour) itself, put in steps here: a few thousand groups at
+# most, and far cheaper than computing each row's step in SQL (measured on PostgreSQL over
+# 60,000 minute buckets: 15 ms grouped by minute, 56 ms by an epoch-seconds step).
 STEP_COUNTS = """
-SELECT {slot} AS slot, SUM(success), SUM(failure), SUM(timeout), SUM(rejected), SUM(retries),
+SELECT {column}, SUM(success), SUM(failure), SUM(timeout), SUM(rejected), SUM(retries),
        SUM(latency_sum_ms), MAX(latency_max_ms)
 FROM {table} WHERE {column} >= %s AND {column} < %s{where} GROUP BY 1
 """
@@ -74,18 +77,22 @@ def readable(window: Window, now: datetime) -> Window:
 
 def step_counts(scope: Scope, window: Window, now: datetime) -> dict[datetime, CallBucket]:
     """Calls per step of the window (steps without calls left out), no histograms."""
-    engine, step_s = writer(), int(window.step.total_seconds())
     where, scoped = scope.where()
     bounds = [connection.ops.adapt_datetimefield_value(t) for t in (window.start, window.end)]
     steps: dict[datetime, CallBucket] = {}
     with connection.cursor() as cursor:
         for table, column in sources(window, now):
-            sql = STEP_COUNTS.format(slot=engine.slot(column, step_s), table=table, column=column, where=where)
-            cursor.execute(sql, [*bounds, *scoped])
-            for slot, *sums in cursor.fetchall():
+            cursor.execute(STEP_COUNTS.format(table=table, column=column, where=where), [*bounds, *scoped])
+            for moment, *sums in cursor.fetchall():
                 counts = CallBucket(**dict(zip(SUMMED, sums, strict=True)))
-                steps.setdefault(EPOCH + timedelta(seconds=int(slot)), CallBucket()).add(counts)
+                steps.setdefault(window.slot(stored_time(moment)), CallBucket()).add(counts)
     return steps
+
+
+def stored_time(value: datetime | str) -> datetime:
+    """A time column as the cursor gives it: aware on PostgreSQL, text or naive UTC on SQLite."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def histograms(scope: Scope, window: Window, now: datetime, by_slot: bool = False) -> dict:

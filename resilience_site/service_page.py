@@ -15,7 +15,7 @@ from monitoring.models import Breaker, BreakerState, Service
 from monitoring.views import function_listing, page
 from queues.read import find_queues
 
-from .views import CHART_RANGES
+from .views import CHART_RANGES, chart_range
 
 DEFAULT_RANGE = "24h"
 SHOWN = 50  # breakers, queues and open alerts listed before "and N more"
@@ -24,8 +24,7 @@ RESOLVED_SHOWN = 10
 
 def service_range(query: QueryDict) -> dict:
     """The range the page's URL names, 24 hours when it names none it knows."""
-    asked = query.get("range") or DEFAULT_RANGE
-    name, label, every_ms = next((r for r in CHART_RANGES if r[0] == asked), CHART_RANGES[2])
+    name, label, every_ms = chart_range(query, default=DEFAULT_RANGE)
     return {"name": name, "label": label, "every_ms": every_ms}
 
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("monitoring.people_urls")),
     # What live pages ask for when the websocket says something changed: one template each.
     path("fragments/", include("resilience_site.fragments")),
+    path("fragments/", include("resilience_site.trend_fragments")),
     path("fragments/", include("monitoring.fragments")),
     path("fragments/", include("queues.fragments")),
     path("fragments/", include("alerts.fragments")),

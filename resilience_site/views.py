@@ -18,8 +18,7 @@ from .overview import overview_figures
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     figures = overview_figures()
-    context = {"figures": figures, **fleet_trend(request.GET), **first_steps()}
-    return page(request, "monitoring/overview.html", "overview", **context)
+    return page(request, "monitoring/overview.html", "overview", figures=figures, **first_steps())
 
 
 # The chart's ranges, what they read as, and how often an open page re-reads its series.
@@ -30,13 +29,6 @@ CHART_RANGES = [
     ("7d", "7 days", 60_000),
     ("30d", "30 days", 300_000),
 ]
-
-
-def fleet_trend(query: QueryDict) -> dict:
-    """The overview's fleet trend section: every function over the range its URL names (24 hours unless)."""
-    name, label, _ = chart_range(query, default="24h")
-    trend = trends.trend(trends.Scope(), ranges.window(name))
-    return {"ranges": CHART_RANGES, "fleet_range": name, **trends.cards(trend, label.lower())}
 
 
 def chart_range(query: QueryDict, default: str = "1h") -> tuple[str, str, int]:

@@ -132,11 +132,13 @@ def test_the_function_page_shows_its_trend_for_its_range(fleet: dict[str, Servic
 
 def test_the_overview_shows_the_fleet_trend_with_its_own_range(fleet: dict[str, Service]) -> None:
     viewer = logged_in("viewer")
-    html = viewer.get("/").content.decode()
-    section = html.split('id="fleet-trend"')[1]
+    overview = viewer.get("/?range=30d").content.decode()
+    # The overview asks for it once loaded, with the range its URL names.
+    assert 'hx-get="/fragments/overview/trend?range=30d&amp;max_age=10"' in overview
+    section = viewer.get("/fragments/overview/trend").content.decode()
     assert "All functions, 24 hours" in section and 'href="?range=7d#fleet-trend"' in section
     assert '<div class="value">107</div>' in section  # every service's calls
-    month = viewer.get("/?range=30d").content.decode().split('id="fleet-trend"')[1]
+    month = viewer.get("/fragments/overview/trend?range=30d").content.decode()
     assert "All functions, 30 days" in month and '<div class="value">152</div>' in month  # a week ago's too
 
 
