@@ -101,7 +101,7 @@ def p99(values: list[float]) -> float:
     return ordered[max(0, int(len(ordered) * 0.99) - 1)]
 
 
-def endpoints(function_id: int) -> dict[str, str]:
+def endpoints(function_id: int, service_id: int) -> dict[str, str]:
     series = f"/api/v1/functions/{function_id}/series"
     return {
         "baseline: one function": f"/api/v1/functions/{function_id}",
@@ -111,6 +111,10 @@ def endpoints(function_id: int) -> dict[str, str]:
         "functions, by health": "/api/v1/functions?health=unhealthy&limit=100",
         "services": "/api/v1/services",
         **{f"series {name}": f"{series}?range={name}" for name in ("1h", "6h", "24h", "7d", "30d")},
+        # Trends against a week ago: a service is svc00, whose functions include those with history.
+        **{f"fleet trend {name}": f"/api/v1/trend?range={name}" for name in ("1h", "24h", "7d")},
+        **{f"service trend {name}": f"/api/v1/services/{service_id}/trend?range={name}" for name in ("24h", "30d")},
+        "service series 24h": f"/api/v1/services/{service_id}/series?range=24h",
     }
 
 
@@ -128,7 +132,8 @@ def measure(url: str, env: dict, functions: int, history: int, rounds: int, requ
     try:
         wait_for_port(port, server, timeout=30)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        paths = endpoints(function_id)
+        service_id = int(psql(url, "SELECT min(id) FROM monitoring_service"))
+        paths = endpoints(function_id, service_id)
         for path in paths.values():  # warm the database's cache and the workers
             timed(connection, path, token, 2)
         for round_ in range(rounds):

@@ -1,12 +1,16 @@
-"""The services pages (admins): the list with a form to create one, and one service with its
-ingest tokens (create, rotate with a grace period, revoke), its first-batch snippet, rename,
-delete and history. Every change goes through service_changes, as the API's do.
+"""The services pages: the list (every role; the form to create one for admins), and one
+service's settings (admins): its ingest tokens (create, rotate with a grace period, revoke),
+its first-batch snippet, rename, delete and history. Every change goes through
+service_changes, as the API's do. The service's own page, for every role, composes the apps:
+resilience_site/service_page.py.
 
 A raw token is shown once: the view that made it keeps it in the session, and the service
 page takes it out as it shows it, so a reload shows it no more.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,11 +19,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import service_changes as changes
-from .auth import page_for
+from .auth import page_for, require_role
 from .errors import InputError
 from .forms import field_errors, form_values, parse
-from .models import IngestToken, Service
+from .models import Function, IngestToken, Service
 from .paging import MAX_OFFSET, Rows
+from .read import functions_out, judged_rows, needs_histograms, possibly_in_trouble
 from .services import (
     RotateIn,
     ServiceIn,
@@ -44,12 +49,24 @@ def offset_of(request: HttpRequest) -> int:
     return min(int(given), MAX_OFFSET) if given.isascii() and given.isdigit() else 0
 
 
+def in_trouble(service_ids: list[int]) -> dict[str, int]:
+    """How many of each service's functions are degraded or unhealthy, judged as the functions
+    table judges them, from the few functions that can be (possibly_in_trouble)."""
+    candidates = Function.objects.select_related("service").filter(
+        id__in=possibly_in_trouble(), service_id__in=service_ids
+    )
+    rows = functions_out(list(candidates)) if needs_histograms() else judged_rows(candidates)
+    return Counter(row["service"] for row in rows if row["health"] in ("unhealthy", "degraded"))
+
+
 def listing(request: HttpRequest, form: dict | None = None, problems: dict | None = None) -> HttpResponse:
     offset = offset_of(request)
     rows = Rows(all_services(), show_services)
     items, count = rows[offset : offset + PAGE_SIZE], len(rows)
+    trouble = in_trouble([item["id"] for item in items])
     for item in items:
         item["refused_words"] = refused_words(item["refused"])
+        item["in_trouble"] = trouble.get(item["name"], 0)
     end = offset + len(items)
     pager = {
         "count": count,
@@ -71,10 +88,12 @@ def listing(request: HttpRequest, form: dict | None = None, problems: dict | Non
 
 
 @require_http_methods(["GET", "POST"])
-@page_for("admin")
+@page_for("viewer")
 def services(request: HttpRequest) -> HttpResponse:
+    """Every role reads the list; admins create a service with its form."""
     if request.method != "POST":
         return listing(request)
+    require_role(request, "admin")
     values = form_values(request.POST)
     given, problems = parse(ServiceIn, values)
     if given is None:
@@ -84,7 +103,7 @@ def services(request: HttpRequest) -> HttpResponse:
     except InputError as error:
         return listing(request, values, field_errors(error))
     messages.success(request, f"Service “{service.name}” created. Now create its first ingest token.")
-    return redirect("service", service.id)
+    return redirect("service-settings", service.id)
 
 
 def issued_here(request: HttpRequest, service_id: int) -> dict | None:
@@ -100,7 +119,7 @@ def detail(
     issued = issued_here(request, service_id)
     response = page(
         request,
-        "monitoring/service.html",
+        "monitoring/service_settings.html",
         "services",
         service=found,
         issued=issued,
@@ -117,7 +136,7 @@ def detail(
 
 
 @page_for("admin")
-def service(request: HttpRequest, service_id: int) -> HttpResponse:
+def settings_page(request: HttpRequest, service_id: int) -> HttpResponse:
     return detail(request, service_id)
 
 
@@ -140,7 +159,7 @@ def rename(request: HttpRequest, service_id: int) -> HttpResponse:
         return detail(request, service_id, values, field_errors(error))
     if old != service.name:
         messages.success(request, f"Renamed “{old}” to “{service.name}”.")
-    return redirect("service", service.id)
+    return redirect("service-settings", service.id)
 
 
 @require_POST
@@ -158,7 +177,7 @@ def create_token(request: HttpRequest, service_id: int) -> HttpResponse:
     token, raw = changes.create_token(request.user, get_object_or_404(Service, id=service_id))
     keep_issued(request, token, raw)
     messages.success(request, f"Token {token.prefix}… created. Copy it now: it is not shown again.")
-    return redirect("service", service_id)
+    return redirect("service-settings", service_id)
 
 
 def token_of(service_id: int, token_id: int) -> IngestToken:
@@ -181,11 +200,11 @@ def rotate_token(request: HttpRequest, service_id: int, token_id: int) -> HttpRe
         new, raw = changes.rotate_token(request.user, old, given.grace_minutes)
     except InputError as error:
         messages.error(request, f"Token {old.prefix}… was not rotated: {error.field} {error.message}.")
-        return redirect("service", service_id)
+        return redirect("service-settings", service_id)
     keep_issued(request, new, raw)
     ends = "stopped working now" if given.grace_minutes == 0 else "keeps working until the time shown"
     messages.success(request, f"Token {new.prefix}… replaces {old.prefix}…, which {ends}. Copy the new one now.")
-    return redirect("service", service_id)
+    return redirect("service-settings", service_id)
 
 
 @require_POST
@@ -193,4 +212,4 @@ def rotate_token(request: HttpRequest, service_id: int, token_id: int) -> HttpRe
 def revoke_token(request: HttpRequest, service_id: int, token_id: int) -> HttpResponse:
     token = changes.revoke_token(request.user, token_of(service_id, token_id))
     messages.success(request, f"Token {token.prefix}… revoked: it no longer works.")
-    return redirect("service", service_id)
+    return redirect("service-settings", service_id)

@@ -6,7 +6,8 @@ from . import service_pages as pages
 
 urlpatterns = [
     path("services/", pages.services, name="services"),
-    path("services/<int:service_id>/", pages.service, name="service"),
+    # The service's own page, /services/<id>/, composes the apps: resilience_site/urls.py.
+    path("services/<int:service_id>/settings/", pages.settings_page, name="service-settings"),
     path("services/<int:service_id>/rename/", pages.rename, name="service-rename"),
     path("services/<int:service_id>/delete/", pages.delete, name="service-delete"),
     path("services/<int:service_id>/tokens/", pages.create_token, name="service-token-create"),

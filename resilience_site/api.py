@@ -10,6 +10,7 @@ from monitoring.api import router as monitoring_router
 from monitoring.audit_api import router as audit_router
 from monitoring.batch import Batch
 from monitoring.people_api import router as people_router
+from monitoring.trend_api import router as trend_router
 from queues.api import router as queues_router
 
 from . import errors
@@ -37,4 +38,5 @@ api.add_router("/v1/", queues_router)
 api.add_router("/v1/", alerts_router)
 api.add_router("/v1/", audit_router)
 api.add_router("/v1/", people_router)
+api.add_router("/v1/", trend_router)
 errors.install(api)

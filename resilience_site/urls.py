@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from monitoring.login import LoginView
 
-from . import metrics_export, views
+from . import metrics_export, service_page, views
 from .api import api
 
 urlpatterns = [
@@ -17,6 +17,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.overview, name="overview"),
     path("functions/<int:function_id>/", views.function, name="function"),
+    path("services/<int:service_id>/", service_page.service, name="service"),
+    path("services/named/<path:name>/", service_page.service_named, name="service-named"),
     path("", include("monitoring.urls")),
     path("", include("queues.urls")),
     path("", include("alerts.urls")),
@@ -24,6 +26,7 @@ urlpatterns = [
     path("", include("monitoring.people_urls")),
     # What live pages ask for when the websocket says something changed: one template each.
     path("fragments/", include("resilience_site.fragments")),
+    path("fragments/", include("resilience_site.trend_fragments")),
     path("fragments/", include("monitoring.fragments")),
     path("fragments/", include("queues.fragments")),
     path("fragments/", include("alerts.fragments")),

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 
 from alerts.models import Alert
-from monitoring import top_errors
+from monitoring import ranges, top_errors, trends
 from monitoring.breaker_history import breaker_history
 from monitoring.models import Function
 from monitoring.read import function_detail
@@ -31,10 +31,10 @@ CHART_RANGES = [
 ]
 
 
-def chart_range(query: QueryDict) -> tuple[str, str, int]:
-    """The range the page's URL names (shareable), the last hour when it names none it knows."""
-    asked = query.get("range")
-    return next((r for r in CHART_RANGES if r[0] == asked), CHART_RANGES[0])
+def chart_range(query: QueryDict, default: str = "1h") -> tuple[str, str, int]:
+    """The range the page's URL names (shareable), the default when it names none it knows."""
+    asked = query.get("range") or default
+    return next((r for r in CHART_RANGES if r[0] == asked), next(r for r in CHART_RANGES if r[0] == default))
 
 
 @login_required
@@ -48,6 +48,7 @@ def function(request: HttpRequest, function_id: int) -> HttpResponse:
         "alerts": alerts_on(detail),
         "ranges": CHART_RANGES,
         "range": {"name": name, "label": label, "every_ms": every_ms},
+        **trends.cards(trends.trend(trends.Scope(function_id=function_id), ranges.window(name)), label.lower()),
         "breakers": breaker_history(function_id, request.GET),
         **top_errors.table(function_id, name),
     }

@@ -43,6 +43,9 @@ CHECKS = [
 def site(subprocess_env: dict[str, str], request: pytest.FixtureRequest) -> str:
     # A channel test sends at once (tasks run in-process): to a generated address, briefly.
     subprocess_env["MONITOR_HTTP_TIMEOUT_S"] = "2"
+    # Every operation is also tried with a bad token, all from one address: more of them than
+    # the failed authentications one address may make (test_token_failures.py tests that limit).
+    subprocess_env["MONITOR_AUTH_FAILURES_PER_ADDRESS"] = "10000"
     return request.getfixturevalue("live_site")
 
 

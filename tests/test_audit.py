@@ -101,9 +101,11 @@ def test_an_empty_audit_says_what_will_appear(people: People) -> None:
 
 
 def test_the_navigation_shows_each_role_what_it_can_use(people: People) -> None:
-    admin = people.admin.get("/").content.decode()
-    responder = people.responder.get("/").content.decode()
-    viewer = people.viewer.get("/").content.decode()
+    # The page's header only: pages may link elsewhere to what every role reads (the services list).
+    admin, responder, viewer = (
+        person.get("/").content.decode().split('<header class="top">')[1].split("</header>")[0]
+        for person in (people.admin, people.responder, people.viewer)
+    )
     for path in ("/rules/", "/channels/", "/silences/", "/services/", "/settings/people/", "/audit/"):
         assert f'href="{path}"' in admin
         assert f'href="{path}"' not in viewer

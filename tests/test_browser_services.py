@@ -51,9 +51,9 @@ def test_a_rotated_token_and_its_replacement_both_work_through_the_grace_period(
     page.fill("#service-name", "checkout")
     page.click("#create-service button[type=submit]")
     page.wait_for_selector("#no-tokens")
-    assert page.inner_text("h1") == "checkout"
+    assert page.inner_text("h1") == "checkout: settings"
     service = Service.objects.get(name="checkout")
-    assert page.url == f"{live_site}/services/{service.id}/"
+    assert page.url == f"{live_site}/services/{service.id}/settings/"
 
     page.click("#create-token button")
     page.wait_for_selector("#new-token")
@@ -122,7 +122,7 @@ def test_the_pages_read_well_in_the_dark_and_on_a_phone(chromium: Browser, live_
         page.goto("/services/")
         page.wait_for_selector("#services-table")
         screenshot(page, f"services/list-{name}")
-        page.goto(f"/services/{service.id}/")
+        page.goto(f"/services/{service.id}/settings/")
         page.click("#create-token button")
         page.wait_for_selector("#new-token")
         screenshot(page, f"services/service-{name}")

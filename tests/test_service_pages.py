@@ -1,5 +1,6 @@
-"""The services pages: admins list, create, and manage a service's tokens; viewers and
-responders get the 403 page; anonymous visitors the login form."""
+"""The services pages: every role reads the list; admins create services and manage a
+service's settings (tokens, name, deletion); viewers and responders get the 403 page for
+those; anonymous visitors the login form."""
 
 from __future__ import annotations
 
@@ -34,9 +35,8 @@ def shown_token(html: str) -> str | None:
 def pages(service: Service) -> list[tuple[str, str]]:
     token, _ = IngestToken.issue(service=service)
     return [
-        ("get", "/services/"),
         ("post", "/services/"),
-        ("get", f"/services/{service.id}/"),
+        ("get", f"/services/{service.id}/settings/"),
         ("post", f"/services/{service.id}/rename/"),
         ("post", f"/services/{service.id}/delete/"),
         ("post", f"/services/{service.id}/tokens/"),
@@ -46,7 +46,7 @@ def pages(service: Service) -> list[tuple[str, str]]:
 
 
 def test_anonymous_visitors_are_sent_to_log_in(client: Client, payments: Service) -> None:
-    for method, path in pages(payments):
+    for method, path in [*pages(payments), ("get", "/services/"), ("get", f"/services/{payments.id}/")]:
         response = getattr(client, method)(path, {"name": "x", "grace_minutes": "0"})
         assert response.status_code == 302 and response["Location"].startswith("/login/"), path
     assert Service.objects.get().name == "payments" and IngestToken.objects.get().state == "active"
@@ -101,7 +101,7 @@ def test_an_admin_creates_a_service(admin: Client, db: None) -> None:
     response = admin.post("/services/", {"name": " checkout "})
     service = Service.objects.get()
     assert service.name == "checkout"
-    assert response.status_code == 302 and response["Location"] == f"/services/{service.id}/"
+    assert response.status_code == 302 and response["Location"] == f"/services/{service.id}/settings/"
     html = admin.get(response["Location"]).content.decode()
     assert "Service “checkout” created" in html and "No tokens yet" in html
     assert AuditEntry.objects.get().actor_name == "admin"
@@ -130,7 +130,7 @@ def test_a_new_token_is_shown_once_and_fills_the_snippets(admin: Client, client:
     assert f"TOKEN='{raw}'" in html and f'configure("{settings.SITE_URL}", "{raw}")' in html
     assert Reporter(client, raw).post({"calls": [call()]}).status_code == 202
 
-    again = admin.get(f"/services/{payments.id}/").content.decode()
+    again = admin.get(f"/services/{payments.id}/settings/").content.decode()
     assert raw not in again and shown_token(again) is None
     assert "paste the token here" in again and f"<code>{raw[:12]}…</code>" in again
 
@@ -159,7 +159,7 @@ def test_a_grace_period_past_the_limit_rotates_nothing(admin: Client, payments: 
 
 def test_revoking_asks_first_and_stops_the_token(admin: Client, client: Client, payments: Service) -> None:
     token, raw = IngestToken.issue(service=payments)
-    html = admin.get(f"/services/{payments.id}/").content.decode()
+    html = admin.get(f"/services/{payments.id}/settings/").content.decode()
     assert f'data-confirm="Revoke token {token.prefix}…?' in html
     response = admin.post(f"/services/{payments.id}/tokens/{token.id}/revoke/")
     html = admin.get(response["Location"]).content.decode()
@@ -174,7 +174,7 @@ def test_rename_and_delete_are_recorded_in_the_history(admin: Client, payments: 
     assert clash.status_code == 422 and 'id="name-error"' in clash.content.decode()
     assert 'value="checkout"' in clash.content.decode()
     admin.post(f"/services/{payments.id}/rename/", {"name": "billing"})
-    html = admin.get(f"/services/{payments.id}/").content.decode()
+    html = admin.get(f"/services/{payments.id}/settings/").content.decode()
     assert "renamed\n    the service from “payments” to “billing”" in html
 
     Function.objects.create(service=payments, name="charge")
@@ -185,11 +185,12 @@ def test_rename_and_delete_are_recorded_in_the_history(admin: Client, payments: 
 
 
 def test_an_unknown_service_is_not_found(admin: Client, db: None) -> None:
+    assert admin.get("/services/999/settings/").status_code == 404
     assert admin.get("/services/999/").status_code == 404
 
 
 def test_the_token_shown_once_belongs_to_its_own_service(admin: Client, payments: Service) -> None:
     other = Service.objects.create(name="checkout")
     admin.post(f"/services/{payments.id}/tokens/")
-    assert shown_token(admin.get(f"/services/{other.id}/").content.decode()) is None
+    assert shown_token(admin.get(f"/services/{other.id}/settings/").content.decode()) is None
     assert User.objects.count() == 1

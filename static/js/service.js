@@ -1,0 +1,28 @@
+// A service's page: its calls by outcome and its error rate per step over the range the
+// page's URL names, summed over its functions (the series API); read again, at most as often
+// as the page's template says for that range, when the service reported.
+(function () {
+  "use strict";
+  var callsChart = null, errorsChart = null;
+
+  function show(series) {
+    var p = Charts.palette, points = series.points, long = series.step_s >= 3600;
+    callsChart = Charts.draw(document.getElementById("service-calls-chart"), "bar", points, "minute", [
+      { label: "success", key: "success", color: p.ok, stack: "calls" },
+      { label: "failure", key: "failure", color: p.bad, stack: "calls" },
+      { label: "timeout", key: "timeout", color: p.warn, stack: "calls" },
+      { label: "rejected", key: "rejected", color: p.muted, stack: "calls" },
+    ], callsChart, "calls", long);
+    var rates = points.map(function (point) {
+      return { minute: point.minute, error_pct: point.error_rate === null ? null : point.error_rate * 100 };
+    });
+    errorsChart = Charts.draw(document.getElementById("service-errors-chart"), "line", rates, "minute", [
+      { label: "error rate", key: "error_pct", color: p.bad },
+    ], errorsChart, "error rate, %", long);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var charts = document.getElementById("service-charts");
+    Live.part(charts, function () { return Live.getJSON(charts.dataset.seriesUrl).then(show); });
+  });
+})();
