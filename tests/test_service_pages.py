@@ -64,9 +64,12 @@ def test_viewers_and_responders_get_the_403_page(client: Client, payments: Servi
 
 
 @pytest.mark.parametrize("role", ["viewer", "responder"])
-def test_the_navigation_offers_services_to_admins_only(client: Client, db: None, role: str) -> None:
+def test_the_navigation_offers_services_to_every_role_and_their_settings_to_admins(
+    client: Client, db: None, role: str, payments: Service
+) -> None:
     client.force_login(make_user(role))
-    assert 'href="/services/"' not in client.get("/functions/").content.decode()
+    assert 'href="/services/"' in client.get("/functions/").content.decode()
+    assert f"/services/{payments.id}/settings/" not in client.get("/services/").content.decode()
 
 
 def test_an_empty_list_says_what_to_do(admin: Client) -> None:
