@@ -46,7 +46,12 @@ RANGE_HELP = "1h, 6h, 24h, 7d or 30d, ending now"
 FROM_HELP = "ISO 8601 with an offset, e.g. 2026-11-22T10:00:00Z; with `to` (default now) instead of range"
 
 
-@router.get("/functions/{function_id}/series", auth=user_auth, response={200: Series, **errors(401, 404, 422, 503)})
+@router.get(
+    "/functions/{function_id}/series",
+    auth=user_auth,
+    response={200: Series, **errors(401, 404, 422, 503)},
+    by_alias=True,  # "from" and "to", as docs/api.md says (it answered "start" and "end")
+)
 def function_series(
     request: HttpRequest,
     function_id: int,
