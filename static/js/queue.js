@@ -7,10 +7,19 @@
   "use strict";
   var depthChart = null, ageChart = null;
 
+  // A silence: points further apart than two steps and than three times their usual spacing
+  // (a queue reporting every 5 minutes is not silent between two of its snapshots).
+  function gap(points, step) {
+    var spacings = [];
+    for (var i = 1; i < points.length; i++) spacings.push(Date.parse(points[i].at) - Date.parse(points[i - 1].at));
+    spacings.sort(function (a, b) { return a - b; });
+    var usual = spacings.length ? spacings[Math.floor(spacings.length / 2)] : step;
+    return Math.max(2 * step, 3 * usual) + 1000;
+  }
+
   function show(series) {
-    var points = series.points, p = Charts.palette, step = series.step_s * 1000;
-    // Two steps apart are still one line (a snapshot late by a little); further is a gap.
-    var range = { from: Date.parse(series.from), to: Date.parse(series.to), gapMs: 2 * step + 1000, onZoom: Ranges.zoomTo };
+    var points = series.points, p = Charts.palette;
+    var range = { from: Date.parse(series.from), to: Date.parse(series.to), gapMs: gap(points, series.step_s * 1000), onZoom: Ranges.zoomTo };
     Ranges.show(range.from, range.to);
     depthChart = Charts.draw(document.getElementById("depth-chart"), "line", points, "at", [
       { label: "depth", key: "depth", color: p.accent },
