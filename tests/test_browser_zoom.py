@@ -10,13 +10,17 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.test import Client
 from playwright.sync_api import Browser, Page
 
+from alerts.evaluate import evaluate_all
+from alerts.models import Alert
 from monitoring.models import Function, Service
 from monitoring.ranges import HOUR, floor
 from queues.models import Queue, Snapshot, SnapshotHour
+from tests.alert_fixtures import failures, make_rule, successes
 from tests.browser import log_in, make_user, screenshot
-from tests.conftest import call
+from tests.conftest import Reporter, call
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -224,3 +228,50 @@ def test_queue_page_switches_ranges(chromium: Browser, live_site: str, email_que
     assert month["sets"]["depth"][:3] == [900, 901, 902] and month["sets"]["dead letters"][:3] == [7, 7, 7]
     assert len(month["times"]) in (6, 7)
     assert max(month["sets"]["depth"][3:]) == 100 + 176
+
+
+LOOKS = {
+    "light": {"viewport": {"width": 1280, "height": 900}},
+    "dark": {"viewport": {"width": 1280, "height": 900}, "color_scheme": "dark"},
+    "phone": {"viewport": {"width": 390, "height": 844}},
+}
+
+
+@pytest.mark.parametrize("look", list(LOOKS))
+def test_the_pages_read_in_each_look(
+    chromium: Browser, live_site: str, client: Client, token: str, email_queue: Queue, no_defaults: None, look: str
+) -> None:
+    """Function (zoomed), queue and alert pages: time axes drawn, nothing wider than the screen."""
+    now = datetime.now(UTC)
+    post(live_site, token, {"calls": failed_at(now - timedelta(hours=3), "HTTP 503", 4)})
+    assert Reporter(client, token).post({"calls": failures(6) + successes(4)}).status_code == 202
+    make_rule(threshold=0.2, window_minutes=5, min_calls=10)
+    assert evaluate_all().fired == 1
+    function_id = Function.objects.get(name="charge").id
+    make_user("viewer")
+    page = log_in(chromium, live_site, "viewer", **LOOKS[look])
+    width = LOOKS[look]["viewport"]["width"]
+
+    start, end = quoted(now - timedelta(hours=4)), quoted(now - timedelta(hours=2))
+    page.goto(f"/functions/{function_id}/?range=6h&from={start}&to={end}")
+    assert drawn(page)["type"] == "time" and page.locator("#reset-zoom").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    screenshot(page, f"zoom/function-{look}")
+
+    page.goto(f"/queues/{email_queue.id}/?range=6h")
+    assert drawn(page, "depth-chart")["type"] == "time"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    screenshot(page, f"zoom/queue-{look}")
+
+    page.goto(f"/alerts/{Alert.objects.get().id}/")
+    chart = drawn(page, "alert-chart-canvas")
+    # The alert's chart on the same time axis, from 30 minutes before it fired, its threshold kept.
+    started = ms(Alert.objects.get().started_at)
+    assert chart["type"] == "time" and chart["min"] == started - 30 * 60_000
+    assert set(chart["sets"]["threshold"]) == {0.2}
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    screenshot(page, f"zoom/alert-{look}")
+
+
+def quoted(moment: datetime) -> str:
+    return moment.isoformat().replace("+", "%2B")

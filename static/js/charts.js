@@ -32,6 +32,18 @@
     return date.getHours() === 0 && date.getMinutes() === 0 ? dayOnly.format(date) : dated.format(date);
   }
 
+  // Ticks on round times of the viewer's clock (every 5 min, 30 min, 3 h, a day...), at most
+  // about seven: Chart.js would put one on every minute and skip some, at uneven times.
+  var NICE_MIN = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 4320, 10080, 20160, 43200];
+  function roundTicks(scale) {
+    var span = scale.max - scale.min;
+    var step = 60000 * (NICE_MIN.find(function (m) { return span / (m * 60000) <= 7; }) || NICE_MIN[NICE_MIN.length - 1]);
+    var zone = new Date(scale.min).getTimezoneOffset() * 60000;  // local = UTC - zone
+    var ticks = [];
+    for (var t = Math.ceil((scale.min - zone) / step) * step + zone; t <= scale.max; t += step) ticks.push({ value: t });
+    scale.ticks = ticks;
+  }
+
   // The labels are the points' times (ms), which the time axis places; each dataset their values.
   function chartData(points, timeKey, series, gapMs) {
     return { labels: points.map(function (p) { return Date.parse(p[timeKey]); }), datasets: series.map(function (s) {
@@ -86,6 +98,7 @@
         scales: {
           x: {
             type: "time", min: range.from, max: range.to, offset: kind === "bar", stacked: kind === "bar",
+            afterBuildTicks: roundTicks,
             ticks: {
               maxTicksLimit: 8, maxRotation: 0, autoSkipPadding: 12,
               callback: function (value) { return tick(value, this.max - this.min); },
