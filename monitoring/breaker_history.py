@@ -66,13 +66,18 @@ def breaker_history(function_id: int, query: QueryDict, now: datetime | None = N
         "bands": [drawn(band, start, end) for band in found],
         "band_pager": pager(asked, "band_offset", asked.band_offset, len(found), count, BANDS_PER_PAGE),
         "instances": [name for name in instances(function_id) if name],  # "" cannot be asked for
-        # The range, for the instance form to keep.
-        "range_fields": [(name, asked.values()[name]) for name in ("range", "from", "to") if asked.values()[name]],
+        "range_fields": range_fields(asked),
         "all_instances": asked.url(instance=None, band_offset=0, flip_offset=0),
         "flips": shown,
         "flip_pager": pager(asked, "flip_offset", asked.flip_offset, len(shown), flips.count(), FLIPS_PER_PAGE),
         "every_ms": REDRAW_EVERY_MS,
     }
+
+
+def range_fields(asked: HistoryQuery) -> list[tuple[str, str]]:
+    """The range's query fields, for the instance form to keep."""
+    values = asked.values()
+    return [(name, values[name]) for name in ("range", "from", "to") if values[name]]
 
 
 def drawn(band: Band, start: datetime, end: datetime) -> dict:
