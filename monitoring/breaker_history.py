@@ -12,12 +12,13 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .breakers_read import DEFAULT_RANGE, FLAPPING, UNKNOWN, Band, Interval, history, instances, transitions
 from .inputs import Text
+from .page_ranges import page_range
 from .paging import MAX_OFFSET
-from .ranges import RANGE_PATTERN, RANGES
+from .ranges import RANGE_PATTERN
 
 BANDS_PER_PAGE = 20
 FLIPS_PER_PAGE = 20
-QUERY_FIELDS = ("range", "instance", "band_offset", "flip_offset")
+QUERY_FIELDS = ("range", "from", "to", "instance", "band_offset", "flip_offset")
 # However busy its service, the band is drawn again at most this often (a flip: at once).
 REDRAW_EVERY_MS = 10_000
 STATE_WORDS = {"closed": "closed", "open": "open", "half_open": "half-open", UNKNOWN: "no data"}
@@ -25,6 +26,9 @@ STATE_WORDS = {"closed": "closed", "open": "open", "half_open": "half-open", UNK
 
 class HistoryQuery(BaseModel):
     range: str = Field(DEFAULT_RANGE, pattern=RANGE_PATTERN)
+    # A custom range, kept as the page's URL wrote it (page_ranges reads it).
+    from_: str | None = Field(None, alias="from", max_length=100)
+    to: str | None = Field(None, max_length=100)
     instance: Text | None = Field(None, max_length=200)
     band_offset: int = Field(0, ge=0, le=MAX_OFFSET)
     flip_offset: int = Field(0, ge=0, le=MAX_OFFSET)
@@ -38,8 +42,11 @@ class HistoryQuery(BaseModel):
         except ValidationError:
             return cls()
 
+    def values(self) -> dict:
+        return self.model_dump(by_alias=True)
+
     def url(self, **changes: object) -> str:
-        values = self.model_dump() | changes
+        values = self.values() | changes
         return "?" + urlencode({name: value for name, value in values.items() if value}) + "#breaker-history"
 
 
@@ -47,23 +54,30 @@ def breaker_history(function_id: int, query: QueryDict, now: datetime | None = N
     """What the page's breaker part shows for the range (and filters) its query names."""
     asked = HistoryQuery.of(query)
     now = now or timezone.now()
-    start = now - RANGES[asked.range]
-    found, count = history(function_id, start, now, asked.instance, asked.band_offset, BANDS_PER_PAGE, now)
-    flips = transitions(function_id, start, now, asked.instance)
+    start, end = page_range(query, now).span(now)
+    found, count = history(function_id, start, end, asked.instance, asked.band_offset, BANDS_PER_PAGE, now)
+    flips = transitions(function_id, start, end, asked.instance)
     shown = list(flips[asked.flip_offset : asked.flip_offset + FLIPS_PER_PAGE])
     return {
-        "query": urlencode({name: value for name, value in asked.model_dump().items() if value}),
+        "query": urlencode({name: value for name, value in asked.values().items() if value}),
         "asked": asked,
         "start": start,
-        "end": now,
-        "bands": [drawn(band, start, now) for band in found],
+        "end": end,
+        "bands": [drawn(band, start, end) for band in found],
         "band_pager": pager(asked, "band_offset", asked.band_offset, len(found), count, BANDS_PER_PAGE),
         "instances": [name for name in instances(function_id) if name],  # "" cannot be asked for
+        "range_fields": range_fields(asked),
         "all_instances": asked.url(instance=None, band_offset=0, flip_offset=0),
         "flips": shown,
         "flip_pager": pager(asked, "flip_offset", asked.flip_offset, len(shown), flips.count(), FLIPS_PER_PAGE),
         "every_ms": REDRAW_EVERY_MS,
     }
+
+
+def range_fields(asked: HistoryQuery) -> list[tuple[str, str]]:
+    """The range's query fields, for the instance form to keep."""
+    values = asked.values()
+    return [(name, values[name]) for name in ("range", "from", "to") if values[name]]
 
 
 def drawn(band: Band, start: datetime, end: datetime) -> dict:

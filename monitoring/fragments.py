@@ -13,6 +13,7 @@ from . import top_errors
 from .auth import fragment_view
 from .breaker_history import breaker_history
 from .models import Function
+from .page_ranges import page_range
 from .read import function_detail, function_row, functions_by_id
 from .shared import shared_fragment
 from .views import function_listing
@@ -61,8 +62,8 @@ def function_breakers(request: HttpRequest, function_id: int) -> HttpResponse:
 
 @fragment_view
 def function_errors(request: HttpRequest, function_id: int) -> HttpResponse:
-    """One function's top error types over the page's range (?range=1h, 6h, 24h, 7d or 30d)."""
-    context = top_errors.table(function_id, request.GET.get("range"))
+    """One function's top error types over the page's range (?range=1h, 6h, 24h, 7d or 30d, or ?from=&to=)."""
+    context = top_errors.table(function_id, page_range(request.GET))
     return render(request, "monitoring/_function_errors.html", context)
 
 

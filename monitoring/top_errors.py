@@ -16,7 +16,8 @@ from ninja import Schema
 from pydantic import Field
 
 from .models import ErrorHour, ErrorMinute, ErrorType, Function
-from .ranges import RANGES, Window, window
+from .page_ranges import PageRange
+from .ranges import Window
 
 TOP = 10
 
@@ -95,13 +96,11 @@ def top_errors(function: Function, window: Window, top: int = TOP) -> dict:
     }
 
 
-def table(function_id: int, range_name: str | None) -> dict:
-    """The "Top errors" table of a function's page, over the range its charts show (1h unless
-    the page names one it knows)."""
+def table(function_id: int, shown: PageRange) -> dict:
+    """The "Top errors" table of a function's page, over the range its charts show."""
     function = get_object_or_404(Function, id=function_id)
-    shown = range_name if range_name in RANGES else "1h"
     return {
-        "errors": top_errors(function, window(shown)),
-        "errors_range": shown,
+        "errors": top_errors(function, shown.window()),
+        "errors_range": shown.name,
         "max_types": settings.MONITOR_MAX_ERROR_TYPES,
     }

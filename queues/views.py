@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
+from monitoring.page_ranges import CHART_RANGES, page_range
 from monitoring.paging import MAX_LIMIT
 from monitoring.views import first_steps, page
 
@@ -23,4 +24,9 @@ def queues(request: HttpRequest) -> HttpResponse:
 def queue(request: HttpRequest, queue_id: int) -> HttpResponse:
     queue = get_object_or_404(Queue.objects.select_related("service"), id=queue_id)
     growth = queue_growth([queue.id]).get(queue.id)
-    return page(request, "queues/queue.html", "queues", queue=queue, latest=queue.latest(), growth=growth)
+    shown = page_range(request.GET)
+    context = {"queue": queue, "latest": queue.latest(), "growth": growth, "range": shown, "ranges": CHART_RANGES}
+    response = page(request, "queues/queue.html", "queues", **context)
+    if shown.error:
+        response.status_code = 422  # the page still shows, with the message beside the ranges
+    return response

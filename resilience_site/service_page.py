@@ -9,26 +9,19 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 
 from alerts.models import OPEN_STATES, Alert, AlertState
-from monitoring import ranges, trends
+from monitoring import trends
 from monitoring.health import stale_before
 from monitoring.models import Breaker, BreakerState, Service
+from monitoring.page_ranges import CHART_RANGES, PageRange, page_range
 from monitoring.views import function_listing, page
 from queues.read import find_queues
-
-from .views import CHART_RANGES, chart_range
 
 DEFAULT_RANGE = "24h"
 SHOWN = 50  # breakers, queues and open alerts listed before "and N more"
 RESOLVED_SHOWN = 10
 
 
-def service_range(query: QueryDict) -> dict:
-    """The range the page's URL names, 24 hours when it names none it knows."""
-    name, label, every_ms = chart_range(query, default=DEFAULT_RANGE)
-    return {"name": name, "label": label, "every_ms": every_ms}
-
-
-def functions_of(service: Service, query: QueryDict, range_name: str) -> dict:
+def functions_of(service: Service, query: QueryDict, shown: PageRange) -> dict:
     """The functions table filtered to the service, paged as on the functions page (the range kept)."""
     asked = QueryDict(mutable=True)
     asked["service"] = service.name
@@ -38,7 +31,7 @@ def functions_of(service: Service, query: QueryDict, range_name: str) -> dict:
     pager = listing["pager"]
     for link in ("previous", "next"):
         if pager[link]:
-            pager[link] += f"&range={range_name}"
+            pager[link] += f"&{shown.query}"
     return {**listing, "table_query": asked.urlencode()}
 
 
@@ -58,22 +51,25 @@ def alerts_of(service: Service) -> dict:
 @login_required
 def service(request: HttpRequest, service_id: int) -> HttpResponse:
     found = get_object_or_404(Service, id=service_id)
-    range_ = service_range(request.GET)
-    trend = trends.trend(trends.Scope(service_id=found.id), ranges.window(range_["name"]))
+    shown = page_range(request.GET, default=DEFAULT_RANGE)
+    trend = trends.trend(trends.Scope(service_id=found.id), shown.window())
     queues = find_queues(found.name)
     context = {
         "service": found,
         "ranges": CHART_RANGES,
-        "range": range_,
-        **trends.cards(trend, range_["label"].lower()),
-        **functions_of(found, request.GET, range_["name"]),
+        "range": shown,
+        **trends.cards(trend, shown.label.lower()),
+        **functions_of(found, request.GET, shown),
         "breakers": breakers_not_closed(found),
         "queues": queues[:SHOWN],
         "queue_count": len(queues),
         **alerts_of(found),
         "shown": SHOWN,
     }
-    return page(request, "monitoring/service.html", "services", **context)
+    response = page(request, "monitoring/service.html", "services", **context)
+    if shown.error:
+        response.status_code = 422  # the page still shows, with the message beside the ranges
+    return response
 
 
 @login_required

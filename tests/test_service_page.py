@@ -81,10 +81,13 @@ def test_its_trend_cards_compare_with_a_week_ago(fleet: dict[str, Service]) -> N
 def test_the_range_is_24_hours_unless_the_url_names_one(fleet: dict[str, Service]) -> None:
     viewer = logged_in("viewer")
     html = viewer.get(f"/services/{fleet['payments'].id}/").content.decode()
-    assert 'aria-current="true" class="active">24h</a>' in html and "24 hours, compared with a week earlier" in html
+    assert 'aria-current="true" class="active">24h</a>' in html and 'id="range-title">24 hours<' in html
+    assert "Compared with the same range a week earlier" in html
     assert f"/api/v1/services/{fleet['payments'].id}/series?range=24h" in html
-    unknown = viewer.get(f"/services/{fleet['payments'].id}/?range=2y").content.decode()
-    assert 'aria-current="true" class="active">24h</a>' in unknown
+    unknown = viewer.get(f"/services/{fleet['payments'].id}/?range=2y")
+    assert unknown.status_code == 422
+    assert 'aria-current="true" class="active">24h</a>' in unknown.content.decode()
+    assert "“2y” is not one of 1h, 6h, 24h, 7d, 30d; showing the last 24 hours." in unknown.content.decode()
 
 
 def test_a_service_with_nothing_reported_says_so(db: None) -> None:

@@ -1,12 +1,11 @@
 // One alert's chart: the rule's metric on the alert's subject from 30 minutes before it fired
-// to now (or to 10 minutes after it ended), read from the subject's series API, with the
+// to now (or to 10 minutes after it ended) on a time axis, read from the subject's series API, with the
 // threshold as a dashed line and the moment it fired marked. What to read and how comes from
 // the page (alerts/read.py MEASURES); while the alert is open it is read again as its
 // service reports (data-live on the figure).
 (function () {
   "use strict";
   var QUEUE_MAX_MINUTES = 1440;
-  var DAY_MS = 86400000;
   var chart = null;
 
   function at(point) { return Date.parse(point.minute || point.at); }
@@ -98,7 +97,7 @@
     ];
     if (hasResolve) lines.push({ label: "resolves at", key: "resolve", color: p.ok });
     lines.push({ label: "fired", key: "fired", color: p.warn });
-    chart = Charts.draw(document.getElementById("alert-chart-canvas"), "line", data, "t", lines, chart, d.label, to - from > DAY_MS);
+    chart = Charts.draw(document.getElementById("alert-chart-canvas"), "line", data, "t", lines, chart, d.label, { from: from, to: to });
     style(chart, hasResolve);
     var step = document.getElementById("alert-chart-step");
     if (step && series.step_s) step.textContent = stepWords(series.step_s);

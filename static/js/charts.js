@@ -1,11 +1,19 @@
-// Thin helpers over the vendored Chart.js: theme colours from the stylesheet, minute labels
-// in the viewer's zone, charts updated in place on every re-fetch.
+// Thin helpers over the vendored Chart.js: theme colours from the stylesheet, a time axis
+// (points at their real time, labels in the viewer's zone on a 24-hour clock, as time.js
+// writes every other time), drag-to-zoom along it, charts updated in place on every re-fetch.
 (function () {
   "use strict";
   var css = getComputedStyle(document.documentElement);
   var color = function (name) { return css.getPropertyValue(name).trim(); };
-  var minute = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-  var day = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  var clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  var dated = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  var dayOnly = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+  var DAY_MS = 86400000;
+  // The time axis needs the date adapter (vendor/chartjs-adapter-date-fns); a page that loads
+  // only Chart.js gets the points' times as category labels, as before the axis existed.
+  var timeAxis = (function () {
+    try { return !!new Chart._adapters._date({}).formats(); } catch (e) { return false; }
+  })();
 
   Chart.defaults.color = color("--muted");
   Chart.defaults.borderColor = color("--line");
@@ -16,25 +24,100 @@
     ok: color("--ok"), bad: color("--bad"), warn: color("--warn"), accent: color("--accent"), muted: color("--muted"),
   };
 
-  // Ranges of days name the day on every label; an hour's range only the time.
-  function labels(points, key, long) {
-    var format = long ? day : minute;
-    return points.map(function (p) { return format.format(new Date(p[key])); });
+  // A tick: the time within a day's range; the day (and the time, unless midnight) beyond.
+  function tick(value, span) {
+    var date = new Date(value);
+    if (isNaN(date)) return "";
+    if (span <= DAY_MS) return clock.format(date);
+    return date.getHours() === 0 && date.getMinutes() === 0 ? dayOnly.format(date) : dated.format(date);
+  }
+
+  // Ticks on round times of the viewer's clock (every 5 min, 30 min, 3 h, a day...), at most
+  // about seven: Chart.js would put one on every minute and skip some, at uneven times.
+  var NICE_MIN = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 4320, 10080, 20160, 43200];
+  function roundTicks(scale) {
+    var span = scale.max - scale.min;
+    var step = 60000 * (NICE_MIN.find(function (m) { return span / (m * 60000) <= 7; }) || NICE_MIN[NICE_MIN.length - 1]);
+    var zone = new Date(scale.min).getTimezoneOffset() * 60000;  // local = UTC - zone
+    var ticks = [];
+    for (var t = Math.ceil((scale.min - zone) / step) * step + zone; t <= scale.max; t += step) ticks.push({ value: t });
+    scale.ticks = ticks;
+  }
+
+  // The labels are the points' times (ms), which the time axis places; each dataset their values.
+  function chartData(points, timeKey, series, gapMs) {
+    return { labels: points.map(function (p) { return Date.parse(p[timeKey]); }), datasets: series.map(function (s) {
+      return {
+        label: s.label,
+        data: points.map(function (p) { return p[s.key] === undefined ? null : p[s.key]; }),
+        borderColor: s.color, backgroundColor: s.color, stack: s.stack,
+        pointRadius: 1.5, borderWidth: 2,
+        // A number: the line breaks where points are further apart than that (a queue that did not report).
+        spanGaps: gapMs || true,
+      };
+    }) };
+  }
+
+  function zoomOptions(onZoom) {
+    if (!onZoom) return { zoom: { drag: { enabled: false }, wheel: { enabled: false }, pinch: { enabled: false } } };
+    return {
+      // A box dragged along x only: the wheel and pinch would take over the page's scrolling.
+      zoom: {
+        mode: "x",
+        wheel: { enabled: false },
+        pinch: { enabled: false },
+        drag: { enabled: true, threshold: 8, backgroundColor: "rgba(127, 127, 127, 0.25)", borderColor: palette.accent, borderWidth: 1 },
+        onZoomComplete: function (context) {
+          var x = context.chart.scales.x;
+          onZoom(Math.round(x.min), Math.round(x.max));
+        },
+      },
+      limits: { x: { minRange: 5 * 60000 } },
+    };
   }
 
   // series: [{label, key, color, stack?}] read from each point; kind: "line" or "bar".
-  function draw(canvas, kind, points, timeKey, series, existing, yTitle, long) {
-    var data = {
-      labels: labels(points, timeKey, long),
-      datasets: series.map(function (s) {
-        return {
-          label: s.label,
-          data: points.map(function (p) { return p[s.key]; }),
-          borderColor: s.color, backgroundColor: s.color, stack: s.stack,
-          pointRadius: 1.5, borderWidth: 2, spanGaps: true,
-        };
-      }),
-    };
+  // range: {from, to} (ms) the axis spans, gapMs: break lines over longer gaps, onZoom(from, to)
+  // (the first callers' `true`, "a range of days", still draws).
+  function draw(canvas, kind, points, timeKey, series, existing, yTitle, range) {
+    if (!range || typeof range !== "object") range = { long: !!range };
+    var data = chartData(points, timeKey, series, range.gapMs);
+    if (!timeAxis) return categories(canvas, kind, data, existing, yTitle, range);
+    if (existing) {
+      existing.data = data;
+      existing.options.scales.x.min = range.from;
+      existing.options.scales.x.max = range.to;
+      existing.update();
+      return existing;
+    }
+    return new Chart(canvas, {
+      type: kind,
+      data: data,
+      options: {
+        interaction: { mode: "index", intersect: false },
+        scales: {
+          x: {
+            type: "time", min: range.from, max: range.to, offset: kind === "bar", stacked: kind === "bar",
+            afterBuildTicks: roundTicks,
+            ticks: {
+              maxTicksLimit: 8, maxRotation: 0, autoSkipPadding: 12,
+              callback: function (value) { return tick(value, this.max - this.min); },
+            },
+          },
+          y: { stacked: kind === "bar", beginAtZero: true, title: { display: !!yTitle, text: yTitle } },
+        },
+        plugins: {
+          legend: { position: "bottom" },
+          tooltip: { callbacks: { title: function (items) { return items.length ? dated.format(new Date(items[0].parsed.x)) : ""; } } },
+          zoom: zoomOptions(range.onZoom),
+        },
+      },
+    });
+  }
+
+  function categories(canvas, kind, data, existing, yTitle, range) {
+    var long = range.long || range.to - range.from > DAY_MS;
+    data.labels = data.labels.map(function (t) { return tick(t, long ? 2 * DAY_MS : 0); });
     if (existing) {
       existing.data = data;
       existing.update();

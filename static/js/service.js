@@ -1,24 +1,27 @@
 // A service's page: its calls by outcome and its error rate per step over the range the
 // page's URL names, summed over its functions (the series API); read again, at most as often
-// as the page's template says for that range, when the service reported.
+// as the page's template says for that range, when the service reported; a box dragged
+// across a chart zooms the page to it (ranges.js).
 (function () {
   "use strict";
   var callsChart = null, errorsChart = null;
 
   function show(series) {
-    var p = Charts.palette, points = series.points, long = series.step_s >= 3600;
+    var p = Charts.palette, points = series.points;
+    var range = { from: Date.parse(series.from), to: Date.parse(series.to), onZoom: Ranges.zoomTo };
+    Ranges.show(range.from, range.to);
     callsChart = Charts.draw(document.getElementById("service-calls-chart"), "bar", points, "minute", [
       { label: "success", key: "success", color: p.ok, stack: "calls" },
       { label: "failure", key: "failure", color: p.bad, stack: "calls" },
       { label: "timeout", key: "timeout", color: p.warn, stack: "calls" },
       { label: "rejected", key: "rejected", color: p.muted, stack: "calls" },
-    ], callsChart, "calls", long);
+    ], callsChart, "calls", range);
     var rates = points.map(function (point) {
       return { minute: point.minute, error_pct: point.error_rate === null ? null : point.error_rate * 100 };
     });
     errorsChart = Charts.draw(document.getElementById("service-errors-chart"), "line", rates, "minute", [
       { label: "error rate", key: "error_pct", color: p.bad },
-    ], errorsChart, "error rate, %", long);
+    ], errorsChart, "error rate, %", range);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
