@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db.models import F, OrderBy, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from ninja import Schema
 from pydantic import Field
@@ -17,13 +16,14 @@ from pydantic import Field
 from . import histogram
 from .health import (
     BREAKER_RANKS,
+    HEALTH_RANK_SQL,
     HEALTH_RANKS,
     WINDOW_MINUTES,
     BreakerSummary,
     Figures,
     breaker_summaries,
     health,
-    judged,
+    judged_rows,
     recent_figures,
     stale_before,
     window_start,
@@ -103,28 +103,62 @@ def needs_histograms(sort: str | None = None) -> bool:
     return bool(settings.MONITOR_HEALTH_DEGRADED_P95_MS) or (sort or "").lstrip("-") == "p95"
 
 
-# The SORTS said in SQL over `judged()`. A "-" reverses every key, as Python's reverse
-# sort does; ties keep the functions' own order (service, then name) either way, as
-# Python's stable sort does. A last_seen never set counts as the earliest.
+# The SORTS said in SQL over `judged` (health.judged_sql). A "-" reverses every key, as
+# Python's reverse sort does; ties keep the functions' own order (service, then name)
+# either way, as Python's stable sort does. A last_seen never set counts as the earliest.
 ORDER_BY = {
-    "service": (F("service__name"), F("name")),
-    "name": (F("name"), F("service__name")),
-    "health": (F("health_rank"),),
-    "breaker": (F("breaker_rank"),),
-    "calls": (F("calls_5m"),),
-    "error_rate": (Coalesce("error_rate_5m", -1.0),),
-    "last_seen": (F("last_seen"),),
-    "trouble": (F("health_rank"), F("breaker_rank"), -Coalesce("error_rate_5m", 0.0), -F("calls_5m")),
+    "service": ("service", "name"),
+    "name": ("name", "service"),
+    "health": (HEALTH_RANK_SQL,),
+    "breaker": ("breaker_rank",),
+    "calls": ("calls",),
+    "error_rate": ("COALESCE(error_rate, -1.0)",),
+    "last_seen": ("last_seen",),
+    "trouble": (HEALTH_RANK_SQL, "breaker_rank", "-COALESCE(error_rate, 0.0)", "-calls"),
 }
 
 
-def order_by(sort: str) -> list[OrderBy]:
-    keys = ORDER_BY[sort.lstrip("-")]
-    if sort.startswith("-"):
-        ordered = [key.desc(nulls_last=True) for key in keys]
-    else:
-        ordered = [key.asc(nulls_first=True) for key in keys]
-    return [*ordered, F("service__name").asc(), F("name").asc(), F("id").asc()]
+def order_by(sort: str) -> str:
+    direction = "DESC NULLS LAST" if sort.startswith("-") else "ASC NULLS FIRST"
+    keys = [f"{key} {direction}" for key in ORDER_BY[sort.lstrip("-")]]
+    return "ORDER BY " + ", ".join([*keys, "service", "name", "id"])
+
+
+class Judged:
+    """Functions judged by the database, filtered by health or breaker and sorted: counted
+    there, and only the page asked for read and computed in full."""
+
+    def __init__(
+        self, functions: QuerySet[Function], sort: str, health: tuple[str, ...] = (), breaker: str | None = None
+    ) -> None:
+        self.functions = functions
+        conditions, self.params = [], []
+        if health:
+            conditions.append(f"health IN ({', '.join(['%s'] * len(health))})")
+            self.params.extend(health)
+        if breaker:
+            conditions.append("breaker_rank = %s")
+            self.params.append(BREAKER_RANKS[breaker])
+        self.where = "WHERE " + " AND ".join(conditions) if conditions else ""
+        self.order = order_by(sort)
+        self.count: int | None = None
+
+    def __getitem__(self, page: slice) -> list[dict]:
+        # The total comes with the page (COUNT(*) OVER ()): the database judges every
+        # matching function once, not once for the page and again for the count.
+        limit = f"LIMIT {int(page.stop - page.start)} OFFSET {int(page.start)}"
+        then = f"{self.where} {self.order} {limit}"
+        found = judged_rows(self.functions, "id, COUNT(*) OVER ()", then, self.params)
+        if found:
+            self.count = found[0][1]
+        ids = [row[0] for row in found]
+        functions = Function.objects.select_related("service").in_bulk(ids)
+        return functions_out([functions[i] for i in ids if i in functions])
+
+    def __len__(self) -> int:
+        if self.count is None:
+            self.count = judged_rows(self.functions, "COUNT(*)", self.where, self.params)[0][0]
+        return self.count
 
 
 def trouble_candidates(minutes: int = WINDOW_MINUTES) -> Q:
@@ -141,9 +175,9 @@ def trouble_candidates(minutes: int = WINDOW_MINUTES) -> Q:
     return Q(alerting=True) | Q(id__in=breakers.values("function_id")) | Q(id__in=recent.values("function_id"))
 
 
-def find_functions(filters: FunctionFilters) -> Rows | list[dict]:
+def find_functions(filters: FunctionFilters) -> Rows | Judged | list[dict]:
     """The matching functions' rows, only the page asked for computed in full. Filters and
-    sorts on figures are judged by the database (`judged()`), except a sort by p95 or with a
+    sorts on figures are judged by the database (`Judged`), except a sort by p95 or with a
     p95 limit set: then every matching function is judged in Python, with its histograms."""
     functions = Function.objects.select_related("service")
     if filters.service:
@@ -161,12 +195,8 @@ def find_functions(filters: FunctionFilters) -> Rows | list[dict]:
         return sort_rows(rows, filters.sort or "service")
     if filters.health in ("unhealthy", "degraded"):
         functions = functions.filter(trouble_candidates())
-    functions = judged(functions)
-    if filters.health:
-        functions = functions.filter(health=filters.health)
-    if filters.breaker:
-        functions = functions.filter(breaker_rank=BREAKER_RANKS[filters.breaker])
-    return Rows(functions.order_by(*order_by(filters.sort or "service")), functions_out)
+    health = (filters.health,) if filters.health else ()
+    return Judged(functions, filters.sort or "service", health, filters.breaker)
 
 
 def in_trouble(limit: int = 10) -> list[dict]:
@@ -176,9 +206,7 @@ def in_trouble(limit: int = 10) -> list[dict]:
         candidates = Function.objects.select_related("service").filter(trouble_candidates())
         rows = sort_rows(functions_out(list(candidates)), "trouble")
         return [row for row in rows if row["health"] in ("unhealthy", "degraded")][:limit]
-    functions = judged(Function.objects.select_related("service").filter(trouble_candidates()))
-    worst = functions.filter(health__in=("unhealthy", "degraded")).order_by(*order_by("trouble"))[:limit]
-    return functions_out(list(worst))
+    return Judged(Function.objects.filter(trouble_candidates()), "trouble", ("unhealthy", "degraded"))[0:limit]
 
 
 def functions_by_id(ids: list[int]) -> list[dict]:

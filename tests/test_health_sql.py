@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.db.models import F
 from pytest_django import Settings
 
-from monitoring.health import judged
+from monitoring.health import judged_rows
 from monitoring.models import Breaker, CallBucket, Function, Service
 from monitoring.read import ORDER_BY, FunctionFilters, find_functions, functions_out, in_trouble, sort_rows
 
@@ -123,7 +122,7 @@ def test_the_database_and_python_judge_alike(
     settings.MONITOR_HEALTH_UNHEALTHY_ERROR_RATE = unhealthy
     with time_machine.travel(NOW, tick=False):
         python = {row["id"]: row["health"] for row in in_python()}
-        sql = dict(judged(Function.objects.all()).annotate(judged_as=F("health")).values_list("id", "judged_as"))
+        sql = dict(judged_rows(Function.objects.all(), "id, health"))
         by_name = {name: (python[fid], sql[fid]) for name, fid in fleet.items()}
         assert {name: s for name, (_, s) in by_name.items()} == {name: p for name, (p, _) in by_name.items()}
         for health in ("healthy", "degraded", "unhealthy", "unknown", "stale"):
@@ -135,7 +134,7 @@ def test_the_database_and_python_judge_alike(
 def test_the_boundaries_fall_where_the_docs_say(fleet: dict[str, int]) -> None:
     """At the defaults (0.05 degraded, 0.5 unhealthy): "at or over" a threshold counts."""
     with time_machine.travel(NOW, tick=False):
-        health = dict(judged(Function.objects.all()).annotate(judged_as=F("health")).values_list("id", "judged_as"))
+        health = dict(judged_rows(Function.objects.all(), "id, health"))
     expected = {
         "no calls, no breaker": "unknown",
         "never seen": "unknown",
