@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from pytest_django import Settings
 
 from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Breach, Channel, Rule
@@ -174,3 +175,19 @@ def test_a_deleted_service_takes_its_flags_and_its_alerts_resolve(
     Service.objects.get(name="payments").delete()
     assert evaluate_all().resolved == 1
     assert Alert.objects.get().state == "resolved"
+
+
+def test_with_a_p95_limit_slow_calls_degrade_without_any_rule(
+    reporter: Reporter, no_defaults: None, people: People, settings: Settings
+) -> None:
+    """The database cannot read p95: with a limit set, the list and the overview judge in Python."""
+    settings.MONITOR_HEALTH_DEGRADED_P95_MS = 1000
+    reporter.post({"calls": slow(10) + [call("refund", duration_ms=20.0) for _ in range(10)]})
+    charge = Function.objects.get(name="charge")
+    assert not charge.alerting
+    overview = people.viewer.get("/api/v1/overview").json()
+    assert [(row["name"], row["health"]) for row in overview["trouble"]] == [("charge", "degraded")]
+    degraded = people.viewer.get("/api/v1/functions", health="degraded").json()["items"]
+    assert [row["name"] for row in degraded] == ["charge"]
+    by_p95 = people.viewer.get("/api/v1/functions", sort="-p95").json()["items"]
+    assert [row["name"] for row in by_p95] == ["charge", "refund"]
