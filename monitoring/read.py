@@ -65,12 +65,15 @@ def sort_rows(rows: list[dict], sort: str) -> list[dict]:
 class FunctionFilters(Schema):
     service: Text | None = Field(None, max_length=200)
     q: Text | None = Field(None, max_length=200, description="part of the function name")
-    health: str | None = Field(None, pattern="^(healthy|degraded|unhealthy|unknown|stale)$")
+    health: str | None = Field(
+        None, pattern="^(healthy|degraded|unhealthy|unknown|stale)$", description="as decided in docs/health.md"
+    )
     breaker: str | None = Field(None, pattern="^(open|half_open|closed)$", description="the fleet state")
     sort: str | None = Field(None, pattern=SORT_PATTERN, description='a column; "-" first sorts descending')
 
     def by_figures(self) -> bool:
-        """Filters and sorts on figures are applied in Python, over every matching function."""
+        """Filters and sorts on figures judge every matching function (in the database, or in
+        Python for p95); the others page through the functions table as it is."""
         return bool(self.health or self.breaker or self.sort)
 
 

@@ -13,6 +13,7 @@ from pytest_django import Settings
 from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Breach, Channel, Rule
 from monitoring.models import Function, Service
+from resilience_site.live import function_rows
 from tests.alert_fixtures import People, make_rule
 from tests.conftest import Reporter, call, now_iso
 
@@ -191,3 +192,12 @@ def test_with_a_p95_limit_slow_calls_degrade_without_any_rule(
     assert [row["name"] for row in degraded] == ["charge"]
     by_p95 = people.viewer.get("/api/v1/functions", sort="-p95").json()["items"]
     assert [row["name"] for row in by_p95] == ["charge", "refund"]
+
+
+def test_the_live_update_agrees(reporter: Reporter, log_channel: Channel) -> None:
+    """A page's row patched by the websocket shows what the page showed: degraded."""
+    slow_calls_rule(log_channel)
+    reporter.post({"calls": slow(10)})
+    evaluate_all()
+    function = Function.objects.get(name="charge")
+    assert [row["health"] for row in function_rows([function.id])] == ["degraded"]
