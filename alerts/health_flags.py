@@ -49,7 +49,11 @@ def refresh(function_ids: Iterable[int] | None = None) -> int:
 
 
 def refresh_subject(fingerprint: str) -> None:
-    """After one alert changed: its function's flag, if it is about a function."""
+    """After one alert changed: its function's flag, if it is about a function (looked up by
+    its fingerprint: cheaper for one function than the set-based refresh)."""
     found = function_id(fingerprint)
-    if found is not None:
-        refresh([found])
+    if found is None:
+        return
+    alerts = Alert.objects.filter(fingerprint=fingerprint, state__in=OPEN_STATES, rule__enabled=True)
+    held = alerts.exists() or Breach.objects.filter(fingerprint=fingerprint, rule__enabled=True).exists()
+    Function.objects.filter(id=found).exclude(alerting=held).update(alerting=held)
