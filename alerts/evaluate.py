@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from . import lifecycle, silences
+from . import health_flags, lifecycle, silences
 from .lifecycle import Observation
 from .metrics import BREAKER_METRICS, Round
 from .models import OPEN_STATES, Alert, Breach, Rule
@@ -120,6 +120,8 @@ def evaluate_all(rules: list[Rule] | None = None, function_ids: set[int] | None 
         total.fired += outcome.fired
         total.resolved += outcome.resolved
         total.reminded += outcome.reminded
+    # Breaches began or cleared in this round without an alert changing: write them down.
+    health_flags.refresh(function_ids)
     return total
 
 

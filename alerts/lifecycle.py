@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import outbox, silences
+from . import health_flags, outbox, silences
 from .models import OPEN_STATES, Alert, AlertState, Event, Rule
 from .timeline import number, record
 
@@ -61,6 +61,7 @@ def fire(rule: Rule, observation: Observation) -> Alert | None:
             )
             record(alert, "fired", detail=alert.summary)
             outbox.notify(alert, "firing")
+            health_flags.refresh_subject(alert.fingerprint)
     except IntegrityError:
         return None
     return alert
@@ -83,6 +84,7 @@ def resolve(alert: Alert, actor: AbstractBaseUser | None = None, value: float | 
             detail = "resolved by hand"
         record(alert, "resolved", actor=actor, detail=detail)
         outbox.notify(alert, "resolved")
+        health_flags.refresh_subject(alert.fingerprint)
     return True
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from monitoring import audit
 from monitoring.errors import InputError
 
-from . import lifecycle
+from . import health_flags, lifecycle
 from .models import OPEN_STATES, Alert, Breach, Channel, Rule
 from .timeline import record
 
@@ -108,7 +108,10 @@ def delete(rule: Rule, actor: Actor) -> None:
 
 def stop(rule: Rule, actor: Actor, why: str) -> int:
     """Resolve the rule's open alerts and forget its waits (nothing will evaluate them again)."""
-    Breach.objects.filter(rule=rule).delete()
+    waiting = Breach.objects.filter(rule=rule)
+    subjects = list(waiting.values_list("fingerprint", flat=True))
+    waiting.delete()
+    health_flags.refresh(found for found in map(health_flags.function_id, subjects) if found is not None)
     resolved = 0
     by = person(actor)
     comment = why + (f" by {by.get_username()}" if by else "")

@@ -15,6 +15,11 @@ not fit this machine's session; the per-function reads are the same whoever else
 history.
 
     .venv/bin/python -m bench.reads [--functions 1000 10000] [--rounds 5] [--requests 20]
+
+--before DIR also serves the site from DIR (e.g. `git archive main | tar -x -C DIR`: the
+code before a change) on the same database, migrated by this tree; each endpoint is timed
+on both sites in turn, in every round, the order swapped every other round, so both see
+the same machine and the same warm database. The table then shows before and after.
 """
 
 from __future__ import annotations
@@ -109,6 +114,8 @@ def endpoints(function_id: int, service_id: int) -> dict[str, str]:
         "functions, first page": "/api/v1/functions?limit=100",
         "functions, filtered": "/api/v1/functions?service=svc03&q=fn0&limit=100",
         "functions, by health": "/api/v1/functions?health=unhealthy&limit=100",
+        "functions, healthy": "/api/v1/functions?health=healthy&limit=100",
+        "functions, by error rate": "/api/v1/functions?sort=-error_rate&limit=100",
         "services": "/api/v1/services",
         **{f"series {name}": f"{series}?range={name}" for name in ("1h", "6h", "24h", "7d", "30d")},
         # Trends against a week ago: a service is svc00, whose functions include those with history.
@@ -118,39 +125,85 @@ def endpoints(function_id: int, service_id: int) -> dict[str, str]:
     }
 
 
-def measure(url: str, env: dict, functions: int, history: int, rounds: int, requests: int) -> dict[str, dict]:
+def serve(tree: Path, env: dict) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    command = ["gunicorn", "resilience_site.wsgi:application", "-w", "2", "-b", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(
+        [sys.executable, "-m", *command, "--log-level", "warning", "--no-control-socket"],
+        cwd=tree,
+        env={**env, "PYTHONPATH": str(tree)},
+    )
+    wait_for_port(port, server, timeout=30)
+    return server, port
+
+
+def measure(
+    url: str, env: dict, functions: int, history: int, rounds: int, requests: int, trees: dict[str, Path]
+) -> dict[str, dict[str, dict]]:
+    """{site: {endpoint: {"p50_ms", "p99_ms"}}} for each site (tree) served."""
     print(f"seeding {functions} functions ({history} with 30 days of history) ...", flush=True)
     psql(url, SEED.format(functions=functions, history=history))
     token = manage(env, "create_user_token", "bench")
     function_id = int(psql(url, "SELECT min(id) FROM monitoring_function"))
-    port = free_port()
-    command = ["gunicorn", "resilience_site.wsgi:application", "-w", "2", "-b", f"127.0.0.1:{port}"]
-    server = subprocess.Popen(
-        [sys.executable, "-m", *command, "--log-level", "warning", "--no-control-socket"], cwd=ROOT, env=env
-    )
-    samples: dict[str, list[float]] = {}
+    servers: dict[str, subprocess.Popen] = {}
+    samples: dict[str, dict[str, list[list[float]]]] = {site: {} for site in trees}
     try:
-        wait_for_port(port, server, timeout=30)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connections = {}
+        for site, tree in trees.items():
+            servers[site], port = serve(tree, env)
+            connections[site] = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         service_id = int(psql(url, "SELECT min(id) FROM monitoring_service"))
         paths = endpoints(function_id, service_id)
-        for path in paths.values():  # warm the database's cache and the workers
-            timed(connection, path, token, 2)
+        for connection in connections.values():  # warm the database's cache and the workers
+            for path in paths.values():
+                timed(connection, path, token, 2)
         for round_ in range(rounds):
             order = list(paths.items())
+            sites = list(connections)
             if round_ % 2:
-                order.reverse()  # alternate, so no endpoint always runs after the same one
+                order.reverse()  # alternate, so no endpoint (or site) always runs after the same one
+                sites.reverse()
             for name, path in order:
-                samples.setdefault(name, []).append(timed(connection, path, token, requests))
+                for site in sites:
+                    samples[site].setdefault(name, []).append(timed(connections[site], path, token, requests))
     finally:
-        stop(server)
+        for server in servers.values():
+            stop(server)
     return {
-        name: {
-            "p50_ms": statistics.median(statistics.median(r) for r in rounds_) * 1000,
-            "p99_ms": statistics.median(p99(r) for r in rounds_) * 1000,
+        site: {
+            name: {
+                "p50_ms": statistics.median(statistics.median(r) for r in rounds_) * 1000,
+                "p99_ms": statistics.median(p99(r) for r in rounds_) * 1000,
+                "p50_spread_ms": (
+                    min(statistics.median(r) for r in rounds_) * 1000,
+                    max(statistics.median(r) for r in rounds_) * 1000,
+                ),
+            }
+            for name, rounds_ in found.items()
         }
-        for name, rounds_ in samples.items()
+        for site, found in samples.items()
     }
+
+
+def report(results: dict[int, dict[str, dict]], title: str) -> None:
+    names = list(next(iter(results.values())))
+    header = "".join(f"{f'{n} fn p50':>14}{'p99':>9}{'x base':>8}{'p50 range':>16}" for n in results)
+    print(f"\n{title}\n{'endpoint':<26}{header}")
+    for name in names:
+        cells = ""
+        for figures in results.values():
+            base = figures["baseline: one function"]["p50_ms"]
+            row = figures[name]
+            low, high = row["p50_spread_ms"]
+            cells += (
+                f"{row['p50_ms']:>14.1f}{row['p99_ms']:>9.1f}{row['p50_ms'] / base:>8.1f}{f'{low:.0f}-{high:.0f}':>16}"
+            )
+        print(f"{name:<26}{cells}")
+    if len(results) > 1:
+        small, large = min(results), max(results)
+        print(f"\ngrowth of p50 from {small} to {large} functions ({large / small:.0f}x the fleet):")
+        for name in names:
+            print(f"  {name:<26}{results[large][name]['p50_ms'] / results[small][name]['p50_ms']:>6.2f}x")
 
 
 def main() -> None:
@@ -159,9 +212,11 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=20, help="requests per endpoint per round")
+    parser.add_argument("--before", type=Path, help="also time the site as this folder holds it (see above)")
     args = parser.parse_args()
+    trees = {"after": ROOT, "before": args.before.resolve()} if args.before else {"this tree": ROOT}
 
-    results: dict[int, dict[str, dict]] = {}
+    results: dict[str, dict[int, dict[str, dict]]] = {site: {} for site in trees}
     with postgres_server(durable=True) as pg:
         for functions in args.functions:
             database = f"monitor_reads_{functions}"
@@ -179,23 +234,11 @@ def main() -> None:
             manage(
                 env, "shell", "-c", "from django.contrib.auth.models import User; User.objects.create(username='bench')"
             )
-            results[functions] = measure(pg.url(database), env, functions, args.history, args.rounds, args.requests)
-
-    names = list(next(iter(results.values())))
-    header = "".join(f"{f'{n} fn p50':>14}{'p99':>9}{'x base':>8}" for n in results)
-    print(f"\n{'endpoint':<26}{header}")
-    for name in names:
-        cells = ""
-        for figures in results.values():
-            base = figures["baseline: one function"]["p50_ms"]
-            row = figures[name]
-            cells += f"{row['p50_ms']:>14.1f}{row['p99_ms']:>9.1f}{row['p50_ms'] / base:>8.1f}"
-        print(f"{name:<26}{cells}")
-    if len(results) > 1:
-        small, large = min(results), max(results)
-        print(f"\ngrowth of p50 from {small} to {large} functions ({large / small:.0f}x the fleet):")
-        for name in names:
-            print(f"  {name:<26}{results[large][name]['p50_ms'] / results[small][name]['p50_ms']:>6.2f}x")
+            found = measure(pg.url(database), env, functions, args.history, args.rounds, args.requests, trees)
+            for site, figures in found.items():
+                results[site][functions] = figures
+    for site, figures in results.items():
+        report(figures, site)
 
 
 if __name__ == "__main__":

@@ -187,6 +187,11 @@ class Function(models.Model):
     # Kept to the minute: ingest moves it only when a minute has passed, so a busy
     # function's row is not rewritten by every batch.
     last_seen = models.DateTimeField(null=True, blank=True)
+    # An enabled rule fires on it (an open alert) or its value breaches one now (a pending
+    # breach): health says at least "degraded". Written by the alerts app
+    # (alerts/health_flags.py), which owns rules; monitoring only reads it. A database default:
+    # ingest inserts new functions in plain SQL.
+    alerting = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["service__name", "name"]

@@ -15,11 +15,15 @@ from pydantic import Field
 
 from . import histogram
 from .health import (
+    BREAKER_RANKS,
+    HEALTH_RANK_SQL,
+    HEALTH_RANKS,
     WINDOW_MINUTES,
     BreakerSummary,
     Figures,
     breaker_summaries,
     health,
+    judged_rows,
     recent_figures,
     stale_before,
     window_start,
@@ -31,8 +35,8 @@ from .paging import Rows
 from .writers import writer
 
 # Worst first: the order of the "health" sort and of the overview's trouble list.
-HEALTH_RANK = {"unhealthy": 0, "degraded": 1, "unknown": 2, "stale": 2, "healthy": 3}
-BREAKER_RANK = {"open": 0, "half_open": 1, "closed": 2, None: 3}
+HEALTH_RANK = HEALTH_RANKS
+BREAKER_RANK = {**BREAKER_RANKS, None: 3}
 SORTS: dict[str, Callable[[dict], object]] = {
     "service": lambda row: (row["service"], row["name"]),
     "name": lambda row: (row["name"], row["service"]),
@@ -61,12 +65,15 @@ def sort_rows(rows: list[dict], sort: str) -> list[dict]:
 class FunctionFilters(Schema):
     service: Text | None = Field(None, max_length=200)
     q: Text | None = Field(None, max_length=200, description="part of the function name")
-    health: str | None = Field(None, pattern="^(healthy|degraded|unhealthy|unknown|stale)$")
+    health: str | None = Field(
+        None, pattern="^(healthy|degraded|unhealthy|unknown|stale)$", description="as decided in docs/health.md"
+    )
     breaker: str | None = Field(None, pattern="^(open|half_open|closed)$", description="the fleet state")
     sort: str | None = Field(None, pattern=SORT_PATTERN, description='a column; "-" first sorts descending')
 
     def by_figures(self) -> bool:
-        """Filters and sorts on figures are applied in Python, over every matching function."""
+        """Filters and sorts on figures judge every matching function (in the database, or in
+        Python for p95); the others page through the functions table as it is."""
         return bool(self.health or self.breaker or self.sort)
 
 
@@ -75,7 +82,7 @@ def function_out(function: Function, figures: Figures, breaker: BreakerSummary, 
         "id": function.id,
         "service": function.service.name,
         "name": function.name,
-        "health": health(figures, breaker, function.last_seen),
+        "health": health(figures, breaker, function.last_seen, function.alerting),
         "breaker": breaker.as_dict(),
         "calls_5m": figures.calls,
         "error_rate_5m": figures.error_rate,
@@ -94,66 +101,93 @@ def functions_out(functions: list[Function]) -> list[dict]:
 
 
 def needs_histograms(sort: str | None = None) -> bool:
-    """Judging health (or sorting) needs every function's p95, not just its counts."""
+    """Judging health (or sorting) needs every function's p95, not just its counts: the
+    database cannot read p95 from the histograms, so these are judged in Python."""
     return bool(settings.MONITOR_HEALTH_DEGRADED_P95_MS) or (sort or "").lstrip("-") == "p95"
 
 
-def window_counts(functions: QuerySet[Function]) -> dict[int, CallBucket]:
-    """Each function's calls in the health window, counts only, added up by the database."""
-    buckets = CallBucket.objects.filter(minute__gte=window_start(WINDOW_MINUTES), function__in=functions)
-    sums = {name: Sum(name) for name in ("success", "failure", "timeout", "rejected", "retries")}
-    rows = buckets.order_by().values("function_id").annotate(**sums)
-    return {row.pop("function_id"): CallBucket(**row) for row in rows}
+# The SORTS said in SQL over `judged` (health.judged_sql). A "-" reverses every key, as
+# Python's reverse sort does; ties keep the functions' own order (service, then name)
+# either way, as Python's stable sort does. A last_seen never set counts as the earliest.
+ORDER_BY = {
+    "service": ("service", "name"),
+    "name": ("name", "service"),
+    "health": (HEALTH_RANK_SQL,),
+    "breaker": ("breaker_rank",),
+    "calls": ("calls",),
+    "error_rate": ("COALESCE(error_rate, -1.0)",),
+    "last_seen": ("last_seen",),
+    "trouble": (HEALTH_RANK_SQL, "breaker_rank", "-COALESCE(error_rate, 0.0)", "-calls"),
+}
 
 
-def judged_rows(functions: QuerySet[Function]) -> list[dict]:
-    """Every function's health, breaker state and 5-minute counts, without its histograms:
-    enough to filter and sort by all but p95, for ten thousand functions at once."""
-    counts = window_counts(functions)
-    breakers = breaker_summaries(functions.values("id"))
-    found = functions.values_list("id", "name", "service__name", "last_seen")
-    rows = []
-    for function_id, name, service, last_seen in found:
-        figures, breaker = Figures(counts.get(function_id, CallBucket())), breakers[function_id]
-        rows.append(
-            {
-                "id": function_id,
-                "name": name,
-                "service": service,
-                "last_seen": last_seen,
-                "health": health(figures, breaker, last_seen),
-                "breaker": {"state": breaker.state},
-                "calls_5m": figures.calls,
-                "error_rate_5m": figures.error_rate,
-                "p95_ms_5m": None,
-            }
-        )
-    return rows
+def order_by(sort: str) -> str:
+    direction = "DESC NULLS LAST" if sort.startswith("-") else "ASC NULLS FIRST"
+    keys = [f"{key} {direction}" for key in ORDER_BY[sort.lstrip("-")]]
+    return "ORDER BY " + ", ".join([*keys, "service", "name", "id"])
 
 
-def in_full(rows: list[dict]) -> list[dict]:
-    """The rows of these functions with all their figures, in the same order."""
-    found = Function.objects.select_related("service").filter(id__in=[row["id"] for row in rows])
-    full = {row["id"]: row for row in functions_out(list(found))}
-    return [full[row["id"]] for row in rows]
+class Judged:
+    """Functions judged by the database, filtered by health or breaker and sorted: counted
+    there, and only the page asked for read and computed in full."""
 
-
-class FullOnPage:
-    """Judged rows, shown in full only for the page asked for."""
-
-    def __init__(self, rows: list[dict]) -> None:
-        self.rows = rows
+    def __init__(
+        self, functions: QuerySet[Function], sort: str, health: tuple[str, ...] = (), breaker: str | None = None
+    ) -> None:
+        self.functions = functions
+        conditions, self.params = [], []
+        if health:
+            conditions.append(f"health IN ({', '.join(['%s'] * len(health))})")
+            self.params.extend(health)
+        if breaker:
+            conditions.append("breaker_rank = %s")
+            self.params.append(BREAKER_RANKS[breaker])
+        self.where = "WHERE " + " AND ".join(conditions) if conditions else ""
+        self.order = order_by(sort)
+        self.count: int | None = None
 
     def __getitem__(self, page: slice) -> list[dict]:
-        return in_full(self.rows[page])
+        # The total comes with the page (COUNT(*) OVER ()): the database judges every
+        # matching function once, not once for the page and again for the count.
+        limit = f"LIMIT {int(page.stop - page.start)} OFFSET {int(page.start)}"
+        then = f"{self.where} {self.order} {limit}"
+        found = judged_rows(self.functions, "id, COUNT(*) OVER ()", then, self.params)
+        if found:
+            self.count = found[0][1]
+        ids = [row[0] for row in found]
+        functions = Function.objects.select_related("service").in_bulk(ids)
+        return functions_out([functions[i] for i in ids if i in functions])
 
     def __len__(self) -> int:
-        return len(self.rows)
+        if self.count is None:
+            self.count = judged_rows(self.functions, "COUNT(*)", self.where, self.params)[0][0]
+        return self.count
 
 
-def find_functions(filters: FunctionFilters) -> Rows | FullOnPage | list[dict]:
-    """The matching functions' rows. Filters and sorts on figures judge every matching
-    function (from counts alone where they can); otherwise only the page asked for is computed."""
+def trouble_candidates(minutes: int = WINDOW_MINUTES) -> Q:
+    """Functions health() might call degraded or unhealthy: a superset, found with indexes.
+
+    A function is in trouble only with a rule holding against it, a breaker not closed, or
+    calls that failed (or any calls, with a p95 limit set or a threshold of 0); the rest
+    cannot be, so Python need not judge all ten thousand functions with their histograms to
+    find the ten worst.
+    """
+    breakers = Breaker.objects.exclude(state=BreakerState.CLOSED).filter(updated__gte=stale_before())
+    recent = CallBucket.objects.filter(minute__gte=window_start(minutes))
+    any_call_counts = (
+        settings.MONITOR_HEALTH_DEGRADED_P95_MS > 0
+        or settings.MONITOR_HEALTH_DEGRADED_ERROR_RATE <= 0
+        or settings.MONITOR_HEALTH_UNHEALTHY_ERROR_RATE <= 0
+    )
+    if not any_call_counts:
+        recent = recent.filter(Q(failure__gt=0) | Q(timeout__gt=0) | Q(rejected__gt=0))
+    return Q(alerting=True) | Q(id__in=breakers.values("function_id")) | Q(id__in=recent.values("function_id"))
+
+
+def find_functions(filters: FunctionFilters) -> Rows | Judged | list[dict]:
+    """The matching functions' rows, only the page asked for computed in full. Filters and
+    sorts on figures are judged by the database (`Judged`), except a sort by p95 or with a
+    p95 limit set: then every matching function is judged in Python, with its histograms."""
     functions = Function.objects.select_related("service")
     if filters.service:
         functions = functions.filter(service__name=filters.service)
@@ -161,14 +195,28 @@ def find_functions(filters: FunctionFilters) -> Rows | FullOnPage | list[dict]:
         functions = functions.filter(Q(name__icontains=filters.q))
     if not filters.by_figures():
         return Rows(functions, functions_out)
-    histograms = needs_histograms(filters.sort)
-    rows = [
-        row
-        for row in (functions_out(list(functions)) if histograms else judged_rows(functions))
-        if filters.health in (None, row["health"]) and filters.breaker in (None, row["breaker"]["state"])
-    ]
-    rows = sort_rows(rows, filters.sort or "service")
-    return rows if histograms else FullOnPage(rows)
+    if needs_histograms(filters.sort):
+        rows = [
+            row
+            for row in functions_out(list(functions))
+            if filters.health in (None, row["health"]) and filters.breaker in (None, row["breaker"]["state"])
+        ]
+        return sort_rows(rows, filters.sort or "service")
+    health = (filters.health,) if filters.health else ()
+    return Judged(functions, filters.sort or "service", health, filters.breaker)
+
+
+def in_trouble(limit: int = 10) -> list[dict]:
+    """The functions most in trouble (unhealthy, then degraded; worst breaker, error rate
+    and most calls first), at most limit of them, in full."""
+    if needs_histograms():
+        candidates = Function.objects.select_related("service").filter(trouble_candidates())
+        rows = sort_rows(functions_out(list(candidates)), "trouble")
+        return [row for row in rows if row["health"] in ("unhealthy", "degraded")][:limit]
+    # All of them, not just trouble_candidates(): an OR of subqueries, repeated in each part
+    # of the statement, cost more than judging every function (and made PostgreSQL's
+    # estimate large enough to JIT-compile the query: 360 ms more at 10,000 functions).
+    return Judged(Function.objects.all(), "trouble", ("unhealthy", "degraded"))[0:limit]
 
 
 def functions_by_id(ids: list[int]) -> list[dict]:
@@ -208,27 +256,6 @@ def p95_over(minutes: int) -> float | None:
     """Every function's calls in the last minutes as one histogram, added up by the database."""
     merged = writer().histogram_sum(CallBucket._meta.db_table, window_start(minutes))
     return histogram.percentile(merged, 0.95)
-
-
-def possibly_in_trouble(minutes: int = WINDOW_MINUTES) -> set[int]:
-    """Functions health() might call degraded or unhealthy: a superset, found without figures.
-
-    A function is in trouble only with a breaker not closed, or calls that failed, or (when
-    a p95 limit is set, or a threshold of 0) any calls at all; the rest cannot be, so
-    the overview need not compute a row for each of ten thousand functions to pick ten.
-    """
-    breakers = Breaker.objects.exclude(state=BreakerState.CLOSED).filter(updated__gte=stale_before())
-    ids = set(breakers.values_list("function_id", flat=True))
-    recent = CallBucket.objects.filter(minute__gte=window_start(minutes))
-    any_call_counts = (
-        settings.MONITOR_HEALTH_DEGRADED_P95_MS > 0
-        or settings.MONITOR_HEALTH_DEGRADED_ERROR_RATE <= 0
-        or settings.MONITOR_HEALTH_UNHEALTHY_ERROR_RATE <= 0
-    )
-    if not any_call_counts:
-        recent = recent.filter(Q(failure__gt=0) | Q(timeout__gt=0) | Q(rejected__gt=0))
-    ids.update(recent.values_list("function_id", flat=True).distinct())
-    return ids
 
 
 def success_rate(figures: Figures) -> float | None:

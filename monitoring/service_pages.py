@@ -22,9 +22,10 @@ from . import service_changes as changes
 from .auth import page_for, require_role
 from .errors import InputError
 from .forms import field_errors, form_values, parse
+from .health import judged_rows
 from .models import Function, IngestToken, Service
 from .paging import MAX_OFFSET, Rows
-from .read import functions_out, judged_rows, needs_histograms, possibly_in_trouble
+from .read import functions_out, needs_histograms, trouble_candidates
 from .services import (
     RotateIn,
     ServiceIn,
@@ -51,12 +52,16 @@ def offset_of(request: HttpRequest) -> int:
 
 def in_trouble(service_ids: list[int]) -> dict[str, int]:
     """How many of each service's functions are degraded or unhealthy, judged as the functions
-    table judges them, from the few functions that can be (possibly_in_trouble)."""
-    candidates = Function.objects.select_related("service").filter(
-        id__in=possibly_in_trouble(), service_id__in=service_ids
-    )
-    rows = functions_out(list(candidates)) if needs_histograms() else judged_rows(candidates)
-    return Counter(row["service"] for row in rows if row["health"] in ("unhealthy", "degraded"))
+    table judges them (by the database, unless a p95 limit needs their histograms)."""
+    if not service_ids:
+        return {}
+    functions = Function.objects.filter(service_id__in=service_ids)
+    if needs_histograms():
+        candidates = functions.select_related("service").filter(trouble_candidates())
+        rows = functions_out(list(candidates))
+        return Counter(row["service"] for row in rows if row["health"] in ("unhealthy", "degraded"))
+    counted = judged_rows(functions, "service, COUNT(*)", "WHERE health IN ('unhealthy', 'degraded') GROUP BY service")
+    return dict(counted)
 
 
 def listing(request: HttpRequest, form: dict | None = None, problems: dict | None = None) -> HttpResponse:

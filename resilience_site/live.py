@@ -22,6 +22,7 @@ from django.db import close_old_connections, connection
 from alerts.models import Alert
 from monitoring import outages
 from monitoring.health import breaker_summaries, health, recent_figures
+from monitoring.models import Function
 from monitoring.outages import CACHE_ERRORS
 
 from .ingest import Result
@@ -59,13 +60,19 @@ class Pending:
 def function_rows(function_ids: list[int]) -> list[dict]:
     figures = recent_figures(function_ids)
     breakers = breaker_summaries(function_ids)
+    # What health() weighs beyond the figures: gone quiet, or a rule holding against it.
+    judged = {
+        row[0]: row[1:]
+        for row in Function.objects.filter(id__in=function_ids).values_list("id", "last_seen", "alerting")
+    }
     rows = []
     for function_id in function_ids:
         breaker = breakers[function_id]
+        last_seen, alerting = judged.get(function_id, (None, False))
         rows.append(
             {
                 "id": function_id,
-                "health": health(figures[function_id], breaker),
+                "health": health(figures[function_id], breaker, last_seen, alerting),
                 "breaker": breaker.state,
                 "breaker_text": breaker.text(),
                 # The fleet view's parts, for pages to word in the viewer's time zone.

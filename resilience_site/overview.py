@@ -6,18 +6,7 @@ from __future__ import annotations
 from alerts.models import Alert, AlertState
 from monitoring.health import stale_before
 from monitoring.models import Function
-from monitoring.read import (
-    calls_over,
-    functions_out,
-    in_full,
-    judged_rows,
-    needs_histograms,
-    open_breakers,
-    p95_over,
-    possibly_in_trouble,
-    sort_rows,
-    success_rate,
-)
+from monitoring.read import calls_over, in_trouble, open_breakers, p95_over, success_rate
 from queues.read import queues_backing_up
 
 
@@ -47,8 +36,4 @@ def figures() -> dict:
 
 
 def overview_figures() -> dict:
-    candidates = Function.objects.select_related("service").filter(id__in=possibly_in_trouble())
-    histograms = needs_histograms()
-    rows = functions_out(list(candidates)) if histograms else judged_rows(candidates)
-    trouble = [row for row in sort_rows(rows, "trouble") if row["health"] in ("unhealthy", "degraded")][:10]
-    return {**figures(), "functions": Function.objects.count(), "trouble": trouble if histograms else in_full(trouble)}
+    return {**figures(), "functions": Function.objects.count(), "trouble": in_trouble()}
