@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from celery import Celery, Task, signals
 from celery.exceptions import SoftTimeLimitExceeded
 from kombu import Connection
-from kombu.exceptions import ChannelError
+from kombu.exceptions import ChannelError, OperationalError
 
 from ..config import reporter_or_default
 from ..monitored import outcome_of
@@ -208,7 +208,7 @@ class QueueMonitor:
         self._warned = False
         # What the broker's client raises when the broker is down or refuses: tried again next time.
         with app.connection_for_read() as connection:
-            self._broker_errors = (*connection.connection_errors, *connection.channel_errors, OSError)
+            self._broker_errors = (*connection.connection_errors, *connection.channel_errors, OperationalError, OSError)
 
     def names(self) -> list[str]:
         return self.queues if self.queues is not None else list(self.app.amqp.queues)
