@@ -53,14 +53,14 @@ def test_it_reports_the_breakers_states_and_its_calls_as_pybreaker_saw_them(
 ) -> None:
     reporter = Reporter(live_site, token, instance="groq-1", flush_interval=0.2)
     listener = BreakerListener(reporter=reporter)
-    breaker = pybreaker.CircuitBreaker(fail_max=3, reset_timeout=0.5, name="invokeGroq", listeners=[listener])
+    breaker = pybreaker.CircuitBreaker(fail_max=3, reset_timeout=1.0, name="invokeGroq", listeners=[listener])
     healthy = [False]
     invoke = groq(breaker, listener, healthy)
 
     seen = [outcome(invoke) for _ in range(5)]
     assert seen == ["failed", "failed", "tripped", "refused", "refused"]
     assert breaker.current_state == "open"
-    time.sleep(0.5)
+    time.sleep(1.0)
     healthy[0] = True
     assert outcome(invoke) == "ok"  # the trial call, half-open, closes the breaker
     assert breaker.current_state == "closed"

@@ -96,8 +96,9 @@ def test_the_celery_example_reports_task_runs_and_the_queue(
     run(
         script + "send_receipt.apply(args=[1])\n"  # runs here, as a worker would: one call
         "send_receipt.delay(2)\n"  # waits in the queue: no worker in this test
-        "import time\ntime.sleep(3)\n"
+        "import time\ntime.sleep(0.5)\n"
         "monitor.stop()\n"
+        "monitor.report()\n"  # once more, surely after the message was sent
         "from resilience_client import get_reporter\nassert get_reporter().flush(timeout=10)\n",
         live_site,
         token,

@@ -175,6 +175,7 @@ class QueueSnapshot:
     depth: int
     in_flight: int
     oldest_age_s: float | None
+    at: float  # when the broker was asked (epoch seconds): the snapshot's time on the monitor
 
 
 class QueueMonitor:
@@ -217,6 +218,7 @@ class QueueMonitor:
         """Measure every queue once, now (raises what the broker raises)."""
         names = self.names()
         routes = self._routes(names)
+        at = time.time()
         with self.app.connection_for_read() as connection:
             connection.ensure_connection(max_retries=1)
             channel = connection.default_channel
@@ -225,7 +227,7 @@ class QueueMonitor:
             held = self._unacked(channel, routes) if self.in_flight == "unacked" else Counter()
         if self.in_flight == "inspect":
             held = self._inspected(routes)
-        return [QueueSnapshot(queue, depths[queue], held[queue], ages[queue]) for queue in names]
+        return [QueueSnapshot(queue, depths[queue], held[queue], ages[queue], at) for queue in names]
 
     def report(self) -> list[QueueSnapshot]:
         """Measure every queue once and record the snapshots on the reporter."""
@@ -234,7 +236,11 @@ class QueueMonitor:
         if reporter is not None:
             for snapshot in snapshots:
                 reporter.record_queue(
-                    snapshot.queue, snapshot.depth, in_flight=snapshot.in_flight, oldest_age_s=snapshot.oldest_age_s
+                    snapshot.queue,
+                    snapshot.depth,
+                    in_flight=snapshot.in_flight,
+                    oldest_age_s=snapshot.oldest_age_s,
+                    ts=snapshot.at,
                 )
         return snapshots
 
