@@ -166,6 +166,20 @@ def test_it_reports_queue_depth_in_flight_and_the_oldest_messages_age(
         assert reporter.flush(10)
 
 
+def test_it_reads_the_queues_under_a_global_key_prefix(redis_url: str) -> None:
+    stamp_messages()
+    app = Celery("shop-web", broker=redis_url)
+    app.conf.broker_transport_options = {"global_keyprefix": "shop:"}
+    for _ in range(3):
+        app.send_task("shop.charge", args=[1], queue="shop.prefixed")
+    assert redis.Redis.from_url(redis_url).llen("shop:shop.prefixed") == 3  # where kombu put them
+
+    [snapshot] = QueueMonitor(app, queues=["shop.prefixed"], in_flight="unacked", clock=lambda: 4e9).collect()
+    assert snapshot.depth == 3
+    assert snapshot.oldest_age_s is not None and snapshot.oldest_age_s > 1e9  # the stamp was found
+    app.close()
+
+
 def broker_message(broker: redis.Redis, queue: str, index: int) -> dict:
     return json.loads(broker.lindex(queue, index))
 

@@ -84,7 +84,7 @@ def test_it_shows_the_breaker_open_on_one_instance_of_two(live_site: str, token:
     for instance in ("groq-1", "groq-2"):
         reporter = Reporter(live_site, token, instance=instance, flush_interval=0.2)
         listener = BreakerListener("invokeGroq", reporter=reporter)
-        breaker = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=60, listeners=[listener])  # no name of its own
+        breaker = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=60)  # no name; guard() adds the listener
         calls[instance] = groq(breaker, listener, healthy[instance])
         reporters.append(reporter)
 

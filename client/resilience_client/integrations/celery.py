@@ -7,8 +7,8 @@
 
 What is measured how:
 
-- depth: the broker's own count of messages waiting, from a passive queue declare
-  (on Redis: the lengths of the queue's lists, one per priority level).
+- depth: the messages waiting. On Redis, the lengths of the queue's lists (one per
+  priority level); on another broker, the count its passive queue declare answers.
 - in flight: messages taken from the queue and not finished. in_flight="inspect" (the
   default) asks the workers (`inspect().active()` and `.reserved()`: running and
   prefetched tasks) and counts them by routing key; in_flight="unacked" reads the Redis
@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from celery import Celery, Task, signals
 from celery.exceptions import SoftTimeLimitExceeded
@@ -221,10 +222,10 @@ class QueueMonitor:
         at = time.time()
         with self.app.connection_for_read() as connection:
             connection.ensure_connection(max_retries=1)
-            channel = connection.default_channel
-            depths = {queue: self._depth(connection, queue) for queue in names}
-            ages = {queue: self._oldest_age(channel, queue) for queue in names}
-            held = self._unacked(channel, routes) if self.in_flight == "unacked" else Counter()
+            redis = _RedisQueues.of(connection.default_channel)
+            depths = {queue: self._depth(connection, redis, queue) for queue in names}
+            ages = {queue: self._oldest_age(redis, queue) for queue in names}
+            held = self._unacked(redis, routes) if self.in_flight == "unacked" else Counter()
         if self.in_flight == "inspect":
             held = self._inspected(routes)
         return [QueueSnapshot(queue, depths[queue], held[queue], ages[queue], at) for queue in names]
@@ -281,26 +282,25 @@ class QueueMonitor:
             routes.setdefault(queue, queue)
         return routes
 
-    def _depth(self, connection: Connection, queue: str) -> int:
+    def _depth(self, connection: Connection, redis: _RedisQueues | None, queue: str) -> int:
+        if redis is not None:
+            # Read directly: kombu's passive declare misses a queue under a global_keyprefix.
+            return sum(redis.client.llen(redis.key("LLEN", key)) for key in redis.lists(queue))
         # A channel of its own: a broker may close the channel a missing queue was asked on.
         channel = connection.channel()
         try:
             return int(channel.queue_declare(queue=queue, passive=True).message_count)
         except ChannelError:
-            return 0  # not declared yet: nothing was ever sent to it, or Redis dropped the empty list
+            return 0  # not declared yet: nothing was ever sent to it
         finally:
             channel.close()
 
-    def _oldest_age(self, channel: object, queue: str) -> float | None:
-        client = getattr(channel, "client", None)
-        steps = getattr(channel, "priority_steps", None)
-        if client is None or steps is None or not hasattr(client, "lindex"):
-            return None  # not the Redis transport
-        sep = getattr(channel, "sep", "\x06\x16")
+    def _oldest_age(self, redis: _RedisQueues | None, queue: str) -> float | None:
+        if redis is None:
+            return None  # only the Redis transport's messages can be read without taking them
         stamps = []
-        for step in steps:
-            key = f"{queue}{sep}{step}" if step else queue
-            tail = client.lindex(key, -1)
+        for key in redis.lists(queue):
+            tail = redis.client.lindex(redis.key("LINDEX", key), -1)  # the next to be delivered
             if tail is None:
                 continue
             stamp = _published_at(tail)
@@ -311,13 +311,11 @@ class QueueMonitor:
             return None
         return max(0.0, self.clock() - min(stamps))
 
-    def _unacked(self, channel: object, routes: dict[str, str]) -> Counter[str]:
-        client = getattr(channel, "client", None)
-        key = getattr(channel, "unacked_key", None)
+    def _unacked(self, redis: _RedisQueues | None, routes: dict[str, str]) -> Counter[str]:
         held: Counter[str] = Counter()
-        if client is None or key is None:
+        if redis is None:
             return held
-        for raw in client.hvals(key):
+        for raw in redis.client.hvals(redis.key("HVALS", redis.unacked_key)):
             try:
                 _, _, routing_key = json.loads(raw)
             except (ValueError, TypeError):
@@ -336,6 +334,41 @@ class QueueMonitor:
                     if routing_key in routes:
                         held[routes[routing_key]] += 1
         return held
+
+
+@dataclass
+class _RedisQueues:
+    """What the Redis transport's channel knows of where it keeps a queue's messages."""
+
+    client: Any
+    priority_steps: list[int]
+    sep: str
+    prefix: str
+    unacked_key: str
+
+    @classmethod
+    def of(cls, channel: object) -> _RedisQueues | None:
+        client = getattr(channel, "client", None)
+        steps = getattr(channel, "priority_steps", None)
+        if client is None or steps is None or not hasattr(client, "lindex"):
+            return None  # not the Redis transport
+        return cls(
+            client,
+            list(steps),
+            getattr(channel, "sep", "\x06\x16"),
+            getattr(channel, "global_keyprefix", "") or "",
+            getattr(channel, "unacked_key", "unacked"),
+        )
+
+    def lists(self, queue: str) -> list[str]:
+        """The queue's lists, one per priority level, as kombu names them."""
+        return [f"{queue}{self.sep}{step}" if step else queue for step in self.priority_steps]
+
+    def key(self, command: str, key: str) -> str:
+        """The key to pass: kombu's client adds the global_keyprefix itself, but only for the
+        commands kombu uses (LLEN, not LINDEX or HVALS)."""
+        prefixed_by_client = command in getattr(self.client, "PREFIXED_SIMPLE_COMMANDS", ())
+        return key if prefixed_by_client or not self.prefix else self.prefix + key
 
 
 def _published_at(raw: bytes | str) -> float | None:

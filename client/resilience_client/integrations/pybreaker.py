@@ -102,6 +102,8 @@ class BreakerListener(pybreaker.CircuitBreakerListener):
 
     def call(self, cb: pybreaker.CircuitBreaker, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """cb.call(func, *args, **kwargs), reporting a refused call as rejected."""
+        if self not in cb.listeners:
+            cb.add_listener(self)  # without it, a refusal could not be told from a trip
         local = self._thread_state()
         entered = local.entered
         started = self.clock()
