@@ -86,6 +86,7 @@ def test_the_pybreaker_example_reports_the_breaker_opening_and_refusals(
     assert function is not None and function["breaker"]["state"] == "open"
 
 
+@pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_the_celery_example_reports_task_runs_and_the_queue(
     live_site: str, token: str, api: MonitorApi, redis_url: str
