@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from celery import Celery
+from celery import Celery, signals
 from django.test import Client
 
 from resilience_client import Reporter
@@ -32,11 +32,23 @@ def api(client: Client, transactional_db: None) -> MonitorApi:
     return viewer_api(client)
 
 
+@pytest.fixture(autouse=True)
+def stamping() -> Iterator[None]:
+    """stamp_messages() for this module's tests only: the site's own tasks go unstamped."""
+    stamp_messages()
+    yield
+    signals.before_task_publish.disconnect(dispatch_uid="resilience_client.stamp")
+
+
+def shop_app(broker_url: str) -> Celery:
+    # Not the process's current app: the site's own tasks keep theirs.
+    return Celery("shop-web", broker=broker_url, set_as_current=False)
+
+
 @pytest.fixture
 def publisher(redis_url: str) -> Iterator[Celery]:
     """The side that sends tasks (a web app, say): its own Celery app on the same broker."""
-    stamp_messages()
-    app = Celery("shop-web", broker=redis_url)
+    app = shop_app(redis_url)
     app.conf.task_default_queue = "shop.orders"
     yield app
     app.close()
@@ -167,8 +179,7 @@ def test_it_reports_queue_depth_in_flight_and_the_oldest_messages_age(
 
 
 def test_it_reads_the_queues_under_a_global_key_prefix(redis_url: str) -> None:
-    stamp_messages()
-    app = Celery("shop-web", broker=redis_url)
+    app = shop_app(redis_url)
     app.conf.broker_transport_options = {"global_keyprefix": "shop:"}
     for _ in range(3):
         app.send_task("shop.charge", args=[1], queue="shop.prefixed")
@@ -196,7 +207,7 @@ def test_the_queue_monitor_keeps_going_while_the_broker_is_down(
     live_site: str, token: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     reporter = Reporter(live_site, token, flush_interval=0.2)
-    nowhere = Celery("shop-web", broker=f"redis://127.0.0.1:{free_port()}/0")
+    nowhere = shop_app(f"redis://127.0.0.1:{free_port()}/0")
     monitor = QueueMonitor(nowhere, queues=["shop.orders"], interval=0.1, reporter=reporter, inspect_timeout=0.2)
     with caplog.at_level(logging.WARNING, logger="resilience_client"):
         monitor.start()
