@@ -6,12 +6,13 @@ from django.urls import include, path
 
 from monitoring.login import LoginView
 
-from . import views
+from . import otlp_api, views
 from .api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("otlp/v1/metrics", otlp_api.export_metrics, name="otlp-metrics"),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.overview, name="overview"),
