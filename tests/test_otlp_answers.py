@@ -1,0 +1,184 @@
+"""Every answer of POST /otlp/v1/metrics, in the request's encoding, and what each stores."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from django.test import Client
+from opentelemetry.metrics import Observation
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
+from pytest_django import Settings
+
+from monitoring.models import Breaker, CallBucket, Function, IngestToken, Refusal
+from queues.models import Snapshot
+from tests.conftest import stored_calls
+from tests.otlp import CUMULATIVE, Sdk, as_json
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+
+@pytest.fixture
+def sdk() -> Iterator[Sdk]:
+    made = Sdk()
+    yield made
+    made.close()
+
+
+def send(client: Client, token: str, body: bytes, content_type: str = PROTOBUF, **headers: str) -> object:
+    return client.post(
+        "/otlp/v1/metrics", body, content_type=content_type, headers={"Authorization": f"Bearer {token}", **headers}
+    )
+
+
+def answer_of(response: object) -> ExportMetricsServiceResponse:
+    assert response["Content-Type"] == PROTOBUF
+    return ExportMetricsServiceResponse.FromString(response.content)
+
+
+def test_it_stores_protobuf_calls_and_answers_in_protobuf(client: Client, token: str, sdk: Sdk) -> None:
+    sdk.call("charge", 12.0)
+    sdk.call("charge", 30.0, outcome="failure", **{"error.type": "CardDeclined", "retries": 2})
+    r = send(client, token, sdk.request().SerializeToString())
+    assert r.status_code == 200, r.content
+    assert not answer_of(r).HasField("partial_success")
+    bucket = stored_calls(function__name="charge")
+    assert (bucket.success, bucket.failure, bucket.retries) == (1, 1, 2)
+    assert bucket.latency_max_ms == pytest.approx(30.0, rel=0.05)
+
+
+def test_it_takes_json_and_gzip_and_answers_in_json(client: Client, token: str, sdk: Sdk) -> None:
+    sdk.call("refund", 5.0, outcome="timeout")
+    r = send(client, token, gzip.compress(as_json(sdk.request())), JSON, Content_Encoding="gzip")
+    assert r.status_code == 200, r.content
+    assert r["Content-Type"] == JSON
+    assert r.json() == {}
+    assert stored_calls(function__name="refund").timeout == 1
+
+
+def test_it_refuses_a_bad_token_with_a_status_in_protobuf(client: Client, db: None, sdk: Sdk) -> None:
+    sdk.call("charge", 12.0)
+    r = send(client, "rmi_not-a-real-token", sdk.request().SerializeToString())
+    assert r.status_code == 401
+    assert r["Content-Type"] == PROTOBUF
+    assert b"ingest token" in r.content  # google.rpc.Status: its message is readable
+    assert not Function.objects.exists()
+
+
+def test_it_refuses_a_revoked_token_in_json(client: Client, token: str, sdk: Sdk) -> None:
+    IngestToken.objects.get().revoke()
+    sdk.call("charge", 12.0)
+    r = send(client, token, as_json(sdk.request()), JSON)
+    assert r.status_code == 401
+    assert r.json()["code"] == 16  # UNAUTHENTICATED
+
+
+def test_a_service_name_that_is_not_the_tokens_is_refused_naming_both(client: Client, token: str) -> None:
+    other = Sdk(service="orders")
+    other.call("charge", 12.0)
+    r = send(client, token, as_json(other.request()), JSON)
+    other.close()
+    assert r.status_code == 403
+    assert r.json()["detail"] == 'service.name: service.name is "orders" but the token is for service "payments"'
+    assert not Function.objects.exists()
+    assert Refusal.objects.get().reason == "invalid"
+
+
+def test_unknown_metrics_are_ignored_and_counted_in_the_answer(client: Client, token: str, sdk: Sdk) -> None:
+    sdk.call("charge", 12.0)
+    requests = sdk.meter.create_counter("http.server.requests")
+    requests.add(3, {"route": "/a"})
+    requests.add(1, {"route": "/b"})
+    r = send(client, token, sdk.request().SerializeToString())
+    assert r.status_code == 200
+    partial = answer_of(r).partial_success
+    assert partial.rejected_data_points == 0  # a warning, not an error
+    assert partial.error_message == "ignored 2 data points of unknown metrics: http.server.requests"
+    assert stored_calls(function__name="charge").calls == 1
+
+
+def test_bad_points_are_rejected_the_otlp_way_and_the_rest_stored(client: Client, token: str, sdk: Sdk) -> None:
+    sdk.call("charge", 12.0)
+    sdk.call("charge", 12.0, outcome="exploded")
+    sdk.duration.record(4.0, {"outcome": "success"})  # no function
+    r = send(client, token, as_json(sdk.request()), JSON)
+    assert r.status_code == 200
+    partial = r.json()["partialSuccess"]
+    assert partial["rejectedDataPoints"] == "2"  # int64 in OTLP JSON: a string
+    assert 'outcome "exploded" is not one of success, failure, timeout, rejected' in partial["errorMessage"]
+    assert "attribute function is missing" in partial["errorMessage"]
+    assert stored_calls(function__name="charge").calls == 1
+
+
+def test_gauges_become_breakers_concurrency_and_queues(client: Client, token: str, sdk: Sdk) -> None:
+    def observe(name: str, value: float, **attributes: str) -> None:
+        sdk.meter.create_observable_gauge(name, [lambda options: [Observation(value, attributes)]])
+
+    observe("resilience.breaker.state", 1, function="charge")
+    observe("resilience.concurrency.active", 3, function="charge")
+    observe("resilience.concurrency.limit", 10, function="charge")
+    observe("resilience.queue.depth", 120, queue="email")
+    observe("resilience.queue.dead_letter", 2, queue="email")
+    sdk.meter.create_observable_gauge(
+        "resilience.queue.oldest_age", [lambda options: [Observation(31500, {"queue": "email"})]], unit="ms"
+    )
+    r = send(client, token, sdk.request().SerializeToString())
+    assert r.status_code == 200, r.content
+    breaker = Breaker.objects.get(function__name="charge")
+    assert (breaker.state, breaker.instance) == ("open", "pod-1")
+    concurrency = Function.objects.get(name="charge").concurrency.get()
+    assert (concurrency.active, concurrency.limit, concurrency.queued) == (3, 10, 0)
+    snapshot = Snapshot.objects.get()
+    assert (snapshot.depth, snapshot.dead_letter, snapshot.oldest_age_s) == (120, 2, 31.5)
+
+
+def test_a_cumulative_histogram_counts_each_call_once_and_a_restart_from_zero(client: Client, token: str) -> None:
+    first = Sdk(CUMULATIVE)
+    for _ in range(3):
+        first.call("charge", 10.0)
+    assert send(client, token, first.request().SerializeToString()).status_code == 200
+    first.call("charge", 10.0)
+    assert send(client, token, first.request().SerializeToString()).status_code == 200
+    assert send(client, token, first.request().SerializeToString()).status_code == 200  # nothing new
+    assert stored_calls(function__name="charge").calls == 4
+    first.close()
+    restarted = Sdk(CUMULATIVE)  # a new process: a new start time, counts from zero
+    restarted.call("charge", 10.0, outcome="failure")
+    assert send(client, token, restarted.request().SerializeToString()).status_code == 200
+    restarted.close()
+    bucket = stored_calls(function__name="charge")
+    assert (bucket.success, bucket.failure) == (4, 1)
+
+
+def test_an_idempotency_key_makes_a_replay_count_nothing(client: Client, token: str, sdk: Sdk) -> None:
+    sdk.call("charge", 12.0)
+    body = sdk.request().SerializeToString()
+    assert not answer_of(send(client, token, body, Idempotency_Key="export-1")).HasField("partial_success")
+    again = answer_of(send(client, token, body, Idempotency_Key="export-1"))
+    assert again.partial_success.error_message == "a replay of a request already stored; nothing counted"
+    assert stored_calls(function__name="charge").calls == 1
+
+
+def test_the_same_limits_as_the_json_ingest(client: Client, token: str, sdk: Sdk, settings: Settings) -> None:
+    settings.MONITOR_MAX_BATCH_ITEMS = 5
+    for _ in range(6):
+        sdk.call("charge", 12.0)
+    r = send(client, token, as_json(sdk.request()), JSON)
+    assert r.status_code == 413
+    assert r.json()["detail"] == "request stands for 6 items; the limit is 5"
+    assert not CallBucket.objects.exists()
+    settings.MONITOR_MAX_BODY_BYTES = 100
+    r = send(client, token, gzip.compress(b"{" + b" " * 5000 + b"}"), JSON, Content_Encoding="gzip")
+    assert r.status_code == 413
+    assert "once unzipped" in r.json()["detail"]
+
+
+def test_it_refuses_what_it_cannot_read(client: Client, token: str) -> None:
+    assert send(client, token, b"\xff\xff\xff", PROTOBUF).status_code == 400
+    assert send(client, token, b"[1, 2", JSON).status_code == 400
+    assert send(client, token, b"{}", "text/plain").status_code == 415
+    assert send(client, token, b"{}", JSON, Content_Encoding="br").status_code == 415
+    assert orjson.loads(send(client, token, b"{}", JSON).content) == {}  # an empty export is fine
