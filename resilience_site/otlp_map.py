@@ -377,7 +377,20 @@ def read_request(request: ExportMetricsServiceRequest, service: Service) -> Tran
             reader = Reader(translation, pending, scope_metrics.scope.name)
             for metric in scope_metrics.metrics:
                 reader.read(metric)
+    for pending in translation.pending.values():
+        pending.calls = newest_per_stream(pending.calls)
+        pending.retries = newest_per_stream(pending.retries)
     return translation
+
+
+def newest_per_stream(points: list[CallPoint]) -> list[CallPoint]:
+    """A cumulative stream's newest point only: a Collector may batch two exports of one stream
+    into one request, and the newest total already holds what the older one says."""
+    newest: dict[str, CallPoint] = {}
+    for point in sorted(points, key=lambda point: point.reading.time_ns):
+        if point.stream:
+            newest[point.stream] = point
+    return [point for point in points if not point.stream or newest[point.stream] is point]
 
 
 def call_count(pending: Pending, increments: dict[str, Reading]) -> int:

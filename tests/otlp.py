@@ -25,7 +25,7 @@ from opentelemetry.sdk.metrics import (
     UpDownCounter,
 )
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader, MetricExportResult
-from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from opentelemetry.sdk.metrics.view import Aggregation, ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 
 DELTA = AggregationTemporality.DELTA
@@ -38,14 +38,17 @@ class Sdk:
     """One process's MeterProvider: its resource, its temporality, a reader collected by hand."""
 
     def __init__(
-        self, temporality: AggregationTemporality = DELTA, service: str = "payments", instance: str = "pod-1"
+        self,
+        temporality: AggregationTemporality = DELTA,
+        service: str = "payments",
+        instance: str = "pod-1",
+        aggregation: Aggregation | None = None,
     ) -> None:
         kinds = (Counter, UpDownCounter, Histogram, ObservableCounter, ObservableUpDownCounter, ObservableGauge)
         self.reader = InMemoryMetricReader(preferred_temporality=dict.fromkeys(kinds, temporality))
         resource = Resource.create({"service.name": service, "service.instance.id": instance})
-        view = View(
-            instrument_name="resilience.call.duration", aggregation=ExplicitBucketHistogramAggregation(FINE_BOUNDS)
-        )
+        aggregation = aggregation or ExplicitBucketHistogramAggregation(FINE_BOUNDS)
+        view = View(instrument_name="resilience.call.duration", aggregation=aggregation)
         self.provider = MeterProvider(resource=resource, metric_readers=[self.reader], views=[view])
         self.meter = self.provider.get_meter("checkout")
         self.duration = self.meter.create_histogram("resilience.call.duration", unit="ms")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import math
+import random
+import time
 from collections.abc import Iterator
 
 import orjson
@@ -10,6 +13,7 @@ import pytest
 from django.test import Client
 from opentelemetry.metrics import Observation
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
+from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation
 from pytest_django import Settings
 
 from monitoring.models import Breaker, CallBucket, Function, IngestToken, Refusal
@@ -182,3 +186,50 @@ def test_it_refuses_what_it_cannot_read(client: Client, token: str) -> None:
     assert send(client, token, b"{}", "text/plain").status_code == 415
     assert send(client, token, b"{}", JSON, Content_Encoding="br").status_code == 415
     assert orjson.loads(send(client, token, b"{}", JSON).content) == {}  # an empty export is fine
+
+
+def test_a_long_running_streams_first_total_only_sets_the_baseline(client: Client, token: str) -> None:
+    sdk = Sdk(CUMULATIVE)
+    for _ in range(50):
+        sdk.call("charge", 10.0)
+    request = sdk.request()
+    hour_ago = time.time_ns() - 3600 * 10**9
+    for point in request.resource_metrics[0].scope_metrics[0].metrics[0].histogram.data_points:
+        point.start_time_unix_nano = hour_ago  # the process has been up an hour: 50 calls in that hour
+    assert send(client, token, request.SerializeToString()).status_code == 200
+    assert not CallBucket.objects.exists()
+    sdk.call("charge", 10.0)
+    later = sdk.request()
+    for point in later.resource_metrics[0].scope_metrics[0].metrics[0].histogram.data_points:
+        point.start_time_unix_nano = hour_ago
+    assert send(client, token, later.SerializeToString()).status_code == 200
+    sdk.close()
+    assert stored_calls(function__name="charge").calls == 1
+
+
+def test_two_exports_of_a_cumulative_stream_in_one_request_count_once(client: Client, token: str) -> None:
+    sdk = Sdk(CUMULATIVE)
+    sdk.call("charge", 10.0)
+    earlier = sdk.request()
+    sdk.call("charge", 10.0)
+    sdk.call("charge", 10.0)
+    both = sdk.request()
+    sdk.close()
+    both.resource_metrics.extend(earlier.resource_metrics)  # as a Collector batching two exports
+    assert send(client, token, both.SerializeToString()).status_code == 200
+    assert stored_calls(function__name="charge").calls == 3
+
+
+def test_exponential_histograms_keep_percentiles_within_five_percent(client: Client, token: str) -> None:
+    sdk = Sdk(aggregation=ExponentialBucketHistogramAggregation())
+    draw = random.Random(3)
+    durations = [draw.lognormvariate(math.log(200), 0.8) for _ in range(300)]
+    for duration in durations:
+        sdk.call("charge", duration)
+    assert send(client, token, sdk.request().SerializeToString()).status_code == 200
+    sdk.close()
+    bucket = stored_calls(function__name="charge")
+    ordered = sorted(durations)
+    for q in (0.5, 0.95, 0.99):
+        exact = ordered[math.ceil(q * len(ordered)) - 1]
+        assert bucket.percentile(q) == pytest.approx(exact, rel=0.05), q
