@@ -10,7 +10,10 @@ from collections.abc import Iterator
 
 import orjson
 import pytest
+import time_machine
+from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 from opentelemetry.metrics import Observation
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation
@@ -233,3 +236,42 @@ def test_exponential_histograms_keep_percentiles_within_five_percent(client: Cli
     for q in (0.5, 0.95, 0.99):
         exact = ordered[math.ceil(q * len(ordered)) - 1]
         assert bucket.percentile(q) == pytest.approx(exact, rel=0.05), q
+
+
+def test_over_the_tokens_rate_is_429_with_retry_after(client: Client, token: str, settings: Settings) -> None:
+    settings.MONITOR_MAX_REQUESTS_PER_MINUTE = 1
+    cache.clear()
+    sdk = Sdk()
+    # Both in one rate window: the clock held mid-minute, so no minute turns between them.
+    with time_machine.travel(timezone.now().replace(second=30, microsecond=0), tick=False):
+        sdk.call("charge", 10.0)
+        assert send(client, token, sdk.request().SerializeToString()).status_code == 200
+        sdk.call("charge", 10.0)
+        r = send(client, token, sdk.request().SerializeToString())
+    sdk.close()
+    assert r.status_code == 429
+    assert int(r["Retry-After"]) >= 1
+    assert stored_calls(function__name="charge").calls == 1
+    assert Refusal.objects.get().reason == "rate"
+
+
+def test_a_key_reused_for_other_points_is_409(client: Client, token: str, sdk: Sdk) -> None:
+    sdk.call("charge", 10.0)
+    assert send(client, token, sdk.request().SerializeToString(), Idempotency_Key="k").status_code == 200
+    sdk.call("refund", 10.0)
+    r = send(client, token, as_json(sdk.request()), JSON, Idempotency_Key="k")
+    assert r.status_code == 409
+    assert r.json()["field"] == "Idempotency-Key"
+    assert not Function.objects.filter(name="refund").exists()
+
+
+def test_a_function_over_the_cap_is_refused_naming_the_limit(client: Client, token: str, settings: Settings) -> None:
+    settings.MONITOR_MAX_FUNCTIONS_PER_SERVICE = 1
+    sdk = Sdk()
+    sdk.call("charge", 10.0)
+    sdk.call("refund", 10.0)
+    r = send(client, token, as_json(sdk.request()), JSON)
+    sdk.close()
+    assert r.status_code == 422
+    assert r.json()["detail"] == "service payments has reached its limit of 1 functions"
+    assert not Function.objects.exists()
