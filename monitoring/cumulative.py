@@ -11,7 +11,7 @@ one minute, so it only sets the baseline.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 from django.utils import timezone
@@ -23,20 +23,33 @@ FRESH_NS = 5 * 60 * 1_000_000_000
 
 @dataclass
 class Reading:
+    """counts: [count, bucket counts...] (a counter: [value]); layout: what the buckets are
+    (a histogram's bounds, or an exponential histogram's scale and offset)."""
+
     start_ns: int
     time_ns: int
     counts: list[float]
     total: float = 0.0
+    layout: list = field(default_factory=list)
+
+    def same_buckets(self, earlier: CumulativePoint) -> bool:
+        return self.layout == earlier.layout and len(self.counts) == len(earlier.counts)
 
     def minus(self, earlier: CumulativePoint) -> Reading:
+        if not self.same_buckets(earlier):
+            # The buckets moved (an exponential histogram rescaled as its range grew): only the
+            # totals compare, so the increment has a count and a sum and no buckets.
+            return Reading(
+                earlier.time_ns, self.time_ns, [self.counts[0] - earlier.counts[0]], self.total - earlier.total
+            )
         counts = [now - then for now, then in zip(self.counts, earlier.counts, strict=True)]
-        return Reading(earlier.time_ns, self.time_ns, counts, self.total - earlier.total)
+        return Reading(earlier.time_ns, self.time_ns, counts, self.total - earlier.total, self.layout)
 
     def follows_reset(self, earlier: CumulativePoint) -> bool:
         if self.start_ns and self.start_ns != earlier.start_ns:
             return True
-        if len(self.counts) != len(earlier.counts):
-            return True
+        if not self.same_buckets(earlier):
+            return self.counts[0] < earlier.counts[0]
         return any(now < then for now, then in zip(self.counts, earlier.counts, strict=True))
 
 
@@ -85,11 +98,12 @@ def remember(service: Service, readings: dict[str, Reading]) -> None:
                 time_ns=reading.time_ns,
                 counts=reading.counts,
                 total=reading.total,
+                layout=reading.layout,
                 seen=now,
             )
             for stream, reading in sorted(readings.items())
         ],
         update_conflicts=True,
         unique_fields=["service", "stream"],
-        update_fields=["start_ns", "time_ns", "counts", "total", "seen"],
+        update_fields=["start_ns", "time_ns", "counts", "total", "layout", "seen"],
     )

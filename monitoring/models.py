@@ -479,6 +479,7 @@ class CumulativePoint(models.Model):
     time_ns = models.BigIntegerField()
     counts = models.JSONField()  # [count, bucket counts...] for a histogram, [value] for a counter
     total = models.FloatField(default=0.0)  # a histogram's sum
+    layout = models.JSONField(default=list)  # bucket bounds, or an exponential histogram's [scale, offset]
     seen = models.DateTimeField(default=timezone.now)
 
     class Meta:

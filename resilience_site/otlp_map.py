@@ -190,12 +190,12 @@ class Reader:
             except Rejected as reason:
                 self.translation.reject(metric.name, str(reason))
 
-    def stream(self, metric: metrics_pb2.Metric, point: object, *extra: object) -> str | None:
+    def stream(self, metric: metrics_pb2.Metric, point: object) -> str | None:
         data = getattr(metric, metric.WhichOneof("data"))
         if getattr(data, "aggregation_temporality", 0) != CUMULATIVE:
             return None
         attrs = sorted(attributes(point.attributes).items())
-        return stream_key(self.pending.instance, self.scope, metric.name, attrs, *extra)
+        return stream_key(self.pending.instance, self.scope, metric.name, attrs)
 
     # Calls ----------------------------------------------------------------------------------
 
@@ -211,7 +211,8 @@ class Reader:
         if kind == "histogram":
             bounds = [bound * scale for bound in point.explicit_bounds]
             counts = [point.count, *point.bucket_counts]
-            stream = self.stream(metric, point, list(point.explicit_bounds))
+            stream = self.stream(metric, point)
+            layout = list(point.explicit_bounds)
             if point.bucket_counts and len(point.bucket_counts) != len(bounds) + 1:
                 raise Rejected("bucket_counts must have one more entry than explicit_bounds")
             if point.bucket_counts and sum(point.bucket_counts) != point.count:
@@ -219,7 +220,7 @@ class Reader:
 
             def durations(increment: Reading, n: int) -> list[float]:
                 mean = increment.total * scale / n if n else 0.0
-                if not point.bucket_counts:  # a histogram without buckets (a Micrometer Timer): the mean
+                if len(increment.counts) == 1:  # no buckets (a Micrometer Timer, or buckets that moved)
                     return [mean] * n
                 buckets = [round(count) for count in increment.counts[1:]]
                 return spread(explicit_edges(bounds), buckets, low, high, mean)
@@ -231,7 +232,8 @@ class Reader:
             if point.zero_count + sum(positive.bucket_counts) != point.count:
                 raise Rejected("zero_count and the bucket counts must add up to count")
             counts = [point.count, point.zero_count, *positive.bucket_counts]
-            stream = self.stream(metric, point, point.scale, positive.offset)
+            stream = self.stream(metric, point)
+            layout = [point.scale, positive.offset]
             edges = [(0.0, 0.0)] + [
                 (lower * scale, upper * scale)
                 for lower, upper in exponential_edges(point.scale, positive.offset, len(positive.bucket_counts))
@@ -239,10 +241,12 @@ class Reader:
 
             def durations(increment: Reading, n: int) -> list[float]:
                 mean = increment.total * scale / n if n else 0.0
+                if len(increment.counts) == 1:  # the buckets moved since the last point
+                    return [mean] * n
                 buckets = [round(count) for count in increment.counts[1:]]
                 return spread(edges, buckets, low, high, mean)
 
-        reading = Reading(point.start_time_unix_nano, point.time_unix_nano, counts, point.sum)
+        reading = Reading(point.start_time_unix_nano, point.time_unix_nano, counts, point.sum, layout)
         return CallPoint(function, outcome, moment(point.time_unix_nano), reading, stream, durations)
 
     def counter_calls(self, metric: metrics_pb2.Metric, point: object, function: str, outcome: str) -> CallPoint:

@@ -275,3 +275,25 @@ def test_a_function_over_the_cap_is_refused_naming_the_limit(client: Client, tok
     assert r.status_code == 422
     assert r.json()["detail"] == "service payments has reached its limit of 1 functions"
     assert not Function.objects.exists()
+
+
+def test_a_cumulative_exponential_histogram_that_rescales_counts_each_call_once(client: Client, token: str) -> None:
+    sdk = Sdk(CUMULATIVE, aggregation=ExponentialBucketHistogramAggregation())
+    for duration in (100.0, 101.0, 102.0):
+        sdk.call("charge", duration)
+    first = sdk.request()
+    assert send(client, token, first.SerializeToString()).status_code == 200
+    for duration in (0.5, 20_000.0):
+        sdk.call("charge", duration)
+    second = sdk.request()
+    sdk.close()
+    scales = [
+        r.resource_metrics[0].scope_metrics[0].metrics[0].exponential_histogram.data_points[0].scale
+        for r in (first, second)
+    ]
+    assert scales[0] != scales[1]  # the range grew: the buckets moved
+    assert send(client, token, second.SerializeToString()).status_code == 200
+    bucket = stored_calls(function__name="charge")
+    assert bucket.calls == 5
+    # The 2 calls since the first point are put at their mean: the totals still add up.
+    assert bucket.latency_sum_ms == pytest.approx(100.0 + 101.0 + 102.0 + 0.5 + 20_000.0, rel=0.05)
