@@ -11,9 +11,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 pytestmark = pytest.mark.django_db
 
-# Reached without a login on purpose: the login form and what it links to, the API (its own
-# 401s are tested per endpoint), Django's admin (its own login), static files.
-OPEN = ("login/", "logout/", "set-password/", "api/", "admin/", "static/")
+# Reached without a login on purpose: the login form and what it links to, the API and OTLP
+# ingest (their own 401s are tested per endpoint), Django's admin (its own login), static files.
+OPEN = ("login/", "logout/", "set-password/", "api/", "otlp/", "admin/", "static/")
 
 
 def paths(patterns: list, prefix: str = "") -> list[str]:
