@@ -53,7 +53,7 @@ MAX_PROBLEMS = 5  # reasons quoted in the answer
 
 class ServiceMismatch(Exception):
     def __init__(self, named: str, token_service: str) -> None:
-        super().__init__(f'service.name is "{named}" but the token is for service "{token_service}"')
+        super().__init__(f'is "{named}" but the token is for service "{token_service}"')
         self.message = str(self)
 
 

@@ -6,7 +6,7 @@ import gzip
 import math
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import orjson
 import pytest
@@ -19,8 +19,10 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation
 from pytest_django import Settings
 
+from alerts.models import Alert, Channel
 from monitoring.models import Breaker, CallBucket, Function, IngestToken, Refusal
 from queues.models import Snapshot
+from tests.alert_fixtures import make_rule
 from tests.conftest import stored_calls
 from tests.otlp import CUMULATIVE, Sdk, as_json
 
@@ -89,7 +91,7 @@ def test_a_service_name_that_is_not_the_tokens_is_refused_naming_both(client: Cl
     r = send(client, token, as_json(other.request()), JSON)
     other.close()
     assert r.status_code == 403
-    assert r.json()["detail"] == 'service.name: service.name is "orders" but the token is for service "payments"'
+    assert r.json()["detail"] == 'service.name: is "orders" but the token is for service "payments"'
     assert not Function.objects.exists()
     assert Refusal.objects.get().reason == "invalid"
 
@@ -297,3 +299,19 @@ def test_a_cumulative_exponential_histogram_that_rescales_counts_each_call_once(
     assert bucket.calls == 5
     # The 2 calls since the first point are put at their mean: the totals still add up.
     assert bucket.latency_sum_ms == pytest.approx(100.0 + 101.0 + 102.0 + 0.5 + 20_000.0, rel=0.05)
+
+
+def test_a_breaker_opening_over_otlp_fires_its_rule_at_once(
+    client: Client, token: str, sdk: Sdk, log_channel: Channel, django_capture_on_commit_callbacks: Callable
+) -> None:
+    make_rule(log_channel, name="breaker open", metric="breaker_open_s", op=">", threshold=0, min_calls=0)
+    sdk.meter.create_observable_gauge(
+        "resilience.breaker.state", [lambda options: [Observation(1, {"function": "charge"})]]
+    )
+    request = sdk.request()
+    gauge = request.resource_metrics[0].scope_metrics[0].metrics[0].gauge
+    gauge.data_points[0].time_unix_nano -= 2 * 10**9  # opened two seconds ago
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send(client, token, request.SerializeToString()).status_code == 200
+    alert = Alert.objects.get()  # no evaluation round ran: the ingest hook did it
+    assert (alert.subject, alert.metric, alert.state) == ("charge", "breaker_open_s", "firing")

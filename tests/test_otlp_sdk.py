@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from google.rpc.status_pb2 import Status
 from opentelemetry.metrics import Observation
 from opentelemetry.sdk.metrics.export import MetricExportResult
 
@@ -141,3 +142,16 @@ def test_a_resilience4j_export_shows_up_as_a_function_with_its_breaker(
     assert totals["max_ms"] == pytest.approx(2100.0 / 7, rel=0.05)
     concurrency = Function.objects.get(name="invokeGroq").concurrency.get()
     assert (concurrency.instance, concurrency.active, concurrency.limit) == ("checkout-7f9c", 4, 10)
+
+
+def test_a_service_name_mismatch_fails_the_export_with_a_status_naming_both(live_site: str, token: str) -> None:
+    sdk = Sdk(service="orders")
+    sdk.call("charge", 10.0)
+    r = post(live_site, token, sdk.request().SerializeToString(), "application/x-protobuf", gzip_it=True)
+    assert sdk.export(live_site, token) == MetricExportResult.FAILURE
+    sdk.close()
+    assert (r.status_code, r.headers["Content-Type"]) == (403, "application/x-protobuf")
+    status = Status.FromString(r.content)  # google.rpc.Status, as OTLP/HTTP requires
+    assert status.code == 7  # PERMISSION_DENIED
+    assert status.message == 'service.name: is "orders" but the token is for service "payments"'
+    assert not Function.objects.exists()
