@@ -10,6 +10,7 @@ others go on. Metrics under names we do not know are ignored and counted.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
-from monitoring.batch import MAX_AGE, MAX_AHEAD
+from monitoring.batch import MAX_AGE, MAX_AHEAD, MAX_DURATION_MS
 from monitoring.cumulative import Reading, stream_key
 from monitoring.models import Service
 
@@ -80,7 +81,7 @@ class CallPoint:
             {
                 "function": self.function,
                 "ts": self.ts,
-                "duration_ms": duration,
+                "duration_ms": min(duration, MAX_DURATION_MS),
                 "outcome": self.outcome,
                 "error_type": self.error_type,
                 "retries": self.retries,
@@ -145,14 +146,22 @@ def attributes(pairs: Iterable[KeyValue]) -> dict[str, object]:
 
 
 def number(point: metrics_pb2.NumberDataPoint) -> float:
-    return point.as_int if point.WhichOneof("value") == "as_int" else point.as_double
+    value = point.as_int if point.WhichOneof("value") == "as_int" else point.as_double
+    if not math.isfinite(value) or value < 0:
+        raise Rejected(f"{value} is not a number from 0 up")
+    return value
+
+
+def finite(*values: float) -> None:
+    if not all(math.isfinite(value) and value >= 0 for value in values):
+        raise Rejected("sum, min and max must be numbers from 0 up")
 
 
 def moment(time_ns: int) -> datetime:
-    ts = datetime.fromtimestamp(time_ns / 1e9, UTC)
-    now = datetime.now(UTC)
     if time_ns <= 0:
         raise Rejected("time_unix_nano is missing")
+    ts = datetime.fromtimestamp(time_ns / 1e9, UTC)
+    now = datetime.now(UTC)
     if ts < now - MAX_AGE:
         raise Rejected("time_unix_nano is more than 24 hours in the past")
     if ts > now + MAX_AHEAD:
@@ -206,6 +215,7 @@ class Reader:
         scale = MS_PER_UNIT.get(metric.unit)
         if scale is None:
             raise Rejected(f'unit "{metric.unit}" is not one of ms, s, us, ns')
+        finite(point.sum, point.min, point.max)
         low = point.min * scale if point.HasField("min") else None
         high = point.max * scale if point.HasField("max") else None
         if kind == "histogram":

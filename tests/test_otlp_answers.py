@@ -315,3 +315,22 @@ def test_a_breaker_opening_over_otlp_fires_its_rule_at_once(
         assert send(client, token, request.SerializeToString()).status_code == 200
     alert = Alert.objects.get()  # no evaluation round ran: the ingest hook did it
     assert (alert.subject, alert.metric, alert.state) == ("charge", "breaker_open_s", "firing")
+
+
+def test_numbers_that_are_not_numbers_are_rejected_points_not_errors(client: Client, token: str, sdk: Sdk) -> None:
+    sdk.call("charge", 10.0)
+    sdk.meter.create_observable_gauge("resilience.queue.depth", [lambda options: [Observation(3, {"queue": "a"})]])
+    request = sdk.request()
+    metrics = request.resource_metrics[0].scope_metrics[0].metrics
+    histogram = next(metric for metric in metrics if metric.name == "resilience.call.duration")
+    extra = histogram.histogram.data_points.add()
+    extra.CopyFrom(histogram.histogram.data_points[0])
+    extra.sum = math.nan
+    depth = next(metric for metric in metrics if metric.name == "resilience.queue.depth")
+    depth.gauge.data_points.add().CopyFrom(depth.gauge.data_points[0])
+    depth.gauge.data_points[1].as_int = -1
+    r = send(client, token, as_json(request), JSON)
+    assert r.status_code == 200, r.content
+    assert r.json()["partialSuccess"]["rejectedDataPoints"] == "2"
+    assert stored_calls(function__name="charge").calls == 1
+    assert Snapshot.objects.get().depth == 3
