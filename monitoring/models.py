@@ -571,3 +571,23 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.action} {self.kind} {self.label or self.object_id}"
+
+
+class CumulativePoint(models.Model):
+    """The last point of one cumulative stream (a counter or a histogram reported as totals since
+    a start time), kept so the next point can be turned into what happened in between."""
+
+    # No index of its own: the unique (service, stream) serves lookups by service.
+    service = models.ForeignKey(Service, models.CASCADE, db_index=False)
+    stream = models.CharField(max_length=64)  # SHA-256 of the stream's identity (cumulative.stream_key)
+    start_ns = models.BigIntegerField()
+    time_ns = models.BigIntegerField()
+    counts = models.JSONField()  # [count, bucket counts...] for a histogram, [value] for a counter
+    total = models.FloatField(default=0.0)  # a histogram's sum
+    layout = models.JSONField(default=list)  # bucket bounds, or an exponential histogram's [scale, offset]
+    seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["service", "stream"], name="cumulativepoint_service_stream")]
+        # Serves forgetting streams that stopped reporting.
+        indexes = [models.Index(fields=["seen"], name="cumulativepoint_seen")]

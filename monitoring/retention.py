@@ -12,7 +12,17 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from .models import BreakerFlip, CallBucket, CallHour, ErrorHour, ErrorMinute, ErrorType, IngestBatch, Refusal
+from .models import (
+    BreakerFlip,
+    CallBucket,
+    CallHour,
+    CumulativePoint,
+    ErrorHour,
+    ErrorMinute,
+    ErrorType,
+    IngestBatch,
+    Refusal,
+)
 
 log = logging.getLogger(__name__)
 CHUNK = 5000
@@ -146,3 +156,10 @@ def forget_old_refusals(now: datetime | None = None) -> int:
     """Refusal counts are kept as long as minute buckets: they explain gaps in them."""
     cutoff = (now or timezone.now()).date() - timedelta(days=settings.MONITOR_RAW_RETENTION_DAYS)
     return forget_in_chunks(Refusal.objects.filter(day__lt=cutoff), "refusal counts")
+
+
+def forget_quiet_streams(now: datetime | None = None) -> int:
+    """Cumulative streams silent for a day: a total that old would crowd one minute with a day's
+    calls, so such a stream starts again from a baseline (monitoring.cumulative)."""
+    cutoff = (now or timezone.now()) - timedelta(days=1)
+    return forget_in_chunks(CumulativePoint.objects.filter(seen__lt=cutoff), "cumulative streams")

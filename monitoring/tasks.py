@@ -21,6 +21,7 @@ def roll_up_old_metrics() -> None:
 def forget_old_batches() -> None:
     retention.forget_old_batches()
     retention.forget_old_refusals()
+    retention.forget_quiet_streams()
 
 
 @shared_task

@@ -15,6 +15,7 @@ from queues.api import router as queues_router
 
 from . import errors
 from .ingest_api import router as ingest_router
+from .otlp_openapi import paths as otlp_paths
 from .site_api import router as site_router
 
 
@@ -27,6 +28,7 @@ class MonitorAPI(NinjaAPI):
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(batch.pop("$defs", {}))
         components["Batch"] = batch
+        schema["paths"].update(otlp_paths())  # a plain view outside /api/ (OTLP/HTTP fixes the path)
         return schema
 
 

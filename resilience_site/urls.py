@@ -6,13 +6,14 @@ from django.urls import include, path
 
 from monitoring.login import LoginView
 
-from . import metrics_export, service_page, views
+from . import metrics_export, otlp_api, service_page, views
 from .api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("metrics", metrics_export.metrics, name="metrics"),
+    path("otlp/v1/metrics", otlp_api.export_metrics, name="otlp-metrics"),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.overview, name="overview"),

@@ -11,10 +11,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 pytestmark = pytest.mark.django_db
 
-# Reached without a login on purpose: the login form and what it links to, the API (its own
-# 401s are tested per endpoint), Django's admin (its own login), static files, /metrics (its
-# token or network check: tests/test_metrics_auth.py).
-OPEN = ("login/", "logout/", "set-password/", "api/", "admin/", "static/", "metrics")
+# Reached without a login on purpose: the login form and what it links to, the API and OTLP
+# ingest (their own 401s are tested per endpoint), Django's admin (its own login), static files,
+# /metrics (its token or network check: tests/test_metrics_auth.py).
+OPEN = ("login/", "logout/", "set-password/", "api/", "otlp/", "admin/", "static/", "metrics")
 
 
 def paths(patterns: list, prefix: str = "") -> list[str]:

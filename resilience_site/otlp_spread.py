@@ -1,0 +1,54 @@
+"""A histogram's bucket counts turned back into latencies, for our own histogram to fold.
+
+An OTLP histogram says how many calls fell between each pair of bounds, not their values. The
+calls of one bucket are spread evenly over its bounds, on a log scale as our own buckets are
+(linearly in a bucket starting at 0), clamped to the point's min and max when it has them.
+A percentile read back is then within the bucket that holds it: within 5 % of the exact value
+when the exporter's bounds are at most 10 % apart, as coarse as its buckets otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+
+INF = math.inf
+
+
+def between(low: float, high: float, n: int) -> list[float]:
+    """n values spread evenly from low to high (log-spaced when low > 0)."""
+    if high <= low:
+        return [max(low, 0.0)] * n
+    if low <= 0:
+        return [max(low + (high - low) * (k + 0.5) / n, 0.0) for k in range(n)]
+    ratio = high / low
+    return [low * ratio ** ((k + 0.5) / n) for k in range(n)]
+
+
+def spread(
+    edges: list[tuple[float, float]], counts: list[int], low: float | None, high: float | None, mean: float
+) -> list[float]:
+    """Values for counts[i] calls between edges[i] (lower, upper), each bound by [low, high]."""
+    values: list[float] = []
+    for (lower, upper), n in zip(edges, counts, strict=True):
+        if n <= 0:
+            continue
+        lower = max(lower, low) if low is not None else lower
+        upper = min(upper, high) if high is not None else upper
+        if lower == -INF:
+            lower = 0.0 if upper > 0 else upper
+        if upper == INF:
+            upper = max(lower, mean)  # the overflow bucket: above its bound, by the mean at most
+        values.extend(between(lower, upper, n))
+    return values
+
+
+def explicit_edges(bounds: list[float]) -> list[tuple[float, float]]:
+    """OTLP explicit bounds [b0, b1, ...] -> buckets (-inf, b0], (b0, b1], ..., (bn, +inf)."""
+    points = [-INF, *bounds, INF]
+    return list(zip(points, points[1:], strict=False))
+
+
+def exponential_edges(scale: int, offset: int, buckets: int) -> list[tuple[float, float]]:
+    """Positive buckets of an OTLP exponential histogram: index i is (base**i, base**(i+1)]."""
+    base = 2.0 ** (2.0**-scale)
+    return [(base ** (offset + i), base ** (offset + i + 1)) for i in range(buckets)]
