@@ -13,6 +13,8 @@ from monitoring import retention
 from monitoring.models import ErrorHour, ErrorMinute, ErrorType
 from tests.conftest import Reporter, call
 
+# Fixed when the module loads: every call here carries a time from it (at()), never the real
+# clock, since the suite may reach this file half an hour later.
 NOW = datetime.now(UTC).replace(second=30, microsecond=0)
 
 
@@ -65,7 +67,8 @@ def test_first_and_last_seen_are_the_calls_times(reporter: Reporter) -> None:
 
 
 def test_an_error_without_a_type_counts_as_its_outcome(reporter: Reporter) -> None:
-    post(reporter, [call("charge", "failure"), call("charge", "timeout"), call("charge", "rejected"), call("charge")])
+    calls = [call("charge", outcome, ts=at(1)) for outcome in ("failure", "timeout", "rejected", "success")]
+    post(reporter, calls)
     assert stored() == {("charge", "failure"): 1, ("charge", "timeout"): 1, ("charge", "rejected"): 1}
 
 
@@ -110,7 +113,11 @@ def test_a_type_counted_as_other_stays_other_in_later_batches(reporter: Reporter
 
 
 def test_long_names_are_cut_and_blank_ones_count_as_the_outcome(reporter: Reporter) -> None:
-    post(reporter, [call("charge", "failure", error_type="x" * 200), call("charge", "timeout", error_type="   ")])
+    long, blank = (
+        call("charge", "failure", error_type="x" * 200, ts=at(1)),
+        call("charge", "timeout", error_type="   ", ts=at(2)),
+    )
+    post(reporter, [long, blank])
     names = set(ErrorType.objects.values_list("name", flat=True))
     assert names == {"x" * (ErrorType.NAME_LENGTH - 1) + "…", "timeout"}
 
