@@ -12,6 +12,8 @@ PostgreSQL, wrk), and checks the stored calls against the accepted ones.
         [--workers 2] [--threads 8] [--worker-class gthread] [--validate] [--server uvicorn]
         [--against REV ...] [--also-workers sync:8 gthread:4:4 ...]
 
+--embedded measures the `make run` server (SQLite, its group-committing writer) instead:
+bench/embedded.py, which takes its own options (`--embedded --help` lists them).
 --validate adds the project's POST /api/v1/ingest/validate (parse and discard) as a third
 phase; --server uvicorn serves the project under the ASGI server instead, to compare.
 The phase runner (`Target`, `run_phases`, `report`) is shared with other benchmarks.
@@ -249,6 +251,12 @@ def psql_count(url: str, sql: str) -> int:
 
 
 def main() -> None:
+    if "--embedded" in sys.argv[1:]:
+        from . import embedded
+
+        sys.argv.remove("--embedded")
+        embedded.main()
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
