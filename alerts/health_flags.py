@@ -18,16 +18,20 @@ from monitoring.models import Function
 from .models import OPEN_STATES, Alert, Breach
 
 PREFIX = "function:"
+# Only a fingerprint of this shape names a function by id; nothing else is cast to a number
+# (PostgreSQL would refuse the cast of anything else, and the whole statement with it).
+FUNCTION_FINGERPRINT = r"^function:[0-9]+$"
 
 
 def function_id(fingerprint: str) -> int | None:
     """The function an alert or breach is about, or None for a queue's or a service's."""
-    return int(fingerprint[len(PREFIX) :]) if fingerprint.startswith(PREFIX) else None
+    number = fingerprint[len(PREFIX) :]
+    return int(number) if fingerprint.startswith(PREFIX) and number.isdigit() else None
 
 
 def subject_ids(rows: QuerySet) -> QuerySet:
     """The function ids named by these rows' fingerprints ("function:<id>"), as a subquery."""
-    about_functions = rows.filter(fingerprint__startswith=PREFIX, rule__enabled=True)
+    about_functions = rows.filter(fingerprint__regex=FUNCTION_FINGERPRINT, rule__enabled=True)
     return about_functions.values(found=Cast(Substr("fingerprint", len(PREFIX) + 1), IntegerField()))
 
 

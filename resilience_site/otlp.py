@@ -1,6 +1,6 @@
 """The OTLP path: decode an export request, translate it (otlp_map), store it as ingest batches.
 
-Stored through ingest.store_batch, as /api/v1/ingest stores, so the same limits, idempotency,
+Stored through ingest.write_batch, as /api/v1/ingest stores, so the same limits, idempotency,
 caps and downstream hooks apply. One request may carry several resources (a Collector batches
 pods together): each instance's points become one batch, all stored in one transaction.
 """
@@ -19,12 +19,14 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from pydantic import ValidationError
 
+from alerts.hooks import breakers_flipped
 from monitoring import cumulative
 from monitoring.batch import Batch, first_error
 from monitoring.models import Service
 from monitoring.store import Remembered
+from monitoring.writers import writer
 
-from .ingest import BadJson, IngestError, Result, TooLarge, store_batch
+from .ingest import BadJson, IngestError, Result, TooLarge, write_batch
 from .otlp_map import Translation, batches, call_count, read_request
 
 log = logging.getLogger(__name__)
@@ -107,13 +109,27 @@ def store(service: Service, translation: Translation, keys: dict[str, str], dige
 
 
 def store_batches(service: Service, translation: Translation, keys: dict[str, str], digest: str) -> Outcome:
+    # One transaction for every instance's batch and the streams' new baselines, run by the
+    # writer (on the embedded server its one thread: this request must hold no write of its
+    # own while it waits there); breaker rules are evaluated once it committed.
+    items = sum(
+        len(pending.calls) + len(pending.breakers) + len(pending.gauges) for pending in translation.pending.values()
+    )
+    outcome = writer().committed(lambda: write_batches(service, translation, keys, digest), max(items, 1))
+    flips = [flip for result in outcome.results for flip in result.flips]
+    if flips:
+        breakers_flipped(flips)
+    return outcome
+
+
+def write_batches(service: Service, translation: Translation, keys: dict[str, str], digest: str) -> Outcome:
     outcome = Outcome(translation)
     with transaction.atomic():
         increments, keep = cumulative.increments(service, translation.readings())
         check_size(translation, increments)
         for i, found in enumerate(batches(translation, increments)):
             # The keys are claimed with the first batch; a replay stops there, nothing counted.
-            result = store_batch(service, validated(found), keys if i == 0 else {}, digest)
+            result = write_batch(service, validated(found), keys if i == 0 else {}, digest)
             if result.status == 200:
                 outcome.duplicate = True
                 return outcome
