@@ -93,7 +93,11 @@ def requested_window(range_: str | None, start: datetime | None, end: datetime |
 
 
 def series_out(function: Function, window: Window) -> dict:
-    points, whole = series(function, window)
+    return series_answer(window, *series(function, window))
+
+
+def series_answer(window: Window, points: list[dict], whole: dict) -> dict:
+    """A series as the API answers it (a function's, a service's): its window, step and points."""
     return {
         "minutes": int((window.end - window.start).total_seconds() // 60),
         "from": window.start,

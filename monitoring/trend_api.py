@@ -11,7 +11,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from . import trends
-from .api import FROM_HELP, RANGE_HELP, requested_window
+from .api import FROM_HELP, RANGE_HELP, requested_window, series_answer
 from .auth import user_auth
 from .models import Function, Service
 from .ranges import RANGE_PATTERN, Window
@@ -109,12 +109,4 @@ def service_series(
     """The service's calls by outcome, error rate and percentiles per step, summed over its functions."""
     service = get_object_or_404(Service, id=service_id)
     window = requested_window(range_ or ("1h" if start is None and end is None else None), start, end, 60)
-    points, whole = trends.series(trends.Scope(service_id=service.id), window)
-    return {
-        "minutes": int((window.end - window.start).total_seconds() // 60),
-        "from": window.start,
-        "to": window.end,
-        "step_s": int(window.step.total_seconds()),
-        "points": points,
-        "totals": whole,
-    }
+    return series_answer(window, *trends.series(trends.Scope(service_id=service.id), window))
