@@ -9,12 +9,6 @@
   var dated = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   var dayOnly = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
   var DAY_MS = 86400000;
-  // The time axis needs the date adapter (vendor/chartjs-adapter-date-fns); a page that loads
-  // only Chart.js gets the points' times as category labels, as before the axis existed.
-  var timeAxis = (function () {
-    try { return !!new Chart._adapters._date({}).formats(); } catch (e) { return false; }
-  })();
-
   Chart.defaults.color = color("--muted");
   Chart.defaults.borderColor = color("--line");
   Chart.defaults.animation = false;
@@ -77,12 +71,10 @@
   }
 
   // series: [{label, key, color, stack?}] read from each point; kind: "line" or "bar".
-  // range: {from, to} (ms) the axis spans, gapMs: break lines over longer gaps, onZoom(from, to)
-  // (the first callers' `true`, "a range of days", still draws).
+  // range: {from, to} (ms) the axis spans, gapMs: break lines over longer gaps, onZoom(from, to).
+  // Needs the date adapter: pages load both through templates/monitoring/_chart_scripts.html.
   function draw(canvas, kind, points, timeKey, series, existing, yTitle, range) {
-    if (!range || typeof range !== "object") range = { long: !!range };
     var data = chartData(points, timeKey, series, range.gapMs);
-    if (!timeAxis) return categories(canvas, kind, data, existing, yTitle, range);
     if (existing) {
       existing.data = data;
       existing.options.scales.x.min = range.from;
@@ -115,27 +107,13 @@
     });
   }
 
-  function categories(canvas, kind, data, existing, yTitle, range) {
-    var long = range.long || range.to - range.from > DAY_MS;
-    data.labels = data.labels.map(function (t) { return tick(t, long ? 2 * DAY_MS : 0); });
-    if (existing) {
-      existing.data = data;
-      existing.update();
-      return existing;
-    }
-    return new Chart(canvas, {
-      type: kind,
-      data: data,
-      options: {
-        interaction: { mode: "index", intersect: false },
-        scales: {
-          x: { stacked: kind === "bar", ticks: { maxTicksLimit: 8 } },
-          y: { stacked: kind === "bar", beginAtZero: true, title: { display: !!yTitle, text: yTitle } },
-        },
-        plugins: { legend: { position: "bottom" } },
-      },
-    });
-  }
+  // Calls by outcome, stacked: the series a calls chart draws (a function's, a service's).
+  var outcomes = [
+    { label: "success", key: "success", color: palette.ok, stack: "calls" },
+    { label: "failure", key: "failure", color: palette.bad, stack: "calls" },
+    { label: "timeout", key: "timeout", color: palette.warn, stack: "calls" },
+    { label: "rejected", key: "rejected", color: palette.muted, stack: "calls" },
+  ];
 
-  window.Charts = { draw: draw, palette: palette };
+  window.Charts = { draw: draw, palette: palette, outcomes: outcomes };
 })();

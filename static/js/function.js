@@ -10,12 +10,7 @@
     var p = Charts.palette, points = series.points;
     var range = { from: Date.parse(series.from), to: Date.parse(series.to), onZoom: Ranges.zoomTo };
     Ranges.show(range.from, range.to);
-    callsChart = Charts.draw(document.getElementById("calls-chart"), "bar", points, "minute", [
-      { label: "success", key: "success", color: p.ok, stack: "calls" },
-      { label: "failure", key: "failure", color: p.bad, stack: "calls" },
-      { label: "timeout", key: "timeout", color: p.warn, stack: "calls" },
-      { label: "rejected", key: "rejected", color: p.muted, stack: "calls" },
-    ], callsChart, "calls", range);
+    callsChart = Charts.draw(document.getElementById("calls-chart"), "bar", points, "minute", Charts.outcomes, callsChart, "calls", range);
     latencyChart = Charts.draw(document.getElementById("latency-chart"), "line", points, "minute", [
       { label: "p50", key: "p50_ms", color: p.ok },
       { label: "p95", key: "p95_ms", color: p.warn },

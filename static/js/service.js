@@ -10,12 +10,7 @@
     var p = Charts.palette, points = series.points;
     var range = { from: Date.parse(series.from), to: Date.parse(series.to), onZoom: Ranges.zoomTo };
     Ranges.show(range.from, range.to);
-    callsChart = Charts.draw(document.getElementById("service-calls-chart"), "bar", points, "minute", [
-      { label: "success", key: "success", color: p.ok, stack: "calls" },
-      { label: "failure", key: "failure", color: p.bad, stack: "calls" },
-      { label: "timeout", key: "timeout", color: p.warn, stack: "calls" },
-      { label: "rejected", key: "rejected", color: p.muted, stack: "calls" },
-    ], callsChart, "calls", range);
+    callsChart = Charts.draw(document.getElementById("service-calls-chart"), "bar", points, "minute", Charts.outcomes, callsChart, "calls", range);
     var rates = points.map(function (point) {
       return { minute: point.minute, error_pct: point.error_rate === null ? null : point.error_rate * 100 };
     });
