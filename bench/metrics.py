@@ -30,25 +30,13 @@ from pathlib import Path
 
 from tests.servers import free_port, postgres_server, stop, wait_for_port
 
+from .reads import FLEET_SEED, manage, p99, psql
+
 ROOT = Path(__file__).resolve().parent.parent
 
-SEED = """
-INSERT INTO monitoring_service (name, created)
-SELECT 'svc' || lpad(s::text, 2, '0'), now() FROM generate_series(0, 19) AS s;
-
-INSERT INTO monitoring_function (service_id, name, created, last_seen)
-SELECT (SELECT id FROM monitoring_service ORDER BY id OFFSET (f % 20) LIMIT 1),
-       'fn' || lpad(f::text, 5, '0'), now(), now()
-FROM generate_series(0, {functions} - 1) AS f;
-
-INSERT INTO monitoring_callbucket (function_id, minute, shard, success, failure, timeout, rejected, retries,
-                                   latency_sum_ms, latency_max_ms, histogram)
-SELECT f.id, m, 0, 20, CASE WHEN f.id % 7 = 0 THEN 3 ELSE 0 END, 0, 0, 1, 20 * 180.0, 900.0,
-       jsonb_build_object('190', 8, '200', 6, '210', 4, (200 + f.id % 40)::text, 2)
-FROM monitoring_function f,
-     generate_series(date_trunc('minute', now()) - interval '59 minutes', date_trunc('minute', now()),
-                     interval '1 minute') AS m;
-
+SEED = (
+    FLEET_SEED
+    + """
 INSERT INTO monitoring_calltotalmark (id, through) VALUES (1, date_trunc('minute', now()) - interval '7 minutes');
 
 INSERT INTO monitoring_calltotal (function_id, success, failure, timeout, rejected, retries, latency_sum_ms,
@@ -73,6 +61,7 @@ FROM queues_queue q, generate_series(now() - interval '59 minutes', now(), inter
 
 ANALYZE;
 """
+)
 
 FOLD_ONE_MINUTE = """
 import time
@@ -90,18 +79,6 @@ print(added, *took)
 """
 
 
-def manage(env: dict, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
-
-
-def psql(url: str, sql: str) -> str:
-    done = subprocess.run(["psql", url, "-qtAc", sql], check=True, capture_output=True, text=True)
-    return done.stdout.strip()
-
-
 def timed(connection: http.client.HTTPConnection, path: str, token: str, count: int) -> tuple[list[float], int]:
     took, size = [], 0
     for _ in range(count):
@@ -113,11 +90,6 @@ def timed(connection: http.client.HTTPConnection, path: str, token: str, count: 
         if response.status != 200:
             raise SystemExit(f"{path} answered {response.status}")
     return took, size
-
-
-def p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, int(len(ordered) * 0.99) - 1)]
 
 
 def measure(url: str, env: dict, functions: int, rounds: int, requests: int) -> dict[str, dict]:

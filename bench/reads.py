@@ -37,7 +37,9 @@ from tests.servers import free_port, postgres_server, stop, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SEED = """
+# The fleet every read benchmark seeds: 20 services, N functions, a minute bucket in each of
+# the last 60 minutes (one function in seven failing some calls).
+FLEET_SEED = """
 INSERT INTO monitoring_service (name, created)
 SELECT 'svc' || lpad(s::text, 2, '0'), now() FROM generate_series(0, 19) AS s;
 
@@ -53,7 +55,11 @@ SELECT f.id, m, 0, 20, CASE WHEN f.id % 7 = 0 THEN 3 ELSE 0 END, 0, 0, 1, 20 * 1
 FROM monitoring_function f,
      generate_series(date_trunc('minute', now()) - interval '59 minutes', date_trunc('minute', now()),
                      interval '1 minute') AS m;
+"""
 
+SEED = (
+    FLEET_SEED
+    + """
 INSERT INTO monitoring_breaker (function_id, instance, state, since, updated)
 SELECT id, 'pod-1', CASE WHEN id % 200 = 0 THEN 'open' ELSE 'half_open' END, now(), now()
 FROM monitoring_function WHERE id % 100 = 0;
@@ -74,6 +80,7 @@ FROM (SELECT id FROM monitoring_function ORDER BY id LIMIT {history}) AS f,
 
 ANALYZE;
 """
+)
 
 
 def manage(env: dict, *args: str) -> str:
