@@ -17,41 +17,112 @@ from django.utils import timezone
 
 from . import delivery as sending
 from .delivery import deliver
-from .models import Alert, Channel, Delivery, DeliveryState
+from .models import Alert, Channel, Delivery, DeliveryState, Incident
 from .timeline import number, record
 from .transports import ConfigError, Message, TransportError
 
-EVENT_WORDS = {"firing": "Firing", "resolved": "Resolved", "reminder": "Still firing", "test": "Test"}
+EVENT_WORDS = {
+    "firing": "Firing",
+    "updated": "Updated",
+    "resolved": "Resolved",
+    "reminder": "Still firing",
+    "test": "Test",
+}
+
+
+def alert_url(alert: Alert) -> str:
+    return f"{settings.SITE_URL}/alerts/{alert.id}/"
+
+
+def threshold_text(alert: Alert) -> str:
+    op = alert.rule.op if alert.rule else ""
+    return f"{op} {alert.threshold:g}".strip()
 
 
 def message_for(alert: Alert, event: str) -> dict:
-    """What a notification says, kept on the delivery so every attempt sends the same."""
-    rule = alert.rule
+    """What a notification about one alert says (an incident's notice leads with its first)."""
     value = number(alert.value)
     fields = {
-        "rule": rule.name,
+        "rule": alert.rule_name,
         "service": alert.service,
         "subject": alert.subject,
         "metric": alert.metric,
         "value": value,
-        "threshold": f"{rule.op} {alert.threshold:g}",
+        "threshold": threshold_text(alert),
         "started_at": alert.started_at.isoformat(),
     }
     # A resolved notice must not read as if the firing condition still held.
     headline = f"Resolved, was: {alert.summary}" if event == "resolved" else f"{EVENT_WORDS[event]}: {alert.summary}"
-    lines = [headline, f"Rule: {rule.name} ({alert.severity})"]
+    lines = [headline, f"Rule: {alert.rule_name} ({alert.severity})"]
     if alert.resolved_at:
         fields["resolved_at"] = alert.resolved_at.isoformat()
         lines.append(f"Resolved at {alert.resolved_at:%Y-%m-%d %H:%M:%S} UTC")
     return {
         "event": event,
         "alert_id": alert.id,
-        "title": f"[{alert.severity}] {rule.name} on {alert.service}/{alert.subject}",
+        "title": f"[{alert.severity}] {alert.rule_name} on {alert.service}/{alert.subject}",
         "text": "\n".join(lines),
         "severity": alert.severity,
-        "url": f"{settings.SITE_URL}/alerts/{alert.id}/",
+        "url": alert_url(alert),
         "fields": fields,
     }
+
+
+def alert_entry(alert: Alert) -> dict:
+    """One alert as an incident's notice names it."""
+    return {
+        "id": alert.id,
+        "rule": alert.rule_name,
+        "service": alert.service,
+        "subject": alert.subject,
+        "metric": alert.metric,
+        "severity": alert.severity,
+        "state": alert.state,
+        "value": number(alert.value),
+        "threshold": threshold_text(alert),
+        "flaps": alert.flaps,
+        "started_at": alert.started_at.isoformat(),
+        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+        "url": alert_url(alert),
+    }
+
+
+def alert_line(alert: Alert) -> str:
+    flaps = f", flapped {alert.flaps} time{'s' if alert.flaps != 1 else ''}" if alert.flaps else ""
+    return (
+        f"- {alert.rule_name} ({alert.severity}, {alert.state}{flaps}): {alert.metric} is {number(alert.value)} "
+        f"({threshold_text(alert)}) on {alert.service}/{alert.subject}"
+    )
+
+
+def incident_message(incident: Incident, alerts: list[Alert], event: str) -> dict:
+    """What an incident's notice says, naming every alert in it; the first alert's fields stay
+    where a single alert's notice had them, so receivers written for those keep working."""
+    lead = alerts[0]
+    message = message_for(lead, event)
+    url = f"{settings.SITE_URL}/incidents/{incident.id}/"
+    many = len(alerts) > 1
+    if many:
+        message["title"] = f"[{incident.severity}] {len(alerts)} alerts on {incident.name}"
+    words = "Resolved" if event == "resolved" else EVENT_WORDS[event]
+    lines = [f"{words}: incident {incident.id} on {incident.name}, {len(alerts)} alert{'s' if many else ''}:"]
+    lines += [alert_line(alert) for alert in alerts]
+    message |= {
+        "text": "\n".join(lines),
+        "severity": incident.severity,
+        "url": url,
+        "incident": {
+            "id": incident.id,
+            "url": url,
+            "name": incident.name,
+            "state": incident.state,
+            "severity": incident.severity,
+            "started_at": incident.started_at.isoformat(),
+            "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+            "alerts": [alert_entry(alert) for alert in alerts],
+        },
+    }
+    return message
 
 
 def test_message() -> dict:
@@ -66,44 +137,70 @@ def test_message() -> dict:
     }
 
 
-def in_cooldown(alert: Alert, channel: Channel) -> bool:
-    """A firing or reminder notice to this channel for this alert's subject within the cooldown."""
-    since = timezone.now() - timedelta(minutes=alert.rule.cooldown_minutes)
+def heard(incident: Incident, channel: Channel) -> bool:
+    """The channel got (or is getting) the incident's firing notice."""
+    sent = Delivery.objects.filter(incident=incident, channel=channel, event="firing")
+    return sent.exclude(state=DeliveryState.DEAD).exists()
+
+
+def in_cooldown(incident: Incident, channel: Channel, cooldown: timedelta) -> bool:
+    """A firing notice or reminder to this channel about the same subject (an earlier
+    incident with the same key) within the cooldown."""
     return Delivery.objects.filter(
-        alert__rule_id=alert.rule_id,
-        alert__fingerprint=alert.fingerprint,
+        incident__key=incident.key,
         channel=channel,
         event__in=("firing", "reminder"),
-        created__gt=since,
+        created__gt=timezone.now() - cooldown,
     ).exists()
+
+
+def channels_of(alerts: list[Alert]) -> list[Channel]:
+    rules = {alert.rule_id for alert in alerts if alert.rule_id is not None}
+    return list(Channel.objects.filter(rules__in=rules).distinct().order_by("id"))
 
 
 def enqueue(delivery: Delivery) -> None:
     deliver.delay_on_commit(delivery.id)
 
 
-def notify(alert: Alert, event: str) -> list[Delivery]:
-    """Write one delivery per channel of the alert's rule; call inside the change's transaction.
+def notify(incident: Incident, event: str) -> list[Delivery]:
+    """Write one delivery per channel of the incident's rules; call inside the change's transaction.
 
-    Held back while the alert is silenced; firing notices and reminders also within the
-    cooldown. A resolved notice goes only to channels that heard about the alert.
+    Held back while every open alert of it is silenced. A resolved notice or a reminder goes
+    only to channels that got its firing notice; an update to a channel that never did is
+    that channel's firing notice. Firing notices and reminders wait out the cooldown.
     """
-    if alert.is_suppressed():
+    alerts = list(incident.alerts.select_related("rule").order_by("started_at", "id"))
+    if not alerts:
+        return []
+    lead = alerts[0]
+    shown = [a for a in alerts if a.is_open] or alerts
+    if all(alert.is_suppressed() for alert in shown):
+        until = min(alert.suppressed_until for alert in shown)
         record(
-            alert, "notification held", detail=f"{event}: silenced until {alert.suppressed_until:%Y-%m-%d %H:%M} UTC"
+            None, "notification held", detail=f"{event}: silenced until {until:%Y-%m-%d %H:%M} UTC", incident=incident
         )
         return []
+    rules = [a.rule.cooldown_minutes for a in alerts if a.rule is not None and a.is_open]
+    cooldown = timedelta(minutes=min(rules, default=60))
     deliveries = []
-    for channel in alert.rule.channels.all():
+    for channel in channels_of(alerts):
+        kind = event
         if not channel.enabled:
-            record(alert, "notification skipped", detail=f"{event}: channel {channel.name!r} is disabled")
+            record(
+                None, "notification skipped", detail=f"{event}: channel {channel.name!r} is disabled", incident=incident
+            )
             continue
-        if event == "resolved" and not alert.deliveries.filter(channel=channel).exists():
+        if event in ("resolved", "reminder") and not heard(incident, channel):
             continue
-        if event in ("firing", "reminder") and in_cooldown(alert, channel):
-            record(alert, "notification held", detail=f"{event}: channel {channel.name!r} is in its cooldown")
+        if event == "updated" and not heard(incident, channel):
+            kind = "firing"
+        if kind in ("firing", "reminder") and in_cooldown(incident, channel, cooldown):
+            detail = f"{kind}: channel {channel.name!r} is in its cooldown"
+            record(None, "notification held", detail=detail, incident=incident)
             continue
-        deliveries.append(Delivery(alert=alert, channel=channel, event=event, message=message_for(alert, event)))
+        message = incident_message(incident, alerts, kind)
+        deliveries.append(Delivery(alert=lead, incident=incident, channel=channel, event=kind, message=message))
     Delivery.objects.bulk_create(deliveries)
     for delivery in deliveries:
         enqueue(delivery)

@@ -13,14 +13,16 @@ MASK = "********"
 
 @dataclass(frozen=True)
 class Message:
-    event: str  # "firing" | "resolved" | "reminder" | "test"
-    alert_id: int | None
+    event: str  # "firing" | "updated" | "resolved" | "reminder" | "test"
+    alert_id: int | None  # an incident's notice: its first alert
     title: str
     text: str
     severity: str  # critical | high | medium | low
     url: str
     idempotency_key: str
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # the first alert's
+    # An incident's notice: the incident and every alert in it (see docs/webhooks.md).
+    incident: dict | None = None
 
 
 class TransportError(Exception):
