@@ -15,6 +15,7 @@ from monitoring.paging import Rows
 
 from .models import OPEN_STATES, Event, Incident, IncidentState
 from .read import alert_out, delivery_out, duration, event_out
+from .timeline import number
 
 
 class IncidentFilters(Schema):
@@ -88,7 +89,7 @@ def incident_detail(incident_id: int, now: datetime | None = None) -> dict:
     deliveries = incident.deliveries.select_related("channel").order_by("created", "id")
     return {
         **incident_out(incident, now),
-        "alerts": [alert_out(alert) for alert in alerts],
+        "alerts": [{**alert_out(alert), "value_text": number(alert.value)} for alert in alerts],
         "timeline": timeline(incident),
         "deliveries": [delivery_out(d) for d in deliveries],
     }
