@@ -114,7 +114,7 @@ def sync(incident: Incident | int | None, added: bool = False, remind_now: bool 
     if not alerts:
         return incident
     now = timezone.now()
-    before_state, before_severity = incident.state, incident.severity
+    before_state, before_severity, before_notice = incident.state, incident.severity, incident.notify_at
     incident.severity = highest([a.severity for a in alerts])
     incident.state = state_of(alerts)
     changes = ["state", "severity"]
@@ -138,7 +138,8 @@ def sync(incident: Incident | int | None, added: bool = False, remind_now: bool 
     incident.save(update_fields=sorted(set(changes)))
     if before_state != incident.state:
         record(None, f"incident {incident.state}", detail=incident_words(alerts), incident=incident)
-    schedule(incident)
+    if incident.notify_at != before_notice:
+        schedule(incident)
     return incident
 
 
