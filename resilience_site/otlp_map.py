@@ -3,7 +3,8 @@
 Translation runs in two steps. `read_request` is pure: it reads each resource's points into
 a Pending (gauges as reports, histograms and counters as CallPoints holding a Reading). The
 caller turns cumulative readings into increments (monitoring.cumulative, inside its
-transaction), then `batches` expands the increments into calls, one batch per instance.
+transaction), then `batches` turns the increments into counted calls (a latency and how many
+calls took it: a point is one item of the batch limit whatever its count), one batch per instance.
 A point that cannot be used is rejected (counted, its reason kept for the answer); the
 others go on. Metrics under names we do not know are ignored and counted.
 """
@@ -24,7 +25,7 @@ from monitoring.batch import MAX_AGE, MAX_AHEAD, MAX_DURATION_MS
 from monitoring.cumulative import Reading, stream_key
 from monitoring.models import Service
 
-from .otlp_spread import explicit_edges, exponential_edges, spread
+from .otlp_spread import Weighted, explicit_edges, exponential_edges, spread
 
 CUMULATIVE = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
 OUTCOMES = ("success", "failure", "timeout", "rejected")
@@ -71,23 +72,31 @@ class CallPoint:
     ts: datetime
     reading: Reading
     stream: str | None  # set for a cumulative point: its increment is worked out first
-    durations: Callable[[Reading, int], list[float]]
+    durations: Callable[[Reading, int], Weighted]
     error_type: str | None = None
     retries: int = 0
 
     def calls(self, increment: Reading) -> list[dict]:
-        n = round(increment.counts[0])
-        return [
-            {
-                "function": self.function,
-                "ts": self.ts,
-                "duration_ms": min(duration, MAX_DURATION_MS),
-                "outcome": self.outcome,
-                "error_type": self.error_type,
-                "retries": self.retries,
-            }
-            for duration in self.durations(increment, n)[:n]
-        ]
+        """Counted calls (CountedCall's fields) for the increment's count, no more."""
+        left = round(increment.counts[0])
+        found = []
+        for duration, count in self.durations(increment, left):
+            count = min(count, left)
+            if count <= 0:
+                break
+            left -= count
+            found.append(
+                {
+                    "function": self.function,
+                    "ts": self.ts,
+                    "duration_ms": min(duration, MAX_DURATION_MS),
+                    "outcome": self.outcome,
+                    "error_type": self.error_type,
+                    "retries": self.retries,
+                    "count": count,
+                }
+            )
+        return found
 
 
 @dataclass
@@ -228,10 +237,10 @@ class Reader:
             if point.bucket_counts and sum(point.bucket_counts) != point.count:
                 raise Rejected("bucket_counts must add up to count")
 
-            def durations(increment: Reading, n: int) -> list[float]:
+            def durations(increment: Reading, n: int) -> Weighted:
                 mean = increment.total * scale / n if n else 0.0
                 if len(increment.counts) == 1:  # no buckets (a Micrometer Timer, or buckets that moved)
-                    return [mean] * n
+                    return [(mean, n)]
                 buckets = [round(count) for count in increment.counts[1:]]
                 return spread(explicit_edges(bounds), buckets, low, high, mean)
 
@@ -249,10 +258,10 @@ class Reader:
                 for lower, upper in exponential_edges(point.scale, positive.offset, len(positive.bucket_counts))
             ]
 
-            def durations(increment: Reading, n: int) -> list[float]:
+            def durations(increment: Reading, n: int) -> Weighted:
                 mean = increment.total * scale / n if n else 0.0
                 if len(increment.counts) == 1:  # the buckets moved since the last point
-                    return [mean] * n
+                    return [(mean, n)]
                 buckets = [round(count) for count in increment.counts[1:]]
                 return spread(edges, buckets, low, high, mean)
 
@@ -345,8 +354,8 @@ class Reader:
         self.pending.gauge(kind, key, name_of(attrs, attribute), value if seconds else int(value), ts)
 
 
-def no_latency(increment: Reading, n: int) -> list[float]:
-    return [0.0] * n
+def no_latency(increment: Reading, n: int) -> Weighted:
+    return [(0.0, n)]
 
 
 def gauge(kind: str, attribute: str, key: str, seconds: bool = False) -> Callable[[Reader, object, object], None]:
@@ -407,12 +416,11 @@ def newest_per_stream(points: list[CallPoint]) -> list[CallPoint]:
     return [point for point in points if not point.stream or newest[point.stream] is point]
 
 
-def call_count(pending: Pending, increments: dict[str, Reading]) -> int:
-    return sum(
-        round(point.reading.counts[0]) if point.stream is None else round(increments[point.stream].counts[0])
-        for point in [*pending.calls, *pending.retries]
-        if point.stream is None or point.stream in increments
-    )
+def item_count(pending: Pending, increments: dict[str, Reading]) -> int:
+    """Items for the batch limit: one per point with calls to store (whatever its count), per
+    breaker state and per concurrency or queue report."""
+    points = [point for point in [*pending.calls, *pending.retries] if increment_of(point, increments) is not None]
+    return len(points) + len(pending.breakers) + len(pending.gauges)
 
 
 def increment_of(point: CallPoint, increments: dict[str, Reading]) -> Reading | None:
@@ -440,12 +448,15 @@ def with_retries(calls: list[dict], retries: list[CallPoint], increments: dict[s
             calls.extend(point.calls(increment))
             continue
         left = round(increment.counts[0]) if point.retries else 0
-        for call in calls:
+        for call in list(calls):
             if left <= 0:
                 break
             if call["function"] == point.function and call["outcome"] == point.outcome and not call["retries"]:
+                if call["count"] > left:  # only some of these calls were retried: split them
+                    calls.append({**call, "count": call["count"] - left})
+                    call["count"] = left
                 call["retries"] = point.retries
-                left -= 1
+                left -= call["count"]
     return calls
 
 
