@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -121,6 +122,24 @@ class Translation:
     rejected: int = 0
     problems: list[str] = field(default_factory=list)
     unknown: Counter[str] = field(default_factory=Counter)
+    # What every point of a request shares, worked out once: the clock, its points' times (an
+    # SDK stamps a whole export with one), its histograms' buckets in ms.
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    times: dict[int, datetime] = field(default_factory=dict)
+    edges: dict[tuple, list[tuple[float, float]]] = field(default_factory=dict)
+
+    def moment(self, time_ns: int) -> datetime:
+        ts = self.times.get(time_ns)
+        if ts is None:
+            ts = self.times[time_ns] = moment(time_ns, self.now)
+        return ts
+
+    def explicit_edges(self, bounds: list[float], scale: float) -> list[tuple[float, float]]:
+        key = (scale, *bounds)
+        found = self.edges.get(key)
+        if found is None:
+            found = self.edges[key] = explicit_edges([bound * scale for bound in bounds])
+        return found
 
     def reject(self, metric: str, reason: str) -> None:
         self.rejected += 1
@@ -166,11 +185,10 @@ def finite(*values: float) -> None:
         raise Rejected("sum, min and max must be numbers from 0 up")
 
 
-def moment(time_ns: int) -> datetime:
+def moment(time_ns: int, now: datetime) -> datetime:
     if time_ns <= 0:
         raise Rejected("time_unix_nano is missing")
     ts = datetime.fromtimestamp(time_ns / 1e9, UTC)
-    now = datetime.now(UTC)
     if ts < now - MAX_AGE:
         raise Rejected("time_unix_nano is more than 24 hours in the past")
     if ts > now + MAX_AHEAD:
@@ -194,14 +212,17 @@ class Reader:
         self.translation = translation
         self.pending = pending
         self.scope = scope
+        self.cumulative = False  # the metric being read
 
     def read(self, metric: metrics_pb2.Metric) -> None:
         handler = HANDLERS.get(metric.name)
         kind = metric.WhichOneof("data")
-        points = list(getattr(metric, kind).data_points) if kind else []
+        data = getattr(metric, kind) if kind else None
+        points = list(data.data_points) if data is not None else []
         if handler is None:
             self.translation.unknown[metric.name] += len(points) or 1
             return
+        self.cumulative = getattr(data, "aggregation_temporality", 0) == CUMULATIVE
         for point in points:
             try:
                 handler(self, metric, point)
@@ -209,8 +230,7 @@ class Reader:
                 self.translation.reject(metric.name, str(reason))
 
     def stream(self, metric: metrics_pb2.Metric, point: object) -> str | None:
-        data = getattr(metric, metric.WhichOneof("data"))
-        if getattr(data, "aggregation_temporality", 0) != CUMULATIVE:
+        if not self.cumulative:
             return None
         attrs = sorted(attributes(point.attributes).items())
         return stream_key(self.pending.instance, self.scope, metric.name, attrs)
@@ -228,22 +248,14 @@ class Reader:
         low = point.min * scale if point.HasField("min") else None
         high = point.max * scale if point.HasField("max") else None
         if kind == "histogram":
-            bounds = [bound * scale for bound in point.explicit_bounds]
-            counts = [point.count, *point.bucket_counts]
-            stream = self.stream(metric, point)
             layout = list(point.explicit_bounds)
-            if point.bucket_counts and len(point.bucket_counts) != len(bounds) + 1:
+            bucket_counts = list(point.bucket_counts)
+            if bucket_counts and len(bucket_counts) != len(layout) + 1:
                 raise Rejected("bucket_counts must have one more entry than explicit_bounds")
-            if point.bucket_counts and sum(point.bucket_counts) != point.count:
+            if bucket_counts and sum(bucket_counts) != point.count:
                 raise Rejected("bucket_counts must add up to count")
-
-            def durations(increment: Reading, n: int) -> Weighted:
-                mean = increment.total * scale / n if n else 0.0
-                if len(increment.counts) == 1:  # no buckets (a Micrometer Timer, or buckets that moved)
-                    return [(mean, n)]
-                buckets = [round(count) for count in increment.counts[1:]]
-                return spread(explicit_edges(bounds), buckets, low, high, mean)
-
+            counts = [point.count, *bucket_counts]
+            edges = self.translation.explicit_edges(layout, scale)
         else:
             positive = point.positive
             if any(point.negative.bucket_counts):
@@ -251,29 +263,22 @@ class Reader:
             if point.zero_count + sum(positive.bucket_counts) != point.count:
                 raise Rejected("zero_count and the bucket counts must add up to count")
             counts = [point.count, point.zero_count, *positive.bucket_counts]
-            stream = self.stream(metric, point)
             layout = [point.scale, positive.offset]
             edges = [(0.0, 0.0)] + [
                 (lower * scale, upper * scale)
                 for lower, upper in exponential_edges(point.scale, positive.offset, len(positive.bucket_counts))
             ]
-
-            def durations(increment: Reading, n: int) -> Weighted:
-                mean = increment.total * scale / n if n else 0.0
-                if len(increment.counts) == 1:  # the buckets moved since the last point
-                    return [(mean, n)]
-                buckets = [round(count) for count in increment.counts[1:]]
-                return spread(edges, buckets, low, high, mean)
-
         reading = Reading(point.start_time_unix_nano, point.time_unix_nano, counts, point.sum, layout)
-        return CallPoint(function, outcome, moment(point.time_unix_nano), reading, stream, durations)
+        durations = partial(bucket_durations, edges, scale, low, high)
+        ts = self.translation.moment(point.time_unix_nano)
+        return CallPoint(function, outcome, ts, reading, self.stream(metric, point), durations)
 
     def counter_calls(self, metric: metrics_pb2.Metric, point: object, function: str, outcome: str) -> CallPoint:
         if metric.WhichOneof("data") != "sum" or not metric.sum.is_monotonic:
             raise Rejected("a monotonic sum (a counter) was expected")
         reading = Reading(point.start_time_unix_nano, point.time_unix_nano, [number(point)])
         stream = self.stream(metric, point)
-        return CallPoint(function, outcome, moment(point.time_unix_nano), reading, stream, no_latency)
+        return CallPoint(function, outcome, self.translation.moment(point.time_unix_nano), reading, stream, no_latency)
 
     def call_duration(self, metric: metrics_pb2.Metric, point: object) -> None:
         attrs = attributes(point.attributes)
@@ -321,7 +326,7 @@ class Reader:
         kind = metric.WhichOneof("data")
         if kind not in ("gauge", "sum"):
             raise Rejected(f"is a {kind}; a gauge was expected")
-        return attributes(point.attributes), number(point), moment(point.time_unix_nano)
+        return attributes(point.attributes), number(point), self.translation.moment(point.time_unix_nano)
 
     def breaker_state(self, metric: metrics_pb2.Metric, point: object) -> None:
         attrs, value, ts = self.gauge_point(metric, point)
@@ -352,6 +357,16 @@ class Reader:
         if not 0 <= value <= 1e7:
             raise Rejected(f"{value} is not from 0 to 10000000")
         self.pending.gauge(kind, key, name_of(attrs, attribute), value if seconds else int(value), ts)
+
+
+def bucket_durations(
+    edges: list[tuple[float, float]], scale: float, low: float | None, high: float | None, increment: Reading, n: int
+) -> Weighted:
+    """A histogram increment's n calls spread over its buckets' edges (in ms)."""
+    mean = increment.total * scale / n if n else 0.0
+    if len(increment.counts) == 1:  # no buckets (a Micrometer Timer), or the buckets moved since the last point
+        return [(mean, n)]
+    return spread(edges, [round(count) for count in increment.counts[1:]], low, high, mean)
 
 
 def no_latency(increment: Reading, n: int) -> Weighted:
