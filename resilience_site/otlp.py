@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import zlib
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -124,8 +125,13 @@ def store_batches(service: Service, translation: Translation, keys: dict[str, st
 
 def write_batches(service: Service, translation: Translation, keys: dict[str, str], digest: str) -> Outcome:
     outcome = Outcome(translation)
-    with transaction.atomic():
-        increments, keep = cumulative.increments(service, translation.readings())
+    readings = translation.readings()
+    # One instance's delta points need no transaction around their one batch: write_batch is
+    # atomic by itself (on PostgreSQL a steady batch is one autocommit statement, as a JSON
+    # batch is). Several batches, or cumulative baselines to lock and keep, need one.
+    alone = not readings and len(translation.pending) <= 1
+    with nullcontext() if alone else transaction.atomic():
+        increments, keep = cumulative.increments(service, readings)
         check_size(translation, increments)
         for i, found in enumerate(batches(translation, increments)):
             # The keys are claimed with the first batch; a replay stops there, nothing counted.

@@ -164,9 +164,12 @@ class Translation:
         return ". ".join(parts)
 
 
+PLAIN = frozenset({"string_value", "int_value", "double_value", "bool_value"})
+
+
 def plain(value: AnyValue) -> object:
     kind = value.WhichOneof("value")
-    return getattr(value, kind) if kind in ("string_value", "int_value", "double_value", "bool_value") else None
+    return getattr(value, kind) if kind in PLAIN else None
 
 
 def attributes(pairs: Iterable[KeyValue]) -> dict[str, object]:
