@@ -259,12 +259,6 @@ class PostgresWriter(Reads):
     def each(self, table: str) -> str:
         return "jsonb_each_text(histogram)"
 
-    def hold_bucket_writes(self) -> None:
-        """Until this transaction ends, no batch writes a minute bucket (reads go on): what the
-        transaction reads of them stays the whole truth until it commits (monitoring/totals.py)."""
-        with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {CallBucket._meta.db_table} IN SHARE MODE")
-
     @staticmethod
     @contextmanager
     def without_jit() -> Iterator[None]:
@@ -365,9 +359,6 @@ class SqliteWriter(Reads):
 
     def each(self, table: str) -> str:
         return f"json_each({table}.histogram)"
-
-    def hold_bucket_writes(self) -> None:
-        """Nothing to do: an IMMEDIATE transaction holds the one write lock from its start."""
 
     @staticmethod
     @contextmanager
