@@ -18,23 +18,38 @@ COLORS = {"critical": 0xD62728, "high": 0xFF7F0E, "medium": 0xF2C744, "low": 0x1
 RESOLVED_COLOR = 0x2CA02C
 WEBHOOK_PATH = re.compile(r"/api(/v\d+)?/webhooks/\d+/[\w-]+/?$")
 # Discord's limits: content 2000 characters, embed title 256, description 4096, 25 fields
-# of name 256 and value 1024.
+# of name 256 and value 1024, and 6000 characters in all the embed's texts together.
 MAX_FIELDS = 25
+MAX_EMBED_CHARS = 6000
+FOOTER = "Resilience Monitor"
+
+
+def within_budget(fields: list[dict], budget: int) -> list[dict]:
+    """The first fields (at most 25) whose names and values fit in budget characters."""
+    kept = []
+    for f in fields[:MAX_FIELDS]:
+        budget -= len(f["name"]) + len(f["value"])
+        if budget < 0:
+            break
+        kept.append(f)
+    return kept
 
 
 def embed(message: Message) -> dict:
     headline = f"{PREFIXES.get(message.event, message.event)}: {message.title}"
     color = RESOLVED_COLOR if message.event == "resolved" else COLORS.get(message.severity, COLORS["low"])
+    title, description = headline[:256], message.text[:4096]
     fields = [{"name": "Severity", "value": message.severity, "inline": True}]
     fields += [{"name": k[:256], "value": str(v)[:1024] or "-", "inline": True} for k, v in message.fields.items()]
+    budget = MAX_EMBED_CHARS - len(title) - len(description) - len(FOOTER)
     return {
-        "title": headline[:256],
+        "title": title,
         "url": message.url,
-        "description": message.text[:4096],
+        "description": description,
         "color": color,
-        "fields": fields[:MAX_FIELDS],
+        "fields": within_budget(fields, budget),
         "timestamp": datetime.now(UTC).isoformat(),
-        "footer": {"text": "Resilience Monitor"},
+        "footer": {"text": FOOTER},
     }
 
 
