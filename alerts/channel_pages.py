@@ -136,6 +136,7 @@ def kind_fields(kind: str) -> list[Field]:
                 f"a secret. {keep}",
                 kind="secret",
                 required=True,
+                wide=True,
             ),
         ],
         "discord": [
@@ -146,6 +147,7 @@ def kind_fields(kind: str) -> list[Field]:
                 f"a secret. {keep}",
                 kind="secret",
                 required=True,
+                wide=True,
             ),
         ],
     }[kind]

@@ -49,6 +49,7 @@ def use(claim: Claim) -> Alert:
             )
             if not act(alert, claim):
                 raise LinkRefused("This alert changed meanwhile (resolved or acknowledged): nothing was done.", 409)
+            alert.refresh_from_db()
     except IntegrityError:
         # Another click on the same link won the race.
         raise used(claim) or LinkRefused("This link was already used: each link works once.", 409) from None

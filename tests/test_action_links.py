@@ -81,7 +81,7 @@ def test_an_ack_link_from_a_real_email_acknowledges_once_naming_the_recipient(
     assert alert.state == "firing"
 
     status, body = confirm_and_post(path)
-    assert status == 200 and "The alert is acknowledged." in body
+    assert status == 200 and "Done: the alert is acknowledged." in body
     alert.refresh_from_db()
     assert alert.state == "acknowledged"
     timeline = people.viewer.get(f"/api/v1/alerts/{alert.id}").json()["timeline"]
