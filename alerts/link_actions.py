@@ -60,4 +60,6 @@ def act(alert: Alert, claim: Claim) -> bool:
     with acting_as(claim.who):
         if claim.action == "acknowledge":
             return lifecycle.acknowledge(alert, None, reason="from the link in a notification")
-        return lifecycle.suppress(alert, None, SUPPRESS_MINUTES, comment="from the link in a notification")
+        # The silence this makes has no user: its comment names who asked for it.
+        comment = f"from the link in a notification ({claim.who})"
+        return lifecycle.suppress(alert, None, SUPPRESS_MINUTES, comment=comment)

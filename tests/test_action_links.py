@@ -15,7 +15,7 @@ from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from alerts import lifecycle
-from alerts.models import ActionLinkUse, Alert, Channel, Rule
+from alerts.models import ActionLinkUse, Alert, Channel, Rule, Silence
 from tests.alert_fixtures import People, make_rule
 from tests.receivers import HttpReceiver, SmtpReceiver
 
@@ -109,8 +109,26 @@ def test_a_suppress_link_suppresses_for_an_hour_naming_the_recipient(
     assert timedelta(minutes=59) < alert.suppressed_until - timezone.now() <= timedelta(minutes=60)
     event = alert.events.get(action="suppressed")
     assert event.actor_name == "lead@example.org" and event.actor is None
+    assert event.detail.endswith(": from the link in a notification (lead@example.org)")
+    assert Silence.objects.get().comment == "from the link in a notification (lead@example.org)"
     # The other action of the same message still works, once.
     assert confirm_and_post(link(mails_by_recipient(smtp_server, 2)["lead@example.org"], "Acknowledge"))[0] == 200
+
+
+def test_a_suppress_link_works_once_though_the_alert_stays_open(
+    smtp_server: SmtpReceiver, no_defaults: None, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
+    alert = fire(email_rule(), django_capture_on_commit_callbacks)
+    path = link(mails_by_recipient(smtp_server, 2)["oncall@example.org"], "Suppress 1 h")
+    assert confirm_and_post(path)[0] == 200
+    first = Alert.objects.get(id=alert.id).suppressed_until
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=30)):
+        again = Client().post(path)
+
+    assert again.status_code == 409 and "already used" in again.content.decode()
+    assert Alert.objects.get(id=alert.id).suppressed_until == first
+    assert alert.events.filter(action="suppressed").count() == 1
 
 
 def test_a_tampered_link_is_refused(
