@@ -117,10 +117,12 @@ def notify(alert: Alert, event: str) -> list[Delivery]:
     """
     channels = [channel for channel in alert.rule.channels.all() if takes(channel, event)]
     if alert.is_suppressed():
-        record(
-            alert, "notification held", detail=f"{event}: silenced until {alert.suppressed_until:%Y-%m-%d %H:%M} UTC"
-        )
         channels = [channel for channel in channels if event in MIRRORED and mirrors(channel)]
+        kept = ", ".join(repr(channel.name) for channel in channels)
+        detail = f"{event}: silenced until {alert.suppressed_until:%Y-%m-%d %H:%M} UTC"
+        record(
+            alert, "notification held", detail=detail + (f"; still sent to {kept}, which mirrors it" if kept else "")
+        )
     deliveries = []
     for channel in channels:
         if not channel.enabled:

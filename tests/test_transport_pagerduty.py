@@ -105,6 +105,8 @@ def test_a_silence_still_lets_pagerduty_close_its_incident(
         lifecycle.resolve(alert)
 
     assert [r.json()["event_action"] for r in pagerduty_receiver.wait_for(2)] == ["trigger", "resolve"]
+    held = alert.events.get(action="notification held").detail
+    assert held.startswith("resolved: silenced until ") and held.endswith("; still sent to 'pager', which mirrors it")
 
 
 def test_an_acknowledgement_of_an_alert_it_never_heard_of_is_not_sent(
