@@ -115,7 +115,11 @@ def notify(alert: Alert, event: str) -> list[Delivery]:
     firing notices and reminders also within the cooldown. A resolved or acknowledged notice
     goes only to channels that heard about the alert.
     """
-    channels = [channel for channel in alert.rule.channels.all() if takes(channel, event)]
+    every = list(alert.rule.channels.all())
+    channels = [channel for channel in every if takes(channel, event)]
+    if every and not channels:
+        # None of the rule's channels takes it (an acknowledgement, and no PagerDuty): nothing to hold.
+        return []
     if alert.is_suppressed():
         channels = [channel for channel in channels if event in MIRRORED and mirrors(channel)]
         kept = ", ".join(repr(channel.name) for channel in channels)

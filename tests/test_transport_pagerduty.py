@@ -191,3 +191,15 @@ def test_the_api_masks_the_routing_key_and_names_a_bad_one(people: People, no_de
     assert KEY not in str(channel.config) and channel.full_config()["routing_key"] == KEY
     for person in (people.viewer, people.responder, people.admin):
         assert KEY not in person.get(f"/api/v1/channels/{channel.id}").content.decode()
+
+
+def test_acknowledging_a_silenced_alert_without_pagerduty_writes_no_held_line(
+    people: People, log_channel: Channel
+) -> None:
+    alert = fire(make_rule(log_channel))
+    lifecycle.suppress(alert, None, 60)
+
+    lifecycle.acknowledge(alert, people.responder.user)
+
+    assert not alert.events.filter(action="notification held", detail__startswith="acknowledged").exists()
+    assert not alert.deliveries.filter(event="acknowledged").exists()
