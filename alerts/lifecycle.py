@@ -103,6 +103,8 @@ def acknowledge(
         if expires:
             detail = f"{reason} (remind again if still firing after {remind_after_minutes} min)".strip()
         record(alert, "acknowledged", actor=actor, detail=detail)
+        # Only kinds that mirror the alert's state take it (PagerDuty); see outbox.notify.
+        outbox.notify(alert, "acknowledged")
     return True
 
 

@@ -254,6 +254,9 @@ class Event(models.Model):
     rule = models.ForeignKey(Rule, models.SET_NULL, null=True, blank=True, related_name="events")
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    # Who acted without a login (an action link): the address the message went to, or
+    # "via Slack link". Empty for a user (actor) or the system.
+    actor_label = models.CharField(max_length=254, blank=True, default="")
     action = models.CharField(max_length=40)
     detail = models.TextField(blank=True, default="")
 
@@ -267,7 +270,9 @@ class Event(models.Model):
 
     @property
     def actor_name(self) -> str:
-        return self.actor.get_username() if self.actor else "system"
+        if self.actor:
+            return self.actor.get_username()
+        return self.actor_label or "system"
 
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -372,7 +377,7 @@ class Delivery(models.Model):
 
     alert = models.ForeignKey(Alert, models.CASCADE, null=True, blank=True, related_name="deliveries")
     channel = models.ForeignKey(Channel, models.CASCADE, related_name="deliveries")
-    event = models.CharField(max_length=10)
+    event = models.CharField(max_length=20)
     state = models.CharField(max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING)
     message = models.JSONField(default=dict)
     idempotency_key = models.CharField(max_length=64, unique=True, default=uuid.uuid4)
@@ -402,3 +407,13 @@ class RecipientSend(models.Model):
     class Meta:
         # Serves the per-recipient rate limit count.
         indexes = [models.Index(fields=["recipient", "at"], name="recipientsend_recipient_at")]
+
+
+class ActionLinkUse(models.Model):
+    """A signed action link that was used (alerts/action_links.py): each works once."""
+
+    link_id = models.CharField(max_length=32, unique=True)
+    alert = models.ForeignKey(Alert, models.CASCADE, related_name="link_uses")
+    action = models.CharField(max_length=20)
+    recipient = models.CharField(max_length=260)
+    used_at = models.DateTimeField(default=timezone.now)

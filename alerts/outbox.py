@@ -19,9 +19,23 @@ from . import delivery as sending
 from .delivery import deliver
 from .models import Alert, Channel, Delivery, DeliveryState
 from .timeline import number, record
-from .transports import ConfigError, Message, TransportError
+from .transports import TRANSPORTS, ConfigError, Message, TransportError
 
-EVENT_WORDS = {"firing": "Firing", "resolved": "Resolved", "reminder": "Still firing", "test": "Test"}
+EVENT_WORDS = {
+    "firing": "Firing",
+    "acknowledged": "Acknowledged",
+    "resolved": "Resolved",
+    "reminder": "Still firing",
+    "test": "Test",
+}
+# Notices that mirror the alert's state to a receiver that keeps its own (PagerDuty):
+# they reach only channels that heard of the alert, and a silence does not hold them back.
+MIRRORED = ("acknowledged", "resolved")
+
+
+def dedup_key(alert: Alert) -> str:
+    """What every notice of one alert shares, for receivers that group by it (PagerDuty)."""
+    return f"resilience-monitor:alert:{alert.id}"
 
 
 def message_for(alert: Alert, event: str) -> dict:
@@ -51,6 +65,7 @@ def message_for(alert: Alert, event: str) -> dict:
         "severity": alert.severity,
         "url": f"{settings.SITE_URL}/alerts/{alert.id}/",
         "fields": fields,
+        "dedup_key": dedup_key(alert),
     }
 
 
@@ -82,23 +97,42 @@ def enqueue(delivery: Delivery) -> None:
     deliver.delay_on_commit(delivery.id)
 
 
+def takes(channel: Channel, event: str) -> bool:
+    cls = TRANSPORTS.get(channel.kind)
+    return cls is not None and event in cls.events
+
+
+def mirrors(channel: Channel) -> bool:
+    """The channel keeps an incident of its own (PagerDuty): it hears acknowledgements."""
+    return takes(channel, "acknowledged")
+
+
 def notify(alert: Alert, event: str) -> list[Delivery]:
     """Write one delivery per channel of the alert's rule; call inside the change's transaction.
 
-    Held back while the alert is silenced; firing notices and reminders also within the
-    cooldown. A resolved notice goes only to channels that heard about the alert.
+    Each channel gets the events its kind takes (Transport.events). Held back while the
+    alert is silenced, except a MIRRORED notice to a channel that mirrors the alert's state;
+    firing notices and reminders also within the cooldown. A resolved or acknowledged notice
+    goes only to channels that heard about the alert.
     """
-    if alert.is_suppressed():
-        record(
-            alert, "notification held", detail=f"{event}: silenced until {alert.suppressed_until:%Y-%m-%d %H:%M} UTC"
-        )
+    every = list(alert.rule.channels.all())
+    channels = [channel for channel in every if takes(channel, event)]
+    if every and not channels:
+        # None of the rule's channels takes it (an acknowledgement, and no PagerDuty): nothing to hold.
         return []
+    if alert.is_suppressed():
+        channels = [channel for channel in channels if event in MIRRORED and mirrors(channel)]
+        kept = ", ".join(repr(channel.name) for channel in channels)
+        detail = f"{event}: silenced until {alert.suppressed_until:%Y-%m-%d %H:%M} UTC"
+        record(
+            alert, "notification held", detail=detail + (f"; still sent to {kept}, which mirrors it" if kept else "")
+        )
     deliveries = []
-    for channel in alert.rule.channels.all():
+    for channel in channels:
         if not channel.enabled:
             record(alert, "notification skipped", detail=f"{event}: channel {channel.name!r} is disabled")
             continue
-        if event == "resolved" and not alert.deliveries.filter(channel=channel).exists():
+        if event in MIRRORED and not alert.deliveries.filter(channel=channel).exists():
             continue
         if event in ("firing", "reminder") and in_cooldown(alert, channel):
             record(alert, "notification held", detail=f"{event}: channel {channel.name!r} is in its cooldown")

@@ -13,7 +13,7 @@ MASK = "********"
 
 @dataclass(frozen=True)
 class Message:
-    event: str  # "firing" | "resolved" | "reminder" | "test"
+    event: str  # "firing" | "acknowledged" | "resolved" | "reminder" | "test"
     alert_id: int | None
     title: str
     text: str
@@ -21,6 +21,9 @@ class Message:
     url: str
     idempotency_key: str
     fields: dict[str, str] = field(default_factory=dict)
+    # What a receiver that tracks incidents (PagerDuty) groups by: the same for every notice
+    # of one alert (alerts.outbox.dedup_key). Empty on messages stored before it existed.
+    dedup_key: str = ""
 
 
 class TransportError(Exception):
@@ -54,6 +57,9 @@ class Transport:
     label: ClassVar[str] = ""
     # Config keys that are secrets: encrypted at rest, masked when shown, never in a message.
     secret_keys: ClassVar[tuple[str, ...]] = ()
+    # The notices this kind is sent (alerts.outbox.notify): only a kind that mirrors the alert's
+    # state (PagerDuty) takes "acknowledged"; one with its own escalation needs no reminders.
+    events: ClassVar[frozenset[str]] = frozenset({"firing", "reminder", "resolved", "test"})
 
     def __init__(self, config: dict) -> None:
         self.config = config
