@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import delivery as sending
+from . import inhibition
 from .delivery import deliver
 from .models import Alert, Channel, Delivery, DeliveryState
 from .timeline import number, record
@@ -88,6 +89,8 @@ def notify(alert: Alert, event: str) -> list[Delivery]:
     Held back while the alert is silenced; firing notices and reminders also within the
     cooldown. A resolved notice goes only to channels that heard about the alert.
     """
+    if inhibition.hold(alert, event):
+        return []
     if alert.is_suppressed():
         record(
             alert, "notification held", detail=f"{event}: silenced until {alert.suppressed_until:%Y-%m-%d %H:%M} UTC"
