@@ -74,7 +74,12 @@ def evaluate_rule(rule: Rule, round: Round) -> Outcome:
             changed.append(alert)
         outcome.reminded += keep_firing(alert, round)
     Alert.objects.bulk_update(changed, ["value"])
-    for observation in ripe(rule, observations, round):
+    fired = ripe(rule, observations, round)
+    if fired and inhibition.can_inhibit(rule):
+        # Dependencies first: their alerts exist when their dependents' fire, which are held.
+        weight = inhibition.depended_on()
+        fired.sort(key=lambda observation: -weight.get(observation.service, 0))
+    for observation in fired:
         if observation.fingerprint not in opened:
             outcome.fired += lifecycle.fire(rule, observation) is not None
     return outcome

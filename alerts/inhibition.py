@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from monitoring import dependencies
 from monitoring.models import Service
 
 from .models import OPEN_STATES, Alert, AlertState, Metric, Rule, Severity
@@ -113,6 +114,17 @@ def can_inhibit(rule: Rule) -> bool:
     """Rules whose alerts may inhibit others: a round evaluates them first, so what they
     explain is held from its first notice in that round."""
     return rule.metric == Metric.BREAKER_OPEN_S or rule.severity == Severity.CRITICAL
+
+
+def depended_on() -> dict[str, int]:
+    """{service name: how many services depend on it, directly or through others}. Firing a
+    rule's alerts on the most depended-on services first fires each dependency's alert before
+    its dependents' (X depends on Y: Y counts X and all that X counts)."""
+    graph = dependencies.edges(reverse=True)
+    if not graph:
+        return {}
+    names = dict(Service.objects.filter(id__in=graph).values_list("id", "name"))
+    return {name: len(dependencies.reachable(service_id, graph)) for service_id, name in names.items()}
 
 
 def hold(alert: Alert, event: str) -> bool:

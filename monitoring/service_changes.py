@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import audit
+from . import audit, dependencies
 from .errors import InputError
 from .models import IngestToken, Service, WorkingTokens
 
@@ -36,14 +36,14 @@ def create_service(actor: Actor, name: str, depends_on: Sequence[int | str] = ()
             service = Service.objects.create(name=name)
             # A new service has no dependents yet: what it depends on cannot make a cycle.
             service.depends_on.set(services_named(service, depends_on))
-            after = {**audit.snapshot(service, SERVICE_FIELDS), **dependencies(service)}
+            after = {**audit.snapshot(service, SERVICE_FIELDS), **depends_on_names(service)}
             audit.record(actor, audit.CREATED, service, after=after)
     except IntegrityError:  # created by someone else since the check
         raise InputError("name", f"a service named {name!r} exists already") from None
     return service
 
 
-def dependencies(service: Service) -> dict:
+def depends_on_names(service: Service) -> dict:
     """What the audit trail keeps of a service's dependencies: their names, sorted."""
     return {"depends_on": sorted(service.depends_on.values_list("name", flat=True))}
 
@@ -65,24 +65,6 @@ def services_named(service: Service, refs: Sequence[int | str]) -> list[Service]
     return list(wanted.values())
 
 
-def path_between(start: int, goal: int, edges: dict[int, set[int]]) -> list[int] | None:
-    """The services from start to goal following depends_on, or None when goal is out of reach."""
-    came_from: dict[int, int | None] = {start: None}
-    todo = [start]
-    while todo:
-        current = todo.pop()
-        if current == goal:
-            path = [current]
-            while came_from[path[-1]] is not None:
-                path.append(came_from[path[-1]])
-            return path[::-1]
-        for following in edges.get(current, ()):
-            if following not in came_from:
-                came_from[following] = current
-                todo.append(following)
-    return None
-
-
 def set_dependencies(actor: Actor, service: Service, refs: Sequence[int | str]) -> Service:
     """The services this one depends on, by id or name, replacing the list. Refuses an unknown
     service, itself, and one that depends on this one already (a cycle), naming depends_on."""
@@ -91,19 +73,17 @@ def set_dependencies(actor: Actor, service: Service, refs: Sequence[int | str]) 
         # (SQLite's write transactions are IMMEDIATE: they take the whole database at once.)
         list(Service.objects.select_for_update().order_by("id").values_list("id", flat=True))
         wanted = services_named(service, refs)
-        edges: dict[int, set[int]] = {}
-        through = Service.depends_on.through.objects.exclude(from_service=service)
-        for source, target in through.values_list("from_service_id", "to_service_id"):
-            edges.setdefault(source, set()).add(target)
+        graph = dependencies.edges()
+        graph.pop(service.id, None)  # its own are being replaced
         for other in wanted:
-            loop = path_between(other.id, service.id, edges)
+            loop = dependencies.path(other.id, service.id, graph)
             if loop is not None:
                 names = dict(Service.objects.filter(id__in=loop).values_list("id", "name"))
                 chain = " → ".join(names[i] for i in loop)
                 raise InputError("depends_on", f"“{other.name}” depends on “{service.name}” already ({chain})")
-        before = dependencies(service)
+        before = depends_on_names(service)
         service.depends_on.set(wanted)
-        audit.record(actor, audit.UPDATED, service, before=before, after=dependencies(service))
+        audit.record(actor, audit.UPDATED, service, before=before, after=depends_on_names(service))
     return service
 
 

@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 from ninja import Schema
 from pydantic import AfterValidator, Field
 
+from . import dependencies
 from .inputs import Body, Id, Name, Whole, example, unchanged
 from .models import AuditEntry, Function, IngestToken, Refusal, RefusalReason, Service
 
@@ -254,26 +255,11 @@ def refused_today() -> list[dict]:
     ]
 
 
-def depending_on(service_id: int) -> set[int]:
-    """The services that depend on this one, directly or through others."""
-    edges: dict[int, set[int]] = {}
-    for source, target in Service.depends_on.through.objects.values_list("from_service_id", "to_service_id"):
-        edges.setdefault(target, set()).add(source)
-    found: set[int] = set()
-    todo = [service_id]
-    while todo:
-        for source in edges.get(todo.pop(), ()):
-            if source not in found:
-                found.add(source)
-                todo.append(source)
-    return found
-
-
 def dependency_choices(service: dict, chosen: list[str] | None = None) -> list[dict]:
     """Every other service as the settings form offers it: chosen or not, and `blocked` when it
     depends on this one already (choosing it would make a cycle)."""
     if chosen is None:
         chosen = [other["name"] for other in service["depends_on"]]
-    blocked = depending_on(service["id"])
+    blocked = dependencies.depending_on(service["id"])
     others = Service.objects.exclude(id=service["id"]).order_by("name").values_list("id", "name")
     return [{"id": i, "name": name, "chosen": name in chosen, "blocked": i in blocked} for i, name in others]
