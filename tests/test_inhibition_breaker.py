@@ -7,11 +7,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
+from alerts import inhibition
 from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Channel, Rule
+from monitoring.models import Service
 from tests.alert_fixtures import People, failures, make_rule, successes
 from tests.conftest import Reporter
 from tests.receivers import HttpReceiver
@@ -185,3 +189,26 @@ def test_it_does_not_hold_other_metrics_on_the_function(
     round_sent(django_capture_on_commit_callbacks)
     flapping = Alert.objects.get(rule=flips)
     assert flapping.inhibited_by is None and flapping.deliveries.get().event == "firing"
+
+
+def test_the_rounds_decision_takes_the_same_few_queries_for_any_number_of_alerts(rules: dict[str, Rule]) -> None:
+    checkout, db = Service.objects.create(name="checkout"), Service.objects.create(name="payments-db")
+    checkout.depends_on.add(db)
+
+    def seeded(n: int, offset: int) -> list[Alert]:
+        made = []
+        for i in range(offset, offset + n):
+            fingerprint = f"function:{i}"
+            common = {"fingerprint": fingerprint, "service": "checkout", "subject": f"f{i}", "threshold": 0}
+            Alert.objects.create(rule=rules["breaker"], metric="breaker_open_s", severity="critical", **common)
+            made.append(Alert.objects.create(rule=rules["errors"], metric="error_rate", severity="high", **common))
+        return made
+
+    counts = []
+    for n, offset in ((3, 0), (60, 100)):
+        alerts = seeded(n, offset)
+        with CaptureQueriesContext(connection) as queries:
+            decided = inhibition.decide(alerts)
+        assert len(decided) == n and all(decided[a.id].fingerprint == a.fingerprint for a in alerts)
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 4
