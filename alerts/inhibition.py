@@ -51,12 +51,12 @@ def decide(alerts: Iterable[Alert]) -> dict[int, Alert]:
     breaker on its function first; else the earliest critical alert on a dependency)."""
     alerts = list(alerts)
     breakers = breaker_alerts({a.fingerprint for a in alerts if a.metric in BREAKER_INHIBITS})
-    dependencies = dependency_alerts({a.service for a in alerts if a.metric not in NOT_BY_DEPENDENCY})
+    upstream = dependency_alerts({a.service for a in alerts if a.metric not in NOT_BY_DEPENDENCY})
     found = {}
     for alert in alerts:
         inhibitor = breakers.get(alert.fingerprint) if alert.metric in BREAKER_INHIBITS else None
         if inhibitor is None and alert.metric not in NOT_BY_DEPENDENCY:
-            inhibitor = dependencies.get(alert.service)
+            inhibitor = upstream.get(alert.service)
         if inhibitor is not None and inhibitor.id != alert.id:
             found[alert.id] = inhibitor
     return found
