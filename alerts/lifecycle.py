@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import health_flags, outbox, silences
+from . import health_flags, inhibition, outbox, silences
 from .models import OPEN_STATES, Alert, AlertState, Event, Rule
 from .timeline import number, record
 
@@ -177,3 +177,14 @@ def set_suppression(alert: Alert, until: datetime | None) -> None:
             record(alert, "suppression ended", detail="no silence matches any more")
         else:
             record(alert, "suppressed", detail=f"by a silence until {until:%Y-%m-%d %H:%M} UTC")
+
+
+def set_inhibition(alert: Alert, inhibitor: Alert | None) -> None:
+    """Show an inhibition that began, changed or ended on the alert. One that ended sends the
+    firing notice it held back, once: not to an alert acknowledged meanwhile or already notified."""
+    with transaction.atomic():
+        if inhibitor is not None:
+            inhibition.mark(alert, inhibitor)
+            return
+        if inhibition.unmark(alert) and inhibition.owes_firing(alert):
+            outbox.notify(alert, "firing")

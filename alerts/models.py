@@ -203,6 +203,11 @@ class Alert(models.Model):
     next_reminder_at = models.DateTimeField(null=True, blank=True)
     suppressed_until = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # The open alert that explains this one, so this one is not notified (alerts/inhibition.py):
+    # a breaker open on the same function, or a critical alert on a service its service depends
+    # on. Kept once resolved: it says why the alert was never notified.
+    inhibited_by = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="inhibits")
+    inhibited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]

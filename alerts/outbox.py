@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import delivery as sending
+from . import inhibition
 from .delivery import deliver
 from .models import Alert, Channel, Delivery, DeliveryState
 from .timeline import number, record
@@ -115,6 +116,8 @@ def notify(alert: Alert, event: str) -> list[Delivery]:
     firing notices and reminders also within the cooldown. A resolved or acknowledged notice
     goes only to channels that heard about the alert.
     """
+    if inhibition.hold(alert, event):
+        return []
     every = list(alert.rule.channels.all())
     channels = [channel for channel in every if takes(channel, event)]
     if every and not channels:

@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 class Service(models.Model):
     name = models.CharField(max_length=100, unique=True)
     created = models.DateTimeField(default=timezone.now)
+    # The services it needs: while one has an open critical alert, the alerts on this one's
+    # functions and queues are not notified (alerts/inhibition.py). Never a cycle (service_changes).
+    depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="dependents")
 
     class Meta:
         ordering = ["name"]

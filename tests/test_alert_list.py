@@ -21,6 +21,7 @@ ALERT_KEYS = {
     "value",
     "threshold",
     "summary",
+    "inhibited_by",
 }
 DELIVERY_KEYS = {"id", "channel", "kind", "state", "attempts", "last_error", "next_attempt_at", "sent_at"}
 

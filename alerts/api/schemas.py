@@ -25,6 +25,18 @@ class RuleRef(Schema):
     name: str
 
 
+class InhibitorOut(Schema):
+    """The open alert that explains this one, so this one is not notified."""
+
+    id: int
+    rule: str
+    service: str
+    subject: str
+    state: str
+    reason: str = Field(description='in words, e.g. "Breaker open on payments/charge"')
+    since: datetime | None
+
+
 class AlertOut(Schema):
     id: int
     rule: RuleRef | None  # None: the rule was deleted
@@ -41,6 +53,9 @@ class AlertOut(Schema):
     value: float | None
     threshold: float
     summary: str
+    inhibited_by: InhibitorOut | None = Field(
+        description="set while another alert inhibits this one: it is not notified (kept once resolved)"
+    )
 
 
 class EventOut(Schema):
