@@ -626,9 +626,24 @@ class ServiceHour(CallCounts):
         indexes = [models.Index(fields=["hour"], name="servicehour_hour")]
 
 
+class FleetMinute(CallCounts):
+    """Every service's calls in one settled minute, added up from ServiceMinute: the fleet's
+    trend reads one row per step, whatever the number of services."""
+
+    function = None
+    minute = models.DateTimeField(unique=True)  # serves the fleet's trend and the fold's upsert
+
+
+class FleetHour(CallCounts):
+    """Every service's calls in one hour, added up from FleetMinute once the hour is folded."""
+
+    function = None
+    hour = models.DateTimeField(unique=True)  # serves the fleet's trend over days and the fold's upsert
+
+
 class RollupMark(models.Model):
-    """One row: ServiceMinute holds every minute in [since, through) (ServiceHour every whole
-    hour of it), except the late minutes LateMinute still lists."""
+    """One row: ServiceMinute and FleetMinute hold every minute in [since, through) (ServiceHour
+    and FleetHour every whole hour of it), except the late minutes LateMinute still lists."""
 
     since = models.DateTimeField()
     through = models.DateTimeField()

@@ -2,8 +2,9 @@
 reads a few rows per step instead of every function's minute buckets.
 
 - `fold()` (a periodic job, every minute) adds up the minute buckets of settled minutes
-  (older than SETTLE) per service into ServiceMinute, in one SQL statement, and each hour
-  it completes into ServiceHour; RollupMark says which minutes [since, through) are folded.
+  (older than SETTLE) per service into ServiceMinute, in one SQL statement, those per minute
+  into FleetMinute (the fleet's trend reads one row per step), and each hour it completes
+  into ServiceHour and FleetHour; RollupMark says which minutes [since, through) are folded.
   Each row is written whole (a re-fold replaces it), so folding a minute again is harmless.
 - Late calls: ingest takes calls up to 24 h old. A batch holding a call older than LATE
   (less than SETTLE, so a batch still being written when the fold passes its minute is
@@ -28,7 +29,16 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import CallBucket, Function, LateMinute, RollupMark, ServiceHour, ServiceMinute
+from .models import (
+    CallBucket,
+    FleetHour,
+    FleetMinute,
+    Function,
+    LateMinute,
+    RollupMark,
+    ServiceHour,
+    ServiceMinute,
+)
 from .ranges import HOUR, floor, minute_cutoff
 from .writers import writer
 
@@ -46,62 +56,84 @@ SUMS = (
     " SUM(retries) AS retries, SUM(latency_sum_ms) AS latency_sum_ms, MAX(latency_max_ms) AS latency_max_ms"
 )
 COLUMNS = ("success", "failure", "timeout", "rejected", "retries", "latency_sum_ms", "latency_max_ms", "histogram")
-# A service's minute buckets added up per minute: the counts, and the histograms merged key by
-# key and made one object again. WHERE true: without it SQLite would read ON CONFLICT as
-# part of the SELECT's join.
-FOLD_MINUTES = """
-INSERT INTO {minutes} (service_id, minute, {columns})
-SELECT c.service_id, c.minute, {counted}, COALESCE(h.histogram, '{{}}')
+# Rows of one table in [start, end) added up per group into another: the counts summed, the
+# histograms merged key by key and made one object again; each row written whole. WHERE true:
+# without it SQLite would read ON CONFLICT as part of the SELECT's join.
+ROLL = """
+INSERT INTO {target} ({keys}, {columns})
+SELECT {values}, {counted}, COALESCE(h.histogram, '{{}}')
 FROM (
-    SELECT f.service_id, {buckets}.minute, {sums}
-    FROM {buckets} JOIN {functions} f ON f.id = {buckets}.function_id
-    WHERE {buckets}.minute >= %(start)s AND {buckets}.minute < %(end)s{only} GROUP BY 1, 2
+    SELECT {groups}, {sums} FROM {source}{join}
+    WHERE {source}.{time} >= %(start)s AND {source}.{time} < %(end)s{only} GROUP BY {positions}
 ) AS c LEFT JOIN (
-    SELECT service_id, minute, {object}(key, n) AS histogram FROM (
-        SELECT f.service_id, {buckets}.minute, h.key, SUM({value}) AS n
-        FROM {buckets} JOIN {functions} f ON f.id = {buckets}.function_id, {each} AS h
-        WHERE {buckets}.minute >= %(start)s AND {buckets}.minute < %(end)s{only} GROUP BY 1, 2, 3
-    ) AS e GROUP BY 1, 2
-) AS h ON h.service_id = c.service_id AND h.minute = c.minute
+    SELECT {names}, {object}(key, n) AS histogram FROM (
+        SELECT {groups}, h.key, SUM({value}) AS n FROM {source}{join}, {each} AS h
+        WHERE {source}.{time} >= %(start)s AND {source}.{time} < %(end)s{only} GROUP BY {positions}, h.key
+    ) AS e GROUP BY {positions}
+) AS h ON {on}
 WHERE true
-ON CONFLICT (service_id, minute) DO UPDATE SET {replaced}
-"""
-# One hour of every (or one) service's minutes into its hourly row.
-FOLD_HOUR = """
-INSERT INTO {hours} (service_id, hour, {columns})
-SELECT c.service_id, %(start)s, {counted}, COALESCE(h.histogram, '{{}}')
-FROM (
-    SELECT service_id, {sums} FROM {minutes}
-    WHERE minute >= %(start)s AND minute < %(end)s{only} GROUP BY 1
-) AS c LEFT JOIN (
-    SELECT service_id, {object}(key, n) AS histogram FROM (
-        SELECT service_id, h.key, SUM({value}) AS n FROM {minutes}, {each} AS h
-        WHERE minute >= %(start)s AND minute < %(end)s{only} GROUP BY 1, 2
-    ) AS e GROUP BY 1
-) AS h ON h.service_id = c.service_id
-WHERE true
-ON CONFLICT (service_id, hour) DO UPDATE SET {replaced}
+ON CONFLICT ({keys}) DO UPDATE SET {replaced}
 """
 
 
-def statement(sql: str, only: str = "") -> str:
-    engine = writer()
-    minutes, buckets = ServiceMinute._meta.db_table, CallBucket._meta.db_table
-    source = buckets if sql is FOLD_MINUTES else minutes
-    return sql.format(
-        minutes=minutes,
-        hours=ServiceHour._meta.db_table,
-        buckets=buckets,
-        functions=Function._meta.db_table,
-        columns=", ".join(COLUMNS),
-        counted=", ".join(f"c.{name}" for name in COLUMNS[:-1]),
-        sums=SUMS,
-        only=only,
-        object=engine.histogram_object,
-        value=engine.histogram_value,
-        each=engine.each(source),
-        replaced=", ".join(f"{name} = excluded.{name}" for name in COLUMNS),
-    )
+@dataclass(frozen=True)
+class Roll:
+    """One level of roll-up: which rows of source add up into which row of target."""
+
+    target: type
+    source: type
+    time: str  # the source's time column
+    groups: tuple[tuple[str, str], ...]  # (expression, name) the source's rows are grouped by
+    values: tuple[str, ...]  # the target's key values, from c (the groups) or the parameters
+    keys: tuple[str, ...]  # the target's unique key
+    join: str = ""
+
+    def sql(self, only: str = "") -> str:
+        engine = writer()
+        source = self.source._meta.db_table
+        names = [name for _, name in self.groups]
+        return ROLL.format(
+            target=self.target._meta.db_table,
+            keys=", ".join(self.keys),
+            columns=", ".join(COLUMNS),
+            values=", ".join(self.values),
+            counted=", ".join(f"c.{name}" for name in COLUMNS[:-1]),
+            groups=", ".join(f"{expression} AS {name}" for expression, name in self.groups),
+            names=", ".join(names),
+            positions=", ".join(str(i + 1) for i in range(len(names))),
+            on=" AND ".join(f"h.{name} = c.{name}" for name in names),
+            sums=SUMS,
+            source=source,
+            join=self.join.format(source=source, functions=Function._meta.db_table),
+            time=self.time,
+            only=only,
+            object=engine.histogram_object,
+            value=engine.histogram_value,
+            each=engine.each(source),
+            replaced=", ".join(f"{name} = excluded.{name}" for name in COLUMNS),
+        )
+
+
+SERVICE_MINUTES = Roll(
+    ServiceMinute,
+    CallBucket,
+    "minute",
+    (("f.service_id", "service_id"), (f"{CallBucket._meta.db_table}.minute", "minute")),
+    ("c.service_id", "c.minute"),
+    ("service_id", "minute"),
+    join=" JOIN {functions} f ON f.id = {source}.function_id",
+)
+SERVICE_HOUR = Roll(
+    ServiceHour,
+    ServiceMinute,
+    "minute",
+    (("service_id", "service_id"),),
+    ("c.service_id", "%(start)s"),
+    ("service_id", "hour"),
+)
+FLEET_MINUTES = Roll(FleetMinute, ServiceMinute, "minute", (("minute", "minute"),), ("c.minute",), ("minute",))
+# Grouped by a constant: one row when the hour has calls, none when it has not.
+FLEET_HOUR = Roll(FleetHour, FleetMinute, "minute", (("1", "one"),), ("%(start)s",), ("hour",))
 
 
 def run(sql: str, start: datetime, end: datetime, **more: object) -> int:
@@ -152,9 +184,11 @@ def fold_once(now: datetime) -> int | None:
         if end <= mark.through:
             mark.save(update_fields=["since", "through"])
             return None
-        written = run(statement(FOLD_MINUTES), mark.through, end)
+        written = run(SERVICE_MINUTES.sql(), mark.through, end)
+        run(FLEET_MINUTES.sql(), mark.through, end)
         if end == floor(end, HOUR):
-            run(statement(FOLD_HOUR), end - HOUR, end)
+            run(SERVICE_HOUR.sql(), end - HOUR, end)
+            run(FLEET_HOUR.sql(), end - HOUR, end)
         mark.through = end
         mark.save(update_fields=["since", "through"])
     return written
@@ -175,30 +209,53 @@ def fold_late() -> int:
                     by_service[service_id].add(minute)
             for service_id, minutes in by_service.items():
                 written += fold_again(service_id, minutes, mark.through)
+            fold_fleet_again(set().union(*by_service.values()), mark.through)
             # By id: a row a batch adds meanwhile stays for the next fold.
             LateMinute.objects.filter(id__in=[row[0] for row in rows]).delete()
 
 
+def among(column: str, minutes: set[datetime]) -> tuple[str, dict]:
+    """AND column IN (the minutes), with its parameters."""
+    values = {f"m{i}": minute for i, minute in enumerate(sorted(minutes))}
+    return f" AND {column} IN ({', '.join(f'%({name})s' for name in values)})", values
+
+
+def whole(minutes: set[datetime], through: datetime) -> list[datetime]:
+    """The hours of these minutes folded whole already: their rows are written again."""
+    return [hour for hour in sorted({floor(minute, HOUR) for minute in minutes}) if hour + HOUR <= through]
+
+
 def fold_again(service_id: int, minutes: set[datetime], through: datetime) -> int:
-    names = [f"m{i}" for i in range(len(minutes))]
-    marks = ", ".join(f"%({name})s" for name in names)
-    only = f" AND f.service_id = %(service)s AND {CallBucket._meta.db_table}.minute IN ({marks})"
-    values = dict(zip(names, sorted(minutes), strict=True))
-    written = run(statement(FOLD_MINUTES, only), min(minutes), max(minutes) + MINUTE, service=service_id, **values)
-    for hour in sorted({floor(minute, HOUR) for minute in minutes}):
-        if hour + HOUR <= through:  # a whole hour folded already: its row again
-            run(statement(FOLD_HOUR, " AND service_id = %(service)s"), hour, hour + HOUR, service=service_id)
+    only, values = among(f"{CallBucket._meta.db_table}.minute", minutes)
+    first, last = min(minutes), max(minutes) + MINUTE
+    written = run(
+        SERVICE_MINUTES.sql(" AND f.service_id = %(service)s" + only), first, last, service=service_id, **values
+    )
+    for hour in whole(minutes, through):
+        run(SERVICE_HOUR.sql(" AND service_id = %(service)s"), hour, hour + HOUR, service=service_id)
     return written
+
+
+def fold_fleet_again(minutes: set[datetime], through: datetime) -> None:
+    if not minutes:
+        return
+    only, values = among("minute", minutes)
+    run(FLEET_MINUTES.sql(only), min(minutes), max(minutes) + MINUTE, **values)
+    for hour in whole(minutes, through):
+        run(FLEET_HOUR.sql(), hour, hour + HOUR)
 
 
 def forget_old(now: datetime | None = None) -> int:
     """Service minutes as old as the minute buckets retention rolls up (their hours stay), and
     hours as old as the function hours retention forgets; returns the rows deleted."""
     now = now or timezone.now()
-    minutes, _ = ServiceMinute.objects.filter(minute__lt=minute_cutoff(now)).delete()
     hour_cutoff = now - timedelta(days=settings.MONITOR_HOURLY_RETENTION_DAYS)
-    hours, _ = ServiceHour.objects.filter(hour__lt=hour_cutoff).delete()
-    return minutes + hours
+    deleted = 0
+    for minutes in (ServiceMinute, FleetMinute):
+        deleted += minutes.objects.filter(minute__lt=minute_cutoff(now)).delete()[0]
+    for hours in (ServiceHour, FleetHour):
+        deleted += hours.objects.filter(hour__lt=hour_cutoff).delete()[0]
+    return deleted
 
 
 def late_minutes(minutes: Iterable[tuple[int, datetime]], now: datetime | None = None) -> set[datetime]:

@@ -9,7 +9,7 @@ Figures, all summed by the database (GROUP BY), whatever the number of functions
 
 Like series.py, minute buckets are read up to their retention and hourly roll-ups before it:
 a window that reaches past the minute buckets is read by the hour. A service's or the fleet's
-trend reads the services' roll-ups (rollups.py) for the minutes the fold has added up, and
+trend reads the roll-ups (rollups.py, a service's or the fleet's) for the minutes folded, and
 every function's rows only for the rest (the last minutes, late calls, before the roll-ups
 began): the same figures, from a few rows per step.
 """
@@ -24,7 +24,7 @@ from django.db import connection
 from django.utils import timezone
 
 from . import rollups
-from .models import CallBucket, CallHour, Function, ServiceHour, ServiceMinute
+from .models import CallBucket, CallHour, FleetHour, FleetMinute, Function, ServiceHour, ServiceMinute
 from .ranges import EPOCH, HOUR, Window, floor, minute_cutoff
 from .series import point
 from .writers import SUMMED, writer
@@ -48,8 +48,14 @@ class Scope:
         return "", []
 
     def rolled_where(self) -> tuple[str, list]:
-        """The same scope in the services' roll-ups."""
+        """The same scope in the roll-ups (the fleet's have nothing to pick)."""
         return (" AND service_id = %s", [self.service_id]) if self.service_id is not None else ("", [])
+
+    def rolled_tables(self) -> tuple[str, str]:
+        """(by the minute, by the hour): a service's roll-ups, or the fleet's."""
+        if self.service_id is not None:
+            return ServiceMinute._meta.db_table, ServiceHour._meta.db_table
+        return FleetMinute._meta.db_table, FleetHour._meta.db_table
 
     def rolled(self, now: datetime) -> rollups.Rolled | None:
         """What the roll-ups hold for this scope; a single function reads its own rows."""
@@ -139,15 +145,15 @@ def plan(scope: Scope, window: Window, now: datetime, rolled: rollups.Rolled | N
         marks, params = among("minute", late)
         sources.append(Source(CallBucket._meta.db_table, "minute", "1 = 1" + marks + where, params + scoped))
     where, scoped = scope.rolled_where()
+    by_minute, by_hour = scope.rolled_tables()
     whole = joined(whole_hours(lo, hi, late), HOUR) if hours else []
     if whole:
         timed, params = spans("hour", whole)
-        sources.append(Source(ServiceHour._meta.db_table, "hour", timed + where, params + scoped))
+        sources.append(Source(by_hour, "hour", timed + where, params + scoped))
     if parts := minus(lo, hi, whole):
         timed, params = spans("minute", parts)
         marks, excluded = among("minute", late, negate=True) if late else ("", [])
-        table = ServiceMinute._meta.db_table
-        sources.append(Source(table, "minute", timed + marks + where, params + excluded + scoped))
+        sources.append(Source(by_minute, "minute", timed + marks + where, params + excluded + scoped))
     return sources
 
 

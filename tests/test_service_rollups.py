@@ -14,6 +14,8 @@ from django.test import Client
 from monitoring import histogram, rollups
 from monitoring.models import (
     CallBucket,
+    FleetHour,
+    FleetMinute,
     Function,
     LateMinute,
     RollupMark,
@@ -71,6 +73,12 @@ def test_the_fold_adds_up_every_minute_bucket_per_service_and_hour(folded: dict[
     whole = {key: sums for key, sums in by_hour.items() if key[1] + HOUR <= mark.through}
     assert len(whole) == 9
     assert added_up(list(ServiceHour.objects.all()), lambda row: (row.service_id, row.hour)) == approx(whole)
+    # The fleet's: every service's added up.
+    fleet = added_up(list(buckets), lambda row: row.minute)
+    assert added_up(list(FleetMinute.objects.all()), lambda row: row.minute) == approx(fleet)
+    fleet_hours = added_up(list(buckets), lambda row: floor(row.minute, HOUR))
+    whole_fleet = {hour: sums for hour, sums in fleet_hours.items() if hour + HOUR <= mark.through}
+    assert added_up(list(FleetHour.objects.all()), lambda row: row.hour) == approx(whole_fleet)
 
 
 def test_folding_again_changes_nothing(folded: dict[str, Function]) -> None:
@@ -165,6 +173,7 @@ def test_a_late_call_is_in_the_trend_before_and_after_the_fold(people: People, r
     assert trend() == before_fold
     minute = floor(later - timedelta(minutes=30), MINUTE)
     assert ServiceMinute.objects.get(service=service, minute=minute).failure == 2
+    assert FleetMinute.objects.get(minute=minute).failure == 2
 
 
 def test_a_late_call_into_a_whole_hour_folds_the_hour_again(people: People, reporter: Reporter) -> None:
@@ -177,6 +186,8 @@ def test_a_late_call_into_a_whole_hour_folds_the_hour_again(people: People, repo
     rollups.fold(later)
     hour = ServiceHour.objects.get(hour=floor(NOW, HOUR))
     assert hour.failure == 1 + 4
+    assert FleetHour.objects.get(hour=floor(NOW, HOUR)).failure == 1 + 4
+    assert FleetMinute.objects.get(minute=floor(NOW, MINUTE)).failure == 1 + 4
 
 
 def test_a_steady_batch_records_nothing(client: Client, reporter: Reporter) -> None:
