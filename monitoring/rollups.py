@@ -14,8 +14,9 @@ reads a few rows per step instead of every function's minute buckets.
   rest of a range and for the minutes LateMinute lists: the answer does not depend on
   whether the fold has run.
 
-Not counted: a function deleted after its minutes were folded still counts in its service's
-roll-ups (its own buckets are gone with it).
+Where the roll-ups and the buckets differ: a function deleted after its minutes were folded
+still counts in its service's and the fleet's roll-ups (its own buckets are gone with it),
+a deleted service in the fleet's.
 """
 
 from __future__ import annotations
