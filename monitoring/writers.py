@@ -252,6 +252,7 @@ class PostgresWriter(Reads):
             return cursor.fetchone() is not None
 
     histogram_value = "h.value::int"
+    histogram_object = "jsonb_object_agg"  # (key, count) rows back into one histogram (rollups.py)
 
     def slot(self, column: str, step_s: int) -> str:
         return f"(floor(extract(epoch from {column}) / {int(step_s)}) * {int(step_s)})::bigint"
@@ -353,6 +354,7 @@ class SqliteWriter(Reads):
             return cursor.rowcount == 1
 
     histogram_value = "h.value"
+    histogram_object = "json_group_object"
 
     def slot(self, column: str, step_s: int) -> str:
         return f"(CAST(strftime('%%s', {column}) AS INTEGER) / {int(step_s)}) * {int(step_s)}"
