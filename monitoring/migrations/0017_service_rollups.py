@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0015_cumulative_points'),
+        ('monitoring', '0016_service_dependencies'),
     ]
 
     operations = [
