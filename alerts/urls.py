@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from . import views
+from . import status_public, views
 
 urlpatterns = [
     path("alerts/", views.alerts, name="alerts"),
@@ -10,4 +10,9 @@ urlpatterns = [
     path("silences/", include("alerts.silence_urls")),
     path("", include("alerts.rule_urls")),
     path("channels/", include("alerts.channel_pages")),
+    path("status-pages/", include("alerts.status_urls")),
+    # The public status pages: no login (tests/test_every_page_needs_a_login.py lists them as open).
+    path("status/<slug:slug>/", status_public.status_page, name="status-public"),
+    path("status/<slug:slug>.json", status_public.status_json, name="status-json"),
+    path("status/<slug:slug>/feed.atom", status_public.incident_feed, name="status-feed"),
 ]
