@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.utils.feedgenerator import Atom1Feed
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import conditional_page, require_safe
@@ -37,7 +38,9 @@ def published(slug: str) -> StatusPage:
 @public
 def status_page(request: HttpRequest, slug: str) -> HttpResponse:
     view = status_read.with_bars(status_read.public_view(published(slug)))
-    return render(request, "alerts/status_public.html", {"view": view})
+    # Rendered without the request: no context processor reads the session or the user, so
+    # the answer does not vary by cookie and a shared cache keeps one copy for everyone.
+    return HttpResponse(render_to_string("alerts/status_public.html", {"view": view}))
 
 
 @public

@@ -72,7 +72,7 @@ def current(components: list[StatusComponent]) -> dict[int, dict]:
         out[component.id] = {
             "status": worst([STATUS_OF_HEALTH.get(r[2], "no_data") for r in mine]),
             "calls": calls,
-            "error_rate": round(errors / calls, 6) if calls else None,
+            "error_rate": errors / calls if calls else None,
         }
     return out
 
