@@ -29,6 +29,17 @@ NEW_PAGE = {"enabled": True, "show_figures": False}
 CHECKBOXES = ("enabled", "show_figures")
 
 
+def as_numbers(values: dict, *names: str) -> dict:
+    """A form's whole numbers as the API's JSON numbers ("3" -> 3); other text is left for the
+    schema to refuse, naming the field."""
+    out = dict(values)
+    for name in names:
+        text = values.get(name)
+        if isinstance(text, str) and text.lstrip("-").isdigit() and len(text) < 20:
+            out[name] = int(text)
+    return out
+
+
 def offset_of(request: HttpRequest) -> int:
     given = request.GET.get("offset", "")
     return min(int(given), MAX_OFFSET) if given.isascii() and given.isdigit() else 0
@@ -136,7 +147,7 @@ def delete_status_page(request: HttpRequest, page_id: int) -> HttpResponse:
 def add_component(request: HttpRequest, page_id: int) -> HttpResponse:
     status_page = get_object_or_404(StatusPage, id=page_id)
     values = form_values(request.POST)
-    payload, errors = parse(ComponentIn, values)
+    payload, errors = parse(ComponentIn, as_numbers(values, "position"))
     if payload is not None:
         try:
             component = changes.add_component(request.user, status_page, payload)
@@ -152,7 +163,7 @@ def add_component(request: HttpRequest, page_id: int) -> HttpResponse:
 @page_for("admin")
 def change_component(request: HttpRequest, page_id: int, component_id: int) -> HttpResponse:
     component = get_object_or_404(StatusComponent.objects.select_related("page"), id=component_id, page_id=page_id)
-    payload, errors = parse(ComponentPatch, form_values(request.POST))
+    payload, errors = parse(ComponentPatch, as_numbers(form_values(request.POST), "position"))
     if payload is None:
         problem = next(iter(errors.items()))
         messages.error(request, f"“{component.public_name}” was not saved: {problem[0]} {problem[1]}.")
@@ -176,7 +187,7 @@ def remove_component(request: HttpRequest, page_id: int, component_id: int) -> H
 def publish(request: HttpRequest, page_id: int) -> HttpResponse:
     status_page = get_object_or_404(StatusPage, id=page_id)
     values = form_values(request.POST)
-    payload, errors = parse(IncidentIn, values)
+    payload, errors = parse(IncidentIn, as_numbers(values, "alert"))
     if payload is not None:
         try:
             incident = changes.publish(request.user, status_page, payload)
