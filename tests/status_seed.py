@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from alerts.models import StatusComponent, StatusPage
+from alerts.models import StatusComponent, StatusIncident, StatusPage
 from monitoring.models import CallBucket, CallHour, Function, Service
 
 NOW = datetime(2026, 11, 30, 12, 30, 20, tzinfo=UTC)
@@ -56,6 +56,15 @@ def seed_calls(rows: list[Seeded], functions: dict[str, Function]) -> None:
             CallHour.objects.create(hour=row.at, **counts)
         else:
             CallBucket.objects.create(minute=row.at, shard=shard % 4, **counts)
+
+
+def status_page_rows() -> dict[str, int]:
+    """A status page with a component and an incident: the {page_id}, {component_id} and
+    {incident_id} of the API's paths, for the tests that walk every operation."""
+    page = StatusPage.objects.create(slug="walked", title="Walked")
+    component = StatusComponent.objects.create(page=page, service=Service.objects.first(), public_name="Walked")
+    incident = StatusIncident.objects.create(page=page, title="Walked")
+    return {"page_id": page.id, "component_id": component.id, "incident_id": incident.id}
 
 
 def make_status_page(slug: str = "acme", **fields: object) -> StatusPage:
