@@ -29,7 +29,7 @@ STATUS_WORDS = {
     "outage": "Outage",
     "no_data": "No data",
 }
-# A bar is green from 99 % uptime, amber from 95 %, red below.
+# A bar is green from 99% uptime, amber from 95%, red below.
 GOOD, FAIR = 0.99, 0.95
 RANK = {"outage": 0, "degraded": 1, "operational": 2, "no_data": 3}
 
