@@ -116,7 +116,7 @@ def incidents(page: StatusPage, now: datetime) -> tuple[list[dict], list[dict]]:
 def public_view(page: StatusPage, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     components = list(page.components.select_related("service"))
-    uptime = status_uptime.days(components, now)
+    uptime = status_uptime.days(page, components, now)
     status = current(components)
     shown = []
     for component in components:

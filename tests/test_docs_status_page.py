@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.test import Client
 
 from alerts.models import StatusIncident, StatusPage, StatusUpdate
@@ -43,6 +44,7 @@ def same_shape(doc: object, real: object, path: str = "$") -> None:
 
 @pytest.mark.django_db
 def test_the_json_example_has_a_real_answers_shape(client: Client) -> None:
+    cache.clear()
     example = json.loads(re.search(r"^```json\n(.*?)^```", DOC.read_text(), re.M | re.S).group(1))
     with time_machine.travel(NOW, tick=False):
         page = make_status_page(show_figures=True, description="How our shop is doing.")
