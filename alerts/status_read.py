@@ -60,7 +60,7 @@ def worst(statuses: list[str]) -> str:
 
 def current(components: list[StatusComponent]) -> dict[int, dict]:
     """{component id: {"status", "calls", "error_rate"}} over the last 5 minutes."""
-    rows = function_health(components)
+    rows = function_health(components) if components else []
     out = {}
     for component in components:
         if component.function_id:

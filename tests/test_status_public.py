@@ -204,3 +204,11 @@ def test_an_unknown_or_disabled_page_is_404(client: Client, page: StatusPage) ->
     StatusPage.objects.filter(id=page.id).update(enabled=False)
     for url in ("/status/acme/", "/status/acme.json", "/status/acme/feed.atom"):
         assert client.get(url).status_code == 404
+
+
+def test_a_page_without_components_says_so(client: Client) -> None:
+    StatusPage.objects.create(slug="new", title="New page")
+    html = client.get("/status/new/").content.decode()
+    assert "Nothing is shown on this page yet." in html and "No current data" in html
+    data = client.get("/status/new.json").json()
+    assert data["components"] == [] and data["status"]["indicator"] == "no_data"
