@@ -422,3 +422,87 @@ class ActionLinkUse(models.Model):
     action = models.CharField(max_length=20)
     recipient = models.CharField(max_length=260)
     used_at = models.DateTimeField(default=timezone.now)
+
+
+# Status pages (alerts/status_pages.py writes them, alerts/status_read.py reads them): what a
+# team shows its users, with public names only.
+
+
+class StatusPage(models.Model):
+    """A public page at /status/<slug>/: chosen services or functions, and published incidents."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    title = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True, default="")
+    # Off: the public URLs answer 404 (the admin pages still show it).
+    enabled = models.BooleanField(default=True)
+    # On: the public page also shows each component's 90-day uptime and current error rate.
+    show_figures = models.BooleanField(default=False)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StatusComponent(models.Model):
+    """One line of a status page: a whole service, or one of its functions, under a public name."""
+
+    page = models.ForeignKey(StatusPage, models.CASCADE, related_name="components")
+    service = models.ForeignKey("monitoring.Service", models.CASCADE, related_name="+")
+    function = models.ForeignKey("monitoring.Function", models.CASCADE, null=True, blank=True, related_name="+")
+    public_name = models.CharField(max_length=100)
+    position = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.public_name
+
+
+class IncidentState(models.TextChoices):
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
+class StatusIncident(models.Model):
+    """An incident published on a status page, from an alert or written by hand."""
+
+    page = models.ForeignKey(StatusPage, models.CASCADE, related_name="incidents")
+    # Null for one written by hand, or once the alert is forgotten by retention.
+    alert = models.ForeignKey(Alert, models.SET_NULL, null=True, blank=True, related_name="+")
+    title = models.CharField(max_length=200)
+    state = models.CharField(max_length=15, choices=IncidentState.choices, default=IncidentState.INVESTIGATING)
+    started_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        # Serves the public page: its incidents open now or resolved in the last 14 days.
+        indexes = [models.Index(fields=["page", "-started_at"], name="statusincident_page_started")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StatusUpdate(models.Model):
+    """A short note an admin writes on an incident, with the state it moved the incident to."""
+
+    incident = models.ForeignKey(StatusIncident, models.CASCADE, related_name="updates")
+    at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=15, choices=IncidentState.choices)
+    body = models.CharField(max_length=2000)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.state}: {self.body[:50]}"

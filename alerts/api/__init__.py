@@ -1,13 +1,13 @@
-"""The alerts app's part of /api/v1/: alerts, rules, channels, silences, deliveries."""
+"""The alerts app's part of /api/v1/: alerts, rules, channels, silences, deliveries, status pages."""
 
 from __future__ import annotations
 
 from ninja import Router
 
-from . import alerts, channels, deliveries, rules, silences
+from . import alerts, channels, deliveries, rules, silences, status_pages
 
 router = Router()
-for module in (alerts, rules, channels, silences, deliveries):
+for module in (alerts, rules, channels, silences, deliveries, status_pages):
     router.add_router("", module.router)
 
 __all__ = ["router"]
