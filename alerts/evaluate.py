@@ -110,7 +110,7 @@ def evaluate_all(rules: list[Rule] | None = None, function_ids: set[int] | None 
     total = Outcome()
     if function_ids is None:
         refresh_suppression(round.now)
-    for rule in rules if rules is not None else Rule.objects.filter(enabled=True):
+    for rule in rules if rules is not None else Rule.objects.configured().filter(enabled=True):
         try:
             outcome = evaluate_rule(rule, round)
         except Exception:

@@ -99,6 +99,7 @@ KINDS = {
     "ingesttoken": "Ingest tokens",
     "user": "People",
     "usertoken": "API tokens",
+    "slo": "SLOs",
 }
 
 # How one object of each kind reads in a sentence ("admin created ingest token rmi_…").
@@ -110,6 +111,7 @@ KIND_NAMES = {
     "ingesttoken": "ingest token",
     "user": "person",
     "usertoken": "API token",
+    "slo": "SLO",
 }
 
 
