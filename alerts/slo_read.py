@@ -160,6 +160,7 @@ def budget_series(slo: SLO, now: datetime | None = None) -> list[dict]:
         if counts is not None:
             bad += counts.bad
         left = 1.0 if not allowed else 1 - bad / allowed
-        points.append({"at": min(moment + HOUR, now), "budget_left": round(left, 6), "calls": counts.total if counts else 0})
+        calls = counts.total if counts else 0
+        points.append({"at": min(moment + HOUR, now), "budget_left": round(left, 6), "calls": calls})
         moment += HOUR
     return points

@@ -41,9 +41,7 @@ def get_slo(request: HttpRequest, slo_id: int) -> dict:
     return slo_read.slo_out(get_object_or_404(slo_read.listed(), id=slo_id))
 
 
-@router.get(
-    "/slos/{slo_id}/budget", auth=user_auth, response={200: list[BudgetPointOut], **errors(401, 404, 422, 503)}
-)
+@router.get("/slos/{slo_id}/budget", auth=user_auth, response={200: list[BudgetPointOut], **errors(401, 404, 422, 503)})
 def get_slo_budget(request: HttpRequest, slo_id: int) -> list[dict]:
     """The budget left through the SLO window, one point an hour; the last one is now."""
     return slo_read.budget_series(get_object_or_404(slo_read.listed(), id=slo_id))
