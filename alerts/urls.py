@@ -10,4 +10,5 @@ urlpatterns = [
     path("silences/", include("alerts.silence_urls")),
     path("", include("alerts.rule_urls")),
     path("channels/", include("alerts.channel_pages")),
+    path("slos/", include("alerts.slo_urls")),
 ]
