@@ -28,16 +28,39 @@ PAGE_SIZE = 25
 NUMBERS = ("target", "latency_ms", "window_days")
 ALERT_FIELDS = ("name", "long_minutes", "short_minutes", "burn_rate", "severity")
 ALERT_NUMBERS = ("long_minutes", "short_minutes", "burn_rate")
-BADGES = {"ok": "healthy", "firing": "firing", "exhausted": "unhealthy", "no data": "none", "disabled": "off"}
+BADGES = {
+    "ok": "healthy",
+    "firing": "firing",
+    "burning": "degraded",
+    "exhausted": "unhealthy",
+    "no data": "none",
+    "disabled": "off",
+}
+
+
+def times(burn: float | None) -> str:
+    """A burn rate as read: "14.4x", "0.25x"; "no calls" without any."""
+    return "no calls" if burn is None else f"{round(burn, 2):g}x"
 
 
 def shown(item: dict) -> dict:
+    alerts = [
+        {
+            **a,
+            "rate_text": times(a["burn_rate"]),
+            "long_text_burn": times(a["long_burn"]),
+            "short_text_burn": times(a["short_burn"]),
+        }
+        for a in item["alerts"]
+    ]
     return {
         **item,
+        "alerts": alerts,
+        "burn_text": times(item["burn_rate"]),
         "badge": BADGES.get(item["state"], "none"),
         "budget_pct": item["budget_left"] * 100,
         "bad": item["total"] - item["good"],
-        "budget_share": round(100 - item["target"], 6),
+        "budget_share_text": f"{round(100 - item['target'], 6):g}",
     }
 
 

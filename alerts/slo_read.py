@@ -68,11 +68,14 @@ class Status:
 
     @property
     def state(self) -> str:
-        """firing (a burn-rate alert is open), exhausted (no budget left), no data, or ok."""
+        """firing (a burn-rate alert is open), burning (a pair breaches; the next round fires
+        it), disabled, no data, exhausted (no budget left), or ok."""
         if self.open_alerts:
             return "firing"
         if not self.slo.enabled:
             return "disabled"
+        if any(r.breaching for r in self.readings):
+            return "burning"
         if self.counts.total == 0:
             return "no data"
         return "exhausted" if self.budget_left <= 0 else "ok"

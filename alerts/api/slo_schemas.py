@@ -85,7 +85,7 @@ class SLOOut(Schema):
     total: int
     budget_left: float = Field(description="share of the window's error budget left, 1 = all, below 0 = overspent")
     burn_rate: float | None = Field(description="over the last hour; None without calls")
-    state: str = Field(description="ok, firing, exhausted, no data or disabled")
+    state: str = Field(description="firing, burning (not yet fired), disabled, no data, exhausted or ok")
     alerts: list[BurnAlertOut]
     created: datetime
     updated: datetime
