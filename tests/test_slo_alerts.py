@@ -11,6 +11,7 @@ from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from alerts.models import Alert, Channel
 from alerts.slo_evaluate import evaluate_slos
+from tests.alert_fixtures import People
 from tests.receivers import HttpReceiver
 from tests.slo_fixtures import NOW, make_function, make_slo, seed_minutes
 
@@ -103,3 +104,24 @@ def test_a_disabled_slo_resolves_its_alerts_and_is_not_evaluated(no_defaults: No
         assert evaluate_slos().fired == 0
     assert firing() == {}
     assert Alert.objects.get().events.last().detail == "the SLO “checkout succeeds” was disabled"
+
+
+def test_an_slo_alert_reads_on_the_alert_pages(people: People, no_defaults: None) -> None:
+    function = make_function()
+    slo = make_slo(function)
+    seed_minutes(function, THREE_DAYS, calls=1000, bad=2)
+    with time_machine.travel(NOW, tick=False):
+        evaluate_slos()
+        alert = firing()["slow"]
+        page = people.viewer.client.get(f"/alerts/{alert.id}/").content.decode()
+        body = people.viewer.get(f"/api/v1/alerts/{alert.id}").json()
+        slo_page = people.viewer.client.get(f"/slos/{slo.id}/").content.decode()
+    assert "SLO checkout succeeds" in page and "burning 2x: 20 % of the 30-day budget in 3 days" in page
+    assert "its SLO page" in page
+    assert (body["rule"]["name"], body["metric"], body["severity"]) == (
+        "SLO checkout succeeds",
+        "slo_burn_rate",
+        "medium",
+    )
+    assert f'href="/alerts/{alert.id}/"' in slo_page  # the SLO page links its open alert
+    assert "firing" in slo_page
