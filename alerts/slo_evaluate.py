@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def evaluate_slo(slo: SLO, now: datetime) -> Outcome:
     outcome = Outcome()
-    status = slo_read.status(slo, now)
+    status = slo_read.status(slo, now, budget=False)
     readings = {r.alert.name: r for r in status.readings}
     for name, alert in status.open_alerts.items():
         reading = readings.get(name)

@@ -81,20 +81,26 @@ class Status:
         return "exhausted" if self.budget_left <= 0 else "ok"
 
 
-def status(slo: SLO, now: datetime | None = None) -> Status:
+def open_alerts(slo: SLO) -> dict[str, Alert]:
+    """The SLO's open alerts by burn alert name (a removed alert's: by its fingerprint)."""
+    names = {fingerprint(slo, a.name): a.name for a in burn_alerts(slo)}
+    found = Alert.objects.filter(rule_id=slo.rule_id, state__in=OPEN_STATES).select_related("rule")
+    return {names.get(alert.fingerprint, alert.fingerprint): alert for alert in found}
+
+
+def status(slo: SLO, now: datetime | None = None, budget: bool = True) -> Status:
+    """The SLO now; budget=False (the evaluation round) leaves out the whole window, the
+    longest read, and its counts read as empty."""
     now = now or timezone.now()
     alerts = burn_alerts(slo)
-    spans = [slo.window, CURRENT, *(a.long for a in alerts), *(a.short for a in alerts)]
-    counts = slo_counts.window_counts(slo, spans, now)
+    spans = [CURRENT, *(a.long for a in alerts), *(a.short for a in alerts)]
+    counts = slo_counts.window_counts(slo, [slo.window, *spans] if budget else spans, now)
 
     def rate(span: timedelta) -> float | None:
         return burn.burn_rate(counts[span], slo.target)
 
     readings = [Reading(a, rate(a.long), rate(a.short)) for a in alerts]
-    names = {fingerprint(slo, a.name): a.name for a in alerts}
-    open_alerts = Alert.objects.filter(rule_id=slo.rule_id, state__in=OPEN_STATES).select_related("rule")
-    found = {names.get(alert.fingerprint, alert.fingerprint): alert for alert in open_alerts}
-    return Status(slo, now, counts[slo.window], rate(CURRENT), readings, found)
+    return Status(slo, now, counts.get(slo.window, Counts()), rate(CURRENT), readings, open_alerts(slo))
 
 
 def rounded(value: float | None, digits: int = 4) -> float | None:

@@ -19,11 +19,11 @@ def make_function(service: str = "payments", name: str = "charge") -> Function:
     return Function.objects.get_or_create(service=owner, name=name)[0]
 
 
-def make_slo(function: Function, *channels: Channel, **fields: object) -> SLO:
+def make_slo(on: Function, *channels: Channel, **fields: object) -> SLO:
     data = {
         "name": "checkout succeeds",
-        "service": function.service.name,
-        "function": function.name,
+        "service": on.service.name,
+        "function": on.name,
         "objective": "success",
         "target": 99.9,
         "latency_ms": None,

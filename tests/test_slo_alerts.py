@@ -125,3 +125,16 @@ def test_an_slo_alert_reads_on_the_alert_pages(people: People, no_defaults: None
     )
     assert f'href="/alerts/{alert.id}/"' in slo_page  # the SLO page links its open alert
     assert "firing" in slo_page
+
+
+def test_the_slo_round_is_a_periodic_job(no_defaults: None) -> None:
+    from alerts.tasks import evaluate_slos as task
+    from resilience_site.periodic import JOBS
+
+    assert JOBS["evaluate-slos"] == ("alerts.tasks.evaluate_slos", 60.0)
+    function = make_function()
+    make_slo(function)
+    seed_minutes(function, THREE_DAYS, calls=1000, bad=2)
+    with time_machine.travel(NOW, tick=False):
+        task.delay()
+    assert list(firing()) == ["slow"]
