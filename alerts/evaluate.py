@@ -129,7 +129,7 @@ def evaluate_all(rules: list[Rule] | None = None, function_ids: set[int] | None 
     total = Outcome()
     if function_ids is None:
         refresh_suppression(round.now)
-    rules = list(rules if rules is not None else Rule.objects.filter(enabled=True))
+    rules = list(rules if rules is not None else Rule.objects.configured().filter(enabled=True))
     # Rules whose alerts can inhibit others first: what they explain is held from the start.
     rules.sort(key=lambda rule: not inhibition.can_inhibit(rule))
     for rule in rules:

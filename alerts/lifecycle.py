@@ -31,9 +31,16 @@ class Observation:
     service: str
     subject: str
     value: float | None
+    # Set when one rule keeps alerts of several kinds (an SLO's burn-rate alerts): the alert's
+    # own severity, threshold and summary instead of the rule's.
+    severity: str = ""
+    threshold: float | None = None
+    summary: str = ""
 
 
 def describe(rule: Rule, observation: Observation) -> str:
+    if observation.summary:
+        return observation.summary
     value = number(observation.value)
     return f"{rule.metric} is {value} ({rule.op} {rule.threshold:g}) on {observation.service}/{observation.subject}"
 
@@ -49,9 +56,9 @@ def fire(rule: Rule, observation: Observation) -> Alert | None:
                 service=observation.service,
                 subject=observation.subject,
                 metric=rule.metric,
-                severity=rule.severity,
+                severity=observation.severity or rule.severity,
                 value=observation.value,
-                threshold=rule.threshold,
+                threshold=rule.threshold if observation.threshold is None else observation.threshold,
                 summary=describe(rule, observation)[:500],
                 started_at=now,
                 next_reminder_at=now + timedelta(minutes=rule.cooldown_minutes),

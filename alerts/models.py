@@ -45,6 +45,8 @@ class Metric(models.TextChoices):
     DEAD_LETTER_GROWTH = "dead_letter_growth"
     OLDEST_PENDING_AGE_S = "oldest_pending_age_s"
     REPORTER_SILENT_MINUTES = "reporter_silent_minutes"
+    # Only the rule an SLO keeps for its burn-rate alerts (alerts/slo_changes.py) measures this.
+    SLO_BURN_RATE = "slo_burn_rate"
 
 
 class Op(models.TextChoices):
@@ -142,6 +144,12 @@ class Channel(models.Model):
         return changed == 1
 
 
+class RuleQuerySet(models.QuerySet):
+    def configured(self) -> RuleQuerySet:
+        """The rules people write (not the ones SLOs keep for their alerts)."""
+        return self.exclude(metric=Metric.SLO_BURN_RATE)
+
+
 class Rule(models.Model):
     name = models.CharField(max_length=200)
     enabled = models.BooleanField(default=True)
@@ -162,6 +170,8 @@ class Rule(models.Model):
     cooldown_minutes = models.IntegerField(default=60)
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(default=timezone.now)
+
+    objects = RuleQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -506,3 +516,55 @@ class StatusUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.state}: {self.body[:50]}"
+
+
+class Objective(models.TextChoices):
+    SUCCESS = "success"  # calls that neither failed, timed out nor were rejected
+    LATENCY = "latency"  # calls faster than latency_ms
+
+
+def default_burn_alerts() -> list[dict]:
+    """The multi-window, multi-burn-rate defaults (for a 30-day window: 2 %, 5 % and 10 % of
+    the budget in 1 h, 6 h and 3 days), each checked against a short window too."""
+    return [
+        {"name": "fast", "long_minutes": 60, "short_minutes": 5, "burn_rate": 14.4, "severity": "critical"},
+        {"name": "medium", "long_minutes": 360, "short_minutes": 30, "burn_rate": 6.0, "severity": "critical"},
+        {"name": "slow", "long_minutes": 4320, "short_minutes": 360, "burn_rate": 1.0, "severity": "medium"},
+    ]
+
+
+class SLO(models.Model):
+    """A service level objective: the share of one function's calls (or all of a service's)
+    that must be good over a rolling window, and the burn-rate alerts that guard its budget."""
+
+    name = models.CharField(max_length=200, unique=True)
+    # Exactly one of the two: a function, or every function of a service.
+    function = models.ForeignKey("monitoring.Function", models.CASCADE, null=True, blank=True, related_name="slos")
+    service = models.ForeignKey("monitoring.Service", models.CASCADE, null=True, blank=True, related_name="slos")
+    objective = models.CharField(max_length=10, choices=Objective.choices, default=Objective.SUCCESS)
+    target = models.FloatField()  # percent of good calls, e.g. 99.9
+    latency_ms = models.FloatField(null=True, blank=True)  # the latency objective's threshold
+    window_days = models.IntegerField(default=30)
+    # [{name, long_minutes, short_minutes, burn_rate, severity}], see default_burn_alerts.
+    burn_alerts = models.JSONField(default=default_burn_alerts)
+    enabled = models.BooleanField(default=True)
+    # The rule its alerts belong to, so they fire, notify, remind and are silenced like any
+    # rule's (its channels and cooldown); hidden from the rule pages (Rule.objects.configured()).
+    rule = models.OneToOneField(Rule, models.PROTECT, related_name="slo")
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(function__isnull=True) ^ models.Q(service__isnull=True), name="slo_one_scope"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(days=self.window_days)

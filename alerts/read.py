@@ -169,6 +169,8 @@ MEASURES = {
 }
 # Metrics with no series to draw, and what the page says instead.
 UNCHARTED = {
+    Metric.SLO_BURN_RATE: "An SLO's burn rate is read over two windows at once: its SLO page "
+    "(under SLOs) charts the error budget, and shows each window's burn rate.",
     Metric.BREAKER_OPEN_S: "How long a breaker has been open has no series, so there is nothing to "
     "chart; the function page shows each instance's breaker and its transitions.",
     Metric.BREAKER_HALF_OPEN_S: "How long a breaker has been half-open has no series, so there is "

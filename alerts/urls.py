@@ -17,4 +17,5 @@ urlpatterns = [
     path("status/<slug:slug>/", status_public.status_page, name="status-public"),
     path("status/<slug:slug>.json", status_public.status_json, name="status-json"),
     path("status/<slug:slug>/feed.atom", status_public.incident_feed, name="status-feed"),
+    path("slos/", include("alerts.slo_urls")),
 ]

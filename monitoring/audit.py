@@ -100,6 +100,7 @@ KINDS = {
     "user": "People",
     "usertoken": "API tokens",
     "statuspage": "Status pages",
+    "slo": "SLOs",
 }
 
 # How one object of each kind reads in a sentence ("admin created ingest token rmi_…").
@@ -112,6 +113,7 @@ KIND_NAMES = {
     "user": "person",
     "usertoken": "API token",
     "statuspage": "status page",
+    "slo": "SLO",
 }
 
 

@@ -21,6 +21,7 @@ JOBS: dict[str, tuple[str, float]] = {
     "sweep-deliveries": ("alerts.tasks.sweep_deliveries", 30.0),
     "fold-call-totals": ("monitoring.tasks.fold_call_totals", 60.0),
     "fold-service-rollups": ("monitoring.tasks.fold_service_rollups", 60.0),
+    "evaluate-slos": ("alerts.tasks.evaluate_slos", 60.0),
 }
 
 
