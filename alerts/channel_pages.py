@@ -29,6 +29,7 @@ from .channel_read import channel_deliveries, channel_detail, find_channels, get
 from .models import Channel, Delivery
 from .transports import TRANSPORTS
 from .transports.base import MASK
+from .transports.pagerduty import EVENTS_URL
 
 LIST_PAGE = 50
 DELIVERIES_PAGE = 20
@@ -110,6 +111,45 @@ def kind_fields(kind: str) -> list[Field]:
             Field("config.smtp_password", "SMTP password", keep, kind="secret"),
         ],
         "log": [],
+        "pagerduty": [
+            Field(
+                "config.routing_key",
+                "Integration key",
+                "The 32-character routing key of an Events API v2 integration on a PagerDuty service; "
+                f"a secret. {keep}",
+                kind="secret",
+                required=True,
+            ),
+            Field(
+                "config.url",
+                "Events URL",
+                f"Empty: PagerDuty's, {EVENTS_URL}. Set it for an EU account "
+                "(https://events.eu.pagerduty.com/v2/enqueue) or a proxy.",
+                wide=True,
+            ),
+        ],
+        "teams": [
+            Field(
+                "config.url",
+                "Workflow URL",
+                "From a Teams workflow “When a Teams webhook request is received” (its URL ends in &sig=…); "
+                f"a secret. {keep}",
+                kind="secret",
+                required=True,
+                wide=True,
+            ),
+        ],
+        "discord": [
+            Field(
+                "config.url",
+                "Webhook URL",
+                "From the channel's Integrations → Webhooks, e.g. https://discord.com/api/webhooks/ID/TOKEN; "
+                f"a secret. {keep}",
+                kind="secret",
+                required=True,
+                wide=True,
+            ),
+        ],
     }[kind]
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from . import health_flags, incidents, lifecycle, silences
+from . import health_flags, incidents, inhibition, lifecycle, silences
 from .lifecycle import Observation
 from .metrics import BREAKER_METRICS, Round
 from .models import OPEN_STATES, Alert, Breach, Rule
@@ -83,7 +83,12 @@ def evaluate_rule(rule: Rule, round: Round) -> Outcome:
         if (alert.value, alert.clear_since, alert.flaps) != before:
             changed.append(alert)
     Alert.objects.bulk_update(changed, ["value", "clear_since", "flaps"])
-    for observation in ripe(rule, observations, round):
+    fired = ripe(rule, observations, round)
+    if fired and inhibition.can_inhibit(rule):
+        # Dependencies first: their alerts exist when their dependents' fire, which are held.
+        weight = inhibition.depended_on()
+        fired.sort(key=lambda observation: -weight.get(observation.service, 0))
+    for observation in fired:
         if observation.fingerprint not in opened:
             outcome.fired += lifecycle.fire(rule, observation) is not None
     return outcome
@@ -132,12 +137,29 @@ def refresh_suppression(now: datetime | None = None) -> None:
         silences.end_resolved(windows, alerts, now)
 
 
+def refresh_inhibition(fingerprints: list[str] | None = None) -> None:
+    """Mark the open alerts that another alert now inhibits; release the ones nothing
+    inhibits any more (sending the firing notice they were owed). Set-based: a few queries."""
+    alerts = Alert.objects.filter(state__in=OPEN_STATES).select_related("rule", "inhibited_by__rule")
+    if fingerprints is not None:
+        alerts = alerts.filter(fingerprint__in=fingerprints)
+    alerts = list(alerts)
+    decided = inhibition.decide(alerts)
+    for alert in alerts:
+        inhibitor = decided.get(alert.id)
+        if (inhibitor.id if inhibitor else None) != alert.inhibited_by_id:
+            lifecycle.set_inhibition(alert, inhibitor)
+
+
 def evaluate_all(rules: list[Rule] | None = None, function_ids: set[int] | None = None) -> Outcome:
     round = Round(function_ids=function_ids)
     total = Outcome()
     if function_ids is None:
         refresh_suppression(round.now)
-    for rule in rules if rules is not None else Rule.objects.filter(enabled=True):
+    rules = list(rules if rules is not None else Rule.objects.configured().filter(enabled=True))
+    # Rules whose alerts can inhibit others first: what they explain is held from the start.
+    rules.sort(key=lambda rule: not inhibition.can_inhibit(rule))
+    for rule in rules:
         try:
             outcome = evaluate_rule(rule, round)
         except Exception:
@@ -147,6 +169,7 @@ def evaluate_all(rules: list[Rule] | None = None, function_ids: set[int] | None 
         total.fired += outcome.fired
         total.resolved += outcome.resolved
         total.reminded += outcome.reminded
+    refresh_inhibition(None if function_ids is None else round.fingerprints())
     # Breaches began or cleared in this round without an alert changing: write them down.
     health_flags.refresh(function_ids)
     # Incident notices whose group wait is over (no task waits for them in-process), and reminders.

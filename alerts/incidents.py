@@ -10,6 +10,8 @@ incident, and notifications are per incident.
   `flush`: a countdown task where tasks can wait, else the next evaluation round
   (`flush_due`). Claiming it is a conditional update, so two workers never both send it.
 - Reminders ("reminder") every cooldown while some alert of it fires unacknowledged.
+- Once all its firing alerts are acknowledged, "acknowledged" goes at once to the channel
+  kinds that mirror it (PagerDuty), which heard of the incident.
 
 The incident's state follows its alerts: `sync` is called by every alert change (lifecycle).
 """
@@ -40,6 +42,7 @@ from .models import (
 from .timeline import record
 
 FIRING, UPDATED, REMINDER, RESOLVED = "firing", "updated", "reminder", "resolved"
+ACKNOWLEDGED = "acknowledged"
 # A rule deleted since its alert fired: its cooldown is gone with it.
 DEFAULT_COOLDOWN_MINUTES = 60
 
@@ -138,6 +141,9 @@ def sync(incident: Incident | int | None, added: bool = False, remind_now: bool 
     incident.save(update_fields=sorted(set(changes)))
     if before_state != incident.state:
         record(None, f"incident {incident.state}", detail=incident_words(alerts), incident=incident)
+        if incident.state == IncidentState.ACKNOWLEDGED and incident.notified_at is not None:
+            # Mirrored at once to the kinds that keep an incident of their own (PagerDuty).
+            outbox.notify(incident, ACKNOWLEDGED)
     if incident.notify_at != before_notice:
         schedule(incident)
     return incident

@@ -15,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import health_flags, incidents, silences
+from . import health_flags, incidents, inhibition, silences
 from .models import OPEN_STATES, Alert, AlertState, Event, Rule
 from .timeline import number, record
 
@@ -32,9 +32,16 @@ class Observation:
     service: str
     subject: str
     value: float | None
+    # Set when one rule keeps alerts of several kinds (an SLO's burn-rate alerts): the alert's
+    # own severity, threshold and summary instead of the rule's.
+    severity: str = ""
+    threshold: float | None = None
+    summary: str = ""
 
 
 def describe(rule: Rule, observation: Observation) -> str:
+    if observation.summary:
+        return observation.summary
     value = number(observation.value)
     return f"{rule.metric} is {value} ({rule.op} {rule.threshold:g}) on {observation.service}/{observation.subject}"
 
@@ -50,9 +57,9 @@ def fire(rule: Rule, observation: Observation) -> Alert | None:
                 service=observation.service,
                 subject=observation.subject,
                 metric=rule.metric,
-                severity=rule.severity,
+                severity=observation.severity or rule.severity,
                 value=observation.value,
-                threshold=rule.threshold,
+                threshold=rule.threshold if observation.threshold is None else observation.threshold,
                 summary=describe(rule, observation)[:500],
                 started_at=now,
                 next_reminder_at=now + timedelta(minutes=rule.cooldown_minutes),
@@ -104,6 +111,7 @@ def acknowledge(
         if expires:
             detail = f"{reason} (remind again if still firing after {remind_after_minutes} min)".strip()
         record(alert, "acknowledged", actor=actor, detail=detail)
+        # The incident follows; once acknowledged it is mirrored to PagerDuty (incidents.sync).
         incidents.sync(alert.incident_id)
     return True
 
@@ -160,3 +168,17 @@ def set_suppression(alert: Alert, until: datetime | None) -> None:
             record(alert, "suppression ended", detail="no silence matches any more")
         else:
             record(alert, "suppressed", detail=f"by a silence until {until:%Y-%m-%d %H:%M} UTC")
+
+
+def set_inhibition(alert: Alert, inhibitor: Alert | None) -> None:
+    """Show an inhibition that began, changed or ended on the alert. One that ended sends the
+    notice it held back, once, through its incident: not for an alert acknowledged meanwhile
+    or already named in a notice of its incident."""
+    with transaction.atomic():
+        if inhibitor is not None:
+            inhibition.mark(alert, inhibitor)
+            return
+        if inhibition.unmark(alert) and inhibition.owes_firing(alert):
+            # Through the incident's notice path: named in its next notice (an update, or the
+            # first notice still waiting), within the group interval.
+            incidents.sync(alert.incident_id, added=True)

@@ -45,6 +45,8 @@ class Metric(models.TextChoices):
     DEAD_LETTER_GROWTH = "dead_letter_growth"
     OLDEST_PENDING_AGE_S = "oldest_pending_age_s"
     REPORTER_SILENT_MINUTES = "reporter_silent_minutes"
+    # Only the rule an SLO keeps for its burn-rate alerts (alerts/slo_changes.py) measures this.
+    SLO_BURN_RATE = "slo_burn_rate"
 
 
 class GroupBy(models.TextChoices):
@@ -153,6 +155,12 @@ class Channel(models.Model):
         return changed == 1
 
 
+class RuleQuerySet(models.QuerySet):
+    def configured(self) -> RuleQuerySet:
+        """The rules people write (not the ones SLOs keep for their alerts)."""
+        return self.exclude(metric=Metric.SLO_BURN_RATE)
+
+
 class Rule(models.Model):
     name = models.CharField(max_length=200)
     enabled = models.BooleanField(default=True)
@@ -174,6 +182,8 @@ class Rule(models.Model):
     group_by = models.CharField(max_length=10, choices=GroupBy.choices, default=GroupBy.SUBJECT)
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(default=timezone.now)
+
+    objects = RuleQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -281,6 +291,11 @@ class Alert(models.Model):
     # since when it has been clear now (it resolves after MONITOR_RESOLVE_AFTER_S of that).
     flaps = models.IntegerField(default=0)
     clear_since = models.DateTimeField(null=True, blank=True)
+    # The open alert that explains this one, so this one is not notified (alerts/inhibition.py):
+    # a breaker open on the same function, or a critical alert on a service its service depends
+    # on. Kept once resolved: it says why the alert was never notified.
+    inhibited_by = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="inhibits")
+    inhibited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -335,6 +350,9 @@ class Event(models.Model):
     incident = models.ForeignKey(Incident, models.CASCADE, null=True, blank=True, related_name="events")
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    # Who acted without a login (an action link): the address the message went to, or
+    # "via Slack link". Empty for a user (actor) or the system.
+    actor_label = models.CharField(max_length=254, blank=True, default="")
     action = models.CharField(max_length=40)
     detail = models.TextField(blank=True, default="")
 
@@ -350,7 +368,9 @@ class Event(models.Model):
 
     @property
     def actor_name(self) -> str:
-        return self.actor.get_username() if self.actor else "system"
+        if self.actor:
+            return self.actor.get_username()
+        return self.actor_label or "system"
 
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -457,7 +477,7 @@ class Delivery(models.Model):
     alert = models.ForeignKey(Alert, models.CASCADE, null=True, blank=True, related_name="deliveries")
     incident = models.ForeignKey(Incident, models.CASCADE, null=True, blank=True, related_name="deliveries")
     channel = models.ForeignKey(Channel, models.CASCADE, related_name="deliveries")
-    event = models.CharField(max_length=10)
+    event = models.CharField(max_length=20)
     state = models.CharField(max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING)
     message = models.JSONField(default=dict)
     idempotency_key = models.CharField(max_length=64, unique=True, default=uuid.uuid4)
@@ -487,3 +507,149 @@ class RecipientSend(models.Model):
     class Meta:
         # Serves the per-recipient rate limit count.
         indexes = [models.Index(fields=["recipient", "at"], name="recipientsend_recipient_at")]
+
+
+class ActionLinkUse(models.Model):
+    """A signed action link that was used (alerts/action_links.py): each works once."""
+
+    link_id = models.CharField(max_length=32, unique=True)
+    alert = models.ForeignKey(Alert, models.CASCADE, related_name="link_uses")
+    action = models.CharField(max_length=20)
+    recipient = models.CharField(max_length=260)
+    used_at = models.DateTimeField(default=timezone.now)
+
+
+# Status pages (alerts/status_pages.py writes them, alerts/status_read.py reads them): what a
+# team shows its users, with public names only.
+
+
+class StatusPage(models.Model):
+    """A public page at /status/<slug>/: chosen services or functions, and published incidents."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    title = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True, default="")
+    # Off: the public URLs answer 404 (the admin pages still show it).
+    enabled = models.BooleanField(default=True)
+    # On: the public page also shows each component's 90-day uptime and current error rate.
+    show_figures = models.BooleanField(default=False)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StatusComponent(models.Model):
+    """One line of a status page: a whole service, or one of its functions, under a public name."""
+
+    page = models.ForeignKey(StatusPage, models.CASCADE, related_name="components")
+    service = models.ForeignKey("monitoring.Service", models.CASCADE, related_name="+")
+    function = models.ForeignKey("monitoring.Function", models.CASCADE, null=True, blank=True, related_name="+")
+    public_name = models.CharField(max_length=100)
+    position = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.public_name
+
+
+class IncidentState(models.TextChoices):
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
+class StatusIncident(models.Model):
+    """An incident published on a status page, from an alert or written by hand."""
+
+    page = models.ForeignKey(StatusPage, models.CASCADE, related_name="incidents")
+    # Null for one written by hand, or once the alert is forgotten by retention.
+    alert = models.ForeignKey(Alert, models.SET_NULL, null=True, blank=True, related_name="+")
+    title = models.CharField(max_length=200)
+    state = models.CharField(max_length=15, choices=IncidentState.choices, default=IncidentState.INVESTIGATING)
+    started_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        # Serves the public page: its incidents open now or resolved in the last 14 days.
+        indexes = [models.Index(fields=["page", "-started_at"], name="statusincident_page_started")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StatusUpdate(models.Model):
+    """A short note an admin writes on an incident, with the state it moved the incident to."""
+
+    incident = models.ForeignKey(StatusIncident, models.CASCADE, related_name="updates")
+    at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=15, choices=IncidentState.choices)
+    body = models.CharField(max_length=2000)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.state}: {self.body[:50]}"
+
+
+class Objective(models.TextChoices):
+    SUCCESS = "success"  # calls that neither failed, timed out nor were rejected
+    LATENCY = "latency"  # calls faster than latency_ms
+
+
+def default_burn_alerts() -> list[dict]:
+    """The multi-window, multi-burn-rate defaults (for a 30-day window: 2 %, 5 % and 10 % of
+    the budget in 1 h, 6 h and 3 days), each checked against a short window too."""
+    return [
+        {"name": "fast", "long_minutes": 60, "short_minutes": 5, "burn_rate": 14.4, "severity": "critical"},
+        {"name": "medium", "long_minutes": 360, "short_minutes": 30, "burn_rate": 6.0, "severity": "critical"},
+        {"name": "slow", "long_minutes": 4320, "short_minutes": 360, "burn_rate": 1.0, "severity": "medium"},
+    ]
+
+
+class SLO(models.Model):
+    """A service level objective: the share of one function's calls (or all of a service's)
+    that must be good over a rolling window, and the burn-rate alerts that guard its budget."""
+
+    name = models.CharField(max_length=200, unique=True)
+    # Exactly one of the two: a function, or every function of a service.
+    function = models.ForeignKey("monitoring.Function", models.CASCADE, null=True, blank=True, related_name="slos")
+    service = models.ForeignKey("monitoring.Service", models.CASCADE, null=True, blank=True, related_name="slos")
+    objective = models.CharField(max_length=10, choices=Objective.choices, default=Objective.SUCCESS)
+    target = models.FloatField()  # percent of good calls, e.g. 99.9
+    latency_ms = models.FloatField(null=True, blank=True)  # the latency objective's threshold
+    window_days = models.IntegerField(default=30)
+    # [{name, long_minutes, short_minutes, burn_rate, severity}], see default_burn_alerts.
+    burn_alerts = models.JSONField(default=default_burn_alerts)
+    enabled = models.BooleanField(default=True)
+    # The rule its alerts belong to, so they fire, notify, remind and are silenced like any
+    # rule's (its channels and cooldown); hidden from the rule pages (Rule.objects.configured()).
+    rule = models.OneToOneField(Rule, models.PROTECT, related_name="slo")
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(function__isnull=True) ^ models.Q(service__isnull=True), name="slo_one_scope"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(days=self.window_days)

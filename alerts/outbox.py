@@ -16,18 +16,32 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import delivery as sending
+from . import inhibition
 from .delivery import deliver
 from .models import Alert, Channel, Delivery, DeliveryState, Incident
 from .timeline import number, record
-from .transports import ConfigError, Message, TransportError
+from .transports import TRANSPORTS, ConfigError, Message, TransportError
 
 EVENT_WORDS = {
     "firing": "Firing",
     "updated": "Updated",
+    "acknowledged": "Acknowledged",
     "resolved": "Resolved",
     "reminder": "Still firing",
     "test": "Test",
 }
+# Notices that mirror the incident's state to a receiver that keeps its own (PagerDuty):
+# they reach only channels that heard of the incident, and a silence does not hold them back.
+MIRRORED = ("acknowledged", "resolved")
+# The notices inhibition holds back for an alert (inhibition.HELD_EVENTS, and an update).
+NOTIFYING = ("firing", "updated", "reminder")
+HELD_AS = {"updated": "firing"}
+
+
+def dedup_key(incident: Incident) -> str:
+    """What every notice of one incident shares, for receivers that group by it (PagerDuty):
+    its incident there opens and closes with ours."""
+    return f"resilience-monitor:incident:{incident.id}"
 
 
 def alert_url(alert: Alert) -> str:
@@ -108,6 +122,7 @@ def incident_message(incident: Incident, alerts: list[Alert], event: str) -> dic
     lines = [f"{words}: incident {incident.id} on {incident.name}, {len(alerts)} alert{'s' if many else ''}:"]
     lines += [alert_line(alert) for alert in alerts]
     message |= {
+        "dedup_key": dedup_key(incident),
         "text": "\n".join(lines),
         "severity": incident.severity,
         "url": url,
@@ -163,38 +178,79 @@ def enqueue(delivery: Delivery) -> None:
     deliver.delay_on_commit(delivery.id)
 
 
+def takes(channel: Channel, event: str) -> bool:
+    cls = TRANSPORTS.get(channel.kind)
+    return cls is not None and event in cls.events
+
+
+def mirrors(channel: Channel) -> bool:
+    """The channel keeps an incident of its own (PagerDuty): it hears acknowledgements."""
+    return takes(channel, "acknowledged")
+
+
+def notified(incident: Incident, alerts: list[Alert], event: str) -> list[Alert]:
+    """The alerts a notice names: not those another alert inhibits (inhibition.hold marks
+    them and says so on their timeline); they stay on the incident, not notified."""
+    if event not in NOTIFYING:
+        return [alert for alert in alerts if alert.inhibited_by_id is None] or alerts
+    held = [alert for alert in alerts if alert.is_open and inhibition.hold(alert, HELD_AS.get(event, event))]
+    if held:
+        names = ", ".join(f"{alert.rule_name} on {alert.service}/{alert.subject}" for alert in held)
+        record(None, "not notified", detail=f"{event}: inhibited: {names}", incident=incident)
+    # A resolved alert that was inhibited when it resolved was never named either.
+    return [alert for alert in alerts if alert not in held and (alert.is_open or alert.inhibited_by_id is None)]
+
+
 def notify(incident: Incident, event: str) -> list[Delivery]:
     """Write one delivery per channel of the incident's rules; call inside the change's transaction.
 
-    Held back while every open alert of it is silenced. A resolved notice or a reminder goes
-    only to channels that got its firing notice; an update to a channel that never did is
-    that channel's firing notice. Firing notices and reminders wait out the cooldown.
+    Each channel gets the events its kind takes (Transport.events). Inhibited alerts are left
+    out of a notice; one whose alerts are all inhibited sends nothing. Held back while every
+    open alert of it is silenced, except a MIRRORED notice to a channel that mirrors the
+    incident's state. A resolved, acknowledged notice or a reminder goes only to channels
+    that got its firing notice; an update to a channel that never did is that channel's
+    firing notice. Firing notices and reminders wait out the cooldown.
     """
-    alerts = list(incident.alerts.select_related("rule").order_by("started_at", "id"))
+    everything = list(incident.alerts.select_related("rule").order_by("started_at", "id"))
+    if not everything:
+        return []
+    alerts = notified(incident, everything, event)
     if not alerts:
         return []
     lead = alerts[0]
+    every = channels_of(everything)
+    channels = [
+        channel for channel in every if takes(channel, event) or (event == "updated" and takes(channel, "firing"))
+    ]
+    if every and not channels:
+        # None of the rules' channels takes it (an acknowledgement, and no PagerDuty): nothing to hold.
+        return []
     shown = [a for a in alerts if a.is_open] or alerts
     if all(alert.is_suppressed() for alert in shown):
         until = min(alert.suppressed_until for alert in shown)
-        record(
-            None, "notification held", detail=f"{event}: silenced until {until:%Y-%m-%d %H:%M} UTC", incident=incident
-        )
-        return []
-    rules = [a.rule.cooldown_minutes for a in alerts if a.rule is not None and a.is_open]
+        channels = [channel for channel in channels if event in MIRRORED and mirrors(channel)]
+        kept = ", ".join(repr(channel.name) for channel in channels)
+        detail = f"{event}: silenced until {until:%Y-%m-%d %H:%M} UTC"
+        detail += f"; still sent to {kept}, which mirrors it" if kept else ""
+        record(None, "notification held", detail=detail, incident=incident)
+    rules = [a.rule.cooldown_minutes for a in everything if a.rule is not None and a.is_open]
     cooldown = timedelta(minutes=min(rules, default=60))
     deliveries = []
-    for channel in channels_of(alerts):
+    for channel in channels:
         kind = event
         if not channel.enabled:
             record(
                 None, "notification skipped", detail=f"{event}: channel {channel.name!r} is disabled", incident=incident
             )
             continue
-        if event in ("resolved", "reminder") and not heard(incident, channel):
+        if event in ("resolved", "reminder", "acknowledged") and not heard(incident, channel):
             continue
         if event == "updated" and not heard(incident, channel):
             kind = "firing"
+            if not takes(channel, kind):
+                continue
+        elif not takes(channel, kind):
+            continue
         if kind in ("firing", "reminder") and in_cooldown(incident, channel, cooldown):
             detail = f"{kind}: channel {channel.name!r} is in its cooldown"
             record(None, "notification held", detail=detail, incident=incident)

@@ -21,6 +21,7 @@ from monitoring.models import Function, Service
 from monitoring.paging import Rows
 from queues.models import Queue
 
+from .inhibition import reason
 from .metrics import QUEUE_METRICS
 from .models import OPEN_STATES, Alert, AlertState, Delivery, Event, Metric
 from .timeline import number
@@ -51,6 +52,23 @@ def alert_out(alert: Alert) -> dict:
         "summary": alert.summary,
         "incident_id": alert.incident_id,
         "flaps": alert.flaps,
+        "inhibited_by": inhibited_out(alert),
+    }
+
+
+def inhibited_out(alert: Alert) -> dict | None:
+    """The alert inhibiting this one (on a resolved alert: the one that did when it resolved)."""
+    inhibitor = alert.inhibited_by
+    if inhibitor is None:
+        return None
+    return {
+        "id": inhibitor.id,
+        "rule": inhibitor.rule_name,
+        "service": inhibitor.service,
+        "subject": inhibitor.subject,
+        "state": inhibitor.state,
+        "reason": reason(alert, inhibitor),
+        "since": alert.inhibited_at,
     }
 
 
@@ -77,7 +95,7 @@ def delivery_out(delivery: Delivery) -> dict:
 
 def find_alerts(state: str | None = None, service: str | None = None) -> Rows:
     """Alerts in a state ("suppressed": open and under a silence) and of a service, newest first."""
-    alerts = Alert.objects.select_related("rule", "acknowledged_by")
+    alerts = Alert.objects.select_related("rule", "acknowledged_by", "inhibited_by__rule")
     if state == "suppressed":
         alerts = alerts.filter(state__in=OPEN_STATES, suppressed_until__gt=timezone.now())
     elif state:
@@ -96,7 +114,7 @@ def find_deliveries(state: str | None = None) -> Rows:
 
 def get_alert(alert_id: int) -> Alert:
     """The alert, with what alert_out shows of it; 404 if unknown."""
-    return get_object_or_404(Alert.objects.select_related("rule", "acknowledged_by"), id=alert_id)
+    return get_object_or_404(Alert.objects.select_related("rule", "acknowledged_by", "inhibited_by__rule"), id=alert_id)
 
 
 def alert_detail(alert_id: int) -> dict:
@@ -153,6 +171,8 @@ MEASURES = {
 }
 # Metrics with no series to draw, and what the page says instead.
 UNCHARTED = {
+    Metric.SLO_BURN_RATE: "An SLO's burn rate is read over two windows at once: its SLO page "
+    "(under SLOs) charts the error budget, and shows each window's burn rate.",
     Metric.BREAKER_OPEN_S: "How long a breaker has been open has no series, so there is nothing to "
     "chart; the function page shows each instance's breaker and its transitions.",
     Metric.BREAKER_HALF_OPEN_S: "How long a breaker has been half-open has no series, so there is "

@@ -38,7 +38,7 @@ def offset_of(request: HttpRequest) -> int:
 @page_for("admin")
 def rules(request: HttpRequest) -> HttpResponse:
     offset = offset_of(request)
-    found = Rule.objects.annotate(open_alerts=Count("alerts", filter=Q(alerts__state__in=OPEN_STATES)))
+    found = Rule.objects.configured().annotate(open_alerts=Count("alerts", filter=Q(alerts__state__in=OPEN_STATES)))
     # A grouped query leaves out the model's ordering: given again, or pages could overlap.
     found = found.order_by("name", "id")
     count = found.count()
@@ -87,7 +87,7 @@ def form_page(
         "values": values,
         "errors": errors,
         "channels": Channel.objects.all(),
-        "metrics": [(m.value, METRIC_HELP[m]) for m in Metric],
+        "metrics": [(m.value, METRIC_HELP[m]) for m in Metric if m in METRIC_HELP],
         "ops": Op.values,
         "severities": Severity.values,
         "group_choices": [("subject", "subject (function or queue)"), ("service", "service")],
@@ -136,7 +136,7 @@ def new_rule(request: HttpRequest) -> HttpResponse:
 
 @page_for("admin")
 def edit_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = get_object_or_404(Rule, id=rule_id)
+    rule = get_object_or_404(Rule.objects.configured(), id=rule_id)
     if request.method == "POST":
         return save(request, rule)
     return form_page(request, rule, audit.snapshot(rule, rule_changes.FIELDS), {})
@@ -145,7 +145,7 @@ def edit_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
 @require_POST
 @page_for("admin")
 def enable_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = get_object_or_404(Rule, id=rule_id)
+    rule = get_object_or_404(Rule.objects.configured(), id=rule_id)
     rule_changes.set_enabled(rule, request.user, True)
     messages.success(request, f"Rule “{rule.name}” enabled.")
     return redirect("rules")
@@ -154,7 +154,7 @@ def enable_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
 @require_POST
 @page_for("admin")
 def disable_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = get_object_or_404(Rule, id=rule_id)
+    rule = get_object_or_404(Rule.objects.configured(), id=rule_id)
     open_alerts = rule.alerts.filter(state__in=OPEN_STATES).count()
     rule_changes.set_enabled(rule, request.user, False)
     resolved = f" {open_alerts} open alert{'s' if open_alerts != 1 else ''} resolved." if open_alerts else ""
@@ -165,7 +165,7 @@ def disable_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
 @require_POST
 @page_for("admin")
 def delete_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = get_object_or_404(Rule, id=rule_id)
+    rule = get_object_or_404(Rule.objects.configured(), id=rule_id)
     name, open_alerts = rule.name, rule.alerts.filter(state__in=OPEN_STATES).count()
     rule_changes.delete(rule, request.user)
     resolved = f" {open_alerts} open alert{'s' if open_alerts != 1 else ''} resolved." if open_alerts else ""

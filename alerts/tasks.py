@@ -2,12 +2,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import delivery, evaluate, retention
+from . import delivery, evaluate, retention, slo_evaluate
 
 
 @shared_task
 def evaluate_rules() -> None:
     evaluate.evaluate_all()
+
+
+@shared_task
+def evaluate_slos() -> None:
+    slo_evaluate.evaluate_slos()
 
 
 @shared_task

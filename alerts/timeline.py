@@ -6,7 +6,9 @@ fills at start (the live dashboard); this app never imports the floor above it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,6 +18,19 @@ from .models import Alert, Event, Incident, Rule
 
 # Called with an alert's id once a change to it is committed.
 listeners: list[Callable[[int], None]] = []
+# Who acts without a login (an action link), for the lines written meanwhile: see acting_as.
+acting: ContextVar[str] = ContextVar("acting", default="")
+
+
+@contextmanager
+def acting_as(label: str) -> Iterator[None]:
+    """Name who acts on the timeline lines written inside, when no user does (actor None):
+    an action link's recipient, so lifecycle's actions need no extra argument for it."""
+    reset = acting.set(label[:254])
+    try:
+        yield
+    finally:
+        acting.reset(reset)
 
 
 def record(
@@ -33,6 +48,7 @@ def record(
         rule=rule or (alert.rule if alert else None),
         incident=incident,
         actor=actor,
+        actor_label="" if actor is not None else acting.get(),
         action=action,
         detail=detail,
     )

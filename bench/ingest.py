@@ -10,12 +10,18 @@ PostgreSQL, wrk), and checks the stored calls against the accepted ones.
 
     .venv/bin/python -m bench.ingest [--seconds 5] [--rounds 3] [--connections 1 8 32]
         [--workers 2] [--threads 8] [--worker-class gthread] [--validate] [--server uvicorn]
-        [--against REV ...] [--also-workers sync:8 gthread:4:4 ...]
+        [--against REV ...] [--also-workers sync:8 gthread:4:4 ...] [--otlp]
 
 --embedded measures the `make run` server (SQLite, its group-committing writer) instead:
 bench/embedded.py, which takes its own options (`--embedded --help` lists them).
 --validate adds the project's POST /api/v1/ingest/validate (parse and discard) as a third
 phase; --server uvicorn serves the project under the ASGI server instead, to compare.
+--otlp measures POST /otlp/v1/metrics against the project's own /api/v1/ingest instead of
+the minimal endpoint: the same 100 calls a batch, recorded with the OpenTelemetry SDK (delta
+histograms per function, outcome and retries, the SDK's default bounds) and encoded once per
+body as its exporter sends them (bench/otlp.lua posts them), with no Idempotency-Key as the
+SDK sends none, and again with a fresh one per request (the OTLP path's only idempotency key,
+so that phase claims a key per request as the JSON phase's batch_id does).
 The phase runner (`Target`, `run_phases`, `report`) is shared with other benchmarks.
 """
 
@@ -35,12 +41,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+from opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder import encode_metrics
+from opentelemetry.sdk.metrics import Histogram, MeterProvider
+from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
+from opentelemetry.sdk.resources import Resource
 
 from bench import minimal_ingest
 from tests.servers import free_port, postgres_server, stop, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "ingest.lua"
+OTLP_LUA = ROOT / "bench" / "otlp.lua"
+BODIES = 20  # distinct request bodies per phase, sent in turn
 ITEMS = 100
 FUNCTIONS = [f"fn{i:02}" for i in range(50)]
 OUTCOMES = ["success"] * 17 + ["failure", "timeout", "rejected"]
@@ -48,9 +60,9 @@ PLACEHOLDER = "x" * 32  # replaced by a fresh batch_id for every request (bench/
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def make_batch(seq: int) -> bytes:
+def batch_calls(seq: int) -> list[dict]:
     ts = datetime.now(UTC).isoformat()
-    calls = [
+    return [
         {
             "function": FUNCTIONS[(seq + i) % len(FUNCTIONS)],
             "ts": ts,
@@ -60,7 +72,35 @@ def make_batch(seq: int) -> bytes:
         }
         for i in range(ITEMS)
     ]
-    return orjson.dumps({"batch_id": PLACEHOLDER, "instance": "bench-1", "calls": calls})
+
+
+def make_batch(seq: int) -> bytes:
+    return orjson.dumps({"batch_id": PLACEHOLDER, "instance": "bench-1", "calls": batch_calls(seq)})
+
+
+def json_bodies(folder: Path) -> list[str]:
+    """bench/ingest.lua's arguments before the token: the file of batches, one a line."""
+    path = folder / "batches.jsonl"
+    path.write_bytes(b"\n".join(make_batch(n) for n in range(BODIES)) + b"\n")
+    return [str(path)]
+
+
+def otlp_bodies(folder: Path) -> list[str]:
+    """The same batches recorded with the OpenTelemetry SDK and encoded as its OTLP/HTTP exporter
+    sends them (delta temporality: each collection holds one batch's calls), one file each;
+    bench/otlp.lua's arguments: the files' prefix, then (after token and tag) how many."""
+    reader = InMemoryMetricReader(preferred_temporality={Histogram: AggregationTemporality.DELTA})
+    resource = Resource.create({"service.name": "bench", "service.instance.id": "bench-1"})
+    provider = MeterProvider(resource=resource, metric_readers=[reader])
+    duration = provider.get_meter("bench").create_histogram("resilience.call.duration", unit="ms")
+    for seq in range(BODIES):
+        for call in batch_calls(seq):
+            attributes = {"function": call["function"], "outcome": call["outcome"], "retries": call["retries"]}
+            duration.record(call["duration_ms"], attributes)
+        request = encode_metrics(reader.get_metrics_data())
+        (folder / f"otlp{seq + 1}.pb").write_bytes(request.SerializeToString())
+    provider.shutdown()
+    return [str(folder / "otlp"), str(BODIES)]
 
 
 # CPU of process trees, from /proc: utime + stime of every live process in the tree, plus what
@@ -123,12 +163,15 @@ class Target:
     store: str = ""  # targets writing to the same tables are checked together
     phases: list[dict] = field(default_factory=list)
     warmup: list[dict] = field(default_factory=list)  # not in the table, but in the stored check
+    lua: Path = LUA
+    bodies: Callable[[Path], list[str]] = json_bodies  # writes them, returns the script's arguments
+    extra: list[str] = field(default_factory=list)  # the script's last arguments
 
 
-def run_wrk(target: Target, bodies: Path, token: str, connections: int, seconds: float, tag: str, pg: int) -> dict:
+def run_wrk(target: Target, bodies: list[str], token: str, connections: int, seconds: float, tag: str, pg: int) -> dict:
     threads = min(2, connections)
     command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{round(seconds)}s", "--timeout", "30s"]
-    command += ["-s", str(LUA), target.url, "--", str(bodies), token, tag]
+    command += ["-s", str(target.lua), target.url, "--", bodies[0], token, tag, *bodies[1:], *target.extra]
     before = {"server": tree_cpu(target.process.pid), "postgres": tree_cpu(pg)}
     wrk = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     out = wrk.stdout.read()
@@ -152,25 +195,26 @@ def run_wrk(target: Target, bodies: Path, token: str, connections: int, seconds:
 def run_phases(targets: list[Target], token: str, connections: list[int], rounds: int, seconds: float, pg: int) -> None:
     """Every round, at each connection count, one phase per target, the targets' order
     turning each round so none always runs right after the same other one."""
-    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as file:
-        bodies = Path(file.name)
-    try:
-        bodies.write_bytes(b"\n".join(make_batch(n) for n in range(20)) + b"\n")
+    with tempfile.TemporaryDirectory(prefix="ingest-bodies-") as folder:
+
+        def fresh() -> dict[Callable, list[str]]:
+            # Fresh timestamps each phase: the batches stay inside the accepted window.
+            return {write: write(Path(folder)) for write in dict.fromkeys(target.bodies for target in targets)}
+
+        bodies = fresh()
         # Every worker process and thread warmed (URLs resolved, connections opened, names
         # remembered): a cold worker's first request can take seconds on a busy machine.
         for target in targets:
-            target.warmup.append(run_wrk(target, bodies, token, 8, 3, f"warm{time.monotonic_ns()}", pg))
+            warm = run_wrk(target, bodies[target.bodies], token, 8, 3, f"warm{time.monotonic_ns()}", pg)
+            target.warmup.append(warm)
         for round_ in range(rounds):
             for count in connections:
-                # Fresh timestamps each phase: the batches stay inside the accepted window.
-                bodies.write_bytes(b"\n".join(make_batch(n) for n in range(20)) + b"\n")
+                bodies = fresh()
                 turn = round_ % len(targets)
                 for target in targets[turn:] + targets[:turn]:
                     print(f"round {round_ + 1}/{rounds}: {target.label}, {count} connections ...", flush=True)
                     tag = f"r{round_}c{count}{time.monotonic_ns() % 10**9}"
-                    target.phases.append(run_wrk(target, bodies, token, count, seconds, tag, pg))
-    finally:
-        bodies.unlink()
+                    target.phases.append(run_wrk(target, bodies[target.bodies], token, count, seconds, tag, pg))
 
 
 def spread(values: list[float], fmt: str = "{:.0f}") -> str:
@@ -250,6 +294,19 @@ def psql_count(url: str, sql: str) -> int:
     return int(done.stdout.strip())
 
 
+def otlp_targets(port: int, site: subprocess.Popen, stored: Callable[[], int]) -> list[Target]:
+    """The JSON ingest first (the ratio's base), then OTLP without and with an Idempotency-Key:
+    all three add to the same calls."""
+    otlp = f"http://127.0.0.1:{port}/otlp/v1/metrics"
+    return [
+        Target("project ingest (JSON)", f"http://127.0.0.1:{port}/api/v1/ingest", site, stored, "project"),
+        Target("OTLP protobuf", otlp, site, stored, "project", lua=OTLP_LUA, bodies=otlp_bodies, extra=["nokey"]),
+        Target(
+            "OTLP + Idempotency-Key", otlp, site, stored, "project", lua=OTLP_LUA, bodies=otlp_bodies, extra=["keyed"]
+        ),
+    ]
+
+
 def main() -> None:
     if "--embedded" in sys.argv[1:]:
         from . import embedded
@@ -265,6 +322,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--validate", action="store_true", help="also measure /api/v1/ingest/validate")
+    parser.add_argument(
+        "--otlp", action="store_true", help="OTLP protobuf exports against the JSON ingest (no minimal endpoint)"
+    )
     parser.add_argument("--server", choices=["gunicorn", "uvicorn"], default="gunicorn")
     parser.add_argument(
         "--against",
@@ -305,27 +365,33 @@ def main() -> None:
             site_command = ["uvicorn", "resilience_site.asgi:application", "--workers", str(args.workers)]
             site_command += ["--host", "127.0.0.1", "--port", str(site_port), "--log-level", "warning"]
         site = subprocess.Popen([sys.executable, "-m", *site_command], cwd=ROOT, env=env)
-        minimal = subprocess.Popen(
-            [sys.executable, "-m", *gunicorn("bench.minimal_ingest:application", minimal_port, args)], cwd=ROOT, env=env
-        )
         stored_sql = "SELECT coalesce(sum(success + failure + timeout + rejected), 0) FROM monitoring_callbucket"
-        targets = [
-            Target(
-                "minimal durable",
-                f"http://127.0.0.1:{minimal_port}/api/v1/ingest",
-                minimal,
-                lambda: minimal_ingest.stored_calls(url),
-                "minimal",
-            ),
-            Target(
-                "project ingest",
-                f"http://127.0.0.1:{site_port}/api/v1/ingest",
-                site,
-                lambda: psql_count(url, stored_sql),
-                "project",
-            ),
-        ]
         earlier = []
+        if args.otlp:
+            targets = otlp_targets(site_port, site, lambda: psql_count(url, stored_sql))
+        else:
+            minimal = subprocess.Popen(
+                [sys.executable, "-m", *gunicorn("bench.minimal_ingest:application", minimal_port, args)],
+                cwd=ROOT,
+                env=env,
+            )
+            earlier.append((minimal, None))
+            targets = [
+                Target(
+                    "minimal durable",
+                    f"http://127.0.0.1:{minimal_port}/api/v1/ingest",
+                    minimal,
+                    lambda: minimal_ingest.stored_calls(url),
+                    "minimal",
+                ),
+                Target(
+                    "project ingest",
+                    f"http://127.0.0.1:{site_port}/api/v1/ingest",
+                    site,
+                    lambda: psql_count(url, stored_sql),
+                    "project",
+                ),
+            ]
         for position, revision in enumerate(args.against, start=1):
             # The revision exported whole (no git metadata) and served from there, first on the path.
             export = Path(tempfile.mkdtemp(prefix="ingest-against-"))
@@ -342,6 +408,9 @@ def main() -> None:
             target = Target(
                 f"project @{revision}"[:22], address, process, lambda: psql_count(url, stored_sql), "project"
             )
+            if args.otlp:  # the revision's OTLP path, as the SDK sends
+                target.label, target.url = f"OTLP @{revision}"[:22], f"http://127.0.0.1:{port}/otlp/v1/metrics"
+                target.lua, target.bodies, target.extra = OTLP_LUA, otlp_bodies, ["nokey"]
             targets.insert(position, target)
             wait_for_port(port, process, timeout=30)
         for workers in args.also_workers:
@@ -362,12 +431,12 @@ def main() -> None:
             )
         try:
             wait_for_port(site_port, site, timeout=30)
-            wait_for_port(minimal_port, minimal, timeout=30)
+            if not args.otlp:
+                wait_for_port(minimal_port, minimal, timeout=30)
             pg_pid = postmaster_pid(pg.port)
             run_phases(targets, token, args.connections, args.rounds, args.seconds, pg_pid)
         finally:
             stop(site)
-            stop(minimal)
             for process, export in earlier:
                 stop(process)
                 if export is not None:

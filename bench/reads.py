@@ -12,7 +12,9 @@ of its instances. --history functions (default 20) also have 14 days of minute b
 16 more days of hourly roll-ups before that: their series are the ones timed at each
 range. A full 30 days of minutes for all 10,000 functions (two hundred million rows) does
 not fit this machine's session; the per-function reads are the same whoever else has
-history.
+history. The services' roll-ups (what a service's or the fleet's trend reads) are seeded
+for the 37 days before the fleet's hour as if the whole fleet had reported all along; the
+fold (timed) then adds up the fleet's last hour, as the periodic job would have.
 
     .venv/bin/python -m bench.reads [--functions 1000 10000] [--rounds 5] [--requests 20]
 
@@ -78,9 +80,65 @@ FROM (SELECT id FROM monitoring_function ORDER BY id LIMIT {history}) AS f,
      generate_series(date_trunc('hour', now()) - interval '30 days',
                      date_trunc('hour', now()) - interval '14 days 1 hour', interval '1 hour') AS h;
 
+"""
+    + """
+-- The services' roll-ups before the fleet's hour, as the fold would have written them had
+-- the fleet reported all along: a row per service per hour for 37 days (30 days and the week
+-- before), per minute for the 14 days minute rows are kept, each with a 100-bucket histogram
+-- (a service's spread of latencies), and the fleet's rows (their sums). The fleet's last hour
+-- is folded by the fold itself.
+INSERT INTO monitoring_rollupmark (id, since, through)
+VALUES (1, date_trunc('hour', now()) - interval '37 days', date_trunc('minute', now()) - interval '60 minutes');
+
+INSERT INTO monitoring_servicehour (service_id, hour, success, failure, timeout, rejected, retries,
+                                    latency_sum_ms, latency_max_ms, histogram)
+SELECT s.id, h, 1200 * n, 60 * n / 7, 0, 0, 60 * n, 1200 * n * 180.0, 900.0,
+       (SELECT jsonb_object_agg(k::text, 12 * n) FROM generate_series(150, 249) AS k)
+FROM monitoring_service s, (SELECT {functions} / 20 AS n) AS fleet,
+     generate_series(date_trunc('hour', now()) - interval '37 days',
+                     date_trunc('hour', now() - interval '60 minutes') - interval '1 hour', interval '1 hour') AS h;
+
+INSERT INTO monitoring_serviceminute (service_id, minute, success, failure, timeout, rejected, retries,
+                                      latency_sum_ms, latency_max_ms, histogram)
+SELECT s.id, m, 20 * n, 3 * n / 7, 0, 0, n, 20 * n * 180.0, 900.0, hist.histogram
+FROM monitoring_service s, (SELECT {functions} / 20 AS n) AS fleet,
+     (SELECT jsonb_object_agg(k::text, {functions} / 100) AS histogram FROM generate_series(150, 249) AS k) AS hist,
+     generate_series(date_trunc('hour', now()) - interval '14 days',
+                     date_trunc('minute', now()) - interval '61 minutes', interval '1 minute') AS m;
+
+INSERT INTO monitoring_fleethour (hour, success, failure, timeout, rejected, retries, latency_sum_ms, latency_max_ms,
+                                  histogram)
+SELECT hour, SUM(success), SUM(failure), 0, 0, SUM(retries), SUM(latency_sum_ms), MAX(latency_max_ms),
+       (SELECT jsonb_object_agg(k::text, 12 * {functions}) FROM generate_series(150, 249) AS k)
+FROM monitoring_servicehour GROUP BY hour;
+
+INSERT INTO monitoring_fleetminute (minute, success, failure, timeout, rejected, retries, latency_sum_ms,
+                                    latency_max_ms, histogram)
+SELECT minute, SUM(success), SUM(failure), 0, 0, SUM(retries), SUM(latency_sum_ms), MAX(latency_max_ms),
+       (SELECT jsonb_object_agg(k::text, {functions} / 5) FROM generate_series(150, 249) AS k)
+FROM monitoring_serviceminute GROUP BY minute;
+
 ANALYZE;
 """
 )
+FOLD = """
+import time
+from monitoring import rollups
+started = time.perf_counter()
+written = rollups.fold()
+print(written, round(time.perf_counter() - started, 2))
+"""
+# A session for the pages (the API takes the bench user's token).
+SESSION = """
+from django.contrib.auth.models import User
+from django.contrib.sessions.backends.db import SessionStore
+user = User.objects.get(username='bench')
+session = SessionStore()
+session.update({'_auth_user_id': str(user.pk), '_auth_user_backend': 'django.contrib.auth.backends.ModelBackend',
+                '_auth_user_hash': user.get_session_auth_hash()})
+session.create()
+print(session.session_key)
+"""
 
 
 def manage(env: dict, *args: str) -> str:
@@ -96,10 +154,13 @@ def psql(url: str, sql: str) -> str:
 
 
 def timed(connection: http.client.HTTPConnection, path: str, token: str, count: int) -> list[float]:
+    """token: an API token, or for a page (not under /api/) a session key."""
     took = []
+    page = not path.startswith("/api/")
+    headers = {"Cookie": f"sessionid={token}"} if page else {"Authorization": f"Bearer {token}"}
     for _ in range(count):
         start = time.perf_counter()
-        connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         response.read()
         took.append(time.perf_counter() - start)
@@ -129,6 +190,7 @@ def endpoints(function_id: int, service_id: int) -> dict[str, str]:
         **{f"fleet trend {name}": f"/api/v1/trend?range={name}" for name in ("1h", "24h", "7d")},
         **{f"service trend {name}": f"/api/v1/services/{service_id}/trend?range={name}" for name in ("24h", "30d")},
         "service series 24h": f"/api/v1/services/{service_id}/series?range=24h",
+        "service page (HTML)": f"/services/{service_id}/",
     }
 
 
@@ -150,7 +212,11 @@ def measure(
     """{site: {endpoint: {"p50_ms", "p99_ms"}}} for each site (tree) served."""
     print(f"seeding {functions} functions ({history} with 30 days of history) ...", flush=True)
     psql(url, SEED.format(functions=functions, history=history))
+    written, took = manage(env, "shell", "-c", FOLD).splitlines()[-1].split()
+    print(f"the fold wrote {written} service-minutes (the fleet's last hour) in {took} s", flush=True)
+    psql(url, "ANALYZE")
     token = manage(env, "create_user_token", "bench")
+    session = manage(env, "shell", "-c", SESSION).splitlines()[-1]
     function_id = int(psql(url, "SELECT min(id) FROM monitoring_function"))
     servers: dict[str, subprocess.Popen] = {}
     samples: dict[str, dict[str, list[list[float]]]] = {site: {} for site in trees}
@@ -163,7 +229,7 @@ def measure(
         paths = endpoints(function_id, service_id)
         for connection in connections.values():  # warm the database's cache and the workers
             for path in paths.values():
-                timed(connection, path, token, 2)
+                timed(connection, path, session if not path.startswith("/api/") else token, 2)
         for round_ in range(rounds):
             order = list(paths.items())
             sites = list(connections)
@@ -172,7 +238,8 @@ def measure(
                 sites.reverse()
             for name, path in order:
                 for site in sites:
-                    samples[site].setdefault(name, []).append(timed(connections[site], path, token, requests))
+                    key = session if not path.startswith("/api/") else token
+                    samples[site].setdefault(name, []).append(timed(connections[site], path, key, requests))
     finally:
         for server in servers.values():
             stop(server)

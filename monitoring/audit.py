@@ -99,6 +99,8 @@ KINDS = {
     "ingesttoken": "Ingest tokens",
     "user": "People",
     "usertoken": "API tokens",
+    "statuspage": "Status pages",
+    "slo": "SLOs",
 }
 
 # How one object of each kind reads in a sentence ("admin created ingest token rmi_…").
@@ -110,6 +112,8 @@ KIND_NAMES = {
     "ingesttoken": "ingest token",
     "user": "person",
     "usertoken": "API token",
+    "statuspage": "status page",
+    "slo": "SLO",
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, WithJsonSchema
@@ -49,13 +49,29 @@ class Item(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class Call(Item):
+class CallFields(Item):
     function: Name
     ts: Timestamp
     duration_ms: Annotated[float, Field(ge=0, le=MAX_DURATION_MS, strict=True)]
     outcome: Literal["success", "failure", "timeout", "rejected"]
     error_type: Name | None = None
     retries: Annotated[int, Field(ge=0, le=1000, strict=True)] = 0
+
+
+class Call(CallFields):
+    """One call, as the JSON contract reports it."""
+
+    count: ClassVar[int] = 1
+
+
+class CountedCall(CallFields):
+    """count calls alike (function, time, latency, outcome): what an OTLP histogram point
+    stands for. Not part of the JSON contract, whose entries are one call each."""
+
+    count: Annotated[int, Field(ge=1, strict=True)] = 1
+
+
+AnyCall = Call | CountedCall  # what the folds take: call.count calls each
 
 
 class BreakerReport(Item):
@@ -109,6 +125,15 @@ class Batch(Item):
             "concurrency": len(self.concurrency),
             "queues": len(self.queues),
         }
+
+
+class CountedBatch(Batch):
+    """A batch whose call entries may each stand for many calls (the OTLP path builds these)."""
+
+    calls: list[CountedCall] = []
+
+    def counts(self) -> dict[str, int]:
+        return {**super().counts(), "calls": sum(call.count for call in self.calls)}
 
 
 ITEM_MODELS = {"calls": Call, "breakers": BreakerReport, "concurrency": ConcurrencyReport, "queues": QueueReport}

@@ -16,7 +16,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
-from .batch import Call
+from .batch import AnyCall
 from .fold import minute_of
 from .models import ErrorType
 
@@ -38,7 +38,7 @@ class ErrorFold:
         self.last_seen = max(self.last_seen, other.last_seen)
 
 
-def type_name(call: Call) -> str:
+def type_name(call: AnyCall) -> str:
     """The name an error is counted under: its error_type, made storable, or its outcome.
 
     Ingest already refuses control characters; stripping them again keeps the stored names
@@ -57,7 +57,7 @@ def type_name(call: Call) -> str:
     return name
 
 
-def fold_errors(calls: list[Call], function_ids: dict[str, int]) -> Errors:
+def fold_errors(calls: list[AnyCall], function_ids: dict[str, int]) -> Errors:
     folds: Errors = {}
     for call in calls:
         if call.outcome == "success":
@@ -65,9 +65,9 @@ def fold_errors(calls: list[Call], function_ids: dict[str, int]) -> Errors:
         key = (function_ids[call.function], type_name(call), minute_of(call.ts))
         fold = folds.get(key)
         if fold is None:
-            folds[key] = ErrorFold(1, call.ts, call.ts)
+            folds[key] = ErrorFold(call.count, call.ts, call.ts)
         else:
-            fold.count += 1
+            fold.count += call.count
             fold.first_seen = min(fold.first_seen, call.ts)
             fold.last_seen = max(fold.last_seen, call.ts)
     return folds

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import histogram
-from .batch import Call
+from .batch import AnyCall
 from .outcomes import encode
 
 
@@ -22,14 +22,15 @@ class MinuteFold:
     latency_max_ms: float = 0.0
     histogram: dict[str, int] = field(default_factory=dict)
 
-    def add(self, call: Call) -> None:
-        setattr(self, call.outcome, getattr(self, call.outcome) + 1)
-        self.retries += call.retries
-        self.latency_sum_ms += call.duration_ms
+    def add(self, call: AnyCall) -> None:
+        count = call.count
+        setattr(self, call.outcome, getattr(self, call.outcome) + count)
+        self.retries += call.retries * count
+        self.latency_sum_ms += call.duration_ms * count
         if call.duration_ms > self.latency_max_ms:
             self.latency_max_ms = call.duration_ms
         bucket = str(histogram.bucket_of(call.duration_ms))
-        self.histogram[bucket] = self.histogram.get(bucket, 0) + 1
+        self.histogram[bucket] = self.histogram.get(bucket, 0) + count
 
 
 @dataclass
@@ -42,16 +43,16 @@ def minute_of(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
 
 
-def fold_minutes(calls: list[Call], function_ids: dict[str, int]) -> dict[tuple[int, datetime], MinuteFold]:
+def fold_minutes(calls: list[AnyCall], function_ids: dict[str, int]) -> dict[tuple[int, datetime], MinuteFold]:
     folds: dict[tuple[int, datetime], MinuteFold] = defaultdict(MinuteFold)
     for call in calls:
         folds[(function_ids[call.function], minute_of(call.ts))].add(call)
     return folds
 
 
-def fold_functions(calls: list[Call], function_ids: dict[str, int]) -> dict[int, FunctionFold]:
+def fold_functions(calls: list[AnyCall], function_ids: dict[str, int]) -> dict[int, FunctionFold]:
     """Per function: the newest call time and its newest outcomes."""
-    by_function: dict[int, list[Call]] = defaultdict(list)
+    by_function: dict[int, list[AnyCall]] = defaultdict(list)
     for call in calls:
         by_function[function_ids[call.function]].append(call)
     folds = {}

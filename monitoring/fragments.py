@@ -9,10 +9,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
 
-from . import top_errors
+from . import top_errors, trends
 from .auth import fragment_view
 from .breaker_history import breaker_history
-from .models import Function
+from .models import Function, Service
 from .page_ranges import page_range
 from .read import function_detail, function_row, functions_by_id
 from .shared import shared_fragment
@@ -67,7 +67,33 @@ def function_errors(request: HttpRequest, function_id: int) -> HttpResponse:
     return render(request, "monitoring/_function_errors.html", context)
 
 
+def trend_cards(request: HttpRequest, scope: trends.Scope, default: str) -> HttpResponse:
+    """Trend cards over the range the page's URL names (from/to too), shared as the page asks."""
+    shown = page_range(request.GET, default=default)
+
+    def context() -> dict:
+        return trends.cards(trends.trend(scope, shown.window()), shown.label.lower())
+
+    return shared_fragment(request, "monitoring/_trend_cards.html", context)
+
+
+@fragment_view
+def function_trend(request: HttpRequest, function_id: int) -> HttpResponse:
+    """A function's trend cards, again when its service reports (every 30 s at most)."""
+    function = get_object_or_404(Function, id=function_id)
+    return trend_cards(request, trends.Scope(function_id=function.id), "1h")
+
+
+@fragment_view
+def service_trend(request: HttpRequest, service_id: int) -> HttpResponse:
+    """A service's trend cards, again when it reports (every 30 s at most)."""
+    service = get_object_or_404(Service, id=service_id)
+    return trend_cards(request, trends.Scope(service_id=service.id), "24h")
+
+
 urlpatterns = [
+    path("functions/<int:function_id>/trend", function_trend, name="fragment-function-trend"),
+    path("services/<int:service_id>/trend", service_trend, name="fragment-service-trend"),
     path("functions/table", function_table, name="fragment-functions"),
     path("functions/rows", function_rows, name="fragment-function-rows"),
     path("functions/<int:function_id>/figures", function_figures, name="fragment-function-figures"),

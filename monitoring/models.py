@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 class Service(models.Model):
     name = models.CharField(max_length=100, unique=True)
     created = models.DateTimeField(default=timezone.now)
+    # The services it needs: while one has an open critical alert, the alerts on this one's
+    # functions and queues are not notified (alerts/inhibition.py). Never a cycle (service_changes).
+    depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="dependents")
 
     class Meta:
         ordering = ["name"]
@@ -591,3 +594,69 @@ class CumulativePoint(models.Model):
         constraints = [models.UniqueConstraint(fields=["service", "stream"], name="cumulativepoint_service_stream")]
         # Serves forgetting streams that stopped reporting.
         indexes = [models.Index(fields=["seen"], name="cumulativepoint_seen")]
+
+
+class ServiceMinute(CallCounts):
+    """A service's functions' calls in one settled minute, added up (monitoring/rollups.py):
+    what a service's or the fleet's trend reads instead of every function's minute buckets."""
+
+    function = None  # a service's sum, not a function's
+    service = models.ForeignKey(Service, models.CASCADE, db_index=False)
+    minute = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Serves a service's trend and series, and the fold's upsert.
+            models.UniqueConstraint(fields=["service", "minute"], name="serviceminute_service_minute"),
+        ]
+        # Serves the fleet's trend (every service in a range) and forgetting old minutes.
+        indexes = [models.Index(fields=["minute"], name="serviceminute_minute")]
+
+
+class ServiceHour(CallCounts):
+    """A service's calls in one hour, added up from its ServiceMinute rows once the hour is folded."""
+
+    function = None
+    service = models.ForeignKey(Service, models.CASCADE, db_index=False)
+    hour = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Serves a service's trend over days, and the fold's upsert.
+            models.UniqueConstraint(fields=["service", "hour"], name="servicehour_service_hour"),
+        ]
+        # Serves the fleet's trend over days and forgetting old hours.
+        indexes = [models.Index(fields=["hour"], name="servicehour_hour")]
+
+
+class FleetMinute(CallCounts):
+    """Every service's calls in one settled minute, added up from ServiceMinute: the fleet's
+    trend reads one row per step, whatever the number of services."""
+
+    function = None
+    minute = models.DateTimeField(unique=True)  # serves the fleet's trend and the fold's upsert
+
+
+class FleetHour(CallCounts):
+    """Every service's calls in one hour, added up from FleetMinute once the hour is folded."""
+
+    function = None
+    hour = models.DateTimeField(unique=True)  # serves the fleet's trend over days and the fold's upsert
+
+
+class RollupMark(models.Model):
+    """One row: ServiceMinute and FleetMinute hold every minute in [since, through) (ServiceHour
+    and FleetHour every whole hour of it), except the late minutes LateMinute still lists."""
+
+    since = models.DateTimeField()
+    through = models.DateTimeField()
+
+
+class LateMinute(models.Model):
+    """A minute of a service that a batch wrote after the fold may have passed it: folded again
+    (and read from the minute buckets until then). Written only by batches carrying late calls."""
+
+    # No unique constraint: the fold deletes the rows it read by id, so a row another batch
+    # adds meanwhile stays for the next fold.
+    service = models.ForeignKey(Service, models.CASCADE, db_index=False)
+    minute = models.DateTimeField()

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .batch import Call
+from .batch import AnyCall
 from .models import ENTRY_WIDTH, LETTER_OUTCOMES, OUTCOME_LETTERS, STRIP_LENGTH, OutcomeStrip
 
 
-def encode(calls: list[Call]) -> str:
-    """The newest STRIP_LENGTH calls, oldest first, as entries; calls must be sorted by ts."""
-    return "".join(
-        f"{int(call.ts.timestamp() * 1000):013d}{OUTCOME_LETTERS[call.outcome]}" for call in calls[-STRIP_LENGTH:]
-    )
+def encode(calls: list[AnyCall]) -> str:
+    """The newest STRIP_LENGTH calls, oldest first, as entries; calls must be sorted by ts.
+    An entry standing for count calls gives as many entries (up to the strip's length)."""
+    entries: list[str] = []
+    for call in reversed(calls[-STRIP_LENGTH:]):
+        entry = f"{int(call.ts.timestamp() * 1000):013d}{OUTCOME_LETTERS[call.outcome]}"
+        entries += [entry] * min(call.count, STRIP_LENGTH - len(entries))
+        if len(entries) == STRIP_LENGTH:
+            break
+    return "".join(reversed(entries))
 
 
 def newest(strips: list[str]) -> list[str]:

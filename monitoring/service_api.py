@@ -4,6 +4,7 @@ and rotate only."""
 
 # No `from __future__ import annotations`: ninja reads the annotations at import.
 
+from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
@@ -20,6 +21,7 @@ from .services import (
     ServiceDetail,
     ServiceIn,
     ServiceOut,
+    ServicePatch,
     issued_out,
     service_detail,
     service_rows,
@@ -42,7 +44,7 @@ def list_services(request: HttpRequest) -> list[dict]:
 def create_service(request: HttpRequest, payload: ServiceIn) -> Status:
     """A new service, with no token yet: create one with POST /services/{id}/tokens."""
     require_role(request, "admin")
-    service = changes.create_service(request.user, payload.name)
+    service = changes.create_service(request.user, payload.name, payload.depends_on)
     return Status(201, service_detail(service.id))
 
 
@@ -56,10 +58,16 @@ def get_service(request: HttpRequest, service_id: int) -> dict:
 @router.patch(
     "/services/{service_id}", auth=user_auth, response={200: ServiceDetail, **errors(400, 401, 403, 404, 422, 503)}
 )
-def rename_service(request: HttpRequest, service_id: int, payload: ServiceIn) -> dict:
-    """Rename a service; its functions, tokens and history stay. Rules match service names: check them."""
+def update_service(request: HttpRequest, service_id: int, payload: ServicePatch) -> dict:
+    """Rename a service (its functions, tokens and history stay; rules match service names:
+    check them), or set what it depends on (the whole list; a cycle is refused)."""
     require_role(request, "admin")
-    changes.rename_service(request.user, get_object_or_404(Service, id=service_id), payload.name)
+    service = get_object_or_404(Service, id=service_id)
+    with transaction.atomic():
+        if payload.name is not None:
+            changes.rename_service(request.user, service, payload.name)
+        if payload.depends_on is not None:
+            changes.set_dependencies(request.user, service, payload.depends_on)
     return service_detail(service_id)
 
 

@@ -5,13 +5,15 @@ trail names tokens by prefix."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from . import audit
+from . import audit, dependencies
 from .errors import InputError
 from .models import IngestToken, Service, WorkingTokens
 
@@ -27,14 +29,61 @@ def unique_name(name: str, service: Service | None = None) -> None:
         raise InputError("name", f"a service named {name!r} exists already")
 
 
-def create_service(actor: Actor, name: str) -> Service:
+def create_service(actor: Actor, name: str, depends_on: Sequence[int | str] = ()) -> Service:
     unique_name(name)
     try:
         with transaction.atomic():
             service = Service.objects.create(name=name)
-            audit.record(actor, audit.CREATED, service, after=audit.snapshot(service, SERVICE_FIELDS))
+            # A new service has no dependents yet: what it depends on cannot make a cycle.
+            service.depends_on.set(services_named(service, depends_on))
+            after = {**audit.snapshot(service, SERVICE_FIELDS), **depends_on_names(service)}
+            audit.record(actor, audit.CREATED, service, after=after)
     except IntegrityError:  # created by someone else since the check
         raise InputError("name", f"a service named {name!r} exists already") from None
+    return service
+
+
+def depends_on_names(service: Service) -> dict:
+    """What the audit trail keeps of a service's dependencies: their names, sorted."""
+    return {"depends_on": sorted(service.depends_on.values_list("name", flat=True))}
+
+
+def services_named(service: Service, refs: Sequence[int | str]) -> list[Service]:
+    """The services given by id or name; an unknown one or the service itself is refused."""
+    ids = [ref for ref in refs if isinstance(ref, int)]
+    names = [ref for ref in refs if isinstance(ref, str)]
+    found = list(Service.objects.filter(Q(id__in=ids) | Q(name__in=names)))
+    by_id, by_name = {s.id: s for s in found}, {s.name: s for s in found}
+    wanted: dict[int, Service] = {}
+    for ref in refs:
+        other = by_id.get(ref) if isinstance(ref, int) else by_name.get(ref)
+        if other is None:
+            raise InputError("depends_on", f"no service {'with id' if isinstance(ref, int) else 'named'} {ref!r}")
+        if other.id == service.id:
+            raise InputError("depends_on", "a service cannot depend on itself")
+        wanted[other.id] = other
+    return list(wanted.values())
+
+
+def set_dependencies(actor: Actor, service: Service, refs: Sequence[int | str]) -> Service:
+    """The services this one depends on, by id or name, replacing the list. Refuses an unknown
+    service, itself, and one that depends on this one already (a cycle), naming depends_on."""
+    with transaction.atomic():
+        # Every service row locked: two changes at once cannot close a cycle between them.
+        # (SQLite's write transactions are IMMEDIATE: they take the whole database at once.)
+        list(Service.objects.select_for_update().order_by("id").values_list("id", flat=True))
+        wanted = services_named(service, refs)
+        graph = dependencies.edges()
+        graph.pop(service.id, None)  # its own are being replaced
+        for other in wanted:
+            loop = dependencies.path(other.id, service.id, graph)
+            if loop is not None:
+                names = dict(Service.objects.filter(id__in=loop).values_list("id", "name"))
+                chain = " → ".join(names[i] for i in loop)
+                raise InputError("depends_on", f"“{other.name}” depends on “{service.name}” already ({chain})")
+        before = depends_on_names(service)
+        service.depends_on.set(wanted)
+        audit.record(actor, audit.UPDATED, service, before=before, after=depends_on_names(service))
     return service
 
 

@@ -29,7 +29,9 @@ from .read import functions_out, needs_histograms, trouble_candidates
 from .services import (
     RotateIn,
     ServiceIn,
+    ServicePatch,
     all_services,
+    dependency_choices,
     history_lines,
     refused_days,
     refused_words,
@@ -134,6 +136,7 @@ def detail(
         history=history_lines(service_id, found["tokens"], HISTORY_SHOWN),
         form=form or {"name": found["name"]},
         errors=problems or {},
+        dependencies=dependency_choices(found, (form or {}).get("depends_on")),
     )
     if problems:
         response.status_code = 422
@@ -218,3 +221,22 @@ def revoke_token(request: HttpRequest, service_id: int, token_id: int) -> HttpRe
     token = changes.revoke_token(request.user, token_of(service_id, token_id))
     messages.success(request, f"Token {token.prefix}… revoked: it no longer works.")
     return redirect("service-settings", service_id)
+
+
+@require_POST
+@page_for("admin")
+def dependencies(request: HttpRequest, service_id: int) -> HttpResponse:
+    service = get_object_or_404(Service, id=service_id)
+    # Checkboxes named depends_on, valued by service name (a name is never read as an id).
+    values = form_values(request.POST, lists=("depends_on",))
+    form = {"name": service.name, "depends_on": values["depends_on"]}
+    given, problems = parse(ServicePatch, {"depends_on": values["depends_on"]})
+    if given is None:
+        return detail(request, service_id, form, {"depends_on": problems.get("depends_on", "is not valid")})
+    try:
+        changes.set_dependencies(request.user, service, given.depends_on)
+    except InputError as error:
+        return detail(request, service_id, form, field_errors(error))
+    names = ", ".join(f"“{name}”" for name in given.depends_on) or "nothing"
+    messages.success(request, f"“{service.name}” depends on {names}.")
+    return redirect("service-settings", service.id)

@@ -14,7 +14,8 @@ from django.utils.dateparse import parse_datetime
 from ninja import Schema
 from pydantic import AfterValidator, Field
 
-from .inputs import Body, Name, Whole, example
+from . import dependencies
+from .inputs import Body, Id, Name, Whole, example, unchanged
 from .models import AuditEntry, Function, IngestToken, Refusal, RefusalReason, Service
 
 NAME_MAX = 100
@@ -31,11 +32,29 @@ def printable(value: str) -> str:
 ServiceName = Annotated[Name, AfterValidator(printable)]
 
 
+# A service named in a body: by its id (a number) or its name (text).
+ServiceRef = Id | ServiceName
+DEPENDENCIES_MAX = 100
+DEPENDS_ON = (
+    "the services it depends on, by id or name: while one has an open critical alert, the alerts on "
+    "this one's functions and queues are not notified; never itself, never a cycle"
+)
+
+
 class ServiceIn(Body):
     """A service's name: 1 to 100 printable characters, unique; spaces around it are dropped."""
 
-    model_config = example({"name": "payments"})
+    model_config = example({"name": "payments", "depends_on": []})
     name: ServiceName = Field(max_length=NAME_MAX)
+    depends_on: list[ServiceRef] = Field([], max_length=DEPENDENCIES_MAX, description=DEPENDS_ON)
+
+
+class ServicePatch(Body):
+    """Fields left out stay as they are; depends_on replaces the whole list."""
+
+    model_config = example({"depends_on": ["payments-db"]})
+    name: ServiceName = unchanged(max_length=NAME_MAX)
+    depends_on: list[ServiceRef] = unchanged(max_length=DEPENDENCIES_MAX, description=DEPENDS_ON)
 
 
 class RotateIn(Body):
@@ -55,9 +74,15 @@ class Refused(Schema):
     rate: int = Field(description="over the token's requests a minute (429)")
 
 
+class ServiceLink(Schema):
+    id: int
+    name: str
+
+
 class ServiceOut(Schema):
     id: int
     name: str
+    depends_on: list[ServiceLink] = Field(description="the services it depends on, by name")
     created: datetime
     functions: int
     last_report: datetime | None = Field(
@@ -134,6 +159,7 @@ def service_out(service: Service, refused: dict[str, int]) -> dict:
     return {
         "id": service.id,
         "name": service.name,
+        "depends_on": [{"id": other.id, "name": other.name} for other in service.depends_on.all()],
         "created": service.created,
         "functions": service.function_count,
         "last_report": last_report(service),
@@ -148,7 +174,7 @@ def show_services(services: list[Service]) -> list[dict]:
 
 
 def all_services() -> QuerySet[Service]:
-    return with_figures(Service.objects.order_by("name"))
+    return with_figures(Service.objects.order_by("name").prefetch_related("depends_on"))
 
 
 def service_rows() -> list[dict]:
@@ -156,7 +182,7 @@ def service_rows() -> list[dict]:
 
 
 def service_detail(service_id: int) -> dict:
-    service = get_object_or_404(with_figures(Service.objects.all()), id=service_id)
+    service = get_object_or_404(with_figures(Service.objects.prefetch_related("depends_on")), id=service_id)
     [out] = show_services([service])
     return {**out, "tokens": [token_out(token) for token in service.tokens.all()]}
 
@@ -181,6 +207,10 @@ def history_lines(service_id: int, tokens: list[dict], limit: int = 50) -> list[
         elif entry.action == "rotated":
             detail, other = "replaced by", after.get("replaced_by")
             until = parse_datetime(after["expires"]) if after.get("expires") else None
+        elif entry.kind == "service" and (after.get("depends_on") or entry.action == "updated"):
+            detail = "depends on " + (", ".join(after["depends_on"]) or "nothing")
+            if entry.action != "created":
+                detail += ", was " + (", ".join((entry.before or {}).get("depends_on") or []) or "nothing")
         elif after.get("replaces"):
             detail, other = "to replace", after["replaces"]
         token = prefixes.get(entry.object_id) if entry.kind == "ingesttoken" else None
@@ -223,3 +253,13 @@ def refused_today() -> list[dict]:
         {"name": name, "total": sum(refused.values()), "words": refused_words(refused)}
         for name, refused in found.items()
     ]
+
+
+def dependency_choices(service: dict, chosen: list[str] | None = None) -> list[dict]:
+    """Every other service as the settings form offers it: chosen or not, and `blocked` when it
+    depends on this one already (choosing it would make a cycle)."""
+    if chosen is None:
+        chosen = [other["name"] for other in service["depends_on"]]
+    blocked = dependencies.depending_on(service["id"])
+    others = Service.objects.exclude(id=service["id"]).order_by("name").values_list("id", "name")
+    return [{"id": i, "name": name, "chosen": name in chosen, "blocked": i in blocked} for i, name in others]

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models, transaction
 
-from . import error_types
+from . import error_types, rollups
 from .batch import Batch
 from .fold import fold_functions, fold_minutes
 from .models import (
@@ -142,7 +142,9 @@ def store_functions(service: Service, batch: Batch) -> list[BreakerFlip]:
         folds = fold_functions(batch.calls, ids)
         touch_last_seen(Function, service, {function_id: fold.last_seen for function_id, fold in folds.items()}, known)
         errors = errors_by_type(service, batch, ids)
-        writer().write_calls(folds, fold_minutes(batch.calls, ids), errors, shard)
+        minutes = fold_minutes(batch.calls, ids)
+        rollups.note_late(service.id, minutes)  # only a batch with calls the roll-ups may have passed
+        writer().write_calls(folds, minutes, errors, shard)
     return flips
 
 
@@ -169,8 +171,11 @@ def steady_calls(service: Service, batch: Batch) -> CallRows | None:
         wanted = list(dict.fromkeys((function_id, name) for function_id, name, _ in errors))
         if error_types.Registered.recall(service.id, wanted)[1]:
             return None
+    minutes = fold_minutes(batch.calls, known.ids)
+    if rollups.late_minutes(minutes):
+        return None  # its late minutes are recorded in the batch's transaction
     typed = error_types.by_type(service.id, errors) if errors else {}  # all known: no query
-    return CallRows(functions, fold_minutes(batch.calls, known.ids), typed)
+    return CallRows(functions, minutes, typed)
 
 
 def due(known: Known, row_id: int, at: datetime) -> bool:

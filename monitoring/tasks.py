@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import retention, totals
+from . import retention, rollups, totals
 from .models import Heartbeat
 
 
@@ -32,3 +32,9 @@ def forget_old_breaker_flips() -> None:
 @shared_task
 def fold_call_totals() -> None:
     totals.fold()
+
+
+@shared_task
+def fold_service_rollups() -> None:
+    rollups.fold()
+    rollups.forget_old()

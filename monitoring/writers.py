@@ -252,18 +252,13 @@ class PostgresWriter(Reads):
             return cursor.fetchone() is not None
 
     histogram_value = "h.value::int"
+    histogram_object = "jsonb_object_agg"  # (key, count) rows back into one histogram (rollups.py)
 
     def slot(self, column: str, step_s: int) -> str:
         return f"(floor(extract(epoch from {column}) / {int(step_s)}) * {int(step_s)})::bigint"
 
     def each(self, table: str) -> str:
         return "jsonb_each_text(histogram)"
-
-    def hold_bucket_writes(self) -> None:
-        """Until this transaction ends, no batch writes a minute bucket (reads go on): what the
-        transaction reads of them stays the whole truth until it commits (monitoring/totals.py)."""
-        with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {CallBucket._meta.db_table} IN SHARE MODE")
 
     @staticmethod
     @contextmanager
@@ -359,15 +354,13 @@ class SqliteWriter(Reads):
             return cursor.rowcount == 1
 
     histogram_value = "h.value"
+    histogram_object = "json_group_object"
 
     def slot(self, column: str, step_s: int) -> str:
         return f"(CAST(strftime('%%s', {column}) AS INTEGER) / {int(step_s)}) * {int(step_s)}"
 
     def each(self, table: str) -> str:
         return f"json_each({table}.histogram)"
-
-    def hold_bucket_writes(self) -> None:
-        """Nothing to do: an IMMEDIATE transaction holds the one write lock from its start."""
 
     @staticmethod
     @contextmanager

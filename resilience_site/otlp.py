@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import zlib
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -21,13 +22,13 @@ from pydantic import ValidationError
 
 from alerts.hooks import breakers_flipped
 from monitoring import cumulative
-from monitoring.batch import Batch, first_error
+from monitoring.batch import CountedBatch, first_error
 from monitoring.models import Service
 from monitoring.store import Remembered
 from monitoring.writers import writer
 
 from .ingest import BadJson, IngestError, Result, TooLarge, write_batch
-from .otlp_map import Translation, batches, call_count, read_request
+from .otlp_map import Translation, batches, item_count, read_request
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +78,9 @@ def decode(body: bytes, content_type: str) -> ExportMetricsServiceRequest:
         raise BadJson(f"body is not an OTLP JSON ExportMetricsServiceRequest: {error}") from None
 
 
-def validated(found: dict) -> Batch:
+def validated(found: dict) -> CountedBatch:
     try:
-        return Batch.model_validate(found)
+        return CountedBatch.model_validate(found)
     except ValidationError as error:
         path, message = first_error(error)
         raise IngestError(message, path or "body") from None
@@ -124,8 +125,13 @@ def store_batches(service: Service, translation: Translation, keys: dict[str, st
 
 def write_batches(service: Service, translation: Translation, keys: dict[str, str], digest: str) -> Outcome:
     outcome = Outcome(translation)
-    with transaction.atomic():
-        increments, keep = cumulative.increments(service, translation.readings())
+    readings = translation.readings()
+    # One instance's delta points need no transaction around their one batch: write_batch is
+    # atomic by itself (on PostgreSQL a steady batch is one autocommit statement, as a JSON
+    # batch is). Several batches, or cumulative baselines to lock and keep, need one.
+    alone = not readings and len(translation.pending) <= 1
+    with nullcontext() if alone else transaction.atomic():
+        increments, keep = cumulative.increments(service, readings)
         check_size(translation, increments)
         for i, found in enumerate(batches(translation, increments)):
             # The keys are claimed with the first batch; a replay stops there, nothing counted.
@@ -139,11 +145,9 @@ def write_batches(service: Service, translation: Translation, keys: dict[str, st
 
 
 def check_size(translation: Translation, increments: dict) -> None:
-    """The batch limit counts the calls the points stand for, checked before they are made."""
+    """The batch limit counts points (a histogram point is one item, whatever its count),
+    checked before their calls are made."""
     limit = settings.MONITOR_MAX_BATCH_ITEMS
-    items = sum(
-        call_count(pending, increments) + len(pending.breakers) + len(pending.gauges)
-        for pending in translation.pending.values()
-    )
+    items = sum(item_count(pending, increments) for pending in translation.pending.values())
     if items > limit:
-        raise TooLarge(f"request stands for {items} items; the limit is {limit}")
+        raise TooLarge(f"request carries {items} items; the limit is {limit}")

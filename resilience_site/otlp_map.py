@@ -3,7 +3,8 @@
 Translation runs in two steps. `read_request` is pure: it reads each resource's points into
 a Pending (gauges as reports, histograms and counters as CallPoints holding a Reading). The
 caller turns cumulative readings into increments (monitoring.cumulative, inside its
-transaction), then `batches` expands the increments into calls, one batch per instance.
+transaction), then `batches` turns the increments into counted calls (a latency and how many
+calls took it: a point is one item of the batch limit whatever its count), one batch per instance.
 A point that cannot be used is rejected (counted, its reason kept for the answer); the
 others go on. Metrics under names we do not know are ignored and counted.
 """
@@ -15,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -24,7 +26,7 @@ from monitoring.batch import MAX_AGE, MAX_AHEAD, MAX_DURATION_MS
 from monitoring.cumulative import Reading, stream_key
 from monitoring.models import Service
 
-from .otlp_spread import explicit_edges, exponential_edges, spread
+from .otlp_spread import Weighted, explicit_edges, exponential_edges, spread
 
 CUMULATIVE = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
 OUTCOMES = ("success", "failure", "timeout", "rejected")
@@ -71,23 +73,31 @@ class CallPoint:
     ts: datetime
     reading: Reading
     stream: str | None  # set for a cumulative point: its increment is worked out first
-    durations: Callable[[Reading, int], list[float]]
+    durations: Callable[[Reading, int], Weighted]
     error_type: str | None = None
     retries: int = 0
 
     def calls(self, increment: Reading) -> list[dict]:
-        n = round(increment.counts[0])
-        return [
-            {
-                "function": self.function,
-                "ts": self.ts,
-                "duration_ms": min(duration, MAX_DURATION_MS),
-                "outcome": self.outcome,
-                "error_type": self.error_type,
-                "retries": self.retries,
-            }
-            for duration in self.durations(increment, n)[:n]
-        ]
+        """Counted calls (CountedCall's fields) for the increment's count, no more."""
+        left = round(increment.counts[0])
+        found = []
+        for duration, count in self.durations(increment, left):
+            count = min(count, left)
+            if count <= 0:
+                break
+            left -= count
+            found.append(
+                {
+                    "function": self.function,
+                    "ts": self.ts,
+                    "duration_ms": min(duration, MAX_DURATION_MS),
+                    "outcome": self.outcome,
+                    "error_type": self.error_type,
+                    "retries": self.retries,
+                    "count": count,
+                }
+            )
+        return found
 
 
 @dataclass
@@ -112,6 +122,24 @@ class Translation:
     rejected: int = 0
     problems: list[str] = field(default_factory=list)
     unknown: Counter[str] = field(default_factory=Counter)
+    # What every point of a request shares, worked out once: the clock, its points' times (an
+    # SDK stamps a whole export with one), its histograms' buckets in ms.
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    times: dict[int, datetime] = field(default_factory=dict)
+    edges: dict[tuple, list[tuple[float, float]]] = field(default_factory=dict)
+
+    def moment(self, time_ns: int) -> datetime:
+        ts = self.times.get(time_ns)
+        if ts is None:
+            ts = self.times[time_ns] = moment(time_ns, self.now)
+        return ts
+
+    def explicit_edges(self, bounds: list[float], scale: float) -> list[tuple[float, float]]:
+        key = (scale, *bounds)
+        found = self.edges.get(key)
+        if found is None:
+            found = self.edges[key] = explicit_edges([bound * scale for bound in bounds])
+        return found
 
     def reject(self, metric: str, reason: str) -> None:
         self.rejected += 1
@@ -136,9 +164,12 @@ class Translation:
         return ". ".join(parts)
 
 
+PLAIN = frozenset({"string_value", "int_value", "double_value", "bool_value"})
+
+
 def plain(value: AnyValue) -> object:
     kind = value.WhichOneof("value")
-    return getattr(value, kind) if kind in ("string_value", "int_value", "double_value", "bool_value") else None
+    return getattr(value, kind) if kind in PLAIN else None
 
 
 def attributes(pairs: Iterable[KeyValue]) -> dict[str, object]:
@@ -157,11 +188,10 @@ def finite(*values: float) -> None:
         raise Rejected("sum, min and max must be numbers from 0 up")
 
 
-def moment(time_ns: int) -> datetime:
+def moment(time_ns: int, now: datetime) -> datetime:
     if time_ns <= 0:
         raise Rejected("time_unix_nano is missing")
     ts = datetime.fromtimestamp(time_ns / 1e9, UTC)
-    now = datetime.now(UTC)
     if ts < now - MAX_AGE:
         raise Rejected("time_unix_nano is more than 24 hours in the past")
     if ts > now + MAX_AHEAD:
@@ -185,14 +215,17 @@ class Reader:
         self.translation = translation
         self.pending = pending
         self.scope = scope
+        self.cumulative = False  # the metric being read
 
     def read(self, metric: metrics_pb2.Metric) -> None:
         handler = HANDLERS.get(metric.name)
         kind = metric.WhichOneof("data")
-        points = list(getattr(metric, kind).data_points) if kind else []
+        data = getattr(metric, kind) if kind else None
+        points = list(data.data_points) if data is not None else []
         if handler is None:
             self.translation.unknown[metric.name] += len(points) or 1
             return
+        self.cumulative = getattr(data, "aggregation_temporality", 0) == CUMULATIVE
         for point in points:
             try:
                 handler(self, metric, point)
@@ -200,8 +233,7 @@ class Reader:
                 self.translation.reject(metric.name, str(reason))
 
     def stream(self, metric: metrics_pb2.Metric, point: object) -> str | None:
-        data = getattr(metric, metric.WhichOneof("data"))
-        if getattr(data, "aggregation_temporality", 0) != CUMULATIVE:
+        if not self.cumulative:
             return None
         attrs = sorted(attributes(point.attributes).items())
         return stream_key(self.pending.instance, self.scope, metric.name, attrs)
@@ -219,22 +251,14 @@ class Reader:
         low = point.min * scale if point.HasField("min") else None
         high = point.max * scale if point.HasField("max") else None
         if kind == "histogram":
-            bounds = [bound * scale for bound in point.explicit_bounds]
-            counts = [point.count, *point.bucket_counts]
-            stream = self.stream(metric, point)
             layout = list(point.explicit_bounds)
-            if point.bucket_counts and len(point.bucket_counts) != len(bounds) + 1:
+            bucket_counts = list(point.bucket_counts)
+            if bucket_counts and len(bucket_counts) != len(layout) + 1:
                 raise Rejected("bucket_counts must have one more entry than explicit_bounds")
-            if point.bucket_counts and sum(point.bucket_counts) != point.count:
+            if bucket_counts and sum(bucket_counts) != point.count:
                 raise Rejected("bucket_counts must add up to count")
-
-            def durations(increment: Reading, n: int) -> list[float]:
-                mean = increment.total * scale / n if n else 0.0
-                if len(increment.counts) == 1:  # no buckets (a Micrometer Timer, or buckets that moved)
-                    return [mean] * n
-                buckets = [round(count) for count in increment.counts[1:]]
-                return spread(explicit_edges(bounds), buckets, low, high, mean)
-
+            counts = [point.count, *bucket_counts]
+            edges = self.translation.explicit_edges(layout, scale)
         else:
             positive = point.positive
             if any(point.negative.bucket_counts):
@@ -242,29 +266,22 @@ class Reader:
             if point.zero_count + sum(positive.bucket_counts) != point.count:
                 raise Rejected("zero_count and the bucket counts must add up to count")
             counts = [point.count, point.zero_count, *positive.bucket_counts]
-            stream = self.stream(metric, point)
             layout = [point.scale, positive.offset]
             edges = [(0.0, 0.0)] + [
                 (lower * scale, upper * scale)
                 for lower, upper in exponential_edges(point.scale, positive.offset, len(positive.bucket_counts))
             ]
-
-            def durations(increment: Reading, n: int) -> list[float]:
-                mean = increment.total * scale / n if n else 0.0
-                if len(increment.counts) == 1:  # the buckets moved since the last point
-                    return [mean] * n
-                buckets = [round(count) for count in increment.counts[1:]]
-                return spread(edges, buckets, low, high, mean)
-
         reading = Reading(point.start_time_unix_nano, point.time_unix_nano, counts, point.sum, layout)
-        return CallPoint(function, outcome, moment(point.time_unix_nano), reading, stream, durations)
+        durations = partial(bucket_durations, edges, scale, low, high)
+        ts = self.translation.moment(point.time_unix_nano)
+        return CallPoint(function, outcome, ts, reading, self.stream(metric, point), durations)
 
     def counter_calls(self, metric: metrics_pb2.Metric, point: object, function: str, outcome: str) -> CallPoint:
         if metric.WhichOneof("data") != "sum" or not metric.sum.is_monotonic:
             raise Rejected("a monotonic sum (a counter) was expected")
         reading = Reading(point.start_time_unix_nano, point.time_unix_nano, [number(point)])
         stream = self.stream(metric, point)
-        return CallPoint(function, outcome, moment(point.time_unix_nano), reading, stream, no_latency)
+        return CallPoint(function, outcome, self.translation.moment(point.time_unix_nano), reading, stream, no_latency)
 
     def call_duration(self, metric: metrics_pb2.Metric, point: object) -> None:
         attrs = attributes(point.attributes)
@@ -312,7 +329,7 @@ class Reader:
         kind = metric.WhichOneof("data")
         if kind not in ("gauge", "sum"):
             raise Rejected(f"is a {kind}; a gauge was expected")
-        return attributes(point.attributes), number(point), moment(point.time_unix_nano)
+        return attributes(point.attributes), number(point), self.translation.moment(point.time_unix_nano)
 
     def breaker_state(self, metric: metrics_pb2.Metric, point: object) -> None:
         attrs, value, ts = self.gauge_point(metric, point)
@@ -345,8 +362,18 @@ class Reader:
         self.pending.gauge(kind, key, name_of(attrs, attribute), value if seconds else int(value), ts)
 
 
-def no_latency(increment: Reading, n: int) -> list[float]:
-    return [0.0] * n
+def bucket_durations(
+    edges: list[tuple[float, float]], scale: float, low: float | None, high: float | None, increment: Reading, n: int
+) -> Weighted:
+    """A histogram increment's n calls spread over its buckets' edges (in ms)."""
+    mean = increment.total * scale / n if n else 0.0
+    if len(increment.counts) == 1:  # no buckets (a Micrometer Timer), or the buckets moved since the last point
+        return [(mean, n)]
+    return spread(edges, [round(count) for count in increment.counts[1:]], low, high, mean)
+
+
+def no_latency(increment: Reading, n: int) -> Weighted:
+    return [(0.0, n)]
 
 
 def gauge(kind: str, attribute: str, key: str, seconds: bool = False) -> Callable[[Reader, object, object], None]:
@@ -407,12 +434,11 @@ def newest_per_stream(points: list[CallPoint]) -> list[CallPoint]:
     return [point for point in points if not point.stream or newest[point.stream] is point]
 
 
-def call_count(pending: Pending, increments: dict[str, Reading]) -> int:
-    return sum(
-        round(point.reading.counts[0]) if point.stream is None else round(increments[point.stream].counts[0])
-        for point in [*pending.calls, *pending.retries]
-        if point.stream is None or point.stream in increments
-    )
+def item_count(pending: Pending, increments: dict[str, Reading]) -> int:
+    """Items for the batch limit: one per point with calls to store (whatever its count), per
+    breaker state and per concurrency or queue report."""
+    points = [point for point in [*pending.calls, *pending.retries] if increment_of(point, increments) is not None]
+    return len(points) + len(pending.breakers) + len(pending.gauges)
 
 
 def increment_of(point: CallPoint, increments: dict[str, Reading]) -> Reading | None:
@@ -440,12 +466,15 @@ def with_retries(calls: list[dict], retries: list[CallPoint], increments: dict[s
             calls.extend(point.calls(increment))
             continue
         left = round(increment.counts[0]) if point.retries else 0
-        for call in calls:
+        for call in list(calls):
             if left <= 0:
                 break
             if call["function"] == point.function and call["outcome"] == point.outcome and not call["retries"]:
+                if call["count"] > left:  # only some of these calls were retried: split them
+                    calls.append({**call, "count": call["count"] - left})
+                    call["count"] = left
                 call["retries"] = point.retries
-                left -= 1
+                left -= call["count"]
     return calls
 
 

@@ -20,6 +20,8 @@ JOBS: dict[str, tuple[str, float]] = {
     "evaluate-rules": ("alerts.tasks.evaluate_rules", EVALUATION_INTERVAL_S),
     "sweep-deliveries": ("alerts.tasks.sweep_deliveries", 30.0),
     "fold-call-totals": ("monitoring.tasks.fold_call_totals", 60.0),
+    "fold-service-rollups": ("monitoring.tasks.fold_service_rollups", 60.0),
+    "evaluate-slos": ("alerts.tasks.evaluate_slos", 60.0),
 }
 
 

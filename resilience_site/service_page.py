@@ -8,7 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 
-from alerts.models import OPEN_STATES, Alert, AlertState
+from alerts import inhibition
+from alerts.models import OPEN_STATES, Alert, AlertState, Severity
 from monitoring import trends
 from monitoring.health import stale_before
 from monitoring.models import Breaker, BreakerState, Service
@@ -42,10 +43,28 @@ def breakers_not_closed(service: Service) -> list[Breaker]:
 
 
 def alerts_of(service: Service) -> dict:
-    alerts = Alert.objects.select_related("rule").filter(service=service.name)
+    alerts = Alert.objects.select_related("rule", "inhibited_by__rule").filter(service=service.name)
     open_ = list(alerts.filter(state__in=OPEN_STATES).order_by("-started_at", "-id")[: SHOWN + 1])
+    for alert in open_:
+        alert.inhibition = inhibition.reason(alert, alert.inhibited_by) if alert.inhibited_by else ""
     resolved = alerts.filter(state=AlertState.RESOLVED).order_by("-resolved_at", "-id")[:RESOLVED_SHOWN]
     return {"open_alerts": open_, "resolved_alerts": list(resolved)}
+
+
+def dependencies_of(service: Service) -> dict:
+    """The services it depends on, each with its oldest open critical alert (which inhibits
+    this service's alerts), and the services that depend on it."""
+    needs = list(service.depends_on.order_by("name"))
+    critical = Alert.objects.select_related("rule").filter(
+        state__in=OPEN_STATES, severity=Severity.CRITICAL, service__in=[other.name for other in needs]
+    )
+    first: dict[str, Alert] = {}
+    for alert in critical.order_by("started_at", "id"):
+        first.setdefault(alert.service, alert)
+    return {
+        "depends_on": [{"service": other, "critical": first.get(other.name)} for other in needs],
+        "dependents": list(service.dependents.order_by("name")),
+    }
 
 
 @login_required
@@ -64,6 +83,7 @@ def service(request: HttpRequest, service_id: int) -> HttpResponse:
         "queues": queues[:SHOWN],
         "queue_count": len(queues),
         **alerts_of(found),
+        **dependencies_of(found),
         "shown": SHOWN,
     }
     response = page(request, "monitoring/service.html", "services", **context)

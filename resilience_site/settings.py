@@ -292,6 +292,9 @@ MONITOR_DELIVERY_SCHEDULE_S = _seconds_list("MONITOR_DELIVERY_SCHEDULE_S", "60,3
 MONITOR_DELIVERY_LEASE_S = envfloat("MONITOR_DELIVERY_LEASE_S", 120.0, minimum=0.1)
 MONITOR_CHANNEL_RATE_PER_MINUTE = envint("MONITOR_CHANNEL_RATE_PER_MINUTE", 30, minimum=1)
 MONITOR_RECIPIENT_RATE_PER_HOUR = envint("MONITOR_RECIPIENT_RATE_PER_HOUR", 120, minimum=1)
+# Acknowledge / suppress links in Slack and e-mail notifications work this long after sending
+# (alerts/action_links.py); they are absolute URLs on SITE_URL.
+MONITOR_ACTION_LINK_HOURS = envint("MONITOR_ACTION_LINK_HOURS", 24, minimum=1)
 
 # Incidents (docs/alerts.md): how long a new incident waits for more alerts before its first
 # notice, the least time between two notices of one incident, and how long a condition must

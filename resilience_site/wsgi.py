@@ -15,9 +15,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resilience_site.settings")
 
 django_application = get_wsgi_application()
 
-# The ingest endpoints answer services, never browsers: no session, login, CSRF token,
-# message, htmx or framing to handle. They go through the two middlewares that concern them.
-INGEST_PATHS = frozenset({"/api/v1/ingest", "/api/v1/ingest/validate"})
+# The ingest endpoints (ours and OTLP's) answer services, never browsers: no session, login,
+# CSRF token, message, htmx or framing to handle. They go through the two middlewares that
+# concern them (ApiErrors shapes /api/ answers only; the OTLP view answers in OTLP's shapes).
+INGEST_PATHS = frozenset({"/api/v1/ingest", "/api/v1/ingest/validate", "/otlp/v1/metrics"})
 INGEST_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",  # HTTPS redirect and HSTS, as everywhere
     "resilience_site.errors.ApiErrors",  # a body over the limit, a 405, a 500: in the API's shape

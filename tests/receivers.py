@@ -115,6 +115,10 @@ class HttpReceiver(Recorder):
         with self.changed:
             return self.plan.pop(0) if len(self.plan) > 1 else self.plan[0]
 
+    def refusal(self, request: Request) -> Reply | None:
+        """An answer refusing a malformed request, as the real service would; None: the plan."""
+        return None
+
     def handler_class(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
 
@@ -123,8 +127,9 @@ class HttpReceiver(Recorder):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = CaseInsensitiveMapping(dict(self.headers.items()))
-                receiver.add(Request(self.command, self.path, headers, body, time.time()))
-                reply = receiver.next_reply()
+                request = Request(self.command, self.path, headers, body, time.time())
+                receiver.add(request)
+                reply = receiver.refusal(request) or receiver.next_reply()
                 if reply.delay and receiver.closing.wait(reply.delay):
                     return
                 # Like Slack: a plain "ok" for success, a short reason otherwise.
@@ -163,6 +168,133 @@ def http_receiver(settings: Settings) -> Iterator[HttpReceiver]:
         yield receiver
     finally:
         receiver.stop()
+
+
+class FormatReceiver(HttpReceiver):
+    """A receiver speaking one service's format: a malformed payload gets that service's 400."""
+
+    success = Reply(200)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plan = [self.success]
+
+    def problems(self, body: dict) -> list[str]:
+        raise NotImplementedError
+
+    def refusal(self, request: Request) -> Reply | None:
+        try:
+            body = request.json()
+        except orjson.JSONDecodeError:
+            return Reply(400, body=b'{"message": "not JSON"}')
+        if not isinstance(body, dict):
+            return Reply(400, body=b'{"message": "not an object"}')
+        found = self.problems(body)
+        return Reply(400, body=orjson.dumps({"status": "invalid event", "errors": found})) if found else None
+
+
+class PagerDutyReceiver(FormatReceiver):
+    """Answers like PagerDuty's Events API v2 (POST /v2/enqueue): 202, or 400 naming the errors."""
+
+    success = Reply(202, body=b'{"status": "success", "message": "Event processed"}')
+
+    def problems(self, body: dict) -> list[str]:
+        found = []
+        if not isinstance(body.get("routing_key"), str) or len(body["routing_key"]) != 32:
+            found.append("routing_key must be a 32-character string")
+        action = body.get("event_action")
+        if action not in ("trigger", "acknowledge", "resolve"):
+            found.append("event_action must be trigger, acknowledge or resolve")
+        if action in ("acknowledge", "resolve") and not body.get("dedup_key"):
+            found.append("dedup_key is required to acknowledge or resolve")
+        if len(str(body.get("dedup_key", ""))) > 255:
+            found.append("dedup_key must be at most 255 characters")
+        if action == "trigger":
+            payload = body.get("payload") or {}
+            for key in ("summary", "source", "severity"):
+                if not payload.get(key):
+                    found.append(f"payload.{key} is required")
+            if payload.get("severity") not in ("critical", "error", "warning", "info"):
+                found.append("payload.severity must be critical, error, warning or info")
+            if len(str(payload.get("summary", ""))) > 1024:
+                found.append("payload.summary must be at most 1024 characters")
+        return found
+
+
+class TeamsReceiver(FormatReceiver):
+    """Answers like a Teams workflow webhook: 202 for a message with an Adaptive Card."""
+
+    success = Reply(202, body=b"")
+
+    def problems(self, body: dict) -> list[str]:
+        if body.get("type") != "message":
+            return ["type must be message"]
+        attachments = body.get("attachments")
+        if not isinstance(attachments, list) or not attachments:
+            return ["attachments must hold a card"]
+        found = []
+        for i, attachment in enumerate(attachments):
+            if attachment.get("contentType") != "application/vnd.microsoft.card.adaptive":
+                found.append(f"attachments[{i}].contentType must be an Adaptive Card")
+            card = attachment.get("content") or {}
+            if card.get("type") != "AdaptiveCard" or not card.get("version"):
+                found.append(f"attachments[{i}].content must be an AdaptiveCard with a version")
+            if not isinstance(card.get("body"), list) or not card["body"]:
+                found.append(f"attachments[{i}].content.body must hold elements")
+        return found
+
+
+class DiscordReceiver(FormatReceiver):
+    """Answers like a Discord webhook: 204, or 400 with Discord's error shape."""
+
+    success = Reply(204, body=b"")
+
+    def problems(self, body: dict) -> list[str]:
+        embeds = body.get("embeds") or []
+        if not body.get("content") and not embeds:
+            return ["Cannot send an empty message"]
+        found = []
+        if len(body.get("content", "")) > 2000:
+            found.append("content: Must be 2000 or fewer in length.")
+        if len(embeds) > 10:
+            found.append("embeds: Must be 10 or fewer in length.")
+        for i, embed in enumerate(embeds):
+            if len(embed.get("title", "")) > 256 or len(embed.get("description", "")) > 4096:
+                found.append(f"embeds.{i}: title or description too long")
+            if len(embed.get("fields", [])) > 25:
+                found.append(f"embeds.{i}.fields: Must be 25 or fewer in length.")
+            if not isinstance(embed.get("color", 0), int):
+                found.append(f"embeds.{i}.color: must be an integer")
+            texts = [embed.get("title", ""), embed.get("description", ""), (embed.get("footer") or {}).get("text", "")]
+            texts += [f.get("name", "") + f.get("value", "") for f in embed.get("fields", [])]
+            if sum(map(len, texts)) > 6000:
+                found.append(f"embeds.{i}: Embed size exceeds maximum size of 6000")
+        return found
+
+
+def format_receiver(cls: type[FormatReceiver], settings: Settings) -> Iterator[FormatReceiver]:
+    receiver = cls()
+    receiver.start()
+    settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = True
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture
+def pagerduty_receiver(settings: Settings) -> Iterator[FormatReceiver]:
+    yield from format_receiver(PagerDutyReceiver, settings)
+
+
+@pytest.fixture
+def teams_receiver(settings: Settings) -> Iterator[FormatReceiver]:
+    yield from format_receiver(TeamsReceiver, settings)
+
+
+@pytest.fixture
+def discord_receiver(settings: Settings) -> Iterator[FormatReceiver]:
+    yield from format_receiver(DiscordReceiver, settings)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ ALERT_KEYS = {
     "summary",
     "incident_id",
     "flaps",
+    "inhibited_by",
 }
 DELIVERY_KEYS = {"id", "channel", "kind", "state", "attempts", "last_error", "next_attempt_at", "sent_at"}
 

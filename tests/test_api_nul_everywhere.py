@@ -17,6 +17,8 @@ from monitoring.models import Function, IngestToken, Service, UserToken
 from queues.models import Queue
 from tests.alert_fixtures import make_alert, make_rule
 from tests.conftest import Reporter, call, now_iso
+from tests.slo_fixtures import make_slo
+from tests.status_seed import status_page_rows
 
 NUL = "\x00"
 
@@ -42,6 +44,8 @@ def ids(reporter: Reporter, admin_user: User) -> dict[str, int]:
         "service_id": Service.objects.get().id,
         "token_id": IngestToken.objects.get().id,
         "user_token_id": spare_token.id,
+        **status_page_rows(),
+        "slo_id": make_slo(Function.objects.get()).id,
     }
 
 

@@ -23,6 +23,7 @@ from monitoring.models import Function, IngestToken, Service, UserToken
 from queues.models import Queue
 from tests.alert_fixtures import make_alert, make_rule
 from tests.conftest import Reporter, call, now_iso
+from tests.status_seed import status_page_rows
 
 MAX_EXAMPLES = 15
 CHECKS = [
@@ -79,6 +80,7 @@ def rows(reporter: Reporter) -> dict[str, int]:
         # own token it authenticates with (that would turn the rest of the run into 401s).
         "user_id": spare.id,
         "user_token_id": UserToken.issue(user=spare, name="spare")[0].id,
+        **status_page_rows(),
     }
 
 

@@ -13,8 +13,10 @@ pytestmark = pytest.mark.django_db
 
 # Reached without a login on purpose: the login form and what it links to, the API and OTLP
 # ingest (their own 401s are tested per endpoint), Django's admin (its own login), static files,
-# /metrics (its token or network check: tests/test_metrics_auth.py).
-OPEN = ("login/", "logout/", "set-password/", "api/", "otlp/", "admin/", "static/", "metrics")
+# /metrics (its token or network check: tests/test_metrics_auth.py), the signed action links
+# of notifications (the token is the permission: tests/test_action_links.py), the public status
+# pages (tests/test_status_public.py).
+OPEN = ("login/", "logout/", "set-password/", "api/", "otlp/", "admin/", "static/", "metrics", "act/", "status/")
 
 
 def paths(patterns: list, prefix: str = "") -> list[str]:

@@ -12,7 +12,7 @@ from django.db.migrations.executor import MigrationExecutor
 from alerts.models import Alert, Channel, Delivery, Incident, Rule
 from tests.alert_fixtures import make_rule
 
-MIGRATION = "0008_cooldown_minimum_and_open_incidents"
+MIGRATION = "0012_cooldown_minimum_and_open_incidents"
 
 
 def run_migration() -> None:

@@ -12,11 +12,15 @@ import orjson
 import pytest
 from django.core.signals import request_started
 from django.db import close_old_connections, connection
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 from pytest_django import Settings
 
 from monitoring.models import Function
 from resilience_site.wsgi import application
 from tests.conftest import call, stored_calls
+from tests.otlp import Sdk
+
+PROTOBUF = "application/x-protobuf"
 
 
 @pytest.fixture(autouse=True)
@@ -119,3 +123,18 @@ def test_a_locked_database_answers_503_with_retry_after(token: str) -> None:
     assert "retry" in answer["detail"]
     assert stored_calls().calls == 0
     assert ingest(token, {"calls": [call()]})[0] == 202
+
+
+def test_an_otlp_export_takes_the_same_short_way(token: str) -> None:
+    sdk = Sdk()
+    sdk.call("charge", 12.0)
+    sdk.call("charge", 30.0, outcome="failure")
+    body = sdk.request().SerializeToString()
+    sdk.close()
+    status, headers, answer = wsgi(
+        "POST", "/otlp/v1/metrics", body, content_type=PROTOBUF, authorization=f"Bearer {token}"
+    )
+    assert (status, headers["Content-Type"]) == (200, PROTOBUF)
+    assert not ExportMetricsServiceResponse.FromString(answer).HasField("partial_success")
+    assert "Set-Cookie" not in headers and headers["X-Content-Type-Options"] == "nosniff"
+    assert (stored_calls().success, stored_calls().failure) == (1, 1)

@@ -173,11 +173,11 @@ def test_an_idempotency_key_makes_a_replay_count_nothing(client: Client, token: 
 
 def test_the_same_limits_as_the_json_ingest(client: Client, token: str, sdk: Sdk, settings: Settings) -> None:
     settings.MONITOR_MAX_BATCH_ITEMS = 5
-    for _ in range(6):
-        sdk.call("charge", 12.0)
+    for function in range(6):
+        sdk.call(f"charge-{function}", 12.0)
     r = send(client, token, as_json(sdk.request()), JSON)
     assert r.status_code == 413
-    assert r.json()["detail"] == "request stands for 6 items; the limit is 5"
+    assert r.json()["detail"] == "request carries 6 items; the limit is 5"
     assert not CallBucket.objects.exists()
     settings.MONITOR_MAX_BODY_BYTES = 100
     r = send(client, token, gzip.compress(b"{" + b" " * 5000 + b"}"), JSON, Content_Encoding="gzip")

@@ -33,21 +33,22 @@ def parts(mail: EmailMessage) -> dict[str, str]:
 
 
 def test_it_sends_text_and_html_to_every_recipient(smtp_server: SmtpReceiver, settings: Settings) -> None:
+    # A resolved notice carries no action links: one message to all (a firing one: test_action_links.py).
     settings.DEFAULT_FROM_EMAIL = "Resilience Monitor <monitor@example.org>"
 
-    transport_for("email", {"to": TO}).notify(message())
+    transport_for("email", {"to": TO}).notify(message(event="resolved"))
 
     [mail] = smtp_server.wait_for(1)
     assert mail["From"] == "Resilience Monitor <monitor@example.org>"
     assert mail["To"] == "oncall@example.org, lead@example.org"
-    assert mail["Subject"] == "[medium] Firing: orders queue depth above 1000"
+    assert mail["Subject"] == "[medium] Resolved: orders queue depth above 1000"
     assert smtp_server.envelopes[0].rcpt_tos == TO
     body = parts(mail)
     assert set(body) == {"text/plain", "text/html"}
     assert "depth 1450 > 1000" in body["text/plain"]
     assert "http://monitor.example.org/alerts/3" in body["text/plain"]
     assert "queue: orders" in body["text/plain"]
-    assert '<a href="http://monitor.example.org/alerts/3">' in body["text/html"]
+    assert '<a href="http://monitor.example.org/alerts/3"' in body["text/html"]
     assert "depth 1450 &gt; 1000" in body["text/html"]
 
 

@@ -59,7 +59,15 @@ def test_it_has_no_recipients_and_no_config() -> None:
 
 
 def test_the_registry_lists_every_kind() -> None:
-    assert KIND_CHOICES == [("webhook", "Webhook"), ("slack", "Slack"), ("email", "E-mail"), ("log", "Log")]
+    assert KIND_CHOICES == [
+        ("webhook", "Webhook"),
+        ("slack", "Slack"),
+        ("email", "E-mail"),
+        ("log", "Log"),
+        ("pagerduty", "PagerDuty"),
+        ("teams", "Microsoft Teams"),
+        ("discord", "Discord"),
+    ]
     assert all(cls.kind == kind for kind, cls in TRANSPORTS.items())
 
 

@@ -54,7 +54,7 @@ def unsaved(payload: RuleIn) -> Rule:
 @router.get("/rules", auth=user_auth, response={200: list[RuleOut], **errors(401, 422, 503)})
 @paginate(ShortPagination)
 def list_rules(request: HttpRequest) -> Rows:
-    rules = with_firing(Rule.objects.prefetch_related("channels"))
+    rules = with_firing(Rule.objects.configured().prefetch_related("channels"))
     return Rows(rules, lambda page: [rule_out(r) for r in page])
 
 
@@ -83,14 +83,14 @@ def create_rule(request: HttpRequest, payload: RuleIn) -> Status:
 
 @router.get("/rules/{rule_id}", auth=user_auth, response={200: RuleDetail, **errors(401, 404, 422, 503)})
 def get_rule(request: HttpRequest, rule_id: int) -> dict:
-    return rule_detail(get_object_or_404(Rule, id=rule_id))
+    return rule_detail(get_object_or_404(Rule.objects.configured(), id=rule_id))
 
 
 @router.put("/rules/{rule_id}", auth=user_auth, response={200: RuleDetail, **errors(400, 401, 403, 404, 413, 422, 503)})
 def replace_rule(request: HttpRequest, rule_id: int, payload: RuleIn) -> dict:
     """Every field as given; `enabled: false` disables the rule and resolves its open alerts."""
     require_role(request, "admin")
-    rule = get_object_or_404(Rule, id=rule_id)
+    rule = get_object_or_404(Rule.objects.configured(), id=rule_id)
     return rule_detail(rule_changes.update(rule, request.user, payload.model_dump()))
 
 
@@ -100,7 +100,7 @@ def replace_rule(request: HttpRequest, rule_id: int, payload: RuleIn) -> dict:
 def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> dict:
     """The fields given; `{"enabled": false}` disables the rule and resolves its open alerts."""
     require_role(request, "admin")
-    rule = get_object_or_404(Rule, id=rule_id)
+    rule = get_object_or_404(Rule.objects.configured(), id=rule_id)
     return rule_detail(rule_changes.update(rule, request.user, payload.model_dump(exclude_unset=True)))
 
 
@@ -108,6 +108,6 @@ def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> dict:
 def delete_rule(request: HttpRequest, rule_id: int) -> Status:
     """Resolves the rule's open alerts (they stay, with their timelines), then deletes it."""
     require_role(request, "admin")
-    rule = get_object_or_404(Rule, id=rule_id)
+    rule = get_object_or_404(Rule.objects.configured(), id=rule_id)
     rule_changes.delete(rule, request.user)
     return Status(204, None)

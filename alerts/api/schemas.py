@@ -12,7 +12,8 @@ from alerts.models import DAY_NAMES, Metric
 from alerts.transports import TRANSPORTS
 from monitoring.inputs import Body, Flag, Id, Moment, Name, Number, Text, Whole, example, unchanged
 
-MetricName = Literal[tuple(Metric.values)]  # type: ignore[valid-type]
+# Not slo_burn_rate: only an SLO keeps a rule measuring that.
+MetricName = Literal[tuple(m for m in Metric.values if m != Metric.SLO_BURN_RATE)]  # type: ignore[valid-type]
 OpName = Literal[">", ">=", "<", "<="]
 SeverityName = Literal["critical", "high", "medium", "low"]
 KindName = Literal[tuple(TRANSPORTS)]  # type: ignore[valid-type]
@@ -39,6 +40,18 @@ class RuleRef(Schema):
     name: str
 
 
+class InhibitorOut(Schema):
+    """The open alert that explains this one, so this one is not notified."""
+
+    id: int
+    rule: str
+    service: str
+    subject: str
+    state: str
+    reason: str = Field(description='in words, e.g. "Breaker open on payments/charge"')
+    since: datetime | None
+
+
 class AlertOut(Schema):
     id: int
     rule: RuleRef | None  # None: the rule was deleted
@@ -57,6 +70,9 @@ class AlertOut(Schema):
     summary: str
     incident_id: int | None  # the incident it belongs to
     flaps: int  # how often its condition cleared and came back while it stayed open
+    inhibited_by: InhibitorOut | None = Field(
+        description="set while another alert inhibits this one: it is not notified (kept once resolved)"
+    )
 
 
 class EventOut(Schema):

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from .base import ConfigError, Message, Transport, TransportError
+from .discord import Discord
 from .email import Email
 from .log import Log
+from .pagerduty import PagerDuty
 from .slack import Slack
+from .teams import Teams
 from .webhook import Webhook
 
-TRANSPORTS: dict[str, type[Transport]] = {"webhook": Webhook, "slack": Slack, "email": Email, "log": Log}
+TRANSPORTS: dict[str, type[Transport]] = {
+    "webhook": Webhook,
+    "slack": Slack,
+    "email": Email,
+    "log": Log,
+    "pagerduty": PagerDuty,
+    "teams": Teams,
+    "discord": Discord,
+}
 KIND_CHOICES = [(kind, cls.label) for kind, cls in TRANSPORTS.items()]
 
 

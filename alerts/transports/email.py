@@ -13,6 +13,7 @@ from django.core.mail.backends.smtp import EmailBackend
 from django.core.validators import validate_email
 from django.template.loader import render_to_string
 
+from alerts import action_links
 from alerts import http as outbound
 
 from .base import ConfigError, Message, Transport, TransportError, require_dict
@@ -130,26 +131,36 @@ class Email(Transport):
         return {"to": clean_addresses(config), **clean_smtp(config)}
 
     def send(self, message: Message) -> str:
-        context = {"message": message, "headline": self.headline(message)}
         connection = self.connection()
-        mail = EmailMultiAlternatives(
-            subject=self.subject(message),
-            body=render_to_string("alerts/email/message.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=self.recipients(),
-            connection=connection,
-        )
-        mail.attach_alternative(render_to_string("alerts/email/message.html", context), "text/html")
+        # A message with action links goes to each address on its own: its links name who acts.
+        if action_links.carries_actions(message.alert_id, message.event):
+            mails = [self.mail(message, [address], connection) for address in self.recipients()]
+        else:
+            mails = [self.mail(message, self.recipients(), connection)]
         try:
             connection.open()
             try:
-                mail.send(fail_silently=False)
+                connection.send_messages(mails)
                 reply = getattr(getattr(connection, "connection", None), "last_reply", "")
             finally:
                 connection.close()
         except (smtplib.SMTPException, OSError) as e:
             raise smtp_error(e) from None
         return f"SMTP {reply}" if reply else "accepted by the mail backend"
+
+    def mail(self, message: Message, to: list[str], connection: BaseEmailBackend) -> EmailMultiAlternatives:
+        recipient = action_links.email_recipient(to[0]) if len(to) == 1 else ""
+        links = action_links.links(message.alert_id if recipient else None, message.event, message.url, recipient)
+        context = {"message": message, "headline": self.headline(message), "links": links}
+        mail = EmailMultiAlternatives(
+            subject=self.subject(message),
+            body=render_to_string("alerts/email/message.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=to,
+            connection=connection,
+        )
+        mail.attach_alternative(render_to_string("alerts/email/message.html", context), "text/html")
+        return mail
 
     def connection(self) -> BaseEmailBackend:
         """The channel's SMTP server, else the site's mail settings (kept answering, when SMTP)."""

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from alerts import action_links
 from alerts import http as outbound
 
 from .base import Message, Transport, TransportError, clean_url, hashed, http_answer, require_dict
@@ -69,6 +70,11 @@ class Slack(Transport):
             "fields": [
                 {"title": "Severity", "value": message.severity, "short": True},
                 *({"title": k, "value": v, "short": True} for k, v in message.fields.items()),
+            ],
+            # Link buttons: Acknowledge and Suppress 1 h (signed, alerts/action_links.py) and Open.
+            "actions": [
+                {"type": "button", "text": link.label, "url": link.url}
+                for link in action_links.links(message.alert_id, message.event, message.url, action_links.SLACK)
             ],
         }
         return orjson.dumps({"text": headline, "attachments": [attachment]})

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0006_alert_subject_index'),
+        ('alerts', '0010_slos'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

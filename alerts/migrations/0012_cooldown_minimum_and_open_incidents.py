@@ -44,6 +44,6 @@ def forwards(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         Delivery.objects.filter(alert_id=alert.id).update(incident=incident)
 
 class Migration(migrations.Migration):
-    dependencies = [("alerts", "0007_incidents")]
+    dependencies = [("alerts", "0011_incidents")]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

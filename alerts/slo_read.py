@@ -1,0 +1,175 @@
+"""What the SLO pages and endpoints show: an SLO's budget left, its burn rates per alert
+window with each alert's state, and the budget over its window. Evaluation reads the same."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from monitoring.ranges import HOUR, floor
+
+from . import burn, slo_counts
+from .burn import BurnAlert, Counts, Reading
+from .models import OPEN_STATES, SLO, Alert, Objective
+
+# "Current burn rate" on the list: over the last hour, as the fast alert reads it by default.
+CURRENT = timedelta(hours=1)
+
+
+def fingerprint(slo: SLO, alert_name: str) -> str:
+    return f"slo:{slo.id}:{alert_name}"
+
+
+def listed() -> QuerySet[SLO]:
+    return SLO.objects.select_related("function__service", "service", "rule")
+
+
+def scope_text(slo: SLO) -> str:
+    if slo.function_id is not None:
+        return f"{slo.function.service.name}/{slo.function.name}"
+    return f"{slo.service.name} (all functions)"
+
+
+def service_name(slo: SLO) -> str:
+    return slo.function.service.name if slo.function_id is not None else slo.service.name
+
+
+def subject(slo: SLO) -> str:
+    return slo.function.name if slo.function_id is not None else "*"
+
+
+def objective_text(slo: SLO) -> str:
+    if slo.objective == Objective.LATENCY:
+        return f"{slo.target:g} % of calls under {slo.latency_ms:g} ms"
+    return f"{slo.target:g} % of calls succeed"
+
+
+def burn_alerts(slo: SLO) -> list[BurnAlert]:
+    return [BurnAlert.from_dict(item) for item in slo.burn_alerts]
+
+
+@dataclass
+class Status:
+    """An SLO as read now."""
+
+    slo: SLO
+    now: datetime
+    counts: Counts  # over the SLO window
+    current_burn: float | None
+    readings: list[Reading]
+    open_alerts: dict[str, Alert]  # by burn alert name
+
+    @property
+    def budget_left(self) -> float:
+        return burn.budget_left(self.counts, self.slo.target)
+
+    @property
+    def state(self) -> str:
+        """firing (a burn-rate alert is open), burning (a pair breaches; the next round fires
+        it), disabled, no data, exhausted (no budget left), or ok."""
+        if self.open_alerts:
+            return "firing"
+        if not self.slo.enabled:
+            return "disabled"
+        if any(r.breaching for r in self.readings):
+            return "burning"
+        if self.counts.total == 0:
+            return "no data"
+        return "exhausted" if self.budget_left <= 0 else "ok"
+
+
+def open_alerts(slo: SLO) -> dict[str, Alert]:
+    """The SLO's open alerts by burn alert name (a removed alert's: by its fingerprint)."""
+    names = {fingerprint(slo, a.name): a.name for a in burn_alerts(slo)}
+    found = Alert.objects.filter(rule_id=slo.rule_id, state__in=OPEN_STATES).select_related("rule")
+    return {names.get(alert.fingerprint, alert.fingerprint): alert for alert in found}
+
+
+def status(slo: SLO, now: datetime | None = None, budget: bool = True) -> Status:
+    """The SLO now; budget=False (the evaluation round) leaves out the whole window, the
+    longest read, and its counts read as empty."""
+    now = now or timezone.now()
+    alerts = burn_alerts(slo)
+    spans = [CURRENT, *(a.long for a in alerts), *(a.short for a in alerts)]
+    counts = slo_counts.window_counts(slo, [slo.window, *spans] if budget else spans, now)
+
+    def rate(span: timedelta) -> float | None:
+        return burn.burn_rate(counts[span], slo.target)
+
+    readings = [Reading(a, rate(a.long), rate(a.short)) for a in alerts]
+    return Status(slo, now, counts.get(slo.window, Counts()), rate(CURRENT), readings, open_alerts(slo))
+
+
+def rounded(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def alert_out(status: Status, reading: Reading) -> dict:
+    item = reading.alert
+    alert = status.open_alerts.get(item.name)
+    return {
+        "name": item.name,
+        "long_minutes": int(item.long / timedelta(minutes=1)),
+        "short_minutes": int(item.short / timedelta(minutes=1)),
+        "burn_rate": item.burn_rate,
+        "severity": item.severity,
+        "budget_percent": round(item.budget_share(status.slo.window) * 100, 2),
+        "long_burn": rounded(reading.long_burn),
+        "short_burn": rounded(reading.short_burn),
+        "breaching": reading.breaching,
+        "state": alert.state if alert else "ok",
+        "alert_id": alert.id if alert else None,
+        "long_text": burn.hours_or_minutes(item.long),
+        "short_text": burn.hours_or_minutes(item.short),
+    }
+
+
+def slo_out(slo: SLO, now: datetime | None = None) -> dict:
+    found = status(slo, now)
+    return {
+        "id": slo.id,
+        "name": slo.name,
+        "function": slo.function_id,
+        "service": slo.service.name if slo.service_id is not None else None,
+        "scope": scope_text(slo),
+        "objective": slo.objective,
+        "objective_text": objective_text(slo),
+        "target": slo.target,
+        "latency_ms": slo.latency_ms,
+        "window_days": slo.window_days,
+        "enabled": slo.enabled,
+        "channels": [c.id for c in slo.rule.channels.all()],
+        "good": found.counts.good,
+        "total": found.counts.total,
+        "budget_left": rounded(found.budget_left, 6),
+        "burn_rate": rounded(found.current_burn),
+        "state": found.state,
+        "alerts": [alert_out(found, r) for r in found.readings],
+        "created": slo.created,
+        "updated": slo.updated,
+    }
+
+
+def budget_series(slo: SLO, now: datetime | None = None) -> list[dict]:
+    """The budget left through the SLO window, hour by hour: after each hour, the share of
+    the window's budget (what its calls up to now allow) not spent by the calls since the
+    window's start. The last point is the budget left now."""
+    now = now or timezone.now()
+    hours = slo_counts.hourly_counts(slo, now)
+    total = sum(c.total for c in hours.values())
+    allowed = burn.error_budget(slo.target) * total
+    start = floor(now - slo.window, HOUR)
+    points, bad = [], 0
+    moment = start
+    while moment <= now:
+        counts = hours.get(moment)
+        if counts is not None:
+            bad += counts.bad
+        left = 1.0 if not allowed else 1 - bad / allowed
+        calls = counts.total if counts else 0
+        points.append({"at": min(moment + HOUR, now), "budget_left": round(left, 6), "calls": calls})
+        moment += HOUR
+    return points
