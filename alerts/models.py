@@ -559,7 +559,9 @@ class StatusComponent(models.Model):
         return self.public_name
 
 
-class IncidentState(models.TextChoices):
+class StatusIncidentState(models.TextChoices):
+    """A public status-page incident's state (not an alert Incident's: IncidentState)."""
+
     INVESTIGATING = "investigating"
     IDENTIFIED = "identified"
     MONITORING = "monitoring"
@@ -573,7 +575,9 @@ class StatusIncident(models.Model):
     # Null for one written by hand, or once the alert is forgotten by retention.
     alert = models.ForeignKey(Alert, models.SET_NULL, null=True, blank=True, related_name="+")
     title = models.CharField(max_length=200)
-    state = models.CharField(max_length=15, choices=IncidentState.choices, default=IncidentState.INVESTIGATING)
+    state = models.CharField(
+        max_length=15, choices=StatusIncidentState.choices, default=StatusIncidentState.INVESTIGATING
+    )
     started_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     updated = models.DateTimeField(default=timezone.now)
@@ -592,7 +596,7 @@ class StatusUpdate(models.Model):
 
     incident = models.ForeignKey(StatusIncident, models.CASCADE, related_name="updates")
     at = models.DateTimeField(default=timezone.now)
-    state = models.CharField(max_length=15, choices=IncidentState.choices)
+    state = models.CharField(max_length=15, choices=StatusIncidentState.choices)
     body = models.CharField(max_length=2000)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
 
