@@ -201,6 +201,13 @@ def notified(incident: Incident, alerts: list[Alert], event: str) -> list[Alert]
     return [alert for alert in alerts if alert not in held and (alert.is_open or alert.inhibited_by_id is None)]
 
 
+def told(incident: Incident) -> list[tuple[int, str]]:
+    """The alerts (and their states) the incident's last firing or updated notice named."""
+    last = Delivery.objects.filter(incident=incident, event__in=("firing", "updated")).order_by("-created", "-id")
+    message = last.values_list("message", flat=True).first() or {}
+    return [(entry["id"], entry["state"]) for entry in (message.get("incident") or {}).get("alerts", [])]
+
+
 def notify(incident: Incident, event: str) -> list[Delivery]:
     """Write one delivery per channel of the incident's rules; call inside the change's transaction.
 
@@ -216,6 +223,10 @@ def notify(incident: Incident, event: str) -> list[Delivery]:
         return []
     alerts = notified(incident, everything, event)
     if not alerts:
+        return []
+    if event == "updated" and told(incident) == [(alert.id, alert.state) for alert in alerts]:
+        # What changed is an inhibited alert: the notice would repeat the last one.
+        record(None, "notification dropped", detail="updated: nothing new to tell", incident=incident)
         return []
     lead = alerts[0]
     every = channels_of(everything)
