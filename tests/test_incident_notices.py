@@ -1,5 +1,6 @@
 """Incidents and their notices, with a real webhook receiver and the test clock: a breaker and
-the error rate it causes page once, an added alert updates once per group interval, the end
+the error rate it causes page once (the breaker named; the error rate it explains is
+inhibited: on the incident, not notified), an added alert updates once per group interval, the end
 is one resolved notice, and a channel that never heard an incident gets no reminder of it."""
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def round_sent(capture: DjangoCaptureOnCommitCallbacks) -> None:
         evaluate_all()
 
 
-def test_a_breaker_and_the_error_rate_it_causes_page_once_naming_both(
+def test_a_breaker_and_the_error_rate_it_causes_page_once_naming_the_breaker(
     reporter: Reporter,
     hook: Channel,
     http_receiver: HttpReceiver,
@@ -75,11 +76,17 @@ def test_a_breaker_and_the_error_rate_it_causes_page_once_naming_both(
     assert body["event"] == "firing"
     assert body["incident"]["id"] == incident.id and body["incident"]["severity"] == "critical"
     named = {(a["rule"], a["subject"], a["state"]) for a in body["incident"]["alerts"]}
-    assert named == {("breaker open", "charge", "firing"), ("payments errors", "charge", "firing")}
-    # The fields a receiver of single alerts read are still there, for the first alert.
-    first = Alert.objects.order_by("started_at", "id").first()
-    assert body["alert"]["id"] == first.id and body["alert"]["rule"] == first.rule.name
-    assert "breaker open" in body["text"] and "payments errors" in body["text"]
+    assert named == {("breaker open", "charge", "firing")}
+    # The error rate is on the incident, inhibited by the breaker: recorded, not notified.
+    breaker_alert, errors = (
+        Alert.objects.get(rule__name="breaker open"),
+        Alert.objects.get(rule__name="payments errors"),
+    )
+    assert errors.incident_id == incident.id and errors.inhibited_by == breaker_alert
+    assert errors.events.filter(action="not notified", detail__startswith="firing: inhibited by breaker open").exists()
+    # The fields a receiver of single alerts read are still there, for the first alert named.
+    assert body["alert"]["id"] == breaker_alert.id and body["alert"]["rule"] == "breaker open"
+    assert "breaker open" in body["text"] and "payments errors" not in body["text"]
 
 
 def test_an_added_alert_updates_once_per_group_interval(
@@ -113,7 +120,8 @@ def test_an_added_alert_updates_once_per_group_interval(
     events = [r.json()["event"] for r in http_receiver.requests]
     assert events == ["firing", "updated"]
     update = http_receiver.requests[1].json()["incident"]
-    assert len(update["alerts"]) == 3 and update["severity"] == "critical"
+    # The error rate is inhibited by the breaker: left out; the call volume is new.
+    assert [a["rule"] for a in update["alerts"]] == ["breaker open", "busy"] and update["severity"] == "critical"
     assert Incident.objects.count() == 1
 
 

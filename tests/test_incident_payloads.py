@@ -18,7 +18,9 @@ from tests.receivers import HttpReceiver, SmtpReceiver
 
 def incident_of(*channels: Channel) -> Incident:
     errors = make_alert(make_rule(*channels))
-    make_alert(make_rule(*channels, name="breaker open", metric="breaker_open_s", severity="high"), flaps=2, value=40.0)
+    # Not a breaker-open alert: that one would inhibit the error rate (left out of the notice).
+    flapping = make_rule(*channels, name="breaker flapping", metric="breaker_flips", severity="high")
+    make_alert(flapping, flaps=2, value=40.0)
     return errors.incident
 
 
@@ -36,9 +38,9 @@ def test_slack_and_webhook_name_both_alerts(
     attachment = by_path["/slack"]["attachments"][0]
     assert attachment["title"] == "Firing: [critical] 2 alerts on payments/charge"
     assert "payments errors (critical, firing)" in attachment["text"]
-    assert "breaker open (high, firing, flapped 2 times)" in attachment["text"]
+    assert "breaker flapping (high, firing, flapped 2 times)" in attachment["text"]
     alerts = by_path["/hook"]["incident"]["alerts"]
-    assert [(a["rule"], a["flaps"]) for a in alerts] == [("payments errors", 0), ("breaker open", 2)]
+    assert [(a["rule"], a["flaps"]) for a in alerts] == [("payments errors", 0), ("breaker flapping", 2)]
 
 
 def test_e_mail_names_both_alerts(smtp_server: SmtpReceiver, no_defaults: None) -> None:
@@ -49,7 +51,7 @@ def test_e_mail_names_both_alerts(smtp_server: SmtpReceiver, no_defaults: None) 
     message = smtp_server.wait_for(1)[0]
     assert "2 alerts on payments/charge" in message["Subject"]
     text = message.get_body(("plain",)).get_content()
-    assert "payments errors (critical, firing)" in text and "breaker open (high, firing" in text
+    assert "payments errors (critical, firing)" in text and "breaker flapping (high, firing" in text
     assert f"/incidents/{incident.id}/" in text and "Open the incident" in text
 
 
@@ -59,7 +61,7 @@ def test_the_log_line_names_both_alerts(log_channel: Channel, caplog: pytest.Log
         outbox.notify(incident, "firing")
         send(Delivery.objects.get().id)
     [record] = caplog.records
-    assert "payments errors" in record.getMessage() and "breaker open" in record.getMessage()
+    assert "payments errors" in record.getMessage() and "breaker flapping" in record.getMessage()
 
 
 def test_group_by_service_puts_a_service_s_alerts_in_one_incident(log_channel: Channel) -> None:
