@@ -18,7 +18,7 @@ from django.utils import timezone
 from . import delivery as sending
 from . import inhibition
 from .delivery import deliver
-from .models import Alert, Channel, Delivery, DeliveryState, Incident
+from .models import Alert, Channel, Delivery, DeliveryState, Incident, Metric
 from .timeline import number, record
 from .transports import TRANSPORTS, ConfigError, Message, TransportError
 
@@ -103,10 +103,12 @@ def alert_entry(alert: Alert) -> dict:
 
 def alert_line(alert: Alert) -> str:
     flaps = f", flapped {alert.flaps} time{'s' if alert.flaps != 1 else ''}" if alert.flaps else ""
-    return (
+    line = (
         f"- {alert.rule_name} ({alert.severity}, {alert.state}{flaps}): {alert.metric} is {number(alert.value)} "
         f"({threshold_text(alert)}) on {alert.service}/{alert.subject}"
     )
+    # An SLO's burn-rate alert says what its number means: the budget spent and how fast.
+    return f"{line}: {alert.summary}" if alert.metric == Metric.SLO_BURN_RATE else line
 
 
 def incident_message(incident: Incident, alerts: list[Alert], event: str) -> dict:

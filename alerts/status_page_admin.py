@@ -19,7 +19,7 @@ from monitoring.paging import MAX_OFFSET
 from monitoring.views import page as render_page
 
 from . import status_pages as changes
-from .api.status_schemas import ComponentIn, ComponentPatch, IncidentIn, StatusPageIn, StatusPagePatch, UpdateIn
+from .api.status_schemas import ComponentIn, ComponentPatch, StatusIncidentIn, StatusPageIn, StatusPagePatch, UpdateIn
 from .models import StatusComponent, StatusIncident, StatusIncidentState, StatusPage
 
 PAGE_SIZE = 50
@@ -187,7 +187,7 @@ def remove_component(request: HttpRequest, page_id: int, component_id: int) -> H
 def publish(request: HttpRequest, page_id: int) -> HttpResponse:
     status_page = get_object_or_404(StatusPage, id=page_id)
     values = form_values(request.POST)
-    payload, errors = parse(IncidentIn, as_numbers(values, "alert"))
+    payload, errors = parse(StatusIncidentIn, as_numbers(values, "alert"))
     if payload is not None:
         try:
             incident = changes.publish(request.user, status_page, payload)

@@ -21,8 +21,8 @@ from monitoring.models import Function, Service
 from .api.status_schemas import (
     ComponentIn,
     ComponentPatch,
-    IncidentIn,
-    IncidentPatch,
+    StatusIncidentIn,
+    StatusIncidentPatch,
     StatusPageIn,
     StatusPagePatch,
     UpdateIn,
@@ -163,7 +163,7 @@ def incident_snapshot(incident: StatusIncident) -> dict:
     return audit.snapshot(incident, INCIDENT_FIELDS)
 
 
-def publish(actor: Actor, page: StatusPage, payload: IncidentIn) -> StatusIncident:
+def publish(actor: Actor, page: StatusPage, payload: StatusIncidentIn) -> StatusIncident:
     now = timezone.now()
     alert = None
     if payload.alert is not None:
@@ -188,7 +188,7 @@ def publish(actor: Actor, page: StatusPage, payload: IncidentIn) -> StatusIncide
     return incident
 
 
-def change_incident(actor: Actor, incident: StatusIncident, patch: IncidentPatch) -> StatusIncident:
+def change_incident(actor: Actor, incident: StatusIncident, patch: StatusIncidentPatch) -> StatusIncident:
     with transaction.atomic():
         before = incident_snapshot(incident)
         if patch.title is not None:
