@@ -19,7 +19,15 @@ DONE = {"acknowledge": "acknowledged", "suppress": "suppressed for 1 hour"}
 
 
 def context(claim: Claim, alert: Alert) -> dict:
-    return {"claim": claim, "alert": alert, "label": ACTIONS[claim.action], "done": DONE[claim.action]}
+    # A notice is per incident: its link acts on the incident of the alert it names.
+    incident = alert.incident
+    return {
+        "claim": claim,
+        "alert": alert,
+        "incident": incident,
+        "label": ACTIONS[claim.action],
+        "done": DONE[claim.action],
+    }
 
 
 def refused(request: HttpRequest, error: LinkRefused) -> HttpResponse:

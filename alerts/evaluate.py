@@ -11,12 +11,14 @@ import operator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
-from . import health_flags, inhibition, lifecycle, silences
+from . import health_flags, incidents, inhibition, lifecycle, silences
 from .lifecycle import Observation
 from .metrics import BREAKER_METRICS, Round
 from .models import OPEN_STATES, Alert, Breach, Rule
+from .timeline import record
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,10 @@ def ripe(rule: Rule, observations: dict[str, Observation], round: Round) -> list
     return [o for fp, o in breaching.items() if fp in since and round.now - since[fp] >= wait]
 
 
+def resolve_after() -> timedelta:
+    return timedelta(seconds=settings.MONITOR_RESOLVE_AFTER_S)
+
+
 def evaluate_rule(rule: Rule, round: Round) -> Outcome:
     outcome = Outcome()
     observations = round.observe(rule)
@@ -66,14 +72,17 @@ def evaluate_rule(rule: Rule, round: Round) -> Outcome:
     for fingerprint, alert in opened.items():
         observation = observations.get(fingerprint)
         value = observation.value if observation else None
-        if not still_passes(rule, value):
+        before = (alert.value, alert.clear_since, alert.flaps)
+        if still_passes(rule, value):
+            came_back(alert, round.now)
+            keep_firing(alert, round)
+        elif cleared_long_enough(alert, round.now):
             outcome.resolved += lifecycle.resolve(alert, value=value)
             continue
-        if value != alert.value:
-            alert.value = value
+        alert.value = value
+        if (alert.value, alert.clear_since, alert.flaps) != before:
             changed.append(alert)
-        outcome.reminded += keep_firing(alert, round)
-    Alert.objects.bulk_update(changed, ["value"])
+    Alert.objects.bulk_update(changed, ["value", "clear_since", "flaps"])
     fired = ripe(rule, observations, round)
     if fired and inhibition.can_inhibit(rule):
         # Dependencies first: their alerts exist when their dependents' fire, which are held.
@@ -85,10 +94,28 @@ def evaluate_rule(rule: Rule, round: Round) -> Outcome:
     return outcome
 
 
-def keep_firing(alert: Alert, round: Round) -> bool:
+def cleared_long_enough(alert: Alert, now: datetime) -> bool:
+    """Hysteresis: an alert resolves once its condition has stayed clear MONITOR_RESOLVE_AFTER_S,
+    so a short window (or a breaker opening and closing) cannot resolve and fire it again."""
+    if alert.clear_since is None:
+        alert.clear_since = now
+    return now - alert.clear_since >= resolve_after()
+
+
+def came_back(alert: Alert, now: datetime) -> None:
+    """The condition holds again before the alert resolved: it flaps, and stays one alert."""
+    if alert.clear_since is None:
+        return
+    alert.clear_since = None
+    alert.flaps += 1
+    if alert.flaps == 1:
+        # One line, not one per flap: the count on the alert says how often.
+        record(alert, "flapping", detail="the condition cleared and came back; it stays this one alert")
+
+
+def keep_firing(alert: Alert, round: Round) -> None:
     if alert.ack_expires_at is not None and alert.ack_expires_at <= round.now:
         lifecycle.unacknowledge(alert, detail="still firing after the reminder time")
-    return lifecycle.remind(alert)
 
 
 def refresh_suppression(now: datetime | None = None) -> None:
@@ -145,6 +172,10 @@ def evaluate_all(rules: list[Rule] | None = None, function_ids: set[int] | None 
     refresh_inhibition(None if function_ids is None else round.fingerprints())
     # Breaches began or cleared in this round without an alert changing: write them down.
     health_flags.refresh(function_ids)
+    # Incident notices whose group wait is over (no task waits for them in-process), and reminders.
+    incidents.flush_due()
+    if function_ids is None:
+        total.reminded += incidents.remind_due()
     return total
 
 

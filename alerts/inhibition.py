@@ -26,7 +26,7 @@ from django.utils import timezone
 from monitoring import dependencies
 from monitoring.models import Service
 
-from .models import OPEN_STATES, Alert, AlertState, Metric, Rule, Severity
+from .models import OPEN_STATES, Alert, AlertState, Delivery, Metric, Rule, Severity
 from .timeline import record
 
 BREAKER_INHIBITS = frozenset(
@@ -145,8 +145,16 @@ def hold(alert: Alert, event: str) -> bool:
 
 
 def owes_firing(alert: Alert) -> bool:
-    """Still firing and no firing notice or reminder written for it: its channels never heard of it."""
-    return alert.state == AlertState.FIRING and not alert.deliveries.filter(event__in=HELD_EVENTS).exists()
+    """Still firing and named in no notice of its incident yet: its channels never heard of it."""
+    if alert.state != AlertState.FIRING:
+        return False
+    if alert.incident_id is None:
+        return not alert.deliveries.filter(event__in=HELD_EVENTS).exists()
+    sent = Delivery.objects.filter(incident_id=alert.incident_id, event__in=(*HELD_EVENTS, "updated"))
+    for message in sent.values_list("message", flat=True).iterator():
+        if any(entry.get("id") == alert.id for entry in (message.get("incident") or {}).get("alerts", [])):
+            return False
+    return True
 
 
 def mark(alert: Alert, inhibitor: Alert) -> bool:

@@ -1,8 +1,9 @@
-"""An alert's life: fire, remind, acknowledge, suppress, resolve, comment.
+"""An alert's life: fire, acknowledge, suppress, resolve, comment.
 
 Every state change is a conditional update (act only when one row changed), so two
 evaluators or two clicks never both win; every change and every timeline line goes
-through `record()`, the one place that writes an Event.
+through `record()`, the one place that writes an Event. Each change brings the alert's
+incident in line (`incidents.sync`), which sends the notices: they are per incident.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import health_flags, inhibition, outbox, silences
+from . import health_flags, incidents, inhibition, silences
 from .models import OPEN_STATES, Alert, AlertState, Event, Rule
 from .timeline import number, record
 
@@ -67,7 +68,7 @@ def fire(rule: Rule, observation: Observation) -> Alert | None:
                 ),
             )
             record(alert, "fired", detail=alert.summary)
-            outbox.notify(alert, "firing")
+            incidents.attach(alert, rule)
             health_flags.refresh_subject(alert.fingerprint)
     except IntegrityError:
         return None
@@ -78,7 +79,7 @@ def resolve(alert: Alert, actor: AbstractBaseUser | None = None, value: float | 
     now = timezone.now()
     with transaction.atomic():
         changed = Alert.objects.filter(id=alert.id, state__in=OPEN_STATES).update(
-            state=AlertState.RESOLVED, resolved_at=now, ack_expires_at=None, next_reminder_at=None
+            state=AlertState.RESOLVED, resolved_at=now, ack_expires_at=None, next_reminder_at=None, clear_since=None
         )
         if not changed:
             return False
@@ -90,7 +91,7 @@ def resolve(alert: Alert, actor: AbstractBaseUser | None = None, value: float | 
         else:
             detail = "resolved by hand"
         record(alert, "resolved", actor=actor, detail=detail)
-        outbox.notify(alert, "resolved")
+        incidents.sync(alert.incident_id)
         health_flags.refresh_subject(alert.fingerprint)
     return True
 
@@ -110,8 +111,8 @@ def acknowledge(
         if expires:
             detail = f"{reason} (remind again if still firing after {remind_after_minutes} min)".strip()
         record(alert, "acknowledged", actor=actor, detail=detail)
-        # Only kinds that mirror the alert's state take it (PagerDuty); see outbox.notify.
-        outbox.notify(alert, "acknowledged")
+        # The incident follows; once acknowledged it is mirrored to PagerDuty (incidents.sync).
+        incidents.sync(alert.incident_id)
     return True
 
 
@@ -132,6 +133,7 @@ def unacknowledge(alert: Alert, actor: AbstractBaseUser | None = None, detail: s
         alert.acknowledged_at = alert.acknowledged_by = alert.ack_expires_at = None
         action = "unacknowledged" if actor is not None else "acknowledgement lapsed"
         record(alert, action, actor=actor, detail=detail)
+        incidents.sync(alert.incident_id, remind_now=True)
     return True
 
 
@@ -153,24 +155,6 @@ def comment(alert: Alert, actor: AbstractBaseUser | None, text: str) -> Event:
     return record(alert, "comment", actor=actor, detail=text)
 
 
-def remind(alert: Alert) -> bool:
-    """Send a reminder if one is due; the conditional update makes it once per cooldown."""
-    now = timezone.now()
-    if alert.state != AlertState.FIRING or alert.next_reminder_at is None or alert.next_reminder_at > now:
-        return False
-    next_at = now + timedelta(minutes=alert.rule.cooldown_minutes)
-    with transaction.atomic():
-        changed = Alert.objects.filter(
-            id=alert.id, state=AlertState.FIRING, next_reminder_at=alert.next_reminder_at
-        ).update(next_reminder_at=next_at)
-        if not changed:
-            return False
-        alert.next_reminder_at = next_at
-        record(alert, "still firing", detail=alert.summary)
-        outbox.notify(alert, "reminder")
-    return True
-
-
 def set_suppression(alert: Alert, until: datetime | None) -> None:
     """Show a silence that started or ended (maintenance windows) on the alert."""
     with transaction.atomic():
@@ -188,10 +172,13 @@ def set_suppression(alert: Alert, until: datetime | None) -> None:
 
 def set_inhibition(alert: Alert, inhibitor: Alert | None) -> None:
     """Show an inhibition that began, changed or ended on the alert. One that ended sends the
-    firing notice it held back, once: not to an alert acknowledged meanwhile or already notified."""
+    notice it held back, once, through its incident: not for an alert acknowledged meanwhile
+    or already named in a notice of its incident."""
     with transaction.atomic():
         if inhibitor is not None:
             inhibition.mark(alert, inhibitor)
             return
         if inhibition.unmark(alert) and inhibition.owes_firing(alert):
-            outbox.notify(alert, "firing")
+            # Through the incident's notice path: named in its next notice (an update, or the
+            # first notice still waiting), within the group interval.
+            incidents.sync(alert.incident_id, added=True)

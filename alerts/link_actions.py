@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from . import lifecycle
+from . import incident_actions, lifecycle
 from .action_links import SUPPRESS_MINUTES, Claim, LinkRefused
-from .models import ActionLinkUse, Alert, AlertState
+from .models import ActionLinkUse, Alert, AlertState, IncidentState
 from .timeline import acting_as
 
 
@@ -28,9 +28,20 @@ def check(claim: Claim) -> Alert:
     refused = used(claim)
     if refused:
         raise refused
-    alert = Alert.objects.select_related("rule", "acknowledged_by").filter(id=claim.alert_id).first()
+    related = Alert.objects.select_related("rule", "acknowledged_by", "incident__acknowledged_by")
+    alert = related.filter(id=claim.alert_id).first()
     if alert is None:
         raise LinkRefused("This alert no longer exists.", 404)
+    incident = alert.incident
+    if incident is not None:
+        # The notice was about the incident: its state decides.
+        if incident.state == IncidentState.RESOLVED:
+            when = f"{incident.resolved_at:%Y-%m-%d %H:%M} UTC"
+            raise LinkRefused(f"This incident was resolved at {when}: nothing to do.", 409)
+        if claim.action == "acknowledge" and incident.state == IncidentState.ACKNOWLEDGED:
+            who = incident.acknowledged_by.get_username() if incident.acknowledged_by else "someone"
+            raise LinkRefused(f"This incident was already acknowledged, by {who}.", 409)
+        return alert
     if alert.state == AlertState.RESOLVED:
         raise LinkRefused(f"This alert was resolved at {alert.resolved_at:%Y-%m-%d %H:%M} UTC: nothing to do.", 409)
     if claim.action == "acknowledge" and alert.state == AlertState.ACKNOWLEDGED:
@@ -57,9 +68,17 @@ def use(claim: Claim) -> Alert:
 
 
 def act(alert: Alert, claim: Claim) -> bool:
+    """A notice is per incident (its link names its first alert): act on the whole incident,
+    as its page would; an alert without one (stored before incidents) on its own."""
+    reason = "from the link in a notification"
+    # The silence this makes has no user: its comment names who asked for it.
+    comment = f"{reason} ({claim.who})"
     with acting_as(claim.who):
+        incident = alert.incident
+        if incident is not None:
+            if claim.action == "acknowledge":
+                return incident_actions.acknowledge(incident, None, reason=reason)
+            return incident_actions.suppress(incident, None, SUPPRESS_MINUTES, comment=comment)
         if claim.action == "acknowledge":
-            return lifecycle.acknowledge(alert, None, reason="from the link in a notification")
-        # The silence this makes has no user: its comment names who asked for it.
-        comment = f"from the link in a notification ({claim.who})"
+            return lifecycle.acknowledge(alert, None, reason=reason)
         return lifecycle.suppress(alert, None, SUPPRESS_MINUTES, comment=comment)

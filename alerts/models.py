@@ -49,6 +49,17 @@ class Metric(models.TextChoices):
     SLO_BURN_RATE = "slo_burn_rate"
 
 
+class GroupBy(models.TextChoices):
+    """Which open alerts of a rule share an incident: those on the same subject, or the same service."""
+
+    SUBJECT = "subject"
+    SERVICE = "service"
+
+
+# Highest first: an incident's severity is the highest of its alerts'.
+SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
+
+
 class Op(models.TextChoices):
     GT = ">"
     GE = ">="
@@ -168,6 +179,7 @@ class Rule(models.Model):
     subject = models.CharField(max_length=200, default="*")
     channels = models.ManyToManyField(Channel, blank=True, related_name="rules")
     cooldown_minutes = models.IntegerField(default=60)
+    group_by = models.CharField(max_length=10, choices=GroupBy.choices, default=GroupBy.SUBJECT)
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(default=timezone.now)
 
@@ -187,6 +199,67 @@ class AlertState(models.TextChoices):
 
 
 OPEN_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)
+
+
+class IncidentState(models.TextChoices):
+    OPEN = "open"  # at least one of its alerts is firing and not acknowledged
+    ACKNOWLEDGED = "acknowledged"  # every open alert of it is acknowledged
+    RESOLVED = "resolved"  # all its alerts are resolved
+
+
+OPEN_INCIDENT_STATES = (IncidentState.OPEN, IncidentState.ACKNOWLEDGED)
+
+
+class Incident(models.Model):
+    """Alerts open at the same time on one subject (or one service, by the rule's group_by):
+    one page, one set of notifications. Its state follows its alerts (alerts.incidents.sync)."""
+
+    # "subject:<service>/<subject>" or "service:<service>": alerts with the same key group here.
+    key = models.CharField(max_length=320)
+    service = models.CharField(max_length=100)
+    subject = models.CharField(max_length=200, blank=True, default="")  # "" when grouped by service
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    state = models.CharField(max_length=15, choices=IncidentState.choices, default=IncidentState.OPEN)
+    started_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # The notice waiting to go ("firing", "updated", "resolved") and when it is due; the last
+    # one sent (the group interval counts from it); the next reminder while nobody acknowledges.
+    pending_event = models.CharField(max_length=10, blank=True, default="")
+    notify_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    next_reminder_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # At most one open incident per key: two evaluators cannot open two.
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=models.Q(state__in=["open", "acknowledged"]),
+                name="incident_one_open_per_key",
+            ),
+        ]
+        indexes = [
+            # Serves the incident list filtered by state, newest first.
+            models.Index(fields=["state", "-started_at"], name="incident_state_started"),
+            # Serves the sweep for notices that are due.
+            models.Index(fields=["notify_at"], name="incident_notify_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"incident #{self.pk} on {self.name}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}/{self.subject}" if self.subject else self.service
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_INCIDENT_STATES
 
 
 class Alert(models.Model):
@@ -213,6 +286,11 @@ class Alert(models.Model):
     next_reminder_at = models.DateTimeField(null=True, blank=True)
     suppressed_until = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    incident = models.ForeignKey(Incident, models.SET_NULL, null=True, blank=True, related_name="alerts")
+    # Flapping: how often the condition cleared and came back while the alert stayed open, and
+    # since when it has been clear now (it resolves after MONITOR_RESOLVE_AFTER_S of that).
+    flaps = models.IntegerField(default=0)
+    clear_since = models.DateTimeField(null=True, blank=True)
     # The open alert that explains this one, so this one is not notified (alerts/inhibition.py):
     # a breaker open on the same function, or a critical alert on a service its service depends
     # on. Kept once resolved: it says why the alert was never notified.
@@ -267,6 +345,9 @@ class Event(models.Model):
 
     alert = models.ForeignKey(Alert, models.CASCADE, null=True, blank=True, related_name="events")
     rule = models.ForeignKey(Rule, models.SET_NULL, null=True, blank=True, related_name="events")
+    # An incident's own lines (opened, notified, acknowledged as a whole); its alerts' lines
+    # join them on its timeline.
+    incident = models.ForeignKey(Incident, models.CASCADE, null=True, blank=True, related_name="events")
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
     # Who acted without a login (an action link): the address the message went to, or
@@ -281,6 +362,8 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["alert", "at"], name="event_alert_at"),
             models.Index(fields=["rule", "at"], name="event_rule_at"),
+            # Serves an incident's own lines on its timeline.
+            models.Index(fields=["incident", "at"], name="event_incident_at"),
         ]
 
     @property
@@ -388,9 +471,11 @@ class DeliveryState(models.TextChoices):
 
 
 class Delivery(models.Model):
-    """One notification to one channel (outbox row), with its attempts."""
+    """One notification to one channel (outbox row), with its attempts. An incident's notice
+    names its incident and, as `alert`, the incident's first alert (the one its payload leads with)."""
 
     alert = models.ForeignKey(Alert, models.CASCADE, null=True, blank=True, related_name="deliveries")
+    incident = models.ForeignKey(Incident, models.CASCADE, null=True, blank=True, related_name="deliveries")
     channel = models.ForeignKey(Channel, models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=20)
     state = models.CharField(max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING)
@@ -474,7 +559,9 @@ class StatusComponent(models.Model):
         return self.public_name
 
 
-class IncidentState(models.TextChoices):
+class StatusIncidentState(models.TextChoices):
+    """A public status-page incident's state (not an alert Incident's: IncidentState)."""
+
     INVESTIGATING = "investigating"
     IDENTIFIED = "identified"
     MONITORING = "monitoring"
@@ -488,7 +575,9 @@ class StatusIncident(models.Model):
     # Null for one written by hand, or once the alert is forgotten by retention.
     alert = models.ForeignKey(Alert, models.SET_NULL, null=True, blank=True, related_name="+")
     title = models.CharField(max_length=200)
-    state = models.CharField(max_length=15, choices=IncidentState.choices, default=IncidentState.INVESTIGATING)
+    state = models.CharField(
+        max_length=15, choices=StatusIncidentState.choices, default=StatusIncidentState.INVESTIGATING
+    )
     started_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     updated = models.DateTimeField(default=timezone.now)
@@ -507,7 +596,7 @@ class StatusUpdate(models.Model):
 
     incident = models.ForeignKey(StatusIncident, models.CASCADE, related_name="updates")
     at = models.DateTimeField(default=timezone.now)
-    state = models.CharField(max_length=15, choices=IncidentState.choices)
+    state = models.CharField(max_length=15, choices=StatusIncidentState.choices)
     body = models.CharField(max_length=2000)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
 

@@ -18,56 +18,128 @@ from django.utils import timezone
 from . import delivery as sending
 from . import inhibition
 from .delivery import deliver
-from .models import Alert, Channel, Delivery, DeliveryState
+from .models import Alert, Channel, Delivery, DeliveryState, Incident, Metric
 from .timeline import number, record
 from .transports import TRANSPORTS, ConfigError, Message, TransportError
 
 EVENT_WORDS = {
     "firing": "Firing",
+    "updated": "Updated",
     "acknowledged": "Acknowledged",
     "resolved": "Resolved",
     "reminder": "Still firing",
     "test": "Test",
 }
-# Notices that mirror the alert's state to a receiver that keeps its own (PagerDuty):
-# they reach only channels that heard of the alert, and a silence does not hold them back.
+# Notices that mirror the incident's state to a receiver that keeps its own (PagerDuty):
+# they reach only channels that heard of the incident, and a silence does not hold them back.
 MIRRORED = ("acknowledged", "resolved")
+# The notices inhibition holds back for an alert (inhibition.HELD_EVENTS, and an update).
+NOTIFYING = ("firing", "updated", "reminder")
+HELD_AS = {"updated": "firing"}
 
 
-def dedup_key(alert: Alert) -> str:
-    """What every notice of one alert shares, for receivers that group by it (PagerDuty)."""
-    return f"resilience-monitor:alert:{alert.id}"
+def dedup_key(incident: Incident) -> str:
+    """What every notice of one incident shares, for receivers that group by it (PagerDuty):
+    its incident there opens and closes with ours."""
+    return f"resilience-monitor:incident:{incident.id}"
+
+
+def alert_url(alert: Alert) -> str:
+    return f"{settings.SITE_URL}/alerts/{alert.id}/"
+
+
+def threshold_text(alert: Alert) -> str:
+    op = alert.rule.op if alert.rule else ""
+    return f"{op} {alert.threshold:g}".strip()
 
 
 def message_for(alert: Alert, event: str) -> dict:
-    """What a notification says, kept on the delivery so every attempt sends the same."""
-    rule = alert.rule
+    """What a notification about one alert says (an incident's notice leads with its first)."""
     value = number(alert.value)
     fields = {
-        "rule": rule.name,
+        "rule": alert.rule_name,
         "service": alert.service,
         "subject": alert.subject,
         "metric": alert.metric,
         "value": value,
-        "threshold": f"{rule.op} {alert.threshold:g}",
+        "threshold": threshold_text(alert),
         "started_at": alert.started_at.isoformat(),
     }
     # A resolved notice must not read as if the firing condition still held.
     headline = f"Resolved, was: {alert.summary}" if event == "resolved" else f"{EVENT_WORDS[event]}: {alert.summary}"
-    lines = [headline, f"Rule: {rule.name} ({alert.severity})"]
+    lines = [headline, f"Rule: {alert.rule_name} ({alert.severity})"]
     if alert.resolved_at:
         fields["resolved_at"] = alert.resolved_at.isoformat()
         lines.append(f"Resolved at {alert.resolved_at:%Y-%m-%d %H:%M:%S} UTC")
     return {
         "event": event,
         "alert_id": alert.id,
-        "title": f"[{alert.severity}] {rule.name} on {alert.service}/{alert.subject}",
+        "title": f"[{alert.severity}] {alert.rule_name} on {alert.service}/{alert.subject}",
         "text": "\n".join(lines),
         "severity": alert.severity,
-        "url": f"{settings.SITE_URL}/alerts/{alert.id}/",
+        "url": alert_url(alert),
         "fields": fields,
-        "dedup_key": dedup_key(alert),
     }
+
+
+def alert_entry(alert: Alert) -> dict:
+    """One alert as an incident's notice names it."""
+    return {
+        "id": alert.id,
+        "rule": alert.rule_name,
+        "service": alert.service,
+        "subject": alert.subject,
+        "metric": alert.metric,
+        "severity": alert.severity,
+        "state": alert.state,
+        "value": number(alert.value),
+        "threshold": threshold_text(alert),
+        "flaps": alert.flaps,
+        "started_at": alert.started_at.isoformat(),
+        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+        "url": alert_url(alert),
+    }
+
+
+def alert_line(alert: Alert) -> str:
+    flaps = f", flapped {alert.flaps} time{'s' if alert.flaps != 1 else ''}" if alert.flaps else ""
+    line = (
+        f"- {alert.rule_name} ({alert.severity}, {alert.state}{flaps}): {alert.metric} is {number(alert.value)} "
+        f"({threshold_text(alert)}) on {alert.service}/{alert.subject}"
+    )
+    # An SLO's burn-rate alert says what its number means: the budget spent and how fast.
+    return f"{line}: {alert.summary}" if alert.metric == Metric.SLO_BURN_RATE else line
+
+
+def incident_message(incident: Incident, alerts: list[Alert], event: str) -> dict:
+    """What an incident's notice says, naming every alert in it; the first alert's fields stay
+    where a single alert's notice had them, so receivers written for those keep working."""
+    lead = alerts[0]
+    message = message_for(lead, event)
+    url = f"{settings.SITE_URL}/incidents/{incident.id}/"
+    many = len(alerts) > 1
+    if many:
+        message["title"] = f"[{incident.severity}] {len(alerts)} alerts on {incident.name}"
+    words = "Resolved" if event == "resolved" else EVENT_WORDS[event]
+    lines = [f"{words}: incident {incident.id} on {incident.name}, {len(alerts)} alert{'s' if many else ''}:"]
+    lines += [alert_line(alert) for alert in alerts]
+    message |= {
+        "dedup_key": dedup_key(incident),
+        "text": "\n".join(lines),
+        "severity": incident.severity,
+        "url": url,
+        "incident": {
+            "id": incident.id,
+            "url": url,
+            "name": incident.name,
+            "state": incident.state,
+            "severity": incident.severity,
+            "started_at": incident.started_at.isoformat(),
+            "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+            "alerts": [alert_entry(alert) for alert in alerts],
+        },
+    }
+    return message
 
 
 def test_message() -> dict:
@@ -82,16 +154,26 @@ def test_message() -> dict:
     }
 
 
-def in_cooldown(alert: Alert, channel: Channel) -> bool:
-    """A firing or reminder notice to this channel for this alert's subject within the cooldown."""
-    since = timezone.now() - timedelta(minutes=alert.rule.cooldown_minutes)
+def heard(incident: Incident, channel: Channel) -> bool:
+    """The channel got (or is getting) the incident's firing notice."""
+    sent = Delivery.objects.filter(incident=incident, channel=channel, event="firing")
+    return sent.exclude(state=DeliveryState.DEAD).exists()
+
+
+def in_cooldown(incident: Incident, channel: Channel, cooldown: timedelta) -> bool:
+    """A firing notice or reminder to this channel about the same subject (an earlier
+    incident with the same key) within the cooldown."""
     return Delivery.objects.filter(
-        alert__rule_id=alert.rule_id,
-        alert__fingerprint=alert.fingerprint,
+        incident__key=incident.key,
         channel=channel,
         event__in=("firing", "reminder"),
-        created__gt=since,
+        created__gt=timezone.now() - cooldown,
     ).exists()
+
+
+def channels_of(alerts: list[Alert]) -> list[Channel]:
+    rules = {alert.rule_id for alert in alerts if alert.rule_id is not None}
+    return list(Channel.objects.filter(rules__in=rules).distinct().order_by("id"))
 
 
 def enqueue(delivery: Delivery) -> None:
@@ -108,39 +190,86 @@ def mirrors(channel: Channel) -> bool:
     return takes(channel, "acknowledged")
 
 
-def notify(alert: Alert, event: str) -> list[Delivery]:
-    """Write one delivery per channel of the alert's rule; call inside the change's transaction.
+def notified(incident: Incident, alerts: list[Alert], event: str) -> list[Alert]:
+    """The alerts a notice names: not those another alert inhibits (inhibition.hold marks
+    them and says so on their timeline); they stay on the incident, not notified."""
+    if event not in NOTIFYING:
+        return [alert for alert in alerts if alert.inhibited_by_id is None] or alerts
+    held = [alert for alert in alerts if alert.is_open and inhibition.hold(alert, HELD_AS.get(event, event))]
+    if held:
+        names = ", ".join(f"{alert.rule_name} on {alert.service}/{alert.subject}" for alert in held)
+        record(None, "not notified", detail=f"{event}: inhibited: {names}", incident=incident)
+    # A resolved alert that was inhibited when it resolved was never named either.
+    return [alert for alert in alerts if alert not in held and (alert.is_open or alert.inhibited_by_id is None)]
 
-    Each channel gets the events its kind takes (Transport.events). Held back while the
-    alert is silenced, except a MIRRORED notice to a channel that mirrors the alert's state;
-    firing notices and reminders also within the cooldown. A resolved or acknowledged notice
-    goes only to channels that heard about the alert.
+
+def told(incident: Incident) -> list[tuple[int, str]]:
+    """The alerts (and their states) the incident's last firing or updated notice named."""
+    last = Delivery.objects.filter(incident=incident, event__in=("firing", "updated")).order_by("-created", "-id")
+    message = last.values_list("message", flat=True).first() or {}
+    return [(entry["id"], entry["state"]) for entry in (message.get("incident") or {}).get("alerts", [])]
+
+
+def notify(incident: Incident, event: str) -> list[Delivery]:
+    """Write one delivery per channel of the incident's rules; call inside the change's transaction.
+
+    Each channel gets the events its kind takes (Transport.events). Inhibited alerts are left
+    out of a notice; one whose alerts are all inhibited sends nothing. Held back while every
+    open alert of it is silenced, except a MIRRORED notice to a channel that mirrors the
+    incident's state. A resolved, acknowledged notice or a reminder goes only to channels
+    that got its firing notice; an update to a channel that never did is that channel's
+    firing notice. Firing notices and reminders wait out the cooldown.
     """
-    if inhibition.hold(alert, event):
+    everything = list(incident.alerts.select_related("rule").order_by("started_at", "id"))
+    if not everything:
         return []
-    every = list(alert.rule.channels.all())
-    channels = [channel for channel in every if takes(channel, event)]
+    alerts = notified(incident, everything, event)
+    if not alerts:
+        return []
+    if event == "updated" and told(incident) == [(alert.id, alert.state) for alert in alerts]:
+        # What changed is an inhibited alert: the notice would repeat the last one.
+        record(None, "notification dropped", detail="updated: nothing new to tell", incident=incident)
+        return []
+    lead = alerts[0]
+    every = channels_of(everything)
+    channels = [
+        channel for channel in every if takes(channel, event) or (event == "updated" and takes(channel, "firing"))
+    ]
     if every and not channels:
-        # None of the rule's channels takes it (an acknowledgement, and no PagerDuty): nothing to hold.
+        # None of the rules' channels takes it (an acknowledgement, and no PagerDuty): nothing to hold.
         return []
-    if alert.is_suppressed():
+    shown = [a for a in alerts if a.is_open] or alerts
+    if all(alert.is_suppressed() for alert in shown):
+        until = min(alert.suppressed_until for alert in shown)
         channels = [channel for channel in channels if event in MIRRORED and mirrors(channel)]
         kept = ", ".join(repr(channel.name) for channel in channels)
-        detail = f"{event}: silenced until {alert.suppressed_until:%Y-%m-%d %H:%M} UTC"
-        record(
-            alert, "notification held", detail=detail + (f"; still sent to {kept}, which mirrors it" if kept else "")
-        )
+        detail = f"{event}: silenced until {until:%Y-%m-%d %H:%M} UTC"
+        detail += f"; still sent to {kept}, which mirrors it" if kept else ""
+        record(None, "notification held", detail=detail, incident=incident)
+    rules = [a.rule.cooldown_minutes for a in everything if a.rule is not None and a.is_open]
+    cooldown = timedelta(minutes=min(rules, default=60))
     deliveries = []
     for channel in channels:
+        kind = event
         if not channel.enabled:
-            record(alert, "notification skipped", detail=f"{event}: channel {channel.name!r} is disabled")
+            record(
+                None, "notification skipped", detail=f"{event}: channel {channel.name!r} is disabled", incident=incident
+            )
             continue
-        if event in MIRRORED and not alert.deliveries.filter(channel=channel).exists():
+        if event in ("resolved", "reminder", "acknowledged") and not heard(incident, channel):
             continue
-        if event in ("firing", "reminder") and in_cooldown(alert, channel):
-            record(alert, "notification held", detail=f"{event}: channel {channel.name!r} is in its cooldown")
+        if event == "updated" and not heard(incident, channel):
+            kind = "firing"
+            if not takes(channel, kind):
+                continue
+        elif not takes(channel, kind):
             continue
-        deliveries.append(Delivery(alert=alert, channel=channel, event=event, message=message_for(alert, event)))
+        if kind in ("firing", "reminder") and in_cooldown(incident, channel, cooldown):
+            detail = f"{kind}: channel {channel.name!r} is in its cooldown"
+            record(None, "notification held", detail=detail, incident=incident)
+            continue
+        message = incident_message(incident, alerts, kind)
+        deliveries.append(Delivery(alert=lead, incident=incident, channel=channel, event=kind, message=message))
     Delivery.objects.bulk_create(deliveries)
     for delivery in deliveries:
         enqueue(delivery)

@@ -50,6 +50,8 @@ def alert_out(alert: Alert) -> dict:
         "value": alert.value,
         "threshold": alert.threshold,
         "summary": alert.summary,
+        "incident_id": alert.incident_id,
+        "flaps": alert.flaps,
         "inhibited_by": inhibited_out(alert),
     }
 

@@ -16,7 +16,19 @@ from django.utils import timezone
 from monitoring.retention import forget_in_chunks
 
 from .delivery import RECIPIENT_WINDOW
-from .models import OPEN_STATES, Alert, AlertState, Breach, Delivery, DeliveryState, Event, RecipientSend
+from .models import (
+    OPEN_INCIDENT_STATES,
+    OPEN_STATES,
+    Alert,
+    AlertState,
+    Breach,
+    Delivery,
+    DeliveryState,
+    Event,
+    Incident,
+    IncidentState,
+    RecipientSend,
+)
 
 FINISHED = (DeliveryState.SENT, DeliveryState.DEAD)
 
@@ -32,6 +44,8 @@ def no_alert_or_resolved_before(cutoff: datetime) -> Q:
 def forget_old_events(now: datetime | None = None) -> int:
     cutoff = days_ago(settings.MONITOR_EVENT_RETENTION_DAYS, now)
     old = Event.objects.filter(no_alert_or_resolved_before(cutoff), at__lt=cutoff)
+    # An open incident's own lines stay whole, as an open alert's do.
+    old = old.exclude(incident__state__in=OPEN_INCIDENT_STATES)
     return forget_in_chunks(old, "timeline events")
 
 
@@ -47,6 +61,15 @@ def forget_resolved_alerts(now: datetime | None = None) -> int:
     unfinished = Delivery.objects.filter(alert=OuterRef("pk")).exclude(state__in=FINISHED)
     old = Alert.objects.filter(state=AlertState.RESOLVED, resolved_at__lt=cutoff).exclude(Exists(unfinished))
     return forget_in_chunks(old, "resolved alerts")
+
+
+def forget_resolved_incidents(now: datetime | None = None) -> int:
+    """Resolved incidents past the alert retention whose alerts are all forgotten."""
+    cutoff = days_ago(settings.MONITOR_RESOLVED_ALERT_RETENTION_DAYS, now)
+    kept = Alert.objects.filter(incident=OuterRef("pk"))
+    unfinished = Delivery.objects.filter(incident=OuterRef("pk")).exclude(state__in=FINISHED)
+    old = Incident.objects.filter(state=IncidentState.RESOLVED, resolved_at__lt=cutoff)
+    return forget_in_chunks(old.exclude(Exists(kept)).exclude(Exists(unfinished)), "resolved incidents")
 
 
 def forget_stale_breaches(now: datetime | None = None) -> int:
@@ -74,6 +97,7 @@ def forget_old_history(now: datetime | None = None) -> dict[str, int]:
         "events": forget_old_events(now),
         "deliveries": forget_old_deliveries(now),
         "alerts": forget_resolved_alerts(now),
+        "incidents": forget_resolved_incidents(now),
         "breaches": forget_stale_breaches(now),
         "recipient_sends": forget_old_recipient_sends(now),
     }

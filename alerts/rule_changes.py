@@ -37,6 +37,7 @@ FIELDS = (
     "subject",
     "channels",
     "cooldown_minutes",
+    "group_by",
 )
 ENABLED, DISABLED = "enabled", "disabled"
 

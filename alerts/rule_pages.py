@@ -90,6 +90,7 @@ def form_page(
         "metrics": [(m.value, METRIC_HELP[m]) for m in Metric if m in METRIC_HELP],
         "ops": Op.values,
         "severities": Severity.values,
+        "group_choices": [("subject", "subject (function or queue)"), ("service", "service")],
         "templates": TEMPLATES,
         "history": audit.history("rule", rule.id)[:50] if rule else [],
     }

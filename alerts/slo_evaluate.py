@@ -1,7 +1,8 @@
 """The SLO round: every enabled SLO's burn-rate alerts, read from the stored buckets.
 
 A pair of windows both at or over its burn rate fires an alert through `lifecycle.fire`
-(so notifications, silences and reminders apply as for any rule's); it resolves once
+(so it joins an incident, and notifications, silences, inhibition and reminders apply as
+for any rule's); it resolves once
 both windows are under the rate again. Run as its own periodic job: its shortest window
 is minutes long, so it need not run as often as the rules' round.
 """
@@ -38,7 +39,7 @@ def evaluate_slo(slo: SLO, now: datetime) -> Outcome:
             Alert.objects.filter(id=alert.id).update(value=reading.long_burn)
         if alert.ack_expires_at is not None and alert.ack_expires_at <= now:
             lifecycle.unacknowledge(alert, detail="still burning after the reminder time")
-        outcome.reminded += lifecycle.remind(alert)
+        # Reminders are per incident: the rules' round sends them (incidents.remind_due).
     for name, reading in readings.items():
         if reading.breaching and name not in status.open_alerts:
             observation = Observation(

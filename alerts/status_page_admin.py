@@ -19,8 +19,8 @@ from monitoring.paging import MAX_OFFSET
 from monitoring.views import page as render_page
 
 from . import status_pages as changes
-from .api.status_schemas import ComponentIn, ComponentPatch, IncidentIn, StatusPageIn, StatusPagePatch, UpdateIn
-from .models import IncidentState, StatusComponent, StatusIncident, StatusPage
+from .api.status_schemas import ComponentIn, ComponentPatch, StatusIncidentIn, StatusPageIn, StatusPagePatch, UpdateIn
+from .models import StatusComponent, StatusIncident, StatusIncidentState, StatusPage
 
 PAGE_SIZE = 50
 ALERTS_OFFERED = 50
@@ -50,7 +50,7 @@ def status_page_list(request: HttpRequest) -> HttpResponse:
     offset = offset_of(request)
     found = StatusPage.objects.annotate(
         component_count=Count("components", distinct=True),
-        active_count=Count("incidents", filter=~Q(incidents__state=IncidentState.RESOLVED), distinct=True),
+        active_count=Count("incidents", filter=~Q(incidents__state=StatusIncidentState.RESOLVED), distinct=True),
     )
     count = found.count()
     items = list(found[offset : offset + PAGE_SIZE])
@@ -104,9 +104,9 @@ def settings_page(request: HttpRequest, status_page: StatusPage, **forms: dict) 
         services=Service.objects.only("id", "name"),
         incidents=incidents,
         alerts=list(changes.publishable_alerts(status_page)[:ALERTS_OFFERED]),
-        incident_values=forms.get("incident_values") or {"state": IncidentState.INVESTIGATING},
+        incident_values=forms.get("incident_values") or {"state": StatusIncidentState.INVESTIGATING},
         incident_errors=forms.get("incident_errors", {}),
-        states=IncidentState.values,
+        states=StatusIncidentState.values,
         history=audit.history("statuspage", status_page.id)[:HISTORY_SHOWN],
     )
     return unprocessable(response) if any(forms.get(k) for k in forms if k.endswith("_errors")) else response
@@ -187,7 +187,7 @@ def remove_component(request: HttpRequest, page_id: int, component_id: int) -> H
 def publish(request: HttpRequest, page_id: int) -> HttpResponse:
     status_page = get_object_or_404(StatusPage, id=page_id)
     values = form_values(request.POST)
-    payload, errors = parse(IncidentIn, as_numbers(values, "alert"))
+    payload, errors = parse(StatusIncidentIn, as_numbers(values, "alert"))
     if payload is not None:
         try:
             incident = changes.publish(request.user, status_page, payload)
@@ -209,7 +209,7 @@ def incident_page(request: HttpRequest, incident: StatusIncident, values: dict, 
         updates=incident.updates.select_related("author"),
         values=values,
         errors=errors,
-        states=IncidentState.values,
+        states=StatusIncidentState.values,
     )
     return unprocessable(response) if errors else response
 
@@ -229,7 +229,7 @@ def incident(request: HttpRequest, page_id: int, incident_id: int) -> HttpRespon
     payload, errors = parse(UpdateIn, values)
     if payload is not None:
         changes.post_update(request.user, found, payload)
-        done = "resolved" if payload.state == IncidentState.RESOLVED else "updated"
+        done = "resolved" if payload.state == StatusIncidentState.RESOLVED else "updated"
         messages.success(request, f"Incident “{found.title}” {done}.")
         return redirect("status-incident", page_id, found.id)
     return incident_page(request, found, values, errors)

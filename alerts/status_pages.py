@@ -21,13 +21,13 @@ from monitoring.models import Function, Service
 from .api.status_schemas import (
     ComponentIn,
     ComponentPatch,
-    IncidentIn,
-    IncidentPatch,
+    StatusIncidentIn,
+    StatusIncidentPatch,
     StatusPageIn,
     StatusPagePatch,
     UpdateIn,
 )
-from .models import OPEN_STATES, Alert, IncidentState, StatusComponent, StatusIncident, StatusPage, StatusUpdate
+from .models import OPEN_STATES, Alert, StatusComponent, StatusIncident, StatusIncidentState, StatusPage, StatusUpdate
 
 Actor = AbstractBaseUser | AnonymousUser | None
 PAGE_FIELDS = ("slug", "title", "description", "enabled", "show_figures")
@@ -163,7 +163,7 @@ def incident_snapshot(incident: StatusIncident) -> dict:
     return audit.snapshot(incident, INCIDENT_FIELDS)
 
 
-def publish(actor: Actor, page: StatusPage, payload: IncidentIn) -> StatusIncident:
+def publish(actor: Actor, page: StatusPage, payload: StatusIncidentIn) -> StatusIncident:
     now = timezone.now()
     alert = None
     if payload.alert is not None:
@@ -176,7 +176,7 @@ def publish(actor: Actor, page: StatusPage, payload: IncidentIn) -> StatusIncide
         title=payload.title,
         state=payload.state,
         started_at=alert.started_at if alert else now,
-        resolved_at=now if payload.state == IncidentState.RESOLVED else None,
+        resolved_at=now if payload.state == StatusIncidentState.RESOLVED else None,
         updated=now,
     )
     with transaction.atomic():
@@ -188,7 +188,7 @@ def publish(actor: Actor, page: StatusPage, payload: IncidentIn) -> StatusIncide
     return incident
 
 
-def change_incident(actor: Actor, incident: StatusIncident, patch: IncidentPatch) -> StatusIncident:
+def change_incident(actor: Actor, incident: StatusIncident, patch: StatusIncidentPatch) -> StatusIncident:
     with transaction.atomic():
         before = incident_snapshot(incident)
         if patch.title is not None:
@@ -207,7 +207,7 @@ def write_update(actor: Actor, incident: StatusIncident, state: str, body: str, 
     update = StatusUpdate.objects.create(incident=incident, at=now, state=state, body=body, author=person(actor))
     incident.state = state
     incident.updated = now
-    if state == IncidentState.RESOLVED:
+    if state == StatusIncidentState.RESOLVED:
         incident.resolved_at = incident.resolved_at or now
     else:
         incident.resolved_at = None

@@ -18,7 +18,7 @@ from monitoring.models import Function
 from monitoring.read import functions_out, needs_histograms
 
 from . import status_uptime
-from .models import IncidentState, StatusComponent, StatusIncident, StatusPage, StatusUpdate
+from .models import StatusComponent, StatusIncident, StatusIncidentState, StatusPage, StatusUpdate
 
 PAST_DAYS = 14
 # A function's health (monitoring/health.py) as a status: stale and unknown read "no data".
@@ -105,7 +105,9 @@ def incident_out(incident: StatusIncident) -> dict:
 def incidents(page: StatusPage, now: datetime) -> tuple[list[dict], list[dict]]:
     """(active incidents, incidents resolved in the last 14 days), newest first."""
     shown = (
-        page.incidents.filter(~Q(state=IncidentState.RESOLVED) | Q(resolved_at__gte=now - timedelta(days=PAST_DAYS)))
+        page.incidents.filter(
+            ~Q(state=StatusIncidentState.RESOLVED) | Q(resolved_at__gte=now - timedelta(days=PAST_DAYS))
+        )
         .prefetch_related(Prefetch("updates", StatusUpdate.objects.order_by("-at", "-id")))
         .order_by("-started_at", "-id")
     )

@@ -14,7 +14,7 @@ from functools import partial
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from .models import Alert, Event, Rule
+from .models import Alert, Event, Incident, Rule
 
 # Called with an alert's id once a change to it is committed.
 listeners: list[Callable[[int], None]] = []
@@ -39,11 +39,14 @@ def record(
     actor: AbstractBaseUser | None = None,
     detail: str = "",
     rule: Rule | None = None,
+    incident: Incident | None = None,
 ) -> Event:
-    """Write one timeline line. The single funnel for alert changes and their history."""
+    """Write one timeline line. The single funnel for alert changes and their history; an
+    incident's own lines name the incident (its timeline merges them with its alerts')."""
     event = Event.objects.create(
         alert=alert,
         rule=rule or (alert.rule if alert else None),
+        incident=incident,
         actor=actor,
         actor_label="" if actor is not None else acting.get(),
         action=action,

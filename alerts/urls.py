@@ -10,6 +10,7 @@ urlpatterns = [
     path("silences/", include("alerts.silence_urls")),
     path("", include("alerts.rule_urls")),
     path("channels/", include("alerts.channel_pages")),
+    path("incidents/", include("alerts.incident_pages")),
     # Signed links in notifications: no login (the token is the permission).
     path("act/<str:token>/", action_link_pages.action_link, name="action-link"),
     path("status-pages/", include("alerts.status_urls")),

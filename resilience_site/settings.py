@@ -296,6 +296,13 @@ MONITOR_RECIPIENT_RATE_PER_HOUR = envint("MONITOR_RECIPIENT_RATE_PER_HOUR", 120,
 # (alerts/action_links.py); they are absolute URLs on SITE_URL.
 MONITOR_ACTION_LINK_HOURS = envint("MONITOR_ACTION_LINK_HOURS", 24, minimum=1)
 
+# Incidents (docs/alerts.md): how long a new incident waits for more alerts before its first
+# notice, the least time between two notices of one incident, and how long a condition must
+# stay clear before its alert resolves (so a short window cannot flap).
+MONITOR_GROUP_WAIT_S = envfloat("MONITOR_GROUP_WAIT_S", 10.0, minimum=0.0)
+MONITOR_GROUP_INTERVAL_S = envfloat("MONITOR_GROUP_INTERVAL_S", 300.0, minimum=0.0)
+MONITOR_RESOLVE_AFTER_S = envfloat("MONITOR_RESOLVE_AFTER_S", 120.0, minimum=0.0)
+
 # Outbound notifications: HTTP (webhooks, Slack) and SMTP.
 MONITOR_HTTP_TIMEOUT_S = envfloat("MONITOR_HTTP_TIMEOUT_S", 30.0, minimum=0.1)
 EMAIL_HOST = envstr("EMAIL_HOST", "localhost")

@@ -14,8 +14,9 @@ from django.contrib.auth.models import User
 from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
+from pytest_django import Settings
 
-from alerts.models import Alert, Channel, Rule
+from alerts.models import Alert, Channel, Incident, Rule
 from monitoring.models import UserToken
 
 
@@ -63,6 +64,14 @@ def no_defaults(db: None) -> None:
 
 
 @pytest.fixture
+def notify_at_once(settings: Settings) -> None:
+    """For tests about something else than grouping and hysteresis: an incident's first notice
+    goes without a group wait, and a cleared condition resolves its alert in the same round."""
+    settings.MONITOR_GROUP_WAIT_S = 0
+    settings.MONITOR_RESOLVE_AFTER_S = 0
+
+
+@pytest.fixture
 def log_channel(no_defaults: None) -> Channel:
     return Channel.objects.create(name="log", kind="log", config={})
 
@@ -99,7 +108,30 @@ def make_alert(rule: Rule, **fields: object) -> Alert:
         "next_reminder_at": timezone.now() + timedelta(minutes=rule.cooldown_minutes),
     }
     values.update(fields)
-    return Alert.objects.create(rule=rule, **values)
+    alert = Alert.objects.create(rule=rule, **values)
+    alert.incident = incident_for(alert)
+    Alert.objects.filter(id=alert.id).update(incident=alert.incident)
+    return alert
+
+
+def incident_for(alert: Alert) -> Incident:
+    """The incident a made alert belongs to: its subject's open one, or a new one, counted as
+    already notified (as if its first notice had gone out when it fired)."""
+    key = f"subject:{alert.service}/{alert.subject}"
+    states = {"firing": "open", "acknowledged": "acknowledged", "resolved": "resolved"}
+    found = Incident.objects.filter(key=key, state__in=["open", "acknowledged"]).first()
+    if found is not None and alert.is_open:
+        return found
+    return Incident.objects.create(
+        key=key,
+        service=alert.service,
+        subject=alert.subject,
+        severity=alert.severity,
+        state=states[alert.state],
+        started_at=alert.started_at,
+        resolved_at=alert.resolved_at,
+        notified_at=alert.started_at,
+    )
 
 
 def failures(n: int, function: str = "charge") -> list[dict]:

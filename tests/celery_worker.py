@@ -31,6 +31,10 @@ WORKER_TIMINGS = {
     # No claim lapses by itself during a test; a test that needs one lapsed moves it back.
     "MONITOR_DELIVERY_LEASE_S": "60",
     "MONITOR_HTTP_TIMEOUT_S": "10",
+    # An incident's first notice still waits for its countdown task, but a short one; a
+    # cleared condition resolves in the next round (hysteresis has tests of its own).
+    "MONITOR_GROUP_WAIT_S": "1",
+    "MONITOR_RESOLVE_AFTER_S": "0",
 }
 
 
@@ -129,6 +133,8 @@ def celery_worker(
     settings.MONITOR_DELIVERY_SCHEDULE_S = [float(s) for s in WORKER_TIMINGS["MONITOR_DELIVERY_SCHEDULE_S"].split(",")]
     settings.MONITOR_DELIVERY_LEASE_S = float(WORKER_TIMINGS["MONITOR_DELIVERY_LEASE_S"])
     settings.MONITOR_ALLOW_PRIVATE_WEBHOOK_TARGETS = True
+    settings.MONITOR_GROUP_WAIT_S = float(WORKER_TIMINGS["MONITOR_GROUP_WAIT_S"])
+    settings.MONITOR_RESOLVE_AFTER_S = float(WORKER_TIMINGS["MONITOR_RESOLVE_AFTER_S"])
     switch_app(redis_url, eager=False)
     worker = Worker(env)
     try:

@@ -1,6 +1,7 @@
 """Acknowledge and suppress from the notification: signed links in real e-mails (an SMTP
 server) and Slack messages (a local receiver) work once, without a login, after a confirm
-page, and are refused when tampered with, expired, reused or the alert is resolved."""
+page, and are refused when tampered with, expired, reused or the incident is resolved.
+A notice is per incident: its links act on the incident of the alert they name."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 import orjson
+import pytest
 import time_machine
 from django.test import Client
 from django.utils import timezone
@@ -20,6 +22,8 @@ from tests.alert_fixtures import People, make_rule
 from tests.receivers import HttpReceiver, SmtpReceiver
 
 TO = ["oncall@example.org", "lead@example.org"]
+# The incident's first notice at once: these tests are about its links, not its group wait.
+pytestmark = pytest.mark.usefixtures("notify_at_once")
 
 
 def fire(rule: Rule, capture: DjangoCaptureOnCommitCallbacks) -> Alert:
@@ -72,18 +76,21 @@ def test_an_ack_link_from_a_real_email_acknowledges_once_naming_the_recipient(
     path = link(mails["oncall@example.org"], "Acknowledge")
     assert path.startswith("/act/")
     assert path != link(mails["lead@example.org"], "Acknowledge")
-    assert link(mails["oncall@example.org"], "Open the alert") == f"/alerts/{alert.id}/"
+    assert link(mails["oncall@example.org"], "Open the incident") == f"/incidents/{alert.incident_id}/"
 
     page = Client().get(path)  # what a link-preview bot does
     assert page.status_code == 200
-    assert "Acknowledge this alert as <strong>oncall@example.org</strong>?" in page.content.decode()
+    assert (
+        f"Acknowledge incident #{alert.incident_id} on payments/charge and its open alerts as "
+        "<strong>oncall@example.org</strong>?" in page.content.decode()
+    )
     alert.refresh_from_db()
     assert alert.state == "firing"
 
     status, body = confirm_and_post(path)
-    assert status == 200 and "Done: the alert is acknowledged." in body
+    assert status == 200 and f"Done: incident #{alert.incident_id} on payments/charge is acknowledged" in body
     alert.refresh_from_db()
-    assert alert.state == "acknowledged"
+    assert alert.state == "acknowledged" and alert.incident.state == "acknowledged"
     timeline = people.viewer.get(f"/api/v1/alerts/{alert.id}").json()["timeline"]
     acknowledged = next(e for e in timeline if e["action"] == "acknowledged")
     assert acknowledged["actor"] == "oncall@example.org"
@@ -180,7 +187,7 @@ def test_a_link_of_a_resolved_alert_is_refused_and_not_spent(
         path = link(mails["oncall@example.org"], label)
         for answer in (Client().get(path), Client().post(path)):
             assert answer.status_code == 409
-            assert "This alert was resolved at" in answer.content.decode()
+            assert "This incident was resolved at" in answer.content.decode()
     alert.refresh_from_db()
     assert (alert.state, alert.suppressed_until) == ("resolved", None)
     assert not ActionLinkUse.objects.exists()
@@ -212,7 +219,7 @@ def test_a_slack_message_carries_the_links_and_names_slack_on_the_timeline(
     buttons = {b["text"]: b["url"] for b in attachment["actions"]}
     assert list(buttons) == ["Acknowledge", "Suppress 1 h", "Open"]
     assert all(b["type"] == "button" for b in attachment["actions"])
-    assert buttons["Open"] == f"http://127.0.0.1:8000/alerts/{alert.id}/"
+    assert buttons["Open"] == f"http://127.0.0.1:8000/incidents/{alert.incident_id}/"
     assert buttons["Acknowledge"].startswith("http://127.0.0.1:8000/act/")
 
     status, body = confirm_and_post(buttons["Acknowledge"].removeprefix("http://127.0.0.1:8000"))

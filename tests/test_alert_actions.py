@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import pytest
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from alerts.models import Alert, Channel, Event, Silence
 from tests.alert_fixtures import People, make_alert, make_rule
+
+# Not about grouping or hysteresis: notices go without a group wait, clear conditions resolve at once.
+pytestmark = pytest.mark.usefixtures("notify_at_once")
 
 
 def test_it_acknowledges_with_a_reason(people: People, log_channel: Channel) -> None:
@@ -50,7 +54,7 @@ def test_it_resolves_by_hand_and_sends_the_resolved_notice(
     people: People, log_channel: Channel, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     alert = make_alert(make_rule(log_channel))
-    alert.deliveries.create(channel=log_channel, event="firing", state="sent")
+    alert.deliveries.create(incident=alert.incident, channel=log_channel, event="firing", state="sent")
     with django_capture_on_commit_callbacks(execute=True):
         r = people.responder.post(f"/api/v1/alerts/{alert.id}/resolve", {"comment": "fixed the config"})
     assert r.status_code == 200
@@ -61,7 +65,9 @@ def test_it_resolves_by_hand_and_sends_the_resolved_notice(
     # The log channel sends in-process, after commit.
     delivery = alert.deliveries.get(event="resolved")
     assert delivery.state == "sent" and delivery.attempts == 1
-    assert delivery.message["text"].startswith(f"Resolved, was: {alert.summary}\n")
+    # The notice is its incident's: it names the incident, and the alert as resolved.
+    assert delivery.message["text"].startswith(f"Resolved: incident {alert.incident_id} on payments/charge, 1 alert:\n")
+    assert "- payments errors (critical, resolved)" in delivery.message["text"]
     assert Event.objects.filter(alert=alert, action="notified").count() == 1
     assert people.responder.post(f"/api/v1/alerts/{alert.id}/resolve").status_code == 409
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from alerts.models import Alert, Channel, Delivery
+from alerts.models import Alert, Channel, Delivery, Incident
 from alerts.tasks import evaluate_rules
 from tests.alert_fixtures import People, failures, make_rule, successes
 from tests.celery_worker import Worker
@@ -54,8 +54,8 @@ def test_it_notifies_acknowledges_and_resolves(
     r = people.responder.post(f"/api/v1/alerts/{alert.id}/acknowledge", {"reason": "on it"})
     assert r.status_code == 200
     # Past the cooldown (the worker keeps its own clock, so the rows move back instead):
-    # a firing, unacknowledged alert is reminded now.
-    Alert.objects.update(next_reminder_at=timezone.now() - timedelta(seconds=1))
+    # an incident still firing unacknowledged is reminded now (the two alerts are two incidents).
+    Incident.objects.update(next_reminder_at=timezone.now() - timedelta(seconds=1))
     Delivery.objects.update(created=timezone.now() - timedelta(hours=2))
     evaluate_rules.delay()
     # The solo worker sends the twin's reminders only after the whole round, which

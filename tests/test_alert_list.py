@@ -21,6 +21,8 @@ ALERT_KEYS = {
     "value",
     "threshold",
     "summary",
+    "incident_id",
+    "flaps",
     "inhibited_by",
 }
 DELIVERY_KEYS = {"id", "channel", "kind", "state", "attempts", "last_error", "next_attempt_at", "sent_at"}

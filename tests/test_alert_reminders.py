@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 from time_machine import TimeMachineFixture
 
@@ -9,6 +10,9 @@ from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Channel, Delivery
 from tests.alert_fixtures import People, failures, make_rule, successes
 from tests.conftest import Reporter
+
+# Not about grouping or hysteresis: notices go without a group wait, clear conditions resolve at once.
+pytestmark = pytest.mark.usefixtures("notify_at_once")
 
 
 def later(time_machine: TimeMachineFixture, reporter: Reporter, minutes: float, *functions: str) -> None:
@@ -44,7 +48,8 @@ def test_it_reminds_once_per_cooldown(
     assert evaluate_all().reminded == 1
     assert evaluate_all().reminded == 0
     assert events("reminder") == ["log"]
-    assert "still firing" in [e.action for e in Alert.objects.get().events.all()]
+    # Reminders are the incident's: the line is on its timeline.
+    assert "still firing" in [e.action for e in Alert.objects.get().incident.events.all()]
 
 
 def test_it_sends_no_reminders_once_acknowledged(
@@ -80,7 +85,10 @@ def test_it_reminds_again_after_the_acknowledgement_lapses(
     alert.refresh_from_db()
     assert alert.state == "firing" and alert.acknowledged_by is None
     actions = [e.action for e in alert.events.all()]
-    assert actions == ["fired", "acknowledged", "acknowledgement lapsed", "still firing"]
+    assert actions == ["fired", "acknowledged", "acknowledgement lapsed"]
+    # The reminder is its incident's, which went back to open when the acknowledgement lapsed.
+    incident_actions = [e.action for e in alert.incident.events.all()]
+    assert incident_actions[-3:] == ["incident acknowledged", "incident open", "still firing"]
 
 
 def test_it_holds_notifications_while_suppressed(
@@ -94,7 +102,7 @@ def test_it_holds_notifications_while_suppressed(
     later(time_machine, reporter, 31)
     evaluate_all()
     assert events("reminder") == []
-    assert "notification held" in [e.action for e in alert.events.all()]
+    assert "notification held" in [e.action for e in alert.incident.events.all()]
     later(time_machine, reporter, 30)  # the silence is over
     evaluate_all()
     assert events("reminder") == ["log"]

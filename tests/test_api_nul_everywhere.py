@@ -36,6 +36,7 @@ def ids(reporter: Reporter, admin_user: User) -> dict[str, int]:
         "queue_id": Queue.objects.get().id,
         "rule_id": rule.id,
         "alert_id": alert.id,
+        "incident_id": alert.incident_id,
         "channel_id": channel.id,
         "silence_id": Silence.objects.create(service="payments", ends_at=datetime(2999, 1, 1, tzinfo=UTC)).id,
         "delivery_id": Delivery.objects.create(alert=alert, channel=channel, event="firing", state="dead").id,

@@ -1,5 +1,5 @@
 """Action links and the new channel kinds in a real headless Chromium: a visitor with no
-login opens an ack link, confirms, and the alert's timeline names them; the PagerDuty,
+login opens an ack link, confirms, and the incident's alert's timeline names them; the PagerDuty,
 Teams and Discord forms read well in light, dark and on a phone."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from django.conf import settings
 from playwright.sync_api import Browser
 
 from alerts import action_links, lifecycle
-from alerts.models import Alert
+from alerts.models import Alert, Incident
 from tests.alert_fixtures import make_rule
 from tests.browser import log_in, make_user, screenshot
 
@@ -37,11 +37,14 @@ def test_an_ack_link_asks_then_acknowledges_without_a_login(
     assert alert is not None
     for name, options in LOOKS:
         Alert.objects.filter(id=alert.id).update(state="firing", acknowledged_at=None)
+        # The link acts on the alert's incident: it fires again too.
+        Incident.objects.filter(id=alert.incident_id).update(state="open", acknowledged_at=None, acknowledged_by=None)
         page = chromium.new_context(base_url=live_site, **options).new_page()
         path = link_path(alert, "acknowledge", action_links.email_recipient("oncall@example.org"))
         page.goto(path)
         page.wait_for_selector("#link-form")
         assert "oncall@example.org" in page.inner_text("#link-form")
+        assert f"incident #{alert.incident_id} on payments/charge" in page.inner_text("#link-form")
         screenshot(page, f"action-links/confirm-{name}")
         alert.refresh_from_db()
         assert alert.state == "firing"  # opening the link changed nothing

@@ -25,7 +25,7 @@ def test_it_holds_a_resolved_notice_until_the_firing_notice_is_sent(
 ) -> None:
     alert = make_alert(make_rule(hook))
     # Both rows wait in the outbox, as when the worker was down while the alert fired and cleared.
-    firing, resolved = outbox.notify(alert, "firing")[0], outbox.notify(alert, "resolved")[0]
+    firing, resolved = outbox.notify(alert.incident, "firing")[0], outbox.notify(alert.incident, "resolved")[0]
 
     assert delivery.send(resolved.id) == ""
     assert http_receiver.requests == []
@@ -40,8 +40,8 @@ def test_the_sweep_sends_them_in_the_order_they_were_written(
     http_receiver: HttpReceiver,
 ) -> None:
     alert = make_alert(make_rule(hook))
-    outbox.notify(alert, "firing")
-    outbox.notify(alert, "resolved")
+    outbox.notify(alert.incident, "firing")
+    outbox.notify(alert.incident, "resolved")
     delivery.sweep()
     assert [request.json()["event"] for request in http_receiver.requests] == ["firing", "resolved"]
     assert set(Delivery.objects.values_list("state", flat=True)) == {"sent"}

@@ -26,7 +26,7 @@ def hook(http_receiver: HttpReceiver, no_defaults: None, settings: Settings) -> 
 def firing(channel: Channel, capture: DjangoCaptureOnCommitCallbacks) -> Alert:
     alert = make_alert(make_rule(channel))
     with capture(execute=True):
-        outbox.notify(alert, "firing")
+        outbox.notify(alert.incident, "firing")
     return alert
 
 
@@ -146,7 +146,7 @@ def test_it_waits_out_a_channel_rate_limit_without_spending_attempts(
     firing(hook, django_capture_on_commit_callbacks)
     second = make_alert(Alert.objects.get().rule, fingerprint="function:2", subject="refund")
     with django_capture_on_commit_callbacks(execute=True):
-        outbox.notify(second, "firing")
+        outbox.notify(second.incident, "firing")
     held = Delivery.objects.get(alert=second)
     assert (held.state, held.attempts) == ("pending", 0)
     assert held.next_attempt_at > timezone.now() + timedelta(seconds=50)
@@ -174,7 +174,7 @@ def test_it_limits_notifications_per_recipient_across_channels(
     firing(hook, django_capture_on_commit_callbacks)
     other = make_alert(make_rule(twin, name="other rule"), fingerprint="function:2")
     with django_capture_on_commit_callbacks(execute=True):
-        outbox.notify(other, "firing")
+        outbox.notify(other.incident, "firing")
     held = Delivery.objects.get(channel=twin)
     assert (held.state, held.attempts) == ("pending", 0)
     assert held.next_attempt_at > timezone.now() + timedelta(minutes=59)

@@ -26,7 +26,7 @@ def hook(http_receiver: HttpReceiver, no_defaults: None) -> Channel:
 def test_it_retries_through_the_broker(celery_worker: Worker, http_receiver: HttpReceiver, hook: Channel) -> None:
     http_receiver.respond_with([500, 200])
     alert = make_alert(make_rule(hook))
-    outbox.notify(alert, "firing")  # autocommit: the task goes to Redis at once
+    outbox.notify(alert.incident, "firing")  # autocommit: the task goes to Redis at once
     wait_until(lambda: Delivery.objects.filter(state="sent").exists())
     sent = Delivery.objects.get()
     assert sent.attempts == 2
@@ -40,7 +40,7 @@ def test_it_dead_letters_when_the_receiver_always_fails(
     celery_worker: Worker, http_receiver: HttpReceiver, hook: Channel
 ) -> None:
     http_receiver.respond_with([503])
-    outbox.notify(make_alert(make_rule(hook)), "firing")
+    outbox.notify(make_alert(make_rule(hook)).incident, "firing")
     dead = wait_until(lambda: Delivery.objects.filter(state="dead").first())
     assert dead.attempts == 4  # the first try and one per entry of the 3-step test schedule
     assert dead.last_error == "127.0.0.1 answered 503"
@@ -51,7 +51,7 @@ def test_it_still_delivers_when_the_worker_dies_mid_send(
     celery_worker: Worker, http_receiver: HttpReceiver, hook: Channel
 ) -> None:
     http_receiver.respond_with([Reply(200, delay=30.0), Reply(200)])
-    outbox.notify(make_alert(make_rule(hook)), "firing")
+    outbox.notify(make_alert(make_rule(hook)).incident, "firing")
     first = http_receiver.wait_for(1)[0]
     celery_worker.kill()
     stuck = Delivery.objects.get()

@@ -12,7 +12,8 @@ from alerts.models import Alert, Channel, Delivery, Event
 from tests.alert_fixtures import failures, make_rule, successes
 from tests.conftest import Reporter
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Not about grouping or hysteresis: notices go without a group wait, clear conditions resolve at once.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("notify_at_once")]
 T = TypeVar("T")
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from alerts.evaluate import evaluate_all
@@ -9,6 +10,9 @@ from alerts.models import Alert, Channel
 from monitoring.models import Function, Service
 from tests.alert_fixtures import make_rule
 from tests.conftest import Reporter, call
+
+# Not about grouping or hysteresis: notices go without a group wait, clear conditions resolve at once.
+pytestmark = pytest.mark.usefixtures("notify_at_once")
 
 
 def ts(seconds_ago: float = 0) -> str:

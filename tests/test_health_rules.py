@@ -17,7 +17,8 @@ from resilience_site.live import function_rows
 from tests.alert_fixtures import People, make_rule
 from tests.conftest import Reporter, call, now_iso
 
-pytestmark = pytest.mark.django_db
+# Not about grouping or hysteresis: notices go without a group wait, clear conditions resolve at once.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("notify_at_once")]
 
 
 def slow(n: int) -> list[dict]:

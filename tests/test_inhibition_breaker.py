@@ -1,6 +1,7 @@
 """Built-in inhibition: a breaker open on a function holds back the notices of that function's
-error, latency and availability alerts (they still fire and show why), not another function's;
-when the breaker alert resolves, an alert still firing is notified then, once."""
+error, latency and availability alerts (they still fire, join the breaker's incident and show
+why, but its notices leave them out), not another function's; when the breaker alert
+resolves, an alert still firing is named in its incident's next notice, once."""
 
 from __future__ import annotations
 
@@ -8,17 +9,27 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from pytest_django import DjangoCaptureOnCommitCallbacks
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from alerts import inhibition
 from alerts.evaluate import evaluate_all
-from alerts.models import Alert, Channel, Rule
+from alerts.models import Alert, Channel, Delivery, Incident, Rule
 from monitoring.models import Service
 from tests.alert_fixtures import People, failures, make_rule, successes
 from tests.conftest import Reporter
 from tests.receivers import HttpReceiver
+
+
+@pytest.fixture(autouse=True)
+def notices_at_once(settings: Settings) -> None:
+    """No group wait or interval, resolved in the round that clears it: these tests are about
+    which alerts a notice names, not when it goes."""
+    settings.MONITOR_GROUP_WAIT_S = 0
+    settings.MONITOR_GROUP_INTERVAL_S = 0
+    settings.MONITOR_RESOLVE_AFTER_S = 0
 
 
 def seconds_ago(seconds: float) -> str:
@@ -46,7 +57,8 @@ def round_sent(capture: DjangoCaptureOnCommitCallbacks) -> None:
 
 
 def heard(receiver: HttpReceiver) -> list[tuple[str, int]]:
-    return [(r.json()["event"], r.json()["alert"]["id"]) for r in receiver.items]
+    """(event, alert id) for each alert each notice names (a notice is per incident)."""
+    return [(r.json()["event"], a["id"]) for r in receiver.items for a in r.json()["incident"]["alerts"]]
 
 
 @pytest.fixture
@@ -72,9 +84,12 @@ def test_it_holds_back_the_same_functions_error_alert_only(
     breaker, charge, refund = breaker_on_charge["breaker"], breaker_on_charge["charge"], breaker_on_charge["refund"]
     assert sorted(heard(http_receiver)) == sorted([("firing", breaker.id), ("firing", refund.id)])
     assert charge.state == "firing" and charge.inhibited_by == breaker
-    assert not charge.deliveries.exists()
+    # One incident on payments/charge: recorded on it, not notified.
+    assert charge.incident_id == breaker.incident_id != refund.incident_id
     lines = [(e.action, e.detail) for e in charge.events.all()]
     assert ("not notified", "firing: inhibited by Breaker open on payments/charge") in lines
+    incident_lines = [(e.action, e.detail) for e in Incident.objects.get(id=charge.incident_id).events.all()]
+    assert ("notification dropped", "updated: nothing new to tell") in incident_lines
     assert refund.inhibited_by is None and refund.deliveries.get().event == "firing"
 
     shown = people.viewer.get(f"/api/v1/alerts/{charge.id}").json()
@@ -105,12 +120,14 @@ def test_it_holds_reminders_while_inhibited(
     reporter: Reporter,
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    charge = breaker_on_charge["charge"]
-    Alert.objects.filter(id=charge.id).update(next_reminder_at=timezone.now() - timedelta(seconds=1))
+    breaker, charge = breaker_on_charge["breaker"], breaker_on_charge["charge"]
+    # Its cooldown (an hour) is over: a reminder is due.
+    Incident.objects.filter(id=charge.incident_id).update(next_reminder_at=timezone.now() - timedelta(seconds=1))
+    Delivery.objects.update(created=F("created") - timedelta(minutes=61))
     reporter.post({"breakers": [{"function": "charge", "state": "open", "ts": seconds_ago(1)}]})
     before = len(http_receiver.items)
     round_sent(django_capture_on_commit_callbacks)
-    assert [(e, i) for e, i in heard(http_receiver)[before:] if i == charge.id] == []
+    assert heard(http_receiver)[before:] == [("reminder", breaker.id)]
     details = list(charge.events.filter(action="not notified").values_list("detail", flat=True))
     assert details[-1] == "reminder: inhibited by Breaker open on payments/charge"
 
@@ -126,10 +143,15 @@ def test_it_notifies_a_still_firing_alert_once_its_inhibitor_resolves(
     reporter.post({"breakers": [{"function": "charge", "state": "closed", "ts": seconds_ago(1)}]})
     round_sent(django_capture_on_commit_callbacks)
     round_sent(django_capture_on_commit_callbacks)  # a second round sends nothing more
-    assert sorted(heard(http_receiver)[before:]) == sorted([("resolved", breaker.id), ("firing", charge.id)])
+    # The incident's update: the breaker resolved, the error rate fires (no longer explained).
+    assert heard(http_receiver)[before:] == [("updated", breaker.id), ("updated", charge.id)]
+    body = http_receiver.items[-1].json()
+    assert [(a["id"], a["state"]) for a in body["incident"]["alerts"]] == [
+        (breaker.id, "resolved"),
+        (charge.id, "firing"),
+    ]
     charge.refresh_from_db()
     assert charge.state == "firing" and charge.inhibited_by is None
-    assert list(charge.deliveries.values_list("event", flat=True)) == ["firing"]
     ended = charge.events.get(action="inhibition ended")
     assert ended.detail == "Breaker open on payments/charge is resolved"
 
@@ -147,7 +169,7 @@ def test_it_sends_nothing_for_an_alert_that_resolved_while_inhibited(
     round_sent(django_capture_on_commit_callbacks)
     assert heard(http_receiver)[before:] == [("resolved", breaker.id)]
     charge.refresh_from_db()
-    assert charge.state == "resolved" and not charge.deliveries.exists()
+    assert charge.state == "resolved" and charge.id not in {i for _, i in heard(http_receiver)}
     # Resolved, it still says what held it back.
     assert charge.inhibited_by == breaker
 
@@ -167,6 +189,8 @@ def test_it_marks_an_alert_already_firing_when_the_breaker_opens(
     breaker = Alert.objects.get(rule=rules["breaker"])
     charge.refresh_from_db()
     assert charge.inhibited_by == breaker
+    # The breaker joined the incident: its update names the breaker, not the explained alert.
+    assert heard(http_receiver)[1:] == [("updated", breaker.id)]
     assert charge.events.get(action="inhibited").detail.startswith("by Breaker open on payments/charge")
     # Already notified: the breaker closing owes it no second firing notice.
     reporter.post({"breakers": [{"function": "charge", "state": "closed", "ts": seconds_ago(1)}]})
@@ -188,7 +212,7 @@ def test_it_does_not_hold_other_metrics_on_the_function(
     reporter.post({"breakers": [{"function": "charge", "state": "open", "ts": seconds_ago(30)}]})
     round_sent(django_capture_on_commit_callbacks)
     flapping = Alert.objects.get(rule=flips)
-    assert flapping.inhibited_by is None and flapping.deliveries.get().event == "firing"
+    assert flapping.inhibited_by is None and flapping.id in {i for _, i in heard(http_receiver)}
 
 
 def test_the_rounds_decision_takes_the_same_few_queries_for_any_number_of_alerts(rules: dict[str, Rule]) -> None:

@@ -1,6 +1,6 @@
 """Declared inhibition: while a service checkout depends on (payments-db) has an open critical
 alert, checkout's alerts fire and show why but are not notified; a non-critical one does not
-hold them back."""
+hold them back. An incident whose alerts are all inhibited sends nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
-from pytest_django import DjangoCaptureOnCommitCallbacks
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Channel, Rule
@@ -16,6 +16,15 @@ from monitoring.models import IngestToken, Service
 from tests.alert_fixtures import People, failures, make_rule, successes
 from tests.conftest import Reporter
 from tests.receivers import HttpReceiver
+
+
+@pytest.fixture(autouse=True)
+def notices_at_once(settings: Settings) -> None:
+    """No group wait or interval, resolved in the round that clears it: these tests are about
+    which alerts a notice names, not when it goes."""
+    settings.MONITOR_GROUP_WAIT_S = 0
+    settings.MONITOR_GROUP_INTERVAL_S = 0
+    settings.MONITOR_RESOLVE_AFTER_S = 0
 
 
 def seconds_ago(seconds: float) -> str:
@@ -45,7 +54,8 @@ def round_sent(capture: DjangoCaptureOnCommitCallbacks) -> None:
 
 
 def heard(receiver: HttpReceiver) -> list[tuple[str, int]]:
-    return [(r.json()["event"], r.json()["alert"]["id"]) for r in receiver.items]
+    """(event, alert id) for each alert each notice names (a notice is per incident)."""
+    return [(r.json()["event"], a["id"]) for r in receiver.items for a in r.json()["incident"]["alerts"]]
 
 
 def checkout_errors_while_db_breaker_is_open(

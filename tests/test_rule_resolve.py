@@ -9,12 +9,15 @@ from alerts.models import Alert, Channel, Delivery, Rule
 from monitoring.models import AuditEntry
 from tests.alert_fixtures import People, make_alert, make_rule
 
+# Not about grouping or hysteresis: notices go without a group wait, clear conditions resolve at once.
+pytestmark = pytest.mark.usefixtures("notify_at_once")
+
 
 def open_alerts(rule: Rule, log_channel: Channel) -> tuple[Alert, Alert, Alert]:
     firing = make_alert(rule)
     acked = make_alert(rule, fingerprint="function:2", subject="refund", state="acknowledged")
     done = make_alert(rule, fingerprint="function:3", subject="payout", state="resolved")
-    Delivery.objects.create(alert=firing, channel=log_channel, event="firing", state="sent")
+    Delivery.objects.create(alert=firing, incident=firing.incident, channel=log_channel, event="firing", state="sent")
     return firing, acked, done
 
 

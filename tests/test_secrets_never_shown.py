@@ -18,6 +18,9 @@ from resilience_site.api import api
 from tests.alert_fixtures import People, make_rule
 from tests.receivers import HttpReceiver
 
+# Not about grouping or hysteresis: notices go without a group wait, clear conditions resolve at once.
+pytestmark = pytest.mark.usefixtures("notify_at_once")
+
 WEBHOOK_SECRET = "webhook-signing-secret-never-shown"
 PREVIOUS_SECRET = "previous-signing-secret-never-shown"
 SMTP_PASSWORD = "smtp-password-never-shown"

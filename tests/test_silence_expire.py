@@ -3,6 +3,7 @@ next failure notifies again."""
 
 from __future__ import annotations
 
+import pytest
 from django.utils import timezone
 
 from alerts.evaluate import evaluate_all
@@ -10,6 +11,9 @@ from alerts.models import Alert, Channel, Delivery, Silence
 from monitoring.models import AuditEntry
 from tests.alert_fixtures import People, failures, make_rule, successes
 from tests.conftest import Reporter
+
+# Not about grouping or hysteresis: notices go without a group wait, clear conditions resolve at once.
+pytestmark = pytest.mark.usefixtures("notify_at_once")
 
 
 def test_it_ends_when_the_alerts_it_held_resolve(people: People, reporter: Reporter, log_channel: Channel) -> None:

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Channel, Delivery, Silence
 from tests.alert_fixtures import People, failures, make_rule
 from tests.conftest import Reporter
+
+# Not about grouping or hysteresis: notices go without a group wait, clear conditions resolve at once.
+pytestmark = pytest.mark.usefixtures("notify_at_once")
 
 
 def test_it_silences_a_whole_service(people: People, reporter: Reporter, log_channel: Channel) -> None:

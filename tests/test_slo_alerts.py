@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
+from alerts import incidents
 from alerts.models import Alert, Channel
 from alerts.slo_evaluate import evaluate_slos
 from tests.alert_fixtures import People
@@ -43,10 +44,15 @@ def test_it_pages_when_the_budget_burns_at_20x(
     assert (alert.severity, alert.value, alert.threshold) == ("critical", pytest.approx(20), 14.4)
     assert alert.summary == "checkout succeeds: burning 20x: 2.8 % of the 30-day budget in 1 h"
     assert alert.rule_id == slo.rule_id
+    # It joins an incident like any alert: its first notice goes after the group wait.
+    assert alert.incident is not None and http_receiver.items == []
+    with time_machine.travel(NOW + timedelta(seconds=11), tick=False), django_capture_on_commit_callbacks(execute=True):
+        assert incidents.flush_due() == 1
     body = http_receiver.wait_for(1)[0].json()
     assert body["event"] == "firing"
     assert "burning 20x: 2.8 % of the 30-day budget in 1 h" in body["text"]
     assert body["alert"]["severity"] == "critical"
+    assert [a["id"] for a in body["incident"]["alerts"]] == [alert.id]
 
 
 def test_it_files_only_the_slow_burn_at_2x(no_defaults: None) -> None:

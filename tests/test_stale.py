@@ -87,4 +87,9 @@ def test_a_breaker_alert_resolves_when_its_instance_stops_reporting(reporter: Re
     with time_machine.travel(NOW + timedelta(minutes=10), tick=False):
         evaluate_all()
     alert.refresh_from_db()
+    # No data is clear: it resolves once that has lasted MONITOR_RESOLVE_AFTER_S (120 s).
+    assert alert.state == "firing" and alert.clear_since is not None
+    with time_machine.travel(NOW + timedelta(minutes=12, seconds=1), tick=False):
+        evaluate_all()
+    alert.refresh_from_db()
     assert alert.state == "resolved"

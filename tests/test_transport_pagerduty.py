@@ -1,5 +1,6 @@
 """PagerDuty Events API v2 at a local receiver that answers like PagerDuty: trigger on
-firing, acknowledge and resolve mirrored, the same dedup_key for all three."""
+firing, acknowledge and resolve mirrored, the same dedup_key for all three: one per
+incident, so PagerDuty's incident is ours (several alerts of it, one there)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import pytest
 from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
-from alerts import lifecycle, outbox
-from alerts.models import Alert, Channel, Rule
+from alerts import incidents, lifecycle, outbox
+from alerts.models import Alert, Channel, Incident, Rule
 from alerts.transports import TRANSPORTS, ConfigError, TransportError
 from tests.alert_fixtures import People, make_rule
 from tests.receivers import FormatReceiver, HttpReceiver
 
 KEY = "R0123456789abcdefABCDEF012345678"
+# An incident's first notice at once: these tests are about what PagerDuty hears.
+pytestmark = pytest.mark.usefixtures("notify_at_once")
 
 
 def pagerduty(receiver: FormatReceiver) -> Channel:
@@ -51,16 +54,43 @@ def test_it_mirrors_firing_acknowledge_and_resolve_with_one_dedup_key(
         "resolve",
     ]
     assert {trigger["routing_key"], ack["routing_key"], resolve["routing_key"]} == {KEY}
-    assert trigger["dedup_key"] == ack["dedup_key"] == resolve["dedup_key"] == f"resilience-monitor:alert:{alert.id}"
+    key = f"resilience-monitor:incident:{alert.incident_id}"
+    assert trigger["dedup_key"] == ack["dedup_key"] == resolve["dedup_key"] == key
     payload = trigger["payload"]
     assert payload["summary"] == "[critical] payments errors on payments/charge"
     assert (payload["severity"], payload["source"]) == ("critical", "payments/charge")
     assert payload["custom_details"]["value"] == "0.5"
     assert trigger["links"] == [
-        {"href": f"http://127.0.0.1:8000/alerts/{alert.id}/", "text": "Open in Resilience Monitor"}
+        {"href": f"http://127.0.0.1:8000/incidents/{alert.incident_id}/", "text": "Open in Resilience Monitor"}
     ]
     assert all(d.state == "sent" for d in alert.deliveries.all())
     assert [d.event for d in alert.deliveries.order_by("id")] == ["firing", "acknowledged", "resolved"]
+
+
+def test_one_incident_of_several_alerts_is_one_pagerduty_incident(
+    people: People,
+    pagerduty_receiver: FormatReceiver,
+    no_defaults: None,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    channel = pagerduty(pagerduty_receiver)
+    with django_capture_on_commit_callbacks(execute=True):
+        errors = fire(make_rule(channel))
+        busy = fire(make_rule(channel, name="busy", metric="call_volume", threshold=25, severity="low"))
+    incident = Incident.objects.get()
+    assert errors.incident_id == busy.incident_id == incident.id
+    # One alert of two acknowledged: the incident still fires, PagerDuty's is not acknowledged.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert people.responder.post(f"/api/v1/alerts/{errors.id}/acknowledge").status_code == 200
+    assert [r.json()["event_action"] for r in pagerduty_receiver.wait_for(1)] == ["trigger"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert people.responder.post(f"/api/v1/incidents/{incident.id}/acknowledge").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert people.responder.post(f"/api/v1/incidents/{incident.id}/resolve").status_code == 200
+
+    events = [r.json() for r in pagerduty_receiver.wait_for(3)]
+    assert [e["event_action"] for e in events] == ["trigger", "acknowledge", "resolve"]
+    assert {e["dedup_key"] for e in events} == {f"resilience-monitor:incident:{incident.id}"}
 
 
 def test_only_pagerduty_hears_of_an_acknowledgement(
@@ -85,11 +115,11 @@ def test_it_sends_no_reminders_pagerduty_escalates_by_itself(
     pagerduty_receiver: FormatReceiver, no_defaults: None
 ) -> None:
     alert = fire(make_rule(pagerduty(pagerduty_receiver)))
-    Alert.objects.filter(id=alert.id).update(next_reminder_at=timezone.now() - timedelta(minutes=1))
-    alert.refresh_from_db()
+    Incident.objects.filter(id=alert.incident_id).update(next_reminder_at=timezone.now() - timedelta(minutes=1))
 
-    lifecycle.remind(alert)
+    assert incidents.remind_due(timezone.now() + timedelta(hours=2)) == 1  # due, and nothing to send
 
+    assert alert.deliveries.filter(event="firing").exists()
     assert not alert.deliveries.filter(event="reminder").exists()
 
 
@@ -105,7 +135,7 @@ def test_a_silence_still_lets_pagerduty_close_its_incident(
         lifecycle.resolve(alert)
 
     assert [r.json()["event_action"] for r in pagerduty_receiver.wait_for(2)] == ["trigger", "resolve"]
-    held = alert.events.get(action="notification held").detail
+    held = alert.incident.events.get(action="notification held").detail
     assert held.startswith("resolved: silenced until ") and held.endswith("; still sent to 'pager', which mirrors it")
 
 

@@ -19,6 +19,20 @@ SeverityName = Literal["critical", "high", "medium", "low"]
 KindName = Literal[tuple(TRANSPORTS)]  # type: ignore[valid-type]
 # A glob on service or function names (`*`, `?`, `[ab]`); like a name, more than spaces.
 Pattern = Name
+GroupByName = Literal["subject", "service"]
+LONGEST_COOLDOWN = 7 * 24 * 60
+
+
+def at_least_a_minute(minutes: int) -> int:
+    # A cooldown of 0 once sent a notice every evaluation round (issue 14): refused, in words.
+    if minutes < 1:
+        raise ValueError("cooldown_minutes must be at least 1 minute; 0 would notify on every evaluation round")
+    return minutes
+
+
+Cooldown = Annotated[
+    Whole, Field(le=LONGEST_COOLDOWN, json_schema_extra={"minimum": 1}), AfterValidator(at_least_a_minute)
+]
 
 
 class RuleRef(Schema):
@@ -54,6 +68,8 @@ class AlertOut(Schema):
     value: float | None
     threshold: float
     summary: str
+    incident_id: int | None  # the incident it belongs to
+    flaps: int  # how often its condition cleared and came back while it stayed open
     inhibited_by: InhibitorOut | None = Field(
         description="set while another alert inhibits this one: it is not notified (kept once resolved)"
     )
@@ -83,6 +99,38 @@ class DeliveryOut(Schema):
 
 class AlertDetail(AlertOut):
     timeline: list[EventOut]
+    deliveries: list[DeliveryOut]
+
+
+class IncidentOut(Schema):
+    id: int
+    name: str  # "service/subject", or "service" when its rules group by service
+    service: str
+    subject: str
+    state: str  # open | acknowledged | resolved
+    severity: str  # the highest of its alerts'
+    started_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    duration_s: int  # open so far, or from start to resolve
+    duration: str
+    alert_count: int
+    open_alerts: int
+    flaps: int
+    notified_at: datetime | None  # its last notice
+    next_notice: str | None  # firing | updated | resolved, waiting for its time
+    next_notice_at: datetime | None
+
+
+class IncidentEventOut(EventOut):
+    alert_id: int | None  # None: a line of the incident's own
+    alert: str | None  # the alert's rule name
+
+
+class IncidentDetail(IncidentOut):
+    alerts: list[AlertOut]
+    timeline: list[IncidentEventOut]
     deliveries: list[DeliveryOut]
 
 
@@ -143,7 +191,9 @@ class RuleIn(Body):
     service: Pattern = Field("*", max_length=200)
     subject: Pattern = Field("*", max_length=200)
     channels: list[Id] = []
-    cooldown_minutes: Whole = Field(60, ge=0, le=7 * 24 * 60)
+    cooldown_minutes: Cooldown = 60
+    # Which of its alerts share an incident: those on the same subject, or the same service.
+    group_by: GroupByName = "subject"
 
 
 class RulePatch(Body):
@@ -164,7 +214,8 @@ class RulePatch(Body):
     service: Pattern = unchanged(max_length=200)
     subject: Pattern = unchanged(max_length=200)
     channels: list[Id] = unchanged()
-    cooldown_minutes: Whole = unchanged(ge=0, le=7 * 24 * 60)
+    cooldown_minutes: Cooldown = unchanged()
+    group_by: GroupByName = unchanged()
 
 
 class RuleOut(Schema):
@@ -183,6 +234,7 @@ class RuleOut(Schema):
     subject: str
     channels: list[int]
     cooldown_minutes: int
+    group_by: str
     created: datetime
     updated: datetime
     firing: int  # its open alerts now (firing or acknowledged)

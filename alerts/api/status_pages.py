@@ -19,9 +19,9 @@ from .status_schemas import (
     ComponentIn,
     ComponentOut,
     ComponentPatch,
-    IncidentIn,
-    IncidentOut,
-    IncidentPatch,
+    StatusIncidentIn,
+    StatusIncidentOut,
+    StatusIncidentPatch,
     StatusPageIn,
     StatusPageOut,
     StatusPagePatch,
@@ -133,7 +133,7 @@ def remove_component(request: HttpRequest, page_id: int, component_id: int) -> S
     return Status(204, None)
 
 
-@router.get("/status-pages/{page_id}/incidents", auth=user_auth, response={200: list[IncidentOut], **READ_ERRORS})
+@router.get("/status-pages/{page_id}/incidents", auth=user_auth, response={200: list[StatusIncidentOut], **READ_ERRORS})
 @paginate(ShortPagination)
 def list_incidents(request: HttpRequest, page_id: int) -> Rows:
     """The page's published incidents, newest first, each with its updates."""
@@ -141,8 +141,8 @@ def list_incidents(request: HttpRequest, page_id: int) -> Rows:
     return Rows(page.incidents.order_by("-started_at", "-id"), lambda found: [incident_out(i) for i in found])
 
 
-@router.post("/status-pages/{page_id}/incidents", auth=user_auth, response={201: IncidentOut, **WRITE_ERRORS})
-def publish_incident(request: HttpRequest, page_id: int, payload: IncidentIn) -> Status:
+@router.post("/status-pages/{page_id}/incidents", auth=user_auth, response={201: StatusIncidentOut, **WRITE_ERRORS})
+def publish_incident(request: HttpRequest, page_id: int, payload: StatusIncidentIn) -> Status:
     """Publish an open or recent alert of the page's components, or an incident written by hand."""
     incident = changes.publish(request.user, admin_page(request, page_id), payload)
     return Status(201, incident_out(incident))
@@ -154,16 +154,16 @@ def found_incident(request: HttpRequest, page_id: int, incident_id: int) -> Stat
 
 
 @router.get(
-    "/status-pages/{page_id}/incidents/{incident_id}", auth=user_auth, response={200: IncidentOut, **READ_ERRORS}
+    "/status-pages/{page_id}/incidents/{incident_id}", auth=user_auth, response={200: StatusIncidentOut, **READ_ERRORS}
 )
 def get_incident(request: HttpRequest, page_id: int, incident_id: int) -> dict:
     return incident_out(found_incident(request, page_id, incident_id))
 
 
 @router.patch(
-    "/status-pages/{page_id}/incidents/{incident_id}", auth=user_auth, response={200: IncidentOut, **WRITE_ERRORS}
+    "/status-pages/{page_id}/incidents/{incident_id}", auth=user_auth, response={200: StatusIncidentOut, **WRITE_ERRORS}
 )
-def update_incident(request: HttpRequest, page_id: int, incident_id: int, payload: IncidentPatch) -> dict:
+def update_incident(request: HttpRequest, page_id: int, incident_id: int, payload: StatusIncidentPatch) -> dict:
     incident = changes.change_incident(request.user, found_incident(request, page_id, incident_id), payload)
     return incident_out(incident)
 

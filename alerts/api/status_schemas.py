@@ -54,7 +54,7 @@ class ComponentPatch(Body):
     position: Whole = unchanged(ge=-10_000, le=10_000)
 
 
-class IncidentIn(Body):
+class StatusIncidentIn(Body):
     model_config = example(
         {"alert": None, "title": "Card payments failing", "state": "investigating", "message": "Looking into it."}
     )
@@ -65,7 +65,7 @@ class IncidentIn(Body):
     message: Text = Field("", max_length=2000, description="the first update (none when empty)")
 
 
-class IncidentPatch(Body):
+class StatusIncidentPatch(Body):
     model_config = example({"title": "Card payments slow"})
 
     title: Name = unchanged(max_length=200)
@@ -107,7 +107,7 @@ class UpdateOut(Schema):
     author: str | None
 
 
-class IncidentOut(Schema):
+class StatusIncidentOut(Schema):
     id: int
     alert: int | None
     title: str

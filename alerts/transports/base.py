@@ -13,16 +13,18 @@ MASK = "********"
 
 @dataclass(frozen=True)
 class Message:
-    event: str  # "firing" | "acknowledged" | "resolved" | "reminder" | "test"
-    alert_id: int | None
+    event: str  # "firing" | "updated" | "acknowledged" | "resolved" | "reminder" | "test"
+    alert_id: int | None  # an incident's notice: its first notified alert
     title: str
     text: str
     severity: str  # critical | high | medium | low
     url: str
     idempotency_key: str
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # the first alert's
+    # An incident's notice: the incident and every alert in it (see docs/webhooks.md).
+    incident: dict | None = None
     # What a receiver that tracks incidents (PagerDuty) groups by: the same for every notice
-    # of one alert (alerts.outbox.dedup_key). Empty on messages stored before it existed.
+    # of one incident (alerts.outbox.dedup_key). Empty on messages stored before it existed.
     dedup_key: str = ""
 
 
@@ -59,7 +61,7 @@ class Transport:
     secret_keys: ClassVar[tuple[str, ...]] = ()
     # The notices this kind is sent (alerts.outbox.notify): only a kind that mirrors the alert's
     # state (PagerDuty) takes "acknowledged"; one with its own escalation needs no reminders.
-    events: ClassVar[frozenset[str]] = frozenset({"firing", "reminder", "resolved", "test"})
+    events: ClassVar[frozenset[str]] = frozenset({"firing", "updated", "reminder", "resolved", "test"})
 
     def __init__(self, config: dict) -> None:
         self.config = config

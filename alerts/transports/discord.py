@@ -13,7 +13,13 @@ from alerts import http as outbound
 from .base import ConfigError, Message, Transport, TransportError, clean_url, hashed, http_answer, require_dict
 from .targets import refuse_internal_url
 
-PREFIXES = {"firing": "Firing", "resolved": "Resolved", "reminder": "Still firing", "test": "Test"}
+PREFIXES = {
+    "firing": "Firing",
+    "updated": "Updated",
+    "resolved": "Resolved",
+    "reminder": "Still firing",
+    "test": "Test",
+}
 COLORS = {"critical": 0xD62728, "high": 0xFF7F0E, "medium": 0xF2C744, "low": 0x1F77B4}
 RESOLVED_COLOR = 0x2CA02C
 WEBHOOK_PATH = re.compile(r"/api(/v\d+)?/webhooks/\d+/[\w-]+/?$")

@@ -23,7 +23,13 @@ MAX_RECIPIENTS = 20
 # An SMTP server of the channel's own (else the site's EMAIL_* settings): how to reach it.
 SECURITY = {"starttls": 587, "tls": 465, "none": 25}
 HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[?[0-9A-Fa-f:.]+\]?$")
-PREFIXES = {"firing": "Firing", "resolved": "Resolved", "reminder": "Still firing", "test": "Test"}
+PREFIXES = {
+    "firing": "Firing",
+    "updated": "Updated",
+    "resolved": "Resolved",
+    "reminder": "Still firing",
+    "test": "Test",
+}
 
 
 def clean_addresses(config: dict) -> list[str]:

@@ -1,6 +1,6 @@
 """PagerDuty Events API v2: trigger on firing, acknowledge and resolve mirrored.
 
-Every event of one alert carries the same dedup_key (Message.dedup_key), so PagerDuty
+Every event of one incident carries the same dedup_key (Message.dedup_key), so PagerDuty
 opens one incident of its own and closes it when ours resolves. The routing key (the
 integration key of an Events API v2 integration) is the secret.
 """
@@ -19,7 +19,13 @@ from .base import ConfigError, Message, Transport, TransportError, clean_url, ha
 from .targets import refuse_internal_url
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
-ACTIONS = {"firing": "trigger", "acknowledged": "acknowledge", "resolved": "resolve", "test": "trigger"}
+ACTIONS = {
+    "firing": "trigger",
+    "updated": "trigger",
+    "acknowledged": "acknowledge",
+    "resolved": "resolve",
+    "test": "trigger",
+}
 # PagerDuty's severities: critical, error, warning, info.
 SEVERITIES = {"critical": "critical", "high": "error", "medium": "warning", "low": "info"}
 ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
@@ -39,7 +45,7 @@ def clean_routing_key(config: dict) -> str:
 
 
 def dedup_key(message: Message) -> str:
-    """One per alert (outbox.dedup_key); a test gets its own, so it never touches a real one."""
+    """One per incident (outbox.dedup_key); a test gets its own, so it never touches a real one."""
     if message.event == "test" or message.alert_id is None:
         return f"resilience-monitor:test:{message.idempotency_key}"
     return message.dedup_key or f"resilience-monitor:alert:{message.alert_id}"
@@ -74,7 +80,7 @@ class PagerDuty(Transport):
     label = "PagerDuty"
     secret_keys = ("routing_key",)
     # PagerDuty escalates by itself: no reminders; it hears of acknowledgements to mirror them.
-    events = frozenset({"firing", "acknowledged", "resolved", "test"})
+    events = frozenset({"firing", "updated", "acknowledged", "resolved", "test"})
 
     @classmethod
     def clean_config(cls, config: dict) -> dict:

@@ -14,7 +14,13 @@ from .targets import refuse_internal_url
 
 COLORS = {"critical": "#d62728", "high": "#ff7f0e", "medium": "#f2c744", "low": "#1f77b4"}
 RESOLVED_COLOR = "#2ca02c"
-PREFIXES = {"firing": "Firing", "resolved": "Resolved", "reminder": "Still firing", "test": "Test"}
+PREFIXES = {
+    "firing": "Firing",
+    "updated": "Updated",
+    "resolved": "Resolved",
+    "reminder": "Still firing",
+    "test": "Test",
+}
 
 
 class Slack(Transport):

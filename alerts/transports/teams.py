@@ -12,7 +12,13 @@ from alerts import http as outbound
 from .base import Message, Transport, TransportError, clean_url, hashed, http_answer, require_dict
 from .targets import refuse_internal_url
 
-PREFIXES = {"firing": "Firing", "resolved": "Resolved", "reminder": "Still firing", "test": "Test"}
+PREFIXES = {
+    "firing": "Firing",
+    "updated": "Updated",
+    "resolved": "Resolved",
+    "reminder": "Still firing",
+    "test": "Test",
+}
 # Adaptive Card text colours.
 COLORS = {"critical": "Attention", "high": "Warning", "medium": "Warning", "low": "Accent"}
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"

@@ -83,21 +83,24 @@ class Webhook(Transport):
         return shown_url(self.config["url"])
 
     def payload(self, message: Message) -> bytes:
+        # `alert` is the incident's first alert, shaped as before incidents; `incident` names them all.
+        first = message.incident["alerts"][0] if message.incident else {}
         alert = {
             **message.fields,
             "id": message.alert_id,
             "title": message.title,
-            "severity": message.severity,
-            "url": message.url,
+            "severity": first.get("severity", message.severity),
+            "url": first.get("url", message.url),
         }
-        return orjson.dumps(
-            {
-                "event": message.event,
-                "alert": alert,
-                "text": message.text,
-                "sent_at": datetime.now(UTC).isoformat(),
-            }
-        )
+        body = {
+            "event": message.event,
+            "alert": alert,
+            "text": message.text,
+            "sent_at": datetime.now(UTC).isoformat(),
+        }
+        if message.incident:
+            body["incident"] = message.incident
+        return orjson.dumps(body)
 
     def headers(self, message: Message, timestamp: int, body: bytes) -> dict[str, str]:
         # While a secret is being rotated both signatures go out; receivers accept either.
