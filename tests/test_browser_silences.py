@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Dialog, Page
 
 from alerts.evaluate import evaluate_all
-from alerts.models import Alert, Channel, Delivery, Event, Silence
+from alerts.models import Alert, Channel, Delivery, Event, Incident, Silence
 from tests.alert_fixtures import failures, make_rule
 from tests.browser import log_in, make_user, screenshot
 from tests.conftest import Reporter
@@ -31,7 +31,12 @@ def fits(page: Page) -> None:
 
 
 def test_a_silence_made_on_the_page_holds_the_notifications(
-    chromium: Browser, live_site: str, reporter: Reporter, http_receiver: HttpReceiver, no_defaults: None
+    chromium: Browser,
+    live_site: str,
+    reporter: Reporter,
+    http_receiver: HttpReceiver,
+    no_defaults: None,
+    notify_at_once: None,
 ) -> None:
     slack = Channel.objects.create(name="ops slack", kind="slack", config={"url": http_receiver.url("/slack")})
     make_rule(slack, cooldown_minutes=5)
@@ -71,7 +76,7 @@ def test_a_silence_made_on_the_page_holds_the_notifications(
     # Created on the page, the silence shows on the open alert at once.
     assert Alert.objects.get(id=charge.id).is_suppressed()
     # A reminder falls due, and another function under charge* fails: both are held.
-    Alert.objects.filter(id=charge.id).update(next_reminder_at=timezone.now() - timedelta(seconds=1))
+    Incident.objects.filter(id=charge.incident_id).update(next_reminder_at=timezone.now() - timedelta(seconds=1))
     Delivery.objects.update(created=timezone.now() - timedelta(hours=1))
     reporter.post({"calls": failures(10, "charge-eu") + failures(10, "refund")})
     evaluate_all()
@@ -82,11 +87,12 @@ def test_a_silence_made_on_the_page_holds_the_notifications(
     time.sleep(0.5)
     assert len(http_receiver.requests) == 2 and "refund" in requests[1].json()["text"]
     assert not Delivery.objects.filter(alert__in=[charge, charge_eu], created__gt=timezone.now() - timedelta(minutes=5))
-    held = charge_eu.events.filter(action="notification held").values_list("detail", flat=True)
+    # Notices are the incident's: what was held is on each incident's timeline.
+    held = charge_eu.incident.events.filter(action="notification held").values_list("detail", flat=True)
     assert [d.split(":")[0] for d in held] == ["firing"]
-    assert charge.events.filter(action="notification held", detail__startswith="reminder").exists()
+    assert charge.incident.events.filter(action="notification held", detail__startswith="reminder").exists()
 
-    page.goto(f"/alerts/{charge_eu.id}/")
+    page.goto(f"/incidents/{charge_eu.incident_id}/")
     page.wait_for_selector("#timeline >> text=notification held")
 
     page.goto("/silences/")
