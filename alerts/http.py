@@ -12,6 +12,7 @@ import ipaddress
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -58,6 +59,17 @@ def post_json(url: str, body: bytes, headers: dict[str, str]) -> Response:
             # Like browsers and curl: only 307 and 308 repeat a POST with its body.
             method, data = "GET", b""
     raise TransportError(f"more than {MAX_REDIRECTS} redirects, last to {url}", permanent=True)
+
+
+def post_to_hook(url: str, body: bytes, gone: tuple[int, ...], says: Callable[[HttpStatusError], str]) -> Response:
+    """POST a JSON body to a chat webhook; an answer in `gone` means the hook was removed:
+    a permanent error (says(error) tells why) that disables the channel."""
+    try:
+        return post_json(url, body, {"Content-Type": "application/json"})
+    except HttpStatusError as e:
+        if e.status in gone:
+            raise TransportError(says(e), permanent=True, disable_channel=True) from None
+        raise
 
 
 def request_once(method: str, url: str, body: bytes, headers: dict[str, str], deadline: float) -> Response:

@@ -10,7 +10,7 @@ import orjson
 
 from alerts import http as outbound
 
-from .base import ConfigError, Message, Transport, TransportError, clean_url, hashed, http_answer, require_dict
+from .base import ConfigError, Message, Transport, clean_url, hashed, http_answer, require_dict
 from .targets import refuse_internal_url
 
 PREFIXES = {
@@ -74,17 +74,13 @@ class Discord(Transport):
         return {"url": url}
 
     def send(self, message: Message) -> str:
-        try:
-            response = outbound.post_json(
-                self.config["url"], self.payload(message), {"Content-Type": "application/json"}
-            )
-        except outbound.HttpStatusError as e:
-            if e.status in (401, 404):
-                # Discord answers 404 Unknown Webhook (or 401 Invalid Webhook Token) once it is deleted.
-                raise TransportError(
-                    f"Discord says the webhook is gone (HTTP {e.status})", permanent=True, disable_channel=True
-                ) from None
-            raise
+        response = outbound.post_to_hook(
+            self.config["url"],
+            self.payload(message),
+            # Discord answers 404 Unknown Webhook (or 401 Invalid Webhook Token) once it is deleted.
+            gone=(401, 404),
+            says=lambda e: f"Discord says the webhook is gone (HTTP {e.status})",
+        )
         return http_answer(response.status, response.body)
 
     def payload(self, message: Message) -> bytes:

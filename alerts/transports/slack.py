@@ -9,7 +9,7 @@ import orjson
 from alerts import action_links
 from alerts import http as outbound
 
-from .base import Message, Transport, TransportError, clean_url, hashed, http_answer, require_dict
+from .base import Message, Transport, clean_url, hashed, http_answer, require_dict
 from .targets import refuse_internal_url
 
 COLORS = {"critical": "#d62728", "high": "#ff7f0e", "medium": "#f2c744", "low": "#1f77b4"}
@@ -37,18 +37,13 @@ class Slack(Transport):
         return {"url": url}
 
     def send(self, message: Message) -> str:
-        try:
-            response = outbound.post_json(
-                self.config["url"], self.payload(message), {"Content-Type": "application/json"}
-            )
-        except outbound.HttpStatusError as e:
-            if e.status in (404, 410):
-                # Slack answers no_service / channel_not_found once a hook is removed.
-                reason = e.body.decode(errors="replace")[:100] or str(e.status)
-                raise TransportError(
-                    f"Slack says the webhook is gone ({reason})", permanent=True, disable_channel=True
-                ) from None
-            raise
+        response = outbound.post_to_hook(
+            self.config["url"],
+            self.payload(message),
+            # Slack answers no_service / channel_not_found once a hook is removed.
+            gone=(404, 410),
+            says=lambda e: f"Slack says the webhook is gone ({e.body.decode(errors='replace')[:100] or e.status})",
+        )
         return http_answer(response.status, response.body)
 
     def recipients(self) -> list[str]:

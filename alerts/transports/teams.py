@@ -9,7 +9,7 @@ import orjson
 
 from alerts import http as outbound
 
-from .base import Message, Transport, TransportError, clean_url, hashed, http_answer, require_dict
+from .base import Message, Transport, clean_url, hashed, http_answer, require_dict
 from .targets import refuse_internal_url
 
 PREFIXES = {
@@ -56,16 +56,12 @@ class Teams(Transport):
         return {"url": url}
 
     def send(self, message: Message) -> str:
-        try:
-            response = outbound.post_json(
-                self.config["url"], self.payload(message), {"Content-Type": "application/json"}
-            )
-        except outbound.HttpStatusError as e:
-            if e.status in (404, 410):
-                raise TransportError(
-                    f"Teams says the workflow is gone (HTTP {e.status})", permanent=True, disable_channel=True
-                ) from None
-            raise
+        response = outbound.post_to_hook(
+            self.config["url"],
+            self.payload(message),
+            gone=(404, 410),
+            says=lambda e: f"Teams says the workflow is gone (HTTP {e.status})",
+        )
         return http_answer(response.status, response.body)
 
     def payload(self, message: Message) -> bytes:
