@@ -33,7 +33,8 @@ def seed() -> None:
     now = timezone.now().replace(second=0, microsecond=0)
     CallBucket.objects.create(function=charge, minute=now, success=200)
     CallBucket.objects.create(function=refund, minute=now, success=90, failure=8)
-    start = now.replace(minute=0) - timedelta(days=89)
+    # Midnight UTC, so each day's hours stay inside its UTC day (the bars' days) at any hour the test runs.
+    start = now.replace(hour=0, minute=0) - timedelta(days=89)
     for day in range(0, 89):
         if day % 11 == 5:
             continue  # no data that day: a grey bar
