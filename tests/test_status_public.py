@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -65,6 +66,14 @@ def test_it_shows_public_names_and_never_an_internal_one(client: Client, page: S
         assert name not in html and name not in as_json
     assert "htmx" not in html and "live.js" not in html and "/ws/" not in html
     assert 'class="top"' not in html  # no console header or navigation
+
+
+def test_the_public_page_names_the_sites_icon(client: Client, page: StatusPage) -> None:
+    """So a visitor's browser shows the icon in its tab instead of asking for a /favicon.ico that is not there."""
+    html = client.get("/status/acme/").content.decode()
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', html)
+    assert icon and icon.group(1).endswith("favicon.svg")
+    assert finders.find("favicon.svg")
 
 
 def test_statuses_come_from_the_stored_health(client: Client, page: StatusPage) -> None:
