@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from . import audit, people
-from .auth import page_for, role_of
+from .auth import page_for
 from .errors import InputError
 from .forms import field_errors, form_values, parse
 from .models import AuditEntry
@@ -115,7 +115,7 @@ def add_person(request: HttpRequest) -> HttpResponse:
     except InputError as error:
         return people_page(request, values, field_errors(error))
     if not inviting:
-        messages.success(request, f"Added {user.get_username()} ({role_of(user)}); they can log in now.")
+        messages.success(request, f"Added {user.get_username()} ({people.person_role(user)}); they can log in now.")
         return redirect("person", user.pk)
     return invited(request, user, path)
 

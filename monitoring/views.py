@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from pydantic import Field, ValidationError
 
-from .auth import role_of
+from .auth import request_role
 from .models import Service
 from .paging import MAX_OFFSET
 from .read import FunctionFilters, find_functions
@@ -33,8 +33,9 @@ FILTER_FIELDS = ("service", "q", "health", "breaker", "sort", "offset")
 
 def page(request: HttpRequest, template: str, active: str, **context: object) -> HttpResponse:
     """Render a dashboard page with what every page needs: the nav and the viewer's role."""
-    role = role_of(request.user)
-    return render(request, template, {"active": active, "role": role, "can_act": role != "viewer", **context})
+    role = request_role(request)
+    can_act = role in ("responder", "admin")
+    return render(request, template, {"active": active, "role": role, "can_act": can_act, **context})
 
 
 def first_steps() -> dict:
