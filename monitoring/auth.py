@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -89,6 +90,15 @@ def require_role(request: HttpRequest, role: str, project: Project | int | None 
     where = project if project is not None else projects.current_project(request)
     if not projects.may(request.user, role, where):
         raise PermissionDenied(f"this needs the {role} role")
+
+
+def acting_on(request: HttpRequest, queryset: QuerySet | type[Model], role: str, **lookup: object) -> Model:
+    """An object of the person's projects (else 404: another project's names do not leak) on
+    which they have at least role in its project (else 403), e.g.
+    `acting_on(request, Service, "admin", id=service_id)`."""
+    found = projects.get_visible_or_404(queryset, request.user, **lookup)
+    require_role(request, role, projects.project_of(found))
+    return found
 
 
 def page_for(role: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:

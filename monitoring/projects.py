@@ -114,6 +114,16 @@ def get_visible_or_404(queryset: QuerySet | type[Model], user: User | None, **lo
     return get_object_or_404(scoped(queryset, user), **lookup)
 
 
+def project_of(obj: Model) -> int:
+    """The id of the project an object belongs to: a project's own, a service's, or (for
+    functions, queues, tokens and the like) its service's."""
+    if isinstance(obj, Project):
+        return obj.id
+    if isinstance(obj, Service):
+        return obj.project_id
+    return obj.service.project_id
+
+
 def scope_key(user: User | None) -> str:
     """Who may share an answer: the same key means the same rows (monitoring/shared.py)."""
     if is_owner(user):

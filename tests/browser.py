@@ -97,3 +97,8 @@ def log_in(browser: Browser, base_url: str, username: str, **context_options: ob
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/")
     return page
+
+
+# The installation's owner as the read layer sees them (admin everywhere), for tests that call
+# it directly: never saved.
+OWNER = User(username="owner", is_superuser=True, is_active=True)
