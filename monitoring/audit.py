@@ -101,6 +101,8 @@ KINDS = {
     "usertoken": "API tokens",
     "statuspage": "Status pages",
     "slo": "SLOs",
+    "project": "Projects",
+    "team": "Teams",
 }
 
 # How one object of each kind reads in a sentence ("admin created ingest token rmi_…").
@@ -114,6 +116,8 @@ KIND_NAMES = {
     "usertoken": "API token",
     "statuspage": "status page",
     "slo": "SLO",
+    "project": "project",
+    "team": "team",
 }
 
 

@@ -86,7 +86,12 @@ def role_context(request: HttpRequest) -> dict:
 
 
 def require_role(request: HttpRequest, role: str, project: Project | int | None = None) -> None:
-    """At least role in project (default: the current project), else 403."""
+    """At least role in project (default: the current project), else 403. role "owner": the
+    installation's owner (who manages projects and people)."""
+    if role == "owner":
+        if not projects.is_owner(request.user):
+            raise PermissionDenied("this is for the installation's owner")
+        return
     where = project if project is not None else projects.current_project(request)
     if not projects.may(request.user, role, where):
         raise PermissionDenied(f"this needs the {role} role")
