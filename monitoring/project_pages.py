@@ -103,7 +103,7 @@ def project_for(request: HttpRequest, slug: str, role: str = "admin") -> Project
     return project
 
 
-@page_for("viewer")
+@login_required
 def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
     return settings_page(request, project_for(request, slug))
 
@@ -137,7 +137,7 @@ def settings_change(request: HttpRequest, slug: str, form: str, schema: type, ac
 
 
 @require_POST
-@page_for("viewer")
+@login_required
 def rename(request: HttpRequest, slug: str) -> HttpResponse:
     require_role(request, "owner")
     return settings_change(
@@ -151,7 +151,7 @@ def rename(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@page_for("viewer")
+@login_required
 def delete(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_for(request, slug)
     require_role(request, "owner")
@@ -165,7 +165,7 @@ def delete(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@page_for("viewer")
+@login_required
 def member(request: HttpRequest, slug: str) -> HttpResponse:
     """Add a person with a role, or change the role of one already in."""
 
@@ -176,7 +176,7 @@ def member(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@page_for("viewer")
+@login_required
 def remove_member(request: HttpRequest, slug: str, username: str) -> HttpResponse:
     project = project_for(request, slug)
     membership = get_object_or_404(Membership.objects.select_related("user"), project=project, user__username=username)
@@ -186,7 +186,7 @@ def remove_member(request: HttpRequest, slug: str, username: str) -> HttpRespons
 
 
 @require_POST
-@page_for("viewer")
+@login_required
 def team_grant(request: HttpRequest, slug: str) -> HttpResponse:
     def act(project: Project, given: GrantIn) -> None:
         changes.grant(request.user, project, changes.team_named(given.team), given.role)
@@ -195,7 +195,7 @@ def team_grant(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@page_for("viewer")
+@login_required
 def remove_grant(request: HttpRequest, slug: str, team_id: int) -> HttpResponse:
     project = project_for(request, slug)
     found = get_object_or_404(TeamGrant.objects.select_related("team", "project"), project=project, team_id=team_id)
