@@ -90,7 +90,7 @@ def require_role(request: HttpRequest, role: str, project: Project | int | None 
     installation's owner (who manages projects and people)."""
     if role == "owner":
         if not projects.is_owner(request.user):
-            raise PermissionDenied("this is for the installation's owner")
+            raise PermissionDenied("this needs the admin role for the whole installation (its owner)")
         return
     where = project if project is not None else projects.current_project(request)
     if not projects.may(request.user, role, where):

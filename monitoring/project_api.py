@@ -12,6 +12,7 @@ from ninja import Field, Router, Schema, Status
 
 from . import project_changes as changes
 from .auth import require_role, user_auth
+from .inputs import Text
 from .models import Membership, Project, Team, TeamGrant
 from .project_changes import GrantIn, MemberIn, ProjectIn, ProjectPatch, RoleIn, TeamIn, TeamMemberIn
 from .project_read import project_detail, project_rows, team_rows
@@ -24,14 +25,14 @@ router = Router(tags=["projects"])
 class ProjectOut(Schema):
     id: int
     name: str
-    slug: str
+    slug: Text
     role: str = Field(description="your role in it: viewer, responder or admin (the owner is admin everywhere)")
     services: int
     created: datetime
 
 
 class MemberOut(Schema):
-    username: str
+    username: Text
     role: str
     active: bool
 
@@ -50,7 +51,7 @@ class NamedService(Schema):
 class ProjectDetail(Schema):
     id: int
     name: str
-    slug: str
+    slug: Text
     role: str
     created: datetime
     members: list[MemberOut]
@@ -59,7 +60,7 @@ class ProjectDetail(Schema):
 
 
 class TeamProject(Schema):
-    slug: str
+    slug: Text
     name: str
     role: str
 
@@ -71,7 +72,7 @@ class TeamOut(Schema):
     projects: list[TeamProject]
 
 
-def project_for(request: HttpRequest, slug: str, role: str = "viewer") -> Project:
+def project_for(request: HttpRequest, slug: Text, role: str = "viewer") -> Project:
     """A project the caller may see (404 otherwise) where they have at least role (403 otherwise)."""
     project = get_visible_or_404(Project, request.user, slug=slug)
     require_role(request, role, project)
@@ -93,13 +94,13 @@ def create_project(request: HttpRequest, payload: ProjectIn) -> Status:
 
 
 @router.get("/projects/{slug}", auth=user_auth, response={200: ProjectDetail, **errors(401, 404, 503)})
-def get_project(request: HttpRequest, slug: str) -> dict:
+def get_project(request: HttpRequest, slug: Text) -> dict:
     """A project with its members, the teams granted a role on it, and its services (its members)."""
     return project_detail(project_for(request, slug), request.user)
 
 
 @router.patch("/projects/{slug}", auth=user_auth, response={200: ProjectDetail, **errors(400, 401, 403, 404, 422, 503)})
-def rename_project(request: HttpRequest, slug: str, payload: ProjectPatch) -> dict:
+def rename_project(request: HttpRequest, slug: Text, payload: ProjectPatch) -> dict:
     """Rename a project (the owner); its address (slug) stays."""
     project = project_for(request, slug)
     require_role(request, "owner")
@@ -107,7 +108,7 @@ def rename_project(request: HttpRequest, slug: str, payload: ProjectPatch) -> di
 
 
 @router.delete("/projects/{slug}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)})
-def delete_project(request: HttpRequest, slug: str) -> Status:
+def delete_project(request: HttpRequest, slug: Text) -> Status:
     """Delete an empty project (the owner); one with services is refused (422)."""
     project = project_for(request, slug)
     require_role(request, "owner")
@@ -118,7 +119,7 @@ def delete_project(request: HttpRequest, slug: str) -> Status:
 @router.post(
     "/projects/{slug}/members", auth=user_auth, response={200: ProjectDetail, **errors(400, 401, 403, 404, 422, 503)}
 )
-def add_member(request: HttpRequest, slug: str, payload: MemberIn) -> dict:
+def add_member(request: HttpRequest, slug: Text, payload: MemberIn) -> dict:
     """Add a person with a role, or change their role (the project's admins)."""
     project = project_for(request, slug, "admin")
     changes.set_member(request.user, project, changes.person_named(payload.username), payload.role)
@@ -130,7 +131,7 @@ def add_member(request: HttpRequest, slug: str, payload: MemberIn) -> dict:
     auth=user_auth,
     response={200: ProjectDetail, **errors(400, 401, 403, 404, 422, 503)},
 )
-def change_member(request: HttpRequest, slug: str, username: str, payload: RoleIn) -> dict:
+def change_member(request: HttpRequest, slug: Text, username: Text, payload: RoleIn) -> dict:
     """Change a member's role (the project's admins)."""
     project = project_for(request, slug, "admin")
     membership = get_object_or_404(Membership.objects.select_related("user"), project=project, user__username=username)
@@ -141,7 +142,7 @@ def change_member(request: HttpRequest, slug: str, username: str, payload: RoleI
 @router.delete(
     "/projects/{slug}/members/{username}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)}
 )
-def remove_member(request: HttpRequest, slug: str, username: str) -> Status:
+def remove_member(request: HttpRequest, slug: Text, username: Text) -> Status:
     """Take a person out of the project (the project's admins)."""
     project = project_for(request, slug, "admin")
     membership = get_object_or_404(Membership.objects.select_related("user"), project=project, user__username=username)
@@ -152,7 +153,7 @@ def remove_member(request: HttpRequest, slug: str, username: str) -> Status:
 @router.post(
     "/projects/{slug}/teams", auth=user_auth, response={200: ProjectDetail, **errors(400, 401, 403, 404, 422, 503)}
 )
-def grant_team(request: HttpRequest, slug: str, payload: GrantIn) -> dict:
+def grant_team(request: HttpRequest, slug: Text, payload: GrantIn) -> dict:
     """Give a team a role on the project, or change it (the project's admins)."""
     project = project_for(request, slug, "admin")
     changes.grant(request.user, project, changes.team_named(payload.team), payload.role)
@@ -162,7 +163,7 @@ def grant_team(request: HttpRequest, slug: str, payload: GrantIn) -> dict:
 @router.delete(
     "/projects/{slug}/teams/{team_id}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)}
 )
-def revoke_team(request: HttpRequest, slug: str, team_id: int) -> Status:
+def revoke_team(request: HttpRequest, slug: Text, team_id: int) -> Status:
     """Take a team's role on the project away (the project's admins)."""
     project = project_for(request, slug, "admin")
     changes.revoke_grant(
@@ -213,7 +214,7 @@ def add_team_member(request: HttpRequest, team_id: int, payload: TeamMemberIn) -
 @router.delete(
     "/teams/{team_id}/members/{username}", auth=user_auth, response={204: None, **errors(401, 404, 422, 503)}
 )
-def remove_team_member(request: HttpRequest, team_id: int, username: str) -> Status:
+def remove_team_member(request: HttpRequest, team_id: int, username: Text) -> Status:
     """Take a person out of the team (the owner)."""
     team = team_for(request, team_id)
     changes.remove_from_team(request.user, team, get_object_or_404(team.members.all(), username=username))

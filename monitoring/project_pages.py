@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -62,6 +62,13 @@ def attempt(form: str, schema: type, values: dict, act: Callable[[object], None]
     except InputError as error:
         return failed(form, field_errors(error))
     return {}
+
+
+def stored(text: str) -> str:
+    """Text from a URL as the database can look it up: a NUL is in no name (404, not an error)."""
+    if "\x00" in text:
+        raise Http404("no such name")
+    return text
 
 
 # The list of projects
@@ -179,7 +186,9 @@ def member(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def remove_member(request: HttpRequest, slug: str, username: str) -> HttpResponse:
     project = project_for(request, slug)
-    membership = get_object_or_404(Membership.objects.select_related("user"), project=project, user__username=username)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"), project=project, user__username=stored(username)
+    )
     changes.remove_member(request.user, membership)
     messages.success(request, f"{username} is no longer in “{project.name}”.")
     return redirect("project-settings", project.slug)
@@ -246,7 +255,7 @@ def team_member(request: HttpRequest, team_id: int) -> HttpResponse:
 @page_for("owner")
 def remove_team_member(request: HttpRequest, team_id: int, username: str) -> HttpResponse:
     team = get_object_or_404(Team, id=team_id)
-    changes.remove_from_team(request.user, team, get_object_or_404(team.members.all(), username=username))
+    changes.remove_from_team(request.user, team, get_object_or_404(team.members.all(), username=stored(username)))
     messages.success(request, f"{username} is no longer in team {team.name}.")
     return redirect("teams")
 
