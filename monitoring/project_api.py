@@ -93,7 +93,7 @@ def create_project(request: HttpRequest, payload: ProjectIn) -> Status:
     return Status(201, project_detail(project, request.user))
 
 
-@router.get("/projects/{slug}", auth=user_auth, response={200: ProjectDetail, **errors(401, 404, 503)})
+@router.get("/projects/{slug}", auth=user_auth, response={200: ProjectDetail, **errors(401, 404, 422, 503)})
 def get_project(request: HttpRequest, slug: Text) -> dict:
     """A project with its members, the teams granted a role on it, and its services (its members)."""
     return project_detail(project_for(request, slug), request.user)
@@ -196,7 +196,7 @@ def team_for(request: HttpRequest, team_id: int) -> Team:
     return get_object_or_404(Team, id=team_id)
 
 
-@router.delete("/teams/{team_id}", auth=user_auth, response={204: None, **errors(401, 404, 503)})
+@router.delete("/teams/{team_id}", auth=user_auth, response={204: None, **errors(401, 404, 422, 503)})
 def delete_team(request: HttpRequest, team_id: int) -> Status:
     """Delete a team and its grants (the owner); its people keep their own memberships."""
     changes.delete_team(request.user, team_for(request, team_id))
