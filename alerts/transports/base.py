@@ -9,6 +9,14 @@ from urllib.parse import urlsplit
 
 # What a stored secret reads as anywhere it is shown; sent back unchanged, it keeps the secret.
 MASK = "********"
+# How a message's first line starts, by its event.
+PREFIXES = {
+    "firing": "Firing",
+    "updated": "Updated",
+    "resolved": "Resolved",
+    "reminder": "Still firing",
+    "test": "Test",
+}
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,11 @@ class Transport:
         error.message = text
         error.args = (text,)
         return error
+
+
+def headline(message: Message) -> str:
+    """A message's first line: "Firing: Breaker open on payments/charge"."""
+    return f"{PREFIXES.get(message.event, message.event)}: {message.title}"
 
 
 def http_answer(status: int, body: bytes) -> str:
