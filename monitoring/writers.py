@@ -27,7 +27,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .error_types import TypedErrors
-from .fold import FunctionFold, MinuteFold
+from .fold import Functions, Minutes
 from .group_commit import GroupCommit
 from .models import ENTRY_WIDTH, STRIP_LENGTH, CallBucket, ErrorMinute, IngestBatch, OutcomeStrip
 
@@ -41,10 +41,6 @@ def calls_tables() -> dict[str, str]:  # the calls upsert's tables, by the names
         "buckets": CallBucket._meta.db_table,
         "errors": ErrorMinute._meta.db_table,
     }
-
-
-Functions = dict[int, FunctionFold]
-Minutes = dict[tuple[int, datetime], MinuteFold]
 
 
 def insert_names_sql(select: str, table: str) -> str:
@@ -157,7 +153,8 @@ class PostgresWriter(Reads):
             latency_sum_ms = {buckets}.latency_sum_ms + EXCLUDED.latency_sum_ms,
             latency_max_ms = GREATEST({buckets}.latency_max_ms, EXCLUDED.latency_max_ms),
             histogram = {buckets}.histogram || (
-                SELECT coalesce(jsonb_object_agg(key, coalesce(({buckets}.histogram ->> key)::bigint, 0) + value::bigint), '{{}}')
+                SELECT coalesce(jsonb_object_agg(key, coalesce(({buckets}.histogram ->> key)::bigint, 0)
+                                                      + value::bigint), '{{}}')
                 FROM jsonb_each_text(EXCLUDED.histogram))
     )
     """
