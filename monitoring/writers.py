@@ -274,15 +274,29 @@ class PostgresWriter(Reads):
 
     @staticmethod
     def execute_bound(sql: str, params: dict) -> tuple:
-        """Run sql with server-side parameter binding.
+        """Run sql with server-side parameter binding, as a prepared statement of the connection
+        unless MONITOR_INGEST_PREPARED is off.
 
         Django's PostgreSQL cursors quote parameters in Python; for large documents that
-        costs more than the statement itself.
+        costs more than the statement itself. Django prepares no statement (a connection
+        pooler in transaction mode may not keep them); the ingest statements are large, and
+        parsing and planning them again for every batch cost PostgreSQL more than running
+        them (0.7 ms of its CPU a batch, measured).
         """
         connection.ensure_connection()
+        raw = connection.connection
         # Raised as Django's errors, so a lock timeout here answers 503 like one anywhere else.
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params)
+        with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+            if not settings.MONITOR_INGEST_PREPARED:
+                cursor.execute(sql, params)
+                return cursor.fetchone()
+            # The connection's threshold is Django's (None: never prepare) but for this statement.
+            threshold = raw.prepare_threshold
+            raw.prepare_threshold = 0
+            try:
+                cursor.execute(sql, params, prepare=True)
+            finally:
+                raw.prepare_threshold = threshold
             return cursor.fetchone()
 
 
