@@ -90,6 +90,7 @@ def prepared_statements() -> list[str]:
 def test_the_steady_statement_is_prepared_once_per_connection(
     reporter: Reporter, one_statement: list[bool], settings: object
 ) -> None:
+    connection.close()  # a new connection: none of its statements is prepared yet
     for _ in range(3):
         assert reporter.post(STEADY).status_code == 202
     assert one_statement == [True] * 3
@@ -100,6 +101,7 @@ def test_the_steady_statement_is_prepared_once_per_connection(
 
 def test_behind_a_pooler_nothing_is_prepared(reporter: Reporter, one_statement: list[bool], settings: object) -> None:
     settings.MONITOR_INGEST_PREPARED = False
+    connection.close()
     for _ in range(3):
         assert reporter.post(STEADY).status_code == 202
     assert one_statement == [True] * 3
