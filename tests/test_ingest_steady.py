@@ -78,7 +78,9 @@ def test_steady_replays_sent_at_once_count_once(reporter: Reporter, one_statemen
     assert (charge.success, charge.timeout) == (1 + 10, 1 + 20)  # the first batch's, then this one once
 
 
-STEADY = {"calls": [call("charge"), call("refund", "failure", error_type="Timeout")]}
+def steady() -> dict:
+    """A batch of names the fixture made known, dated now (a batch dated minutes ago is late)."""
+    return {"calls": [call("charge"), call("refund", "failure", error_type="Timeout")]}
 
 
 def prepared_statements() -> list[str]:
@@ -92,7 +94,7 @@ def test_the_steady_statement_is_prepared_once_per_connection(
 ) -> None:
     connection.close()  # a new connection: none of its statements is prepared yet
     for _ in range(3):
-        assert reporter.post(STEADY).status_code == 202
+        assert reporter.post(steady()).status_code == 202
     assert one_statement == [True] * 3
     assert stored_calls().calls == 3 + 6
     prepared = [statement for statement in prepared_statements() if "WITH claim AS" in statement]
@@ -103,7 +105,7 @@ def test_behind_a_pooler_nothing_is_prepared(reporter: Reporter, one_statement: 
     settings.MONITOR_INGEST_PREPARED = False
     connection.close()
     for _ in range(3):
-        assert reporter.post(STEADY).status_code == 202
+        assert reporter.post(steady()).status_code == 202
     assert one_statement == [True] * 3
     assert stored_calls().calls == 3 + 6
     assert not [statement for statement in prepared_statements() if "WITH claim AS" in statement]
