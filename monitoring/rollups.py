@@ -195,9 +195,11 @@ def fold_once(now: datetime) -> int | None:
         mark = RollupMark.objects.select_for_update().get(pk=1)
         if mark.through < earliest(now):  # the fold stood still past retention: start afresh
             mark.since = mark.through = earliest(now)
+        if mark.hours_since is None:  # a mark written before function hours: they start now
+            mark.hours_since = floor(mark.through, HOUR)
         end = min(settled(now), floor(mark.through, HOUR) + HOUR)
         if end <= mark.through:
-            mark.save(update_fields=["since", "through"])
+            mark.save(update_fields=["since", "through", "hours_since"])
             return None
         written = run(SERVICE_MINUTES.sql(), mark.through, end)
         run(FLEET_MINUTES.sql(), mark.through, end)
@@ -206,7 +208,7 @@ def fold_once(now: datetime) -> int | None:
             run(FLEET_HOUR.sql(), end - HOUR, end)
             run(FUNCTION_HOUR.sql(), end - HOUR, end)
         mark.through = end
-        mark.save(update_fields=["since", "through"])
+        mark.save(update_fields=["since", "through", "hours_since"])
     return written
 
 
