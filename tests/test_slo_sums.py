@@ -13,7 +13,7 @@ from django.test import override_settings
 from alerts import slo_counts, slo_evaluate, slo_read, slo_sums
 from alerts.models import SLO, Alert
 from monitoring import histogram, rollups
-from monitoring.models import CallBucket, CallHour, Function, FunctionHour, LateMinute
+from monitoring.models import CallBucket, CallHour, Function, FunctionHour, LateMinute, RollupMark
 from monitoring.ranges import HOUR, floor
 from tests.slo_fixtures import NOW, make_function, make_slo
 
@@ -151,3 +151,24 @@ def test_the_round_fires_what_each_slo_alone_would(slos: list[SLO]) -> None:
     }
     assert fired == expected
     assert fired
+
+
+def test_it_reads_no_function_hours_from_before_the_fold_wrote_them(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    # As a mark folded before function hours existed: its hours have none.
+    FunctionHour.objects.all().delete()
+    RollupMark.objects.update(hours_since=None)
+    for now in MOMENTS:
+        assert_same(slos, now)
+    later = NOW + 2 * HOUR
+    rollups.fold(later)
+    # The hour the mark was in is added up whole, from its minute buckets.
+    assert set(FunctionHour.objects.values_list("hour", flat=True)) == {floor(NOW, HOUR) - HOUR, floor(NOW, HOUR)}
+    assert_same(slos, later + 31 * MINUTE)
+
+
+def test_the_fold_forgets_function_hours_past_the_minute_buckets_retention(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    with override_settings(MONITOR_RAW_RETENTION_DAYS=2):
+        rollups.forget_old(NOW)
+    assert FunctionHour.objects.order_by("hour").first().hour == floor(NOW - timedelta(days=2), HOUR)
