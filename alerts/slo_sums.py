@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 
@@ -35,8 +35,9 @@ from .models import SLO, Objective
 from .slo_counts import SUCCESS_SUMS, at
 
 MINUTE = timedelta(minutes=1)
-# Functions per statement: well under SQLite's limit on parameters.
-CHUNK = 2000
+LAST = datetime.max.replace(tzinfo=UTC)  # a range open at its end
+# Functions per statement.
+CHUNK = 5000
 # Per function and window: [good, total]; for a latency objective per histogram bucket: [calls].
 Sums = dict[int, list[int]]
 BucketSums = dict[int, dict[int, list[int]]]
@@ -70,26 +71,28 @@ class Plan:
             found.append((sql, params))
         return found
 
-    def minute_ranges(self) -> tuple[str, list]:
-        """The minute buckets any span reads: a few ranges, so the index bounds the scan."""
-        ranges: set[tuple[datetime, datetime | None]] = set()
+    def minute_ranges(self) -> list[tuple[str, list]]:
+        """The minute buckets any span reads, as a few disjoint ranges (each read through the
+        index on function and minute, not the whole of the longest window)."""
+        ranges: list[tuple[datetime, datetime]] = []
         for span, hours in zip(self.spans, self.hours, strict=True):
             start = self.now - span
             if hours is None:
-                ranges.add((start, None))
+                ranges.append((start, LAST))
                 continue
-            ranges.add((start, hours[0]))
-            ranges.add((hours[1] - MINUTE, None))
-            ranges.update((hour - MINUTE, hour + HOUR) for hour in self.late if hour + HOUR > start)
-        sql = " OR ".join(
-            "(minute > %s)" if end is None else "(minute > %s AND minute < %s)" for _, end in sorted(ranges, key=key)
-        )
-        params = [at(moment) for start, end in sorted(ranges, key=key) for moment in (start, end) if moment]
-        return f"({sql})", params
-
-
-def key(item: tuple[datetime, datetime | None]) -> tuple[datetime, datetime]:
-    return (item[0], item[1] or datetime.max.replace(tzinfo=item[0].tzinfo))
+            ranges += [(start, hours[0]), (hours[1] - MINUTE, LAST)]
+            ranges += [(hour - MINUTE, hour + HOUR) for hour in self.late if hour + HOUR > start]
+        # (after, before) exclusive: one that begins before another ends overlaps or adjoins it.
+        merged: list[tuple[datetime, datetime]] = []
+        for after, before in sorted(ranges):
+            if merged and after < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], before))
+            else:
+                merged.append((after, before))
+        return [
+            ("minute > %s", [at(after)]) if before == LAST else ("minute > %s AND minute < %s", [at(after), at(before)])
+            for after, before in merged
+        ]
 
 
 def plan(spans: list[timedelta], now: datetime) -> Plan:
@@ -130,39 +133,44 @@ def columns(conditions: list[tuple[str, list]], expressions: tuple[str, ...]) ->
 def read(
     table: str,
     conditions: list[tuple[str, list]],
-    where: tuple[str, list],
+    ranges: list[tuple[str, list]],
     ids: set[int],
     expressions: tuple[str, ...],
     each: str = "",
 ) -> list[tuple]:
-    """Per function (and bucket, with `each`), the conditional sums; rows: (id, [key,] sums...)."""
+    """Per function (and bucket, with `each`), the conditional sums over the rows in the
+    (disjoint) ranges; rows: (id, [key,] sums...). A range each, added together: PostgreSQL
+    reads each through the index where, ORed in one WHERE, it may scan the whole table."""
     if not conditions:
         return []
     sums, params = columns(conditions, expressions)
     group = "function_id, h.key" if each else "function_id"
     rows = []
     for chunk in chunks(ids):
-        marks = ", ".join(["%s"] * len(chunk))
-        sql = (
-            f"SELECT {group}, {sums} FROM {table}{each} WHERE function_id IN ({marks}) AND {where[0]} GROUP BY {group}"
+        # Ids written out (integers read from the database): thousands of placeholders cost
+        # the driver more to parse than the values do.
+        listed = ", ".join(str(int(function_id)) for function_id in chunk)
+        rows_in = " UNION ALL ".join(
+            f"SELECT * FROM {table} WHERE function_id IN ({listed}) AND {where}" for where, _ in ranges
         )
-        rows += run(sql, [*params, *chunk, *where[1]])
+        sql = f"SELECT {group}, {sums} FROM ({rows_in}) AS {table}{each} GROUP BY {group}"
+        rows += run(sql, [*params, *(p for _, where in ranges for p in where)])
     return rows
 
 
-def hour_conditions(found: Plan) -> tuple[list[tuple[str, list]], tuple[str, list]]:
+def hour_conditions(found: Plan) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
     """FunctionHour: per span, its whole hours; the rows read are the longest span's, less the late hours."""
     conditions = [("hour >= %s", [at(h[0])]) if h else ("1 = 0", []) for h in found.hours]
     # The longest span reads the most hours: when any span reads hours, it does.
     start, end = found.hours[-1] or (found.now, found.now)
     late, params = found.late_sql("hour")
-    return conditions, (f"hour >= %s AND hour < %s AND NOT {late}", [at(start), at(end), *params])
+    return conditions, [(f"hour >= %s AND hour < %s AND NOT {late}", [at(start), at(end), *params])]
 
 
-def old_hour_conditions(found: Plan) -> tuple[list[tuple[str, list]], tuple[str, list]]:
+def old_hour_conditions(found: Plan) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
     """CallHour, as slo_counts reads it: the hours that overlap each window."""
     starts = [found.now - span - HOUR + MINUTE for span in found.spans]
-    return [("hour > %s", [at(start)]) for start in starts], ("hour > %s", [at(min(starts))])
+    return [("hour > %s", [at(start)]) for start in starts], [("hour > %s", [at(min(starts))])]
 
 
 @dataclass
@@ -193,12 +201,12 @@ def read_all(found: Plan, success_ids: set[int], latency_ids: set[int], old_ids:
     engine = writer()
     totals = Totals({}, {}, {}, {})
     latency_sums = (engine.histogram_value,)
-    minute_where = found.minute_ranges()
+    minute_ranges = found.minute_ranges()
     minutes = found.minute_conditions()
     bucket_table = CallBucket._meta.db_table
-    add_rows(read(bucket_table, minutes, minute_where, success_ids, SUCCESS_SUMS), totals.success)
+    add_rows(read(bucket_table, minutes, minute_ranges, success_ids, SUCCESS_SUMS), totals.success)
     each = f", {engine.each(bucket_table)} AS h"
-    add_bucket_rows(read(bucket_table, minutes, minute_where, latency_ids, latency_sums, each), totals.buckets)
+    add_bucket_rows(read(bucket_table, minutes, minute_ranges, latency_ids, latency_sums, each), totals.buckets)
     if any(found.hours):
         hour_table = FunctionHour._meta.db_table
         conditions, where = hour_conditions(found)

@@ -59,11 +59,8 @@ def setup_django(env: dict) -> None:
     django.setup()
 
 
-def seed(functions: int, failing_every: int) -> None:
-    from monitoring import histogram
-    from monitoring.health import window_start
-    from monitoring.models import Breaker, CallBucket, Function, Service
-    from queues.models import Queue, Snapshot
+def seed_fleet(functions: int) -> None:
+    from monitoring.models import Function, Service
 
     now = datetime.now(UTC)
     fleet = functions - TEAMS * PER_TEAM
@@ -75,6 +72,17 @@ def seed(functions: int, failing_every: int) -> None:
     Function.objects.bulk_create(
         [Function(service=owner, name=f"fn{i:05}", last_seen=now) for i, owner in enumerate(owners)], batch_size=5000
     )
+
+
+def seed_recent(failing_every: int) -> None:
+    """The rules' five minutes of calls for every function, breakers and queues: seeded last, so fresh."""
+    from monitoring import histogram
+    from monitoring.health import window_start
+    from monitoring.models import Breaker, CallBucket, Function, Service
+    from queues.models import Queue, Snapshot
+
+    now = datetime.now(UTC)
+    services = [Service.objects.get(name="svc000")]
     ids = list(Function.objects.order_by("id").values_list("id", flat=True))
     start = window_start(5, now)
     buckets = []
@@ -132,12 +140,13 @@ INSERT INTO monitoring_callbucket (function_id, minute, shard, success, failure,
                                    latency_sum_ms, latency_max_ms, histogram)
 SELECT f, m, 1, 40 + (f + e) %% 7, bad, 0, 0, 0, (40 + (f + e) %% 7 + bad) * 90.0, 1800.0,
        jsonb_build_object(%(fast)s, 37 + (f + e) %% 7 + bad - slow, %(mid)s, 3, %(slow)s, slow)
-FROM unnest(%(ids)s::bigint[]) AS f,
-     generate_series(%(start)s::timestamptz, %(end)s::timestamptz, interval '1 minute') AS m,
+FROM generate_series(%(start)s::timestamptz, %(end)s::timestamptz, interval '1 minute') AS m,
+     unnest(%(ids)s::bigint[]) AS f,
      LATERAL (SELECT (extract(epoch FROM m) / 60)::bigint AS e) AS epoch,
      LATERAL (SELECT CASE WHEN f %% 25 = 0 AND m > %(recent)s THEN 4 WHEN (f + e) %% 53 = 0 THEN 1 ELSE 0 END AS bad,
                      CASE WHEN f %% 30 = 1 AND m > %(recent)s THEN 6 WHEN (f + e) %% 37 = 0 THEN 1 ELSE 0 END AS slow)
           AS shape
+ORDER BY m, f
 """
 # The hours before them, past the minute buckets' retention, as retention rolls them up.
 HOURS_SQL = """
@@ -197,10 +206,13 @@ def seed_slos(slos: int) -> dict:
     first_minute = now - timedelta(days=HISTORY_DAYS) + timedelta(hours=1)
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        for i in range(0, len(ids), 100):
+        # An hour at a time, in time order, as ingest writes them (a range of minutes is a
+        # range of pages, as in a real table).
+        for hour in range(HISTORY_DAYS * 24):
+            start = first_minute + timedelta(hours=hour)
+            end = min(now, start + timedelta(minutes=59))
             cursor.execute(
-                MINUTES_SQL,
-                keys | {"ids": ids[i : i + 100], "start": first_minute, "end": now, "recent": now - timedelta(hours=2)},
+                MINUTES_SQL, keys | {"ids": ids, "start": start, "end": end, "recent": now - timedelta(hours=2)}
             )
         hour = first_minute.replace(minute=0)
         cursor.execute(
@@ -254,6 +266,7 @@ def bench_rounds(rounds: int, reminders: int) -> dict:
     from alerts.evaluate import evaluate_all
     from alerts.models import OPEN_INCIDENT_STATES, SLO, Alert, Incident, Rule
     from alerts.slo_evaluate import evaluate_slos
+    from monitoring import rollups
 
     flush, remind = Timed(incidents, "flush_due"), Timed(incidents, "remind_due")
     parts: dict[str, list[float]] = {"rules": [], "incidents": [], "slos": [], "whole": []}
@@ -263,6 +276,7 @@ def bench_rounds(rounds: int, reminders: int) -> dict:
             time.sleep(incidents.group_wait().total_seconds())  # the first notices fall due
         if i >= 2:
             remind_some(reminders)
+        rollups.fold()  # its own periodic job, every minute: not in the round's time
         started = time.perf_counter()
         outcome = evaluate_all()
         rules_s = time.perf_counter() - started
@@ -513,11 +527,12 @@ def main() -> None:
         manage(env, "migrate", "--noinput", "-v0")
         # This process evaluates in-process (no REDIS_URL); the site and the worker use Redis.
         setup_django(env)
-        print(f"seeding {args.functions} functions with five minutes of calls ...", flush=True)
-        seed(args.functions, args.failing_every)
+        seed_fleet(args.functions)
         print(f"seeding {args.slos} SLOs, {HISTORY_DAYS} days of minute buckets and the hours before ...", flush=True)
         seeded = seed_slos(args.slos)
         print(f"  {seeded}", flush=True)
+        print(f"seeding {args.functions} functions with five minutes of calls ...", flush=True)
+        seed_recent(args.failing_every)
         rounds = bench_rounds(args.rounds, args.reminders)
         counts = bench_counts(args.pairs)
         latency = bench_breaker_latency(
