@@ -14,7 +14,7 @@
    first notice arrives (target: p95 under 2 s plus the group wait), in phases alternating
    the default group wait (MONITOR_GROUP_WAIT_S=10) and none.
 
-    .venv/bin/python -m bench.alerts [--functions 10000] [--slos 1000] [--rounds 7] [--samples 20]
+    .venv/bin/python -m bench.alerts [--functions 10000] [--slos 1000] [--rounds 7] [--pairs 1] [--samples 20]
 """
 
 from __future__ import annotations
@@ -503,7 +503,7 @@ def main() -> None:
     parser.add_argument("--failing-every", type=int, default=90, help="one function in N over the error rate")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--reminders", type=int, default=4, help="incident reminders due in each steady round")
-    parser.add_argument("--pairs", type=int, default=3, help="SLO counts per SLO against at once")
+    parser.add_argument("--pairs", type=int, default=1, help="SLO counts per SLO against at once (minutes each)")
     parser.add_argument("--samples", type=int, default=20, help="breaker samples per phase")
     parser.add_argument("--alternations", type=int, default=2)
     parser.add_argument("--group-wait", type=float, default=10.0)
