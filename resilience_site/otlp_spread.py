@@ -34,12 +34,13 @@ def between(low: float, high: float, n: int) -> Weighted:
 
 
 def spread(
-    edges: list[tuple[float, float]], counts: list[int], low: float | None, high: float | None, mean: float
+    edges: list[tuple[float, float]], counts: list[float], low: float | None, high: float | None, mean: float
 ) -> Weighted:
-    """Weighted values for counts[i] calls between edges[i] (lower, upper), each bound by [low, high]."""
+    """Weighted values for counts[i] calls (rounded) between edges[i] (lower, upper), each
+    bound by [low, high]."""
     values: Weighted = []
-    for (lower, upper), n in zip(edges, counts, strict=True):
-        if n <= 0:
+    for (lower, upper), count in zip(edges, counts, strict=True):
+        if count <= 0 or (n := round(count)) <= 0:
             continue
         lower = max(lower, low) if low is not None else lower
         upper = min(upper, high) if high is not None else upper
