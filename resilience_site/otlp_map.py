@@ -52,6 +52,7 @@ R4J_RETRY_KINDS = {
 MS_PER_UNIT = {"ms": 1.0, "s": 1000.0, "us": 0.001, "ns": 0.000001}
 SECONDS_PER_UNIT = {"s": 1.0, "ms": 0.001, "": 1.0}
 MAX_PROBLEMS = 5  # reasons quoted in the answer
+INF = math.inf
 MAX_EDGES = 1000  # bucket layouts whose edges a process keeps (an SDK uses one or a few)
 
 
@@ -221,11 +222,6 @@ def number(point: metrics_pb2.NumberDataPoint) -> float:
     return value
 
 
-def finite(*values: float) -> None:
-    if not all(math.isfinite(value) and value >= 0 for value in values):
-        raise Rejected("sum, min and max must be numbers from 0 up")
-
-
 def moment(time_ns: int, now: datetime) -> datetime:
     if time_ns <= 0:
         raise Rejected("time_unix_nano is missing")
@@ -255,6 +251,9 @@ class Reader:
         self.scope = scope
         self.cumulative = False  # the metric being read: its temporality and kind of data
         self.kind: str | None = None
+        self.ms_per_unit: float | None = None
+        self.layout: list[float] | None = None  # the last explicit bounds read, and their buckets in ms
+        self.edges: list[tuple[float, float]] = []
 
     def read(self, metric: metrics_pb2.Metric) -> None:
         handler = HANDLERS.get(metric.name)
@@ -266,6 +265,8 @@ class Reader:
             return
         self.cumulative = getattr(data, "aggregation_temporality", 0) == CUMULATIVE
         self.kind = kind
+        self.ms_per_unit = MS_PER_UNIT.get(metric.unit)
+        self.layout, self.edges = None, []
         for point in points:
             try:
                 handler(self, metric, point)
@@ -284,24 +285,26 @@ class Reader:
         kind = self.kind
         if kind not in ("histogram", "exponential_histogram"):
             raise Rejected(f"is a {kind}; a histogram was expected")
-        scale = MS_PER_UNIT.get(metric.unit)
+        scale = self.ms_per_unit
         if scale is None:
             raise Rejected(f'unit "{metric.unit}" is not one of ms, s, us, ns')
-        total = point.sum
-        finite(total, point.min, point.max)
-        low = point.min * scale if point.HasField("min") else None
-        high = point.max * scale if point.HasField("max") else None
+        total, low, high = point.sum, point.min, point.max
+        if not (0.0 <= total < INF and 0.0 <= low < INF and 0.0 <= high < INF):  # NaN is none of these
+            raise Rejected("sum, min and max must be numbers from 0 up")
+        low = low * scale if point.HasField("min") else None
+        high = high * scale if point.HasField("max") else None
         count = point.count
         if kind == "histogram":
-            bounds = tuple(point.explicit_bounds)
-            bucket_counts = list(point.bucket_counts)
-            if bucket_counts and len(bucket_counts) != len(bounds) + 1:
+            layout = point.explicit_bounds[:]  # a slice: a list at half the cost of list()
+            bucket_counts = point.bucket_counts[:]
+            if bucket_counts and len(bucket_counts) != len(layout) + 1:
                 raise Rejected("bucket_counts must have one more entry than explicit_bounds")
             if bucket_counts and sum(bucket_counts) != count:
                 raise Rejected("bucket_counts must add up to count")
             counts = [count, *bucket_counts]
-            layout = list(bounds)
-            edges = cached_edges(bounds, scale)
+            if layout != self.layout:  # the points of one metric mostly share their bounds
+                self.layout, self.edges = layout, cached_edges(tuple(layout), scale)
+            edges = self.edges
         else:
             positive = point.positive
             if any(point.negative.bucket_counts):

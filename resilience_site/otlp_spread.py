@@ -38,10 +38,13 @@ def spread(
 ) -> Weighted:
     """Weighted values for counts[i] calls (rounded) between edges[i] (lower, upper), each
     bound by [low, high]."""
+    if len(edges) != len(counts):
+        raise ValueError(f"{len(counts)} counts for {len(edges)} buckets")
     values: Weighted = []
-    for (lower, upper), count in zip(edges, counts, strict=True):
+    for i, count in enumerate(counts):
         if count <= 0 or (n := round(count)) <= 0:
             continue
+        lower, upper = edges[i]
         lower = max(lower, low) if low is not None else lower
         upper = min(upper, high) if high is not None else upper
         if lower == -INF:
