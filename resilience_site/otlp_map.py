@@ -54,6 +54,7 @@ SECONDS_PER_UNIT = {"s": 1.0, "ms": 0.001, "": 1.0}
 MAX_PROBLEMS = 5  # reasons quoted in the answer
 INF = math.inf
 MAX_EDGES = 1000  # bucket layouts whose edges a process keeps (an SDK uses one or a few)
+MAX_ATTRIBUTES = 20_000  # attribute sets a process keeps read (a stream's points share theirs)
 
 
 class ServiceMismatch(Exception):
@@ -192,12 +193,24 @@ def plain(value: AnyValue) -> object:
     return getattr(value, kind) if kind in PLAIN else None
 
 
+ATTRIBUTES: dict[bytes, dict[str, object]] = {}  # a point's attributes as sent -> as read
+
+
 def attributes(pairs: Iterable[KeyValue]) -> dict[str, object]:
-    found = {}
-    for pair in pairs:
-        value = pair.value
-        kind = value.WhichOneof("value")
-        found[pair.key] = getattr(value, kind) if kind in PLAIN else None
+    """The attributes as a dict (not to be changed: it is shared). A stream sends the same ones
+    with every point; serialized, they are the key to what they were read as before, at half
+    the cost of reading each value out of protobuf again."""
+    sent = b"".join([pair.SerializeToString() for pair in pairs])
+    found = ATTRIBUTES.get(sent)
+    if found is None:
+        if len(ATTRIBUTES) >= MAX_ATTRIBUTES:
+            ATTRIBUTES.clear()
+        found = {}
+        for pair in pairs:
+            value = pair.value
+            kind = value.WhichOneof("value")
+            found[pair.key] = getattr(value, kind) if kind in PLAIN else None
+        ATTRIBUTES[sent] = found  # whole: other threads read it from here
     return found
 
 
