@@ -351,9 +351,11 @@ class Reader:
         if "error.type" in attrs:
             calls.error_type = name_of(attrs, "error.type")
         retries = attrs.get("retries", 0)
-        if isinstance(retries, str) and retries.isdigit():
+        if isinstance(retries, str) and retries.isdecimal():
             retries = int(retries)
-        if not isinstance(retries, int) or not 0 <= retries <= 1000:
+        # A bool is an int to Python, not a whole number to the batch (the calls are not
+        # validated again: every field is checked here).
+        if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 1000:
             raise Rejected("attribute retries must be a whole number from 0 to 1000")
         calls.retries = retries
         self.pending.calls.append(calls)
