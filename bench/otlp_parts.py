@@ -3,10 +3,13 @@ no wrk): each request goes through the site's WSGI application as gunicorn would
 and its process CPU time is taken. Phases alternate in blocks, so load elsewhere on the machine
 falls on both alike; PostgreSQL's own CPU is not in these figures (it is the same for both).
 
-    .venv/bin/python -m bench.otlp_parts [--blocks 10] [--requests 50] [--profile otlp|keyed|json]
+    .venv/bin/python -m bench.otlp_parts [--blocks 10] [--requests 50] [--parts] [--profile otlp|keyed|json]
 
-Prints per phase the median CPU ms a request over the blocks and its range; --profile runs
-cProfile over that phase's requests and prints the 30 costliest functions by own time.
+Prints per phase the median CPU ms a request over the blocks and its range, and its ratio to
+the JSON ingest's. --parts times the OTLP path's steps apart (decode, read the points, make
+the calls, validate, write) next to the JSON path's (parse, write); --profile runs cProfile
+(on CPU time) over that phase's requests and prints the costliest functions by own and by
+cumulative time (PROFILE_LINES of them, 40 unless set).
 """
 
 from __future__ import annotations
