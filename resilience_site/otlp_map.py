@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
 from monitoring.batch import MAX_AGE, MAX_AHEAD, MAX_DURATION_MS
@@ -186,11 +186,6 @@ class Translation:
 
 
 PLAIN = frozenset({"string_value", "int_value", "double_value", "bool_value"})
-
-
-def plain(value: AnyValue) -> object:
-    kind = value.WhichOneof("value")
-    return getattr(value, kind) if kind in PLAIN else None
 
 
 ATTRIBUTES: dict[bytes, dict[str, object]] = {}  # a point's attributes as sent -> as read
