@@ -182,7 +182,7 @@ def preview_rule(request: HttpRequest) -> HttpResponse:
     if payload is not None:
         try:
             rule_changes.check_channels(payload.channels)
-            result = preview(Rule(**payload.model_dump(exclude={"channels"})))
+            result = preview(Rule(**payload.model_dump(exclude={"channels", "escalation_policy"})))
         except (InputError, ValidationError) as error:
             errors = field_errors(error)
     return page(request, "alerts/_rule_preview.html", "rules", preview=result, errors=errors)

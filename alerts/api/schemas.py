@@ -194,10 +194,12 @@ class RuleIn(Body):
     cooldown_minutes: Cooldown = 60
     # Which of its alerts share an incident: those on the same subject, or the same service.
     group_by: GroupByName = "subject"
+    # The escalation policy its incidents follow (an id), or none.
+    escalation_policy: Id | None = None
 
 
 class RulePatch(Body):
-    """Fields left out stay as they are; only resolve_threshold can be set to null."""
+    """Fields left out stay as they are; only resolve_threshold and escalation_policy can be set to null."""
 
     model_config = example({"threshold": 0.3, "enabled": False})
 
@@ -216,6 +218,7 @@ class RulePatch(Body):
     channels: list[Id] = unchanged()
     cooldown_minutes: Cooldown = unchanged()
     group_by: GroupByName = unchanged()
+    escalation_policy: Id | None = None
 
 
 class RuleOut(Schema):
@@ -235,6 +238,7 @@ class RuleOut(Schema):
     channels: list[int]
     cooldown_minutes: int
     group_by: str
+    escalation_policy: int | None  # the escalation policy its incidents follow
     created: datetime
     updated: datetime
     firing: int  # its open alerts now (firing or acknowledged)

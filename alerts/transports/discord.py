@@ -18,6 +18,7 @@ PREFIXES = {
     "updated": "Updated",
     "resolved": "Resolved",
     "reminder": "Still firing",
+    "escalated": "Escalated",
     "test": "Test",
 }
 COLORS = {"critical": 0xD62728, "high": 0xFF7F0E, "medium": 0xF2C744, "low": 0x1F77B4}

@@ -19,6 +19,7 @@ PREFIXES = {
     "updated": "Updated",
     "resolved": "Resolved",
     "reminder": "Still firing",
+    "escalated": "Escalated",
     "test": "Test",
 }
 

@@ -17,6 +17,7 @@ PREFIXES = {
     "updated": "Updated",
     "resolved": "Resolved",
     "reminder": "Still firing",
+    "escalated": "Escalated",
     "test": "Test",
 }
 # Adaptive Card text colours.
