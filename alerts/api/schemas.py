@@ -128,10 +128,24 @@ class IncidentEventOut(EventOut):
     alert: str | None  # the alert's rule name
 
 
+class EscalationStanding(Schema):
+    """Where the incident's escalation stands."""
+
+    policy: RuleRef = Field(description="the escalation policy it follows: id and name")
+    state: str = Field(description="waiting (for its first notice), running, stopped (acknowledged) or ended")
+    step: int | None = Field(description="the step last run, 1 for the first; null before it starts")
+    steps: int
+    round: int
+    rounds: int
+    next_at: datetime | None = Field(description="when the next step runs if nobody acknowledges")
+    why: str = Field(description='why it stopped or ended, e.g. "acknowledged by bob"; "" while it runs')
+
+
 class IncidentDetail(IncidentOut):
     alerts: list[AlertOut]
     timeline: list[IncidentEventOut]
     deliveries: list[DeliveryOut]
+    escalation: EscalationStanding | None = Field(description="null: it follows no escalation policy")
 
 
 class AcknowledgeIn(Body):
