@@ -55,6 +55,14 @@ def policies(request: HttpRequest) -> HttpResponse:
     return page(request, "alerts/escalation_policies.html", "rules", policies=items, pager=pager)
 
 
+def whole(text: str) -> int | str:
+    """A whole number as the API's JSON carries it; anything else as typed (the schema names it)."""
+    try:
+        return int(text) if len(text) < 12 else text
+    except ValueError:
+        return text
+
+
 def ids(values: list[str]) -> list[int | str]:
     return [int(v) if v.isdigit() and len(v) < 19 else v for v in values if v != ""]
 
@@ -67,7 +75,7 @@ def step_rows(data: QueryDict) -> list[dict]:
         wait = data.get(f"step-{i}-wait", "").strip()
         rows.append(
             {
-                "wait_minutes": int(wait) if wait.isdigit() and len(wait) < 10 else wait,
+                "wait_minutes": whole(wait),
                 "channels": ids(data.getlist(f"step-{i}-channels")),
                 "people": ids(data.getlist(f"step-{i}-people")),
             }
@@ -82,9 +90,8 @@ def typed(data: QueryDict) -> dict:
         for name, value in form_values(data, lists=("services",)).items()
         if name in ("name", "description", "repeat", "services")
     }
-    repeat = str(values.get("repeat", ""))
-    if repeat.isdigit() and len(repeat) < 10:
-        values["repeat"] = int(repeat)
+    if "repeat" in values:
+        values["repeat"] = whole(values["repeat"])
     values["services"] = ids(values["services"])
     values["steps"] = step_rows(data)
     return values
