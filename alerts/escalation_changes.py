@@ -150,5 +150,7 @@ def set_address(actor: Actor, user: AbstractBaseUser, email: str, channel_id: in
             escalation.mail_channel(address)
         label = f"notification address of {user.get_username()}"
         action = audit.CREATED if created else audit.UPDATED
-        audit.record(actor, action, address, label=label, before=None if created else before, after=address_snapshot(address))
+        audit.record(
+            actor, action, address, label=label, before=None if created else before, after=address_snapshot(address)
+        )
     return address

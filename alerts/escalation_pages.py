@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
@@ -33,6 +34,8 @@ from .models import Channel, EscalationPolicy, NotificationAddress
 PAGE_SIZE = 50
 STEP_FIELD = re.compile(r"^step-(\d{1,2})-(wait|channels|people)$")
 DEFAULT_WAIT = 10
+# A step's API field -> its form field (step-<i>-<name>); an error about the step as a whole: "row".
+FORM_NAMES = {"wait_minutes": "wait", "channels": "channels", "people": "people"}
 
 
 def offset_of(request: HttpRequest) -> int:
@@ -109,8 +112,8 @@ def errors_of(error: ValidationError | InputError) -> dict[str, str]:
     for field, message in found.items():
         parts = re.split(r"[\[\].]+", field.strip("]"))
         if parts[0] == "steps" and len(parts) > 1 and parts[1].isdigit():
-            name = {"wait_minutes": "wait", "channels": "channels", "people": "people"}.get(parts[2] if len(parts) > 2 else "")
-            out.setdefault(f"step-{parts[1]}-{name or 'row'}", message)
+            name = FORM_NAMES.get(parts[2], "row") if len(parts) > 2 else "row"
+            out.setdefault(f"step-{parts[1]}-{name}", message)
         else:
             out.setdefault(parts[0], message)
     return out
@@ -131,6 +134,13 @@ def rows_for(values: dict, errors: dict) -> list[dict]:
     ]
 
 
+def choosable_channels() -> QuerySet[Channel]:
+    """Channels to pick for a step or an address: not those that exist only to mail one person
+    (a person is picked as a person)."""
+    mailing = NotificationAddress.objects.filter(mail_channel__isnull=False).values("mail_channel")
+    return Channel.objects.exclude(id__in=mailing)
+
+
 def form_page(
     request: HttpRequest, policy: EscalationPolicy | None, values: dict, errors: dict, status: int = 200
 ) -> HttpResponse:
@@ -141,7 +151,7 @@ def form_page(
         "errors": {k: v for k, v in errors.items() if not k.startswith("step-")},
         "step_errors": any(k.startswith("step-") for k in errors),
         "rows": rows_for(values, errors),
-        "channels": Channel.objects.all(),
+        "channels": choosable_channels(),
         "people": escalation_read.people_with_addresses(),
         "services": Service.objects.order_by("name"),
         "history": audit.history("escalationpolicy", policy.id)[:50] if policy else [],
@@ -241,20 +251,19 @@ def addresses(request: HttpRequest) -> HttpResponse:
     return page(request, "alerts/notification_addresses.html", "rules", people=items, pager=pager)
 
 
-def address_page(
-    request: HttpRequest, user: object, values: dict, errors: dict, status: int = 200
-) -> HttpResponse:
+def address_page(request: HttpRequest, user: object, values: dict, errors: dict, status: int = 200) -> HttpResponse:
     address = NotificationAddress.objects.filter(user=user).first()
     context = {
         "person": user,
         "values": values,
         "errors": errors,
-        "channels": Channel.objects.all(),
+        "channels": choosable_channels(),
         "own": user.pk == request.user.pk,
         "is_admin": role_of(request.user) == "admin",
         "history": audit.history("notificationaddress", address.id)[:50] if address else [],
     }
-    response = page(request, "alerts/notification_address.html", "rules", **context)
+    active = "tokens" if user.pk == request.user.pk else "rules"
+    response = page(request, "alerts/notification_address.html", active, **context)
     response.status_code = status
     return response
 

@@ -90,7 +90,10 @@ def test_admins_create_change_and_delete_with_audit(people: People, pager: Chann
     assert created["services"] == [{"id": service.id, "name": "payments"}]
     policy_id = created["id"]
 
-    two_steps = [{"wait_minutes": 5, "channels": [pager.id]}, {"wait_minutes": 15, "people": [people.responder.user.id]}]
+    two_steps = [
+        {"wait_minutes": 5, "channels": [pager.id]},
+        {"wait_minutes": 15, "people": [people.responder.user.id]},
+    ]
     r = people.admin.patch(f"/api/v1/escalation-policies/{policy_id}", {"steps": two_steps})
     assert r.status_code == 200, r.content
     assert [(s["position"], s["wait_minutes"]) for s in r.json()["steps"]] == [(1, 5), (2, 15)]
@@ -152,7 +155,9 @@ def test_a_rule_names_a_policy(people: People, pager: Channel) -> None:
     assert people.admin.patch(f"/api/v1/rules/{rule.id}", {"escalation_policy": 999999}).json()["field"] == (
         "escalation_policy"
     )
-    assert people.admin.patch(f"/api/v1/rules/{rule.id}", {"escalation_policy": None}).json()["escalation_policy"] is None
+    assert (
+        people.admin.patch(f"/api/v1/rules/{rule.id}", {"escalation_policy": None}).json()["escalation_policy"] is None
+    )
     assert Rule.objects.get(id=rule.id).escalation_policy_id is None
     audit = AuditEntry.objects.filter(kind="rule", action="updated").order_by("id").first()
     assert audit.after == {"escalation_policy": policy.id}

@@ -25,7 +25,9 @@ def made(channel: Channel, **fields: object) -> EscalationPolicy:
     return escalation_changes.create(None, data)
 
 
-@pytest.mark.parametrize("path", ["/escalation/", "/escalation/new/", "/escalation/1/", "/escalation/people/", "/escalation/people/1/"])
+@pytest.mark.parametrize(
+    "path", ["/escalation/", "/escalation/new/", "/escalation/1/", "/escalation/people/", "/escalation/people/1/"]
+)
 def test_it_sends_anonymous_visitors_to_log_in(db: None, path: str) -> None:
     r = Client().get(path)
     assert r.status_code == 302 and r["Location"].startswith("/login/")

@@ -43,9 +43,7 @@ def create_policy(request: HttpRequest, payload: PolicyIn) -> Status:
     return Status(201, escalation_read.policy_out(find_policy(policy.id)))
 
 
-@router.get(
-    "/escalation-policies/{policy_id}", auth=user_auth, response={200: PolicyOut, **errors(401, 404, 422, 503)}
-)
+@router.get("/escalation-policies/{policy_id}", auth=user_auth, response={200: PolicyOut, **errors(401, 404, 422, 503)})
 def get_policy(request: HttpRequest, policy_id: int) -> dict:
     return escalation_read.policy_out(find_policy(policy_id))
 
