@@ -39,7 +39,7 @@ from .models import (
     IncidentState,
     Rule,
 )
-from .timeline import record
+from .timeline import acting, record
 
 FIRING, UPDATED, REMINDER, RESOLVED = "firing", "updated", "reminder", "resolved"
 ACKNOWLEDGED = "acknowledged"
@@ -154,7 +154,8 @@ def sync(incident: Incident | int | None, added: bool = False, remind_now: bool 
 def stop_escalation(incident: Incident) -> None:
     """Acknowledging stops the incident's escalation; resolving ends it."""
     if incident.state == IncidentState.ACKNOWLEDGED:
-        who = incident.acknowledged_by.get_username() if incident.acknowledged_by else "someone"
+        # An action link acknowledges with no user: it names the recipient (timeline.acting_as).
+        who = incident.acknowledged_by.get_username() if incident.acknowledged_by else acting.get() or "someone"
         escalation.stop(incident, "escalation stopped", f"acknowledged by {who}")
     elif incident.state == IncidentState.RESOLVED:
         escalation.stop(incident, "escalation ended", "the incident resolved")

@@ -5,6 +5,7 @@ around then stops, two checks at once take a step once, and the timeline says ea
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from django.db import connection
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 from time_machine import TimeMachineFixture
 
-from alerts import escalation, escalation_changes, incident_actions
+from alerts import action_links, escalation, escalation_changes, incident_actions, link_actions
 from alerts.lifecycle import Observation, fire
 from alerts.models import Alert, Channel, Delivery, EscalationPolicy, Incident, Rule, ServicePolicy
 from monitoring.models import Service
@@ -112,6 +113,28 @@ def test_an_unacknowledged_incident_reaches_step_2_at_the_webhook_and_the_person
     assert "escalated to step 2 of Payments on-call: notified #payments-oncall, dave@example.com" in lines
     incident.refresh_from_db()
     assert (incident.escalation_step, incident.next_escalation_at) == (1, clock_now() + timedelta(minutes=10))
+
+
+def test_acknowledging_from_the_link_in_the_persons_mail_stops_it_naming_them(
+    first: Channel,
+    hook: Channel,
+    dave: User,
+    smtp_server: SmtpReceiver,
+    clock: TimeMachineFixture,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    policy_ = policy(step(5, (first,)), step(10, people=(dave,)), step(10, (hook,)))
+    incident = page(make_rule(escalation_policy=policy_), django_capture_on_commit_callbacks)
+    check(clock, 5, django_capture_on_commit_callbacks)
+    [mail] = smtp_server.wait_for(1)
+    text = mail.get_body(("plain",)).get_content()
+    token = re.search(r"/act/([^/\s]+)/", text).group(1)
+    claim = action_links.read(token)
+    assert claim.action == "acknowledge"
+    link_actions.use(claim)
+    assert "escalation stopped acknowledged by dave@example.com" in timeline(incident)
+    assert check(clock, 30, django_capture_on_commit_callbacks) == 0
+    assert not Delivery.objects.filter(channel=hook).exists()
 
 
 def clock_now() -> datetime:

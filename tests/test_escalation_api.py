@@ -4,6 +4,10 @@ notification address is theirs to set, or an admin's."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 from django.test import Client
 
@@ -161,3 +165,15 @@ def test_a_rule_names_a_policy(people: People, pager: Channel) -> None:
     assert Rule.objects.get(id=rule.id).escalation_policy_id is None
     audit = AuditEntry.objects.filter(kind="rule", action="updated").order_by("id").first()
     assert audit.after == {"escalation_policy": policy.id}
+
+
+def test_the_create_body_in_the_api_doc_is_accepted(people: People, pager: Channel) -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text()
+    section = doc.split("## Escalation policies", 1)[1]
+    example = json.loads(re.search(r"^```json\n(.*?)^```", section, re.M | re.S).group(1))
+    # The doc's ids are an install's own: channel 1 and person 2 become this test's.
+    example["steps"][0]["channels"] = [pager.id]
+    example["steps"][1]["people"] = [people.responder.user.id]
+    r = people.admin.post("/api/v1/escalation-policies", example)
+    assert r.status_code == 201, r.content
+    assert [s["wait_minutes"] for s in r.json()["steps"]] == [5, 15] and r.json()["repeat"] == 1
