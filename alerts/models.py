@@ -243,9 +243,11 @@ class Incident(models.Model):
         "EscalationPolicy", models.SET_NULL, null=True, blank=True, related_name="incidents"
     )
     escalation_step = models.IntegerField(null=True, blank=True)
-    escalation_round = models.IntegerField(default=0)
+    # Defaults in the database too: rows written by code that predates these (an older data
+    # migration) still get them.
+    escalation_round = models.IntegerField(default=0, db_default=0)
     next_escalation_at = models.DateTimeField(null=True, blank=True)
-    escalation_ended = models.CharField(max_length=300, blank=True, default="")
+    escalation_ended = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-started_at", "-id"]
