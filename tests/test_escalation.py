@@ -231,6 +231,28 @@ def test_a_silenced_incident_does_not_escalate(
     assert any(line.startswith("escalation held every firing alert is silenced") for line in timeline(incident))
 
 
+def test_an_incident_whose_alerts_are_all_inhibited_never_escalates(
+    first: Channel,
+    hook: Channel,
+    clock: TimeMachineFixture,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    checkout, db = Service.objects.create(name="checkout"), Service.objects.create(name="payments-db")
+    checkout.depends_on.add(db)
+    critical = make_rule(name="db down", service="payments-db", severity="critical")
+    fire(critical, Observation("function:9", "payments-db", "query", 1.0))
+    rule = make_rule(service="checkout", severity="high", escalation_policy=policy(step(5, (first,)), step(5, (hook,))))
+    with django_capture_on_commit_callbacks(execute=True):
+        alert = fire(rule, Observation("function:1", "checkout", "pay", 0.5))
+    incident = Incident.objects.get(id=alert.incident_id)
+    assert Alert.objects.get(id=alert.id).inhibited_by_id is not None
+    assert check(clock, 30, django_capture_on_commit_callbacks) == 0
+    assert not Delivery.objects.filter(incident=incident).exists()
+    assert not any(line.startswith("escalated") for line in timeline(incident))
+    incident.refresh_from_db()
+    assert incident.escalation_step is None
+
+
 def test_a_service_policy_applies_when_the_rule_names_none(
     first: Channel, clock: TimeMachineFixture, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
