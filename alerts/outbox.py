@@ -293,7 +293,9 @@ def notify_channels(incident: Incident, channels: list[Channel], event: str, ste
     incident's notice, its title and first line naming the step ("step 2 of Payments on-call");
     no cooldown (a step is paged once); a disabled channel is skipped, noted on the timeline."""
     headline = f"Escalated to {step}" if event == "escalated" else f"{EVENT_WORDS[event]} ({step})"
-    alerts = notified(incident, list(incident.alerts.select_related("rule").order_by("started_at", "id")), event)
+    # The alerts the notice names, leaving out inhibited ones; the rules' own notice already
+    # said on the timeline which it held back.
+    alerts = notified(incident, list(incident.alerts.select_related("rule").order_by("started_at", "id")), "escalated")
     if not alerts:
         return []
     deliveries = []
