@@ -101,6 +101,8 @@ KINDS = {
     "usertoken": "API tokens",
     "statuspage": "Status pages",
     "slo": "SLOs",
+    "escalationpolicy": "Escalation policies",
+    "notificationaddress": "Notification addresses",
 }
 
 # How one object of each kind reads in a sentence ("admin created ingest token rmi_…").
@@ -114,6 +116,8 @@ KIND_NAMES = {
     "usertoken": "API token",
     "statuspage": "status page",
     "slo": "SLO",
+    "escalationpolicy": "escalation policy",
+    "notificationaddress": "notification address",
 }
 
 

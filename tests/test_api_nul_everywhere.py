@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from alerts.models import Delivery, Silence
+from alerts.models import Delivery, EscalationPolicy, Silence
 from monitoring.models import Function, IngestToken, Service, UserToken
 from queues.models import Queue
 from tests.alert_fixtures import make_alert, make_rule
@@ -46,6 +46,7 @@ def ids(reporter: Reporter, admin_user: User) -> dict[str, int]:
         "user_token_id": spare_token.id,
         **status_page_rows(),
         "slo_id": make_slo(Function.objects.get()).id,
+        "policy_id": EscalationPolicy.objects.create(name="on-call").id,
     }
 
 

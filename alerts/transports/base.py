@@ -15,13 +15,14 @@ PREFIXES = {
     "updated": "Updated",
     "resolved": "Resolved",
     "reminder": "Still firing",
+    "escalated": "Escalated",
     "test": "Test",
 }
 
 
 @dataclass(frozen=True)
 class Message:
-    event: str  # "firing" | "updated" | "acknowledged" | "resolved" | "reminder" | "test"
+    event: str  # "firing" | "updated" | "acknowledged" | "resolved" | "reminder" | "escalated" | "test"
     alert_id: int | None  # an incident's notice: its first notified alert
     title: str
     text: str
@@ -69,7 +70,7 @@ class Transport:
     secret_keys: ClassVar[tuple[str, ...]] = ()
     # The notices this kind is sent (alerts.outbox.notify): only a kind that mirrors the alert's
     # state (PagerDuty) takes "acknowledged"; one with its own escalation needs no reminders.
-    events: ClassVar[frozenset[str]] = frozenset({"firing", "updated", "reminder", "resolved", "test"})
+    events: ClassVar[frozenset[str]] = frozenset({"firing", "updated", "reminder", "escalated", "resolved", "test"})
 
     def __init__(self, config: dict) -> None:
         self.config = config
