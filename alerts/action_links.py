@@ -74,8 +74,9 @@ def url(alert_id: int, action: str, recipient: str) -> str:
 
 
 def carries_actions(alert_id: int | None, event: str) -> bool:
-    """A firing or updated notice or a reminder carries the action links; a resolved notice and a test do not."""
-    return alert_id is not None and event in ("firing", "updated", "reminder")
+    """A firing, updated or escalated notice or a reminder carries the action links; a resolved
+    notice and a test do not."""
+    return alert_id is not None and event in ("firing", "updated", "reminder", "escalated")
 
 
 def links(alert_id: int | None, event: str, alert_url: str, recipient: str) -> list[Link]:

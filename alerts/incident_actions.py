@@ -7,9 +7,9 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from . import lifecycle
+from . import escalation, lifecycle
 from .models import OPEN_STATES, AlertState, Incident
-from .timeline import record
+from .timeline import acting, record
 
 
 def acknowledge(
@@ -34,6 +34,8 @@ def suppress(incident: Incident, actor: AbstractBaseUser | None, minutes: int, c
         detail = f"for {minutes} min" + (f": {comment}" if comment else "")
         record(None, "suppressed", actor=actor, detail=detail, incident=incident)
         done = [lifecycle.suppress(alert, actor, minutes, comment) for alert in open_alerts]
+        who = actor.get_username() if actor is not None else acting.get() or "someone"
+        escalation.stop(incident, "escalation ended", f"suppressed by {who} for {minutes} min")
     return any(done)
 
 

@@ -13,6 +13,7 @@ from ninja import Schema
 
 from monitoring.paging import Rows
 
+from .escalation_read import standing
 from .models import OPEN_STATES, Event, Incident, IncidentState
 from .read import alert_out, delivery_out, duration, event_out
 from .timeline import number
@@ -67,7 +68,8 @@ def find_incidents(state: str | None = None) -> Rows:
 
 def get_incident(incident_id: int) -> Incident:
     """The incident with its counts; 404 if unknown."""
-    return get_object_or_404(counted(Incident.objects.select_related("acknowledged_by")), id=incident_id)
+    found = Incident.objects.select_related("acknowledged_by", "escalation_policy")
+    return get_object_or_404(counted(found), id=incident_id)
 
 
 def timeline(incident: Incident) -> list[dict]:
@@ -92,6 +94,7 @@ def incident_detail(incident_id: int, now: datetime | None = None) -> dict:
         "alerts": [{**alert_out(alert), "value_text": number(alert.value)} for alert in alerts],
         "timeline": timeline(incident),
         "deliveries": [delivery_out(d) for d in deliveries],
+        "escalation": standing(incident),
     }
 
 

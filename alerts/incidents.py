@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from monitoring.tasks_engine import task_engine
 
-from . import outbox
+from . import escalation, outbox
 from .models import (
     OPEN_INCIDENT_STATES,
     SEVERITY_RANK,
@@ -39,7 +39,7 @@ from .models import (
     IncidentState,
     Rule,
 )
-from .timeline import record
+from .timeline import acting, record
 
 FIRING, UPDATED, REMINDER, RESOLVED = "firing", "updated", "reminder", "resolved"
 ACKNOWLEDGED = "acknowledged"
@@ -94,6 +94,7 @@ def open_incident(alert: Alert, key: str, subject: str) -> tuple[Incident, bool]
                 started_at=alert.started_at,
                 pending_event=FIRING,
                 notify_at=alert.started_at + group_wait(),
+                escalation_policy_id=escalation.policy_for(alert.rule, alert.service),
             )
     except IntegrityError:
         return Incident.objects.select_for_update().get(key=key, state__in=OPEN_INCIDENT_STATES), False
@@ -144,9 +145,20 @@ def sync(incident: Incident | int | None, added: bool = False, remind_now: bool 
         if incident.state == IncidentState.ACKNOWLEDGED and incident.notified_at is not None:
             # Mirrored at once to the kinds that keep an incident of their own (PagerDuty).
             outbox.notify(incident, ACKNOWLEDGED)
+        stop_escalation(incident)
     if incident.notify_at != before_notice:
         schedule(incident)
     return incident
+
+
+def stop_escalation(incident: Incident) -> None:
+    """Acknowledging stops the incident's escalation; resolving ends it."""
+    if incident.state == IncidentState.ACKNOWLEDGED:
+        # An action link acknowledges with no user: it names the recipient (timeline.acting_as).
+        who = incident.acknowledged_by.get_username() if incident.acknowledged_by else acting.get() or "someone"
+        escalation.stop(incident, "escalation stopped", f"acknowledged by {who}")
+    elif incident.state == IncidentState.RESOLVED:
+        escalation.stop(incident, "escalation ended", "the incident resolved")
 
 
 def state_of(alerts: list[Alert]) -> str:
@@ -209,7 +221,11 @@ def flush(incident_id: int) -> list[Delivery]:
         if not changed:
             return []
         incident.notified_at, incident.next_reminder_at = now, reminder
-        return outbox.notify(incident, event)
+        sent = outbox.notify(incident, event)
+        if event in (FIRING, UPDATED):
+            # Its first notice that goes out runs the first step of its escalation policy.
+            escalation.start(incident, now)
+        return sent
 
 
 def flush_due(now: datetime | None = None) -> int:
@@ -247,6 +263,8 @@ def remind(incident: Incident, now: datetime) -> bool:
         firing = incident.alerts.filter(state=AlertState.FIRING).count()
         record(None, "still firing", detail=f"{firing} alert(s) firing, not acknowledged", incident=incident)
         outbox.notify(incident, REMINDER)
+        # One held back by a silence until now starts its escalation with its first reminder.
+        escalation.start(incident, now)
     return True
 
 

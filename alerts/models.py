@@ -180,6 +180,10 @@ class Rule(models.Model):
     channels = models.ManyToManyField(Channel, blank=True, related_name="rules")
     cooldown_minutes = models.IntegerField(default=60)
     group_by = models.CharField(max_length=10, choices=GroupBy.choices, default=GroupBy.SUBJECT)
+    # Who to page, step by step, while its incidents go unacknowledged (alerts/escalation.py).
+    escalation_policy = models.ForeignKey(
+        "EscalationPolicy", models.SET_NULL, null=True, blank=True, related_name="rules"
+    )
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(default=timezone.now)
 
@@ -232,6 +236,18 @@ class Incident(models.Model):
     notify_at = models.DateTimeField(null=True, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
     next_reminder_at = models.DateTimeField(null=True, blank=True)
+    # Its escalation (alerts/escalation.py): the policy it follows (its first alert's rule's,
+    # else its service's), the step last run (0-based; None: not started) and in which round,
+    # when the next step is due, and why it ended ("" while it runs or before it starts).
+    escalation_policy = models.ForeignKey(
+        "EscalationPolicy", models.SET_NULL, null=True, blank=True, related_name="incidents"
+    )
+    escalation_step = models.IntegerField(null=True, blank=True)
+    # Defaults in the database too: rows written by code that predates these (an older data
+    # migration) still get them.
+    escalation_round = models.IntegerField(default=0, db_default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
+    escalation_ended = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -248,6 +264,8 @@ class Incident(models.Model):
             models.Index(fields=["state", "-started_at"], name="incident_state_started"),
             # Serves the sweep for notices that are due.
             models.Index(fields=["notify_at"], name="incident_notify_at"),
+            # Serves the periodic check for escalation steps that are due.
+            models.Index(fields=["next_escalation_at"], name="incident_next_escalation"),
         ]
 
     def __str__(self) -> str:
@@ -657,3 +675,67 @@ class SLO(models.Model):
     @property
     def window(self) -> timedelta:
         return timedelta(days=self.window_days)
+
+
+class EscalationPolicy(models.Model):
+    """Who to notify, step by step, while an incident goes unacknowledged: each step notifies
+    its channels and people, then waits; after the last step the policy starts again from the
+    first, `repeat` more times (0: it runs once)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.CharField(max_length=1000, blank=True, default="")
+    repeat = models.IntegerField(default=0)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EscalationStep(models.Model):
+    """One step of a policy: notify these channels and people, then wait `wait_minutes`."""
+
+    policy = models.ForeignKey(EscalationPolicy, models.CASCADE, related_name="steps")
+    position = models.IntegerField()  # 0-based, in order
+    wait_minutes = models.IntegerField(default=10)
+    channels = models.ManyToManyField(Channel, blank=True, related_name="escalation_steps")
+    people = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="escalation_steps")
+
+    class Meta:
+        ordering = ["policy", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "position"], name="escalation_step_position"),
+            models.CheckConstraint(condition=models.Q(wait_minutes__gte=1), name="escalation_step_waits"),
+        ]
+
+    def __str__(self) -> str:
+        return f"step {self.position + 1} of {self.policy}"
+
+
+class ServicePolicy(models.Model):
+    """The escalation policy a service's incidents follow when their rule names none. Kept here:
+    the monitoring app (services) may not know of alerts."""
+
+    service = models.OneToOneField("monitoring.Service", models.CASCADE, related_name="+")
+    policy = models.ForeignKey(EscalationPolicy, models.CASCADE, related_name="services")
+
+    def __str__(self) -> str:
+        return f"{self.service} follows {self.policy}"
+
+
+class NotificationAddress(models.Model):
+    """Where a person is reached when an escalation step names them: an e-mail address, or a
+    channel (a Slack, webhook, ... channel that reaches them). An address is sent through an
+    e-mail channel of its own (`mail_channel`, kept by alerts.escalation_changes), so it gets
+    the deliveries' retries, rate limits and dead letters like any channel."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="notification_address")
+    email = models.EmailField(max_length=254, blank=True, default="")
+    channel = models.ForeignKey(Channel, models.SET_NULL, null=True, blank=True, related_name="+")
+    mail_channel = models.OneToOneField(Channel, models.SET_NULL, null=True, blank=True, related_name="+")
+
+    def __str__(self) -> str:
+        return self.email or (self.channel.name if self.channel else "")

@@ -28,8 +28,13 @@ EVENT_WORDS = {
     "acknowledged": "Acknowledged",
     "resolved": "Resolved",
     "reminder": "Still firing",
+    "escalated": "Escalated",
     "test": "Test",
 }
+FIRING = "firing"
+# The events after which a channel has heard of the incident: its firing notice, or an
+# escalation step's notice (alerts/escalation.py).
+HEARD = ("firing", "escalated")
 # Notices that mirror the incident's state to a receiver that keeps its own (PagerDuty):
 # they reach only channels that heard of the incident, and a silence does not hold them back.
 MIRRORED = ("acknowledged", "resolved")
@@ -111,16 +116,17 @@ def alert_line(alert: Alert) -> str:
     return f"{line}: {alert.summary}" if alert.metric == Metric.SLO_BURN_RATE else line
 
 
-def incident_message(incident: Incident, alerts: list[Alert], event: str) -> dict:
+def incident_message(incident: Incident, alerts: list[Alert], event: str, headline: str = "") -> dict:
     """What an incident's notice says, naming every alert in it; the first alert's fields stay
-    where a single alert's notice had them, so receivers written for those keep working."""
+    where a single alert's notice had them, so receivers written for those keep working.
+    `headline` replaces the event's word on the first line (an escalation names its step)."""
     lead = alerts[0]
     message = message_for(lead, event)
     url = f"{settings.SITE_URL}/incidents/{incident.id}/"
     many = len(alerts) > 1
     if many:
         message["title"] = f"[{incident.severity}] {len(alerts)} alerts on {incident.name}"
-    words = "Resolved" if event == "resolved" else EVENT_WORDS[event]
+    words = headline or ("Resolved" if event == "resolved" else EVENT_WORDS[event])
     lines = [f"{words}: incident {incident.id} on {incident.name}, {len(alerts)} alert{'s' if many else ''}:"]
     lines += [alert_line(alert) for alert in alerts]
     message |= {
@@ -155,9 +161,14 @@ def test_message() -> dict:
 
 
 def heard(incident: Incident, channel: Channel) -> bool:
-    """The channel got (or is getting) the incident's firing notice."""
-    sent = Delivery.objects.filter(incident=incident, channel=channel, event="firing")
+    """The channel got (or is getting) the incident's firing notice, or an escalation step's."""
+    sent = Delivery.objects.filter(incident=incident, channel=channel, event__in=HEARD)
     return sent.exclude(state=DeliveryState.DEAD).exists()
+
+
+def escalated_to(incident: Incident) -> list[Channel]:
+    """Channels an escalation step notified of the incident (they hear its updates and end too)."""
+    return list(Channel.objects.filter(deliveries__incident=incident, deliveries__event__in=HEARD).distinct())
 
 
 def in_cooldown(incident: Incident, channel: Channel, cooldown: timedelta) -> bool:
@@ -232,6 +243,7 @@ def notify(incident: Incident, event: str) -> list[Delivery]:
         return []
     lead = alerts[0]
     every = channels_of(everything)
+    every += [channel for channel in escalated_to(incident) if channel not in every]
     channels = [
         channel for channel in every if takes(channel, event) or (event == "updated" and takes(channel, "firing"))
     ]
@@ -270,6 +282,33 @@ def notify(incident: Incident, event: str) -> list[Delivery]:
             continue
         message = incident_message(incident, alerts, kind)
         deliveries.append(Delivery(alert=lead, incident=incident, channel=channel, event=kind, message=message))
+    Delivery.objects.bulk_create(deliveries)
+    for delivery in deliveries:
+        enqueue(delivery)
+    return deliveries
+
+
+def notify_channels(incident: Incident, channels: list[Channel], event: str, step: str) -> list[Delivery]:
+    """An escalation step's notice to its channels (call inside the step's transaction): the
+    incident's notice, its title and first line naming the step ("step 2 of Payments on-call");
+    no cooldown (a step is paged once); a disabled channel is skipped, noted on the timeline."""
+    headline = f"Escalated to {step}" if event == "escalated" else f"{EVENT_WORDS[event]} ({step})"
+    # The alerts the notice names, leaving out inhibited ones; the rules' own notice already
+    # said on the timeline which it held back.
+    alerts = notified(incident, list(incident.alerts.select_related("rule").order_by("started_at", "id")), "escalated")
+    if not alerts:
+        return []
+    deliveries = []
+    for channel in channels:
+        if not channel.enabled:
+            detail = f"{event}: channel {channel.name!r} is disabled"
+            record(None, "notification skipped", detail=detail, incident=incident)
+            continue
+        if not takes(channel, event):
+            continue
+        message = incident_message(incident, alerts, event, headline)
+        message["title"] = f"{message['title']} ({step})"
+        deliveries.append(Delivery(alert=alerts[0], incident=incident, channel=channel, event=event, message=message))
     Delivery.objects.bulk_create(deliveries)
     for delivery in deliveries:
         enqueue(delivery)

@@ -16,7 +16,7 @@ from monitoring import audit
 from monitoring.errors import InputError
 
 from . import health_flags, lifecycle
-from .models import OPEN_STATES, Alert, Breach, Channel, Rule
+from .models import OPEN_STATES, Alert, Breach, Channel, EscalationPolicy, Rule
 from .timeline import record
 
 Actor = AbstractBaseUser | AnonymousUser | None
@@ -38,6 +38,7 @@ FIELDS = (
     "channels",
     "cooldown_minutes",
     "group_by",
+    "escalation_policy",
 )
 ENABLED, DISABLED = "enabled", "disabled"
 
@@ -54,9 +55,20 @@ def check_channels(ids: list[int]) -> list[Channel]:
     return list(found.values())
 
 
+def check_policy(data: dict) -> None:
+    """The escalation policy named by id, as the model takes it; 422 naming the field if unknown."""
+    if "escalation_policy" not in data:
+        return
+    policy_id = data.pop("escalation_policy")
+    if policy_id is not None and not EscalationPolicy.objects.filter(id=policy_id).exists():
+        raise InputError("escalation_policy", f"no escalation policy with id {policy_id}")
+    data["escalation_policy_id"] = policy_id
+
+
 def create(actor: Actor, data: dict) -> Rule:
     """A new rule from the API's rule input (RuleIn.model_dump())."""
     data = dict(data)
+    check_policy(data)
     channels = check_channels(data.pop("channels", None) or [])
     rule = Rule(**data)
     with transaction.atomic():
@@ -70,6 +82,7 @@ def create(actor: Actor, data: dict) -> Rule:
 def update(rule: Rule, actor: Actor, data: dict) -> Rule:
     """Change the fields given (a PATCH leaves out the others). Turning `enabled` off is a disable."""
     data = dict(data)
+    check_policy(data)
     channels = check_channels(data.pop("channels")) if data.get("channels") is not None else None
     data.pop("channels", None)
     with transaction.atomic():

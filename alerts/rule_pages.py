@@ -21,7 +21,7 @@ from monitoring.views import page
 
 from . import rule_changes
 from .api.schemas import RuleIn
-from .models import OPEN_STATES, Channel, Metric, Op, Rule, Severity
+from .models import OPEN_STATES, Channel, EscalationPolicy, Metric, Op, Rule, Severity
 from .rule_preview import preview
 from .rule_templates import METRIC_HELP, TEMPLATES, find
 
@@ -68,6 +68,9 @@ def typed(data: QueryDict) -> tuple[dict, dict[str, str]]:
     channels = values["channels"]
     if all(str(c).isdigit() for c in channels):
         values["channels"] = [int(c) for c in channels]
+    policy = str(values.get("escalation_policy", ""))
+    if policy.isdigit() and len(policy) < 19:
+        values["escalation_policy"] = int(policy)
     return values, problems
 
 
@@ -87,6 +90,7 @@ def form_page(
         "values": values,
         "errors": errors,
         "channels": Channel.objects.all(),
+        "policies": EscalationPolicy.objects.order_by("name"),
         "metrics": [(m.value, METRIC_HELP[m]) for m in Metric if m in METRIC_HELP],
         "ops": Op.values,
         "severities": Severity.values,
@@ -182,7 +186,7 @@ def preview_rule(request: HttpRequest) -> HttpResponse:
     if payload is not None:
         try:
             rule_changes.check_channels(payload.channels)
-            result = preview(Rule(**payload.model_dump(exclude={"channels"})))
+            result = preview(Rule(**payload.model_dump(exclude={"channels", "escalation_policy"})))
         except (InputError, ValidationError) as error:
             errors = field_errors(error)
     return page(request, "alerts/_rule_preview.html", "rules", preview=result, errors=errors)

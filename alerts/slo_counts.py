@@ -1,5 +1,8 @@
 """Good and total calls of an SLO's functions, summed by the database from the stored rows.
 
+What an SLO's page and API read; the round reads every SLO at once (slo_sums.py), with the
+same counts.
+
 Bounded whatever the traffic: every window an SLO needs (its own, and each burn-rate
 alert's long and short one) is summed in ONE statement per table with a conditional sum
 per window; the budget's history is one statement per table grouped by the hour. Minute

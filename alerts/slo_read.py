@@ -83,24 +83,43 @@ class Status:
 
 def open_alerts(slo: SLO) -> dict[str, Alert]:
     """The SLO's open alerts by burn alert name (a removed alert's: by its fingerprint)."""
-    names = {fingerprint(slo, a.name): a.name for a in burn_alerts(slo)}
-    found = Alert.objects.filter(rule_id=slo.rule_id, state__in=OPEN_STATES).select_related("rule")
-    return {names.get(alert.fingerprint, alert.fingerprint): alert for alert in found}
+    return every_open_alerts([slo])[slo.id]
+
+
+def every_open_alerts(slos: list[SLO]) -> dict[int, dict[str, Alert]]:
+    """Each SLO's open alerts by burn alert name, read in one statement."""
+    found: dict[int, dict[str, Alert]] = {slo.id: {} for slo in slos}
+    by_rule = {slo.rule_id: slo for slo in slos}
+    names = {fingerprint(slo, a.name): a.name for slo in slos for a in burn_alerts(slo)}
+    alerts = Alert.objects.filter(rule_id__in=by_rule, state__in=OPEN_STATES).select_related("rule")
+    for alert in alerts:
+        found[by_rule[alert.rule_id].id][names.get(alert.fingerprint, alert.fingerprint)] = alert
+    return found
+
+
+def spans(slo: SLO, budget: bool) -> list[timedelta]:
+    """The windows an SLO's status reads: its alerts' (and the list's hour), and its own with budget."""
+    alerts = burn_alerts(slo)
+    found = [CURRENT, *(a.long for a in alerts), *(a.short for a in alerts)]
+    return [slo.window, *found] if budget else found
 
 
 def status(slo: SLO, now: datetime | None = None, budget: bool = True) -> Status:
     """The SLO now; budget=False (the evaluation round) leaves out the whole window, the
     longest read, and its counts read as empty."""
     now = now or timezone.now()
-    alerts = burn_alerts(slo)
-    spans = [CURRENT, *(a.long for a in alerts), *(a.short for a in alerts)]
-    counts = slo_counts.window_counts(slo, [slo.window, *spans] if budget else spans, now)
+    counts = slo_counts.window_counts(slo, spans(slo, budget), now)
+    return status_of(slo, now, counts, open_alerts(slo))
+
+
+def status_of(slo: SLO, now: datetime, counts: dict[timedelta, Counts], alerts: dict[str, Alert]) -> Status:
+    """The SLO from counts already read (the round reads every SLO's at once: slo_sums.py)."""
 
     def rate(span: timedelta) -> float | None:
         return burn.burn_rate(counts[span], slo.target)
 
-    readings = [Reading(a, rate(a.long), rate(a.short)) for a in alerts]
-    return Status(slo, now, counts.get(slo.window, Counts()), rate(CURRENT), readings, open_alerts(slo))
+    readings = [Reading(a, rate(a.long), rate(a.short)) for a in burn_alerts(slo)]
+    return Status(slo, now, counts.get(slo.window, Counts()), rate(CURRENT), readings, alerts)
 
 
 def rounded(value: float | None, digits: int = 4) -> float | None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import delivery, evaluate, retention, slo_evaluate
+from . import delivery, escalation, evaluate, retention, slo_evaluate
 
 
 @shared_task
@@ -13,6 +13,11 @@ def evaluate_rules() -> None:
 @shared_task
 def evaluate_slos() -> None:
     slo_evaluate.evaluate_slos()
+
+
+@shared_task
+def escalate_incidents() -> None:
+    escalation.escalate_due()
 
 
 @shared_task

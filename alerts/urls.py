@@ -19,4 +19,5 @@ urlpatterns = [
     path("status/<slug:slug>.json", status_public.status_json, name="status-json"),
     path("status/<slug:slug>/feed.atom", status_public.incident_feed, name="status-feed"),
     path("slos/", include("alerts.slo_urls")),
+    path("escalation/", include("alerts.escalation_pages")),
 ]

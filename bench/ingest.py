@@ -28,6 +28,7 @@ The phase runner (`Target`, `run_phases`, `report`) is shared with other benchma
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import statistics
@@ -234,7 +235,11 @@ def report(targets: list[Target], connections: list[int]) -> bool:
         for target in targets:
             rows = [row for row in target.phases if row["connections"] == count]
             rates = [row["items_per_s"] for row in rows]
-            ratios = [row["items_per_s"] / b["items_per_s"] for row, b in zip(rows, base_rows, strict=True)]
+            # A base round with nothing accepted (every request refused: see errors) has no ratio.
+            ratios = [
+                row["items_per_s"] / b["items_per_s"] if b["items_per_s"] else math.nan
+                for row, b in zip(rows, base_rows, strict=True)
+            ]
             p99 = [row["p99_us"] / 1000 for row in rows]
             batches = sum(row["ok"] for row in rows) or 1
             cpu = [sum(row[f"cpu_{part}"] for row in rows) * 1000 / batches for part in ("server", "postgres", "wrk")]
@@ -243,7 +248,8 @@ def report(targets: list[Target], connections: list[int]) -> bool:
                 for kind in ("status_errors", "connect", "read", "write", "timeout")
                 if (total := sum(row[kind] for row in rows))
             }
-            ratio = statistics.median(rates) / statistics.median([b["items_per_s"] for b in base_rows])
+            base_rate = statistics.median([b["items_per_s"] for b in base_rows])
+            ratio = statistics.median(rates) / base_rate if base_rate else math.nan
             print(
                 f"{count:>5}  {target.label:<22} {spread(rates):>26}"
                 f" {ratio:>6.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"

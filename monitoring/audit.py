@@ -103,6 +103,8 @@ KINDS = {
     "slo": "SLOs",
     "project": "Projects",
     "team": "Teams",
+    "escalationpolicy": "Escalation policies",
+    "notificationaddress": "Notification addresses",
 }
 
 # How one object of each kind reads in a sentence ("admin created ingest token rmi_…").
@@ -118,6 +120,8 @@ KIND_NAMES = {
     "slo": "SLO",
     "project": "project",
     "team": "team",
+    "escalationpolicy": "escalation policy",
+    "notificationaddress": "notification address",
 }
 
 

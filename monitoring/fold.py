@@ -1,8 +1,12 @@
-"""Fold a batch's calls in memory by (function, minute) before anything is written."""
+"""Fold a batch's calls in memory by (function, minute) before anything is written.
+
+One pass over the calls does every fold the steady ingest needs (per function and per
+minute). A batch's calls share few times and latencies, so a time's minute and strip entry,
+and a latency's histogram bucket, are worked out once a batch each.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,16 +26,6 @@ class MinuteFold:
     latency_max_ms: float = 0.0
     histogram: dict[str, int] = field(default_factory=dict)
 
-    def add(self, call: AnyCall) -> None:
-        count = call.count
-        setattr(self, call.outcome, getattr(self, call.outcome) + count)
-        self.retries += call.retries * count
-        self.latency_sum_ms += call.duration_ms * count
-        if call.duration_ms > self.latency_max_ms:
-            self.latency_max_ms = call.duration_ms
-        bucket = str(histogram.bucket_of(call.duration_ms))
-        self.histogram[bucket] = self.histogram.get(bucket, 0) + count
-
 
 @dataclass
 class FunctionFold:
@@ -39,24 +33,63 @@ class FunctionFold:
     strip: str  # the batch's newest outcomes, encoded as in OutcomeStrip.entries
 
 
+Minutes = dict[tuple[int, datetime], MinuteFold]
+Functions = dict[int, FunctionFold]
+
+
 def minute_of(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
 
 
-def fold_minutes(calls: list[AnyCall], function_ids: dict[str, int]) -> dict[tuple[int, datetime], MinuteFold]:
-    folds: dict[tuple[int, datetime], MinuteFold] = defaultdict(MinuteFold)
+def fold_calls(calls: list[AnyCall], function_ids: dict[str, int]) -> tuple[Functions, Minutes]:
+    """Per function its newest call time and newest outcomes; per (function, minute) the
+    counts, the latency sum and maximum and the latency histogram."""
+    minutes: Minutes = {}
+    by_function: dict[int, list[AnyCall]] = {}
+    minute_at: dict[datetime, datetime] = {}
+    bucket_at: dict[float, str] = {}
     for call in calls:
-        folds[(function_ids[call.function], minute_of(call.ts))].add(call)
-    return folds
-
-
-def fold_functions(calls: list[AnyCall], function_ids: dict[str, int]) -> dict[int, FunctionFold]:
-    """Per function: the newest call time and its newest outcomes."""
-    by_function: dict[int, list[AnyCall]] = defaultdict(list)
-    for call in calls:
-        by_function[function_ids[call.function]].append(call)
-    folds = {}
+        function_id = function_ids[call.function]
+        its_calls = by_function.get(function_id)
+        if its_calls is None:
+            by_function[function_id] = [call]
+        else:
+            its_calls.append(call)
+        ts = call.ts
+        minute = minute_at.get(ts)
+        if minute is None:
+            minute = minute_at[ts] = ts.replace(second=0, microsecond=0)
+        fold = minutes.get((function_id, minute))
+        if fold is None:
+            fold = minutes[(function_id, minute)] = MinuteFold()
+        count = call.count
+        outcome = call.outcome
+        if outcome == "success":
+            fold.success += count
+        elif outcome == "failure":
+            fold.failure += count
+        elif outcome == "timeout":
+            fold.timeout += count
+        else:
+            fold.rejected += count
+        if call.retries:
+            fold.retries += call.retries * count
+        duration = call.duration_ms
+        fold.latency_sum_ms += duration * count
+        if duration > fold.latency_max_ms:
+            fold.latency_max_ms = duration
+        bucket = bucket_at.get(duration)
+        if bucket is None:
+            bucket = bucket_at[duration] = str(histogram.bucket_of(duration))
+        counts = fold.histogram
+        counts[bucket] = counts.get(bucket, 0) + count
+    functions: Functions = {}
+    entries: dict[datetime, str] = {}  # a time's strip entry without its outcome letter
     for function_id, its_calls in by_function.items():
-        its_calls.sort(key=lambda call: call.ts)
-        folds[function_id] = FunctionFold(last_seen=its_calls[-1].ts, strip=encode(its_calls))
-    return folds
+        its_calls.sort(key=call_time)
+        functions[function_id] = FunctionFold(last_seen=its_calls[-1].ts, strip=encode(its_calls, entries))
+    return functions, minutes
+
+
+def call_time(call: AnyCall) -> datetime:
+    return call.ts

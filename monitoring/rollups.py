@@ -4,7 +4,9 @@ reads a few rows per step instead of every function's minute buckets.
 - `fold()` (a periodic job, every minute) adds up the minute buckets of settled minutes
   (older than SETTLE) per service into ServiceMinute, in one SQL statement, those per minute
   into FleetMinute (the fleet's trend reads one row per step), and each hour it completes
-  into ServiceHour and FleetHour; RollupMark says which minutes [since, through) are folded.
+  into ServiceHour and FleetHour, and each function's minute buckets of that hour into
+  FunctionHour (what long SLO windows read); RollupMark says which minutes [since, through)
+  are folded.
   Each row is written whole (a re-fold replaces it), so folding a minute again is harmless.
 - Late calls: ingest takes calls up to 24 h old. A batch holding a call older than LATE
   (less than SETTLE, so a batch still being written when the fold passes its minute is
@@ -35,6 +37,7 @@ from .models import (
     FleetHour,
     FleetMinute,
     Function,
+    FunctionHour,
     LateMinute,
     RollupMark,
     ServiceHour,
@@ -133,6 +136,17 @@ SERVICE_HOUR = Roll(
     ("service_id", "hour"),
 )
 FLEET_MINUTES = Roll(FleetMinute, ServiceMinute, "minute", (("minute", "minute"),), ("c.minute",), ("minute",))
+# Each function's minute buckets of one hour; joined to the functions so that a late minute's
+# hour is folded again for its service's functions only.
+FUNCTION_HOUR = Roll(
+    FunctionHour,
+    CallBucket,
+    "minute",
+    ((f"{CallBucket._meta.db_table}.function_id", "function_id"),),
+    ("c.function_id", "%(start)s"),
+    ("function_id", "hour"),
+    join=" JOIN {functions} f ON f.id = {source}.function_id",
+)
 # Grouped by a constant: one row when the hour has calls, none when it has not.
 FLEET_HOUR = Roll(FleetHour, FleetMinute, "minute", (("1", "one"),), ("%(start)s",), ("hour",))
 
@@ -161,7 +175,7 @@ def start_mark(now: datetime) -> None:
     """The first fold starts at the oldest minute bucket's hour still in reach."""
     oldest = CallBucket.objects.order_by("minute").values_list("minute", flat=True).first()
     start = max(floor(oldest or settled(now), HOUR), earliest(now))
-    RollupMark.objects.get_or_create(pk=1, defaults={"since": start, "through": start})
+    RollupMark.objects.get_or_create(pk=1, defaults={"since": start, "through": start, "hours_since": start})
 
 
 def fold(now: datetime | None = None) -> int:
@@ -181,17 +195,20 @@ def fold_once(now: datetime) -> int | None:
         mark = RollupMark.objects.select_for_update().get(pk=1)
         if mark.through < earliest(now):  # the fold stood still past retention: start afresh
             mark.since = mark.through = earliest(now)
+        if mark.hours_since is None:  # a mark written before function hours: they start now
+            mark.hours_since = floor(mark.through, HOUR)
         end = min(settled(now), floor(mark.through, HOUR) + HOUR)
         if end <= mark.through:
-            mark.save(update_fields=["since", "through"])
+            mark.save(update_fields=["since", "through", "hours_since"])
             return None
         written = run(SERVICE_MINUTES.sql(), mark.through, end)
         run(FLEET_MINUTES.sql(), mark.through, end)
         if end == floor(end, HOUR):
             run(SERVICE_HOUR.sql(), end - HOUR, end)
             run(FLEET_HOUR.sql(), end - HOUR, end)
+            run(FUNCTION_HOUR.sql(), end - HOUR, end)
         mark.through = end
-        mark.save(update_fields=["since", "through"])
+        mark.save(update_fields=["since", "through", "hours_since"])
     return written
 
 
@@ -234,6 +251,7 @@ def fold_again(service_id: int, minutes: set[datetime], through: datetime) -> in
     )
     for hour in whole(minutes, through):
         run(SERVICE_HOUR.sql(" AND service_id = %(service)s"), hour, hour + HOUR, service=service_id)
+        run(FUNCTION_HOUR.sql(" AND f.service_id = %(service)s"), hour, hour + HOUR, service=service_id)
     return written
 
 
@@ -247,13 +265,15 @@ def fold_fleet_again(minutes: set[datetime], through: datetime) -> None:
 
 
 def forget_old(now: datetime | None = None) -> int:
-    """Service minutes as old as the minute buckets retention rolls up (their hours stay), and
-    hours as old as the function hours retention forgets; returns the rows deleted."""
+    """Service minutes and function hours as old as the minute buckets retention rolls up
+    (CallHour and ServiceHour keep those hours), and service and fleet hours as old as the
+    function hours retention forgets; returns the rows deleted."""
     now = now or timezone.now()
     hour_cutoff = now - timedelta(days=settings.MONITOR_HOURLY_RETENTION_DAYS)
     deleted = 0
     for minutes in (ServiceMinute, FleetMinute):
         deleted += minutes.objects.filter(minute__lt=minute_cutoff(now)).delete()[0]
+    deleted += FunctionHour.objects.filter(hour__lt=minute_cutoff(now)).delete()[0]
     for hours in (ServiceHour, FleetHour):
         deleted += hours.objects.filter(hour__lt=hour_cutoff).delete()[0]
     return deleted
@@ -290,3 +310,17 @@ def rolled(service_ids: tuple[int, ...] | None, now: datetime) -> Rolled | None:
     if service_ids is not None:
         late = late.filter(service_id__in=service_ids)
     return Rolled(mark.since, mark.through, tuple(sorted(set(late.values_list("minute", flat=True)))))
+
+
+def function_hours(now: datetime) -> Rolled | None:
+    """The whole hours FunctionHour holds for every function, [since, through), and the late
+    minutes whose hours it does not hold yet; None when there are none."""
+    mark = RollupMark.objects.filter(pk=1).first()
+    if mark is None or mark.through < minute_cutoff(now):
+        return None
+    since = max(mark.since, mark.hours_since or mark.through, earliest(now))
+    through = floor(mark.through, HOUR)
+    if through <= since:
+        return None
+    late = LateMinute.objects.filter(minute__gte=since, minute__lt=through).values_list("minute", flat=True)
+    return Rolled(since, through, tuple(sorted(set(late))))

@@ -11,7 +11,7 @@ from django.db import models, transaction
 
 from . import error_types, rollups
 from .batch import Batch
-from .fold import fold_functions, fold_minutes
+from .fold import fold_calls
 from .models import (
     Breaker,
     BreakerFlip,
@@ -139,10 +139,9 @@ def store_functions(service: Service, batch: Batch) -> list[BreakerFlip]:
     if batch.calls:
         # The busiest rows last, so their locks are held for the shortest time before commit.
         shard = writer().pick_shard()
-        folds = fold_functions(batch.calls, ids)
+        folds, minutes = fold_calls(batch.calls, ids)
         touch_last_seen(Function, service, {function_id: fold.last_seen for function_id, fold in folds.items()}, known)
         errors = errors_by_type(service, batch, ids)
-        minutes = fold_minutes(batch.calls, ids)
         rollups.note_late(service.id, minutes)  # only a batch with calls the roll-ups may have passed
         writer().write_calls(folds, minutes, errors, shard)
     return flips
@@ -163,7 +162,7 @@ def steady_calls(service: Service, batch: Batch) -> CallRows | None:
     known = Remembered.recall(Function, service.id, list(dict.fromkeys(call.function for call in batch.calls)))
     if known is None:
         return None
-    functions = fold_functions(batch.calls, known.ids)
+    functions, minutes = fold_calls(batch.calls, known.ids)
     if any(due(known, row_id, fold.last_seen) for row_id, fold in functions.items()):
         return None
     errors = error_types.fold_errors(batch.calls, known.ids)
@@ -171,7 +170,6 @@ def steady_calls(service: Service, batch: Batch) -> CallRows | None:
         wanted = list(dict.fromkeys((function_id, name) for function_id, name, _ in errors))
         if error_types.Registered.recall(service.id, wanted)[1]:
             return None
-    minutes = fold_minutes(batch.calls, known.ids)
     if rollups.late_minutes(minutes):
         return None  # its late minutes are recorded in the batch's transaction
     typed = error_types.by_type(service.id, errors) if errors else {}  # all known: no query

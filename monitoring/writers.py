@@ -28,7 +28,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from .error_types import TypedErrors
-from .fold import FunctionFold, MinuteFold
+from .fold import Functions, Minutes
 from .group_commit import GroupCommit
 from .models import ENTRY_WIDTH, STRIP_LENGTH, CallBucket, ErrorMinute, IngestBatch, OutcomeStrip
 
@@ -42,10 +42,6 @@ def calls_tables() -> dict[str, str]:  # the calls upsert's tables, by the names
         "buckets": CallBucket._meta.db_table,
         "errors": ErrorMinute._meta.db_table,
     }
-
-
-Functions = dict[int, FunctionFold]
-Minutes = dict[tuple[int, datetime], MinuteFold]
 
 
 def insert_names_sql(select: str, table: str) -> str:
@@ -131,6 +127,9 @@ class Reads:
 class PostgresWriter(Reads):
     # The strips, the errors by type and the buckets in one statement. {guard} is empty, or
     # for a claimed write a WHERE that keeps every insert empty when the claim found the key.
+    # A histogram merges as a subquery over the new one's few buckets, overlaid on the stored
+    # one: the same sums as monitor_histogram_add (migration 0004), without an SQL function
+    # call per row (PostgreSQL cannot inline a function with an aggregate).
     CALLS = """
     strips AS (
         INSERT INTO {strips} (shard, function_id, entries)
@@ -159,7 +158,10 @@ class PostgresWriter(Reads):
             retries = {buckets}.retries + EXCLUDED.retries,
             latency_sum_ms = {buckets}.latency_sum_ms + EXCLUDED.latency_sum_ms,
             latency_max_ms = GREATEST({buckets}.latency_max_ms, EXCLUDED.latency_max_ms),
-            histogram = monitor_histogram_add({buckets}.histogram, EXCLUDED.histogram)
+            histogram = {buckets}.histogram || (
+                SELECT coalesce(jsonb_object_agg(key, coalesce(({buckets}.histogram ->> key)::bigint, 0)
+                                                      + value::bigint), '{{}}')
+                FROM jsonb_each_text(EXCLUDED.histogram))
     )
     """
     CALLS_UPSERT = "WITH" + CALLS.replace("{guard}", "") + "SELECT 1"
@@ -278,15 +280,29 @@ class PostgresWriter(Reads):
 
     @staticmethod
     def execute_bound(sql: str, params: dict) -> tuple:
-        """Run sql with server-side parameter binding.
+        """Run sql with server-side parameter binding, as a prepared statement of the connection
+        unless MONITOR_INGEST_PREPARED is off.
 
         Django's PostgreSQL cursors quote parameters in Python; for large documents that
-        costs more than the statement itself.
+        costs more than the statement itself. Django prepares no statement (a connection
+        pooler in transaction mode may not keep them); the ingest statements are large, and
+        parsing and planning them again for every batch cost PostgreSQL more than running
+        them (0.7 ms of its CPU a batch, measured).
         """
         connection.ensure_connection()
+        raw = connection.connection
         # Raised as Django's errors, so a lock timeout here answers 503 like one anywhere else.
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params)
+        with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+            if not settings.MONITOR_INGEST_PREPARED:
+                cursor.execute(sql, params)
+                return cursor.fetchone()
+            # The connection's threshold is Django's (None: never prepare) but for this statement.
+            threshold = raw.prepare_threshold
+            raw.prepare_threshold = 0
+            try:
+                cursor.execute(sql, params, prepare=True)
+            finally:
+                raw.prepare_threshold = threshold
             return cursor.fetchone()
 
 

@@ -7,10 +7,11 @@ import logging
 import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from monitoring.auth import ServiceTokenAuth, seconds_over_rate
+from monitoring.auth import ServiceTokenAuth, TooManyFailures, seconds_over_rate
 from monitoring.models import Refusal
 from monitoring.schemas import Error
 
@@ -100,6 +101,30 @@ def ingest_batch(request: HttpRequest) -> HttpResponse:
     if result.status == 202:  # committed by now: ingest() ends its transaction
         live.publish_ingest(request.auth.service_id, result)
     return json_response(result.status, result.answer)
+
+
+bearer = ServiceTokenAuth()
+
+
+def ingest_direct(request: HttpRequest) -> HttpResponse:
+    """POST /api/v1/ingest as the production WSGI application serves it (wsgi.IngestHandler):
+    the same view, its token checked as the ninja operation checks it, answered the same way,
+    without the URL resolution and the ninja operation around it (0.1-0.2 ms a batch).
+
+    ninja's operation adds nothing else here: the view reads its own body and answers with
+    its own responses. The operation (above) stays what the API documents and what every
+    other way into the site (the test client, ASGI) runs.
+    """
+    try:
+        token = bearer(request)
+        if not token:
+            return errors.error_response(401, "Unauthorized")  # ninja's AuthenticationError
+        request.auth = token
+        return ingest_batch(request)
+    except TooManyFailures as error:
+        return errors.too_many_failures(request, error)
+    except (OperationalError, InterfaceError) as error:
+        return errors.database_unavailable(request, error)
 
 
 @router.post(

@@ -14,18 +14,18 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import partial
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
 from monitoring.batch import MAX_AGE, MAX_AHEAD, MAX_DURATION_MS
 from monitoring.cumulative import Reading, stream_key
 from monitoring.models import Service
 
+from .ingest import IngestError
 from .otlp_spread import Weighted, explicit_edges, exponential_edges, spread
 
 CUMULATIVE = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
@@ -52,6 +52,9 @@ R4J_RETRY_KINDS = {
 MS_PER_UNIT = {"ms": 1.0, "s": 1000.0, "us": 0.001, "ns": 0.000001}
 SECONDS_PER_UNIT = {"s": 1.0, "ms": 0.001, "": 1.0}
 MAX_PROBLEMS = 5  # reasons quoted in the answer
+INF = math.inf
+MAX_EDGES = 1000  # bucket layouts whose edges a process keeps (an SDK uses one or a few)
+MAX_ATTRIBUTES = 20_000  # attribute sets a process keeps read (a stream's points share theirs)
 
 
 class ServiceMismatch(Exception):
@@ -64,7 +67,23 @@ class Rejected(Exception):
     """One data point that cannot be used, and why."""
 
 
-@dataclass
+@dataclass(slots=True)
+class Counted:
+    """count calls alike: monitoring.batch.CountedCall's fields, made here from checked points
+    (every field is checked as CountedCall would check it: the names, outcome and retries as
+    the point is read, the time against the window, the latency as it is made), so the calls
+    of a request are not validated a second time."""
+
+    function: str
+    ts: datetime
+    duration_ms: float
+    outcome: str
+    error_type: str | None
+    retries: int
+    count: int
+
+
+@dataclass(slots=True)
 class CallPoint:
     """Calls of one function and outcome that one histogram or counter point stands for."""
 
@@ -73,12 +92,20 @@ class CallPoint:
     ts: datetime
     reading: Reading
     stream: str | None  # set for a cumulative point: its increment is worked out first
-    durations: Callable[[Reading, int], Weighted]
+    edges: list[tuple[float, float]] | None = None  # a histogram's buckets in ms (None: a counter)
+    scale: float = 1.0  # ms per unit of the point's sum
+    low: float | None = None  # its min and max in ms, when it has them
+    high: float | None = None
     error_type: str | None = None
     retries: int = 0
 
-    def calls(self, increment: Reading) -> list[dict]:
-        """Counted calls (CountedCall's fields) for the increment's count, no more."""
+    def durations(self, increment: Reading, n: int) -> Weighted:
+        if self.edges is None:
+            return [(0.0, n)]  # a counter's calls carry no latency
+        return bucket_durations(self.edges, self.scale, self.low, self.high, increment, n)
+
+    def calls(self, increment: Reading) -> list[Counted]:
+        """Counted calls for the increment's count, no more."""
         left = round(increment.counts[0])
         found = []
         for duration, count in self.durations(increment, left):
@@ -86,18 +113,20 @@ class CallPoint:
             if count <= 0:
                 break
             left -= count
-            found.append(
-                {
-                    "function": self.function,
-                    "ts": self.ts,
-                    "duration_ms": min(duration, MAX_DURATION_MS),
-                    "outcome": self.outcome,
-                    "error_type": self.error_type,
-                    "retries": self.retries,
-                    "count": count,
-                }
-            )
+            if not 0.0 <= duration <= MAX_DURATION_MS:
+                duration = checked_duration(duration)
+            found.append(Counted(self.function, self.ts, duration, self.outcome, self.error_type, self.retries, count))
         return found
+
+
+def checked_duration(duration: float) -> float:
+    """A latency past the longest stored, as the longest; refused (as the batch's validation
+    refused it, a 422) when it is not a number from 0 up: a NaN or negative bucket bound."""
+    if duration > MAX_DURATION_MS:
+        return MAX_DURATION_MS
+    if math.isnan(duration):
+        raise IngestError("Input should be a finite number")
+    raise IngestError("Input should be greater than or equal to 0")
 
 
 @dataclass
@@ -123,23 +152,15 @@ class Translation:
     problems: list[str] = field(default_factory=list)
     unknown: Counter[str] = field(default_factory=Counter)
     # What every point of a request shares, worked out once: the clock, its points' times (an
-    # SDK stamps a whole export with one), its histograms' buckets in ms.
+    # SDK stamps a whole export with one).
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     times: dict[int, datetime] = field(default_factory=dict)
-    edges: dict[tuple, list[tuple[float, float]]] = field(default_factory=dict)
 
     def moment(self, time_ns: int) -> datetime:
         ts = self.times.get(time_ns)
         if ts is None:
             ts = self.times[time_ns] = moment(time_ns, self.now)
         return ts
-
-    def explicit_edges(self, bounds: list[float], scale: float) -> list[tuple[float, float]]:
-        key = (scale, *bounds)
-        found = self.edges.get(key)
-        if found is None:
-            found = self.edges[key] = explicit_edges([bound * scale for bound in bounds])
-        return found
 
     def reject(self, metric: str, reason: str) -> None:
         self.rejected += 1
@@ -167,13 +188,39 @@ class Translation:
 PLAIN = frozenset({"string_value", "int_value", "double_value", "bool_value"})
 
 
-def plain(value: AnyValue) -> object:
-    kind = value.WhichOneof("value")
-    return getattr(value, kind) if kind in PLAIN else None
+ATTRIBUTES: dict[bytes, dict[str, object]] = {}  # a point's attributes as sent -> as read
 
 
 def attributes(pairs: Iterable[KeyValue]) -> dict[str, object]:
-    return {pair.key: plain(pair.value) for pair in pairs}
+    """The attributes as a dict (not to be changed: it is shared). A stream sends the same ones
+    with every point; serialized, they are the key to what they were read as before, at half
+    the cost of reading each value out of protobuf again."""
+    sent = b"".join([pair.SerializeToString() for pair in pairs])
+    found = ATTRIBUTES.get(sent)
+    if found is None:
+        if len(ATTRIBUTES) >= MAX_ATTRIBUTES:
+            ATTRIBUTES.clear()
+        found = {}
+        for pair in pairs:
+            value = pair.value
+            kind = value.WhichOneof("value")
+            found[pair.key] = getattr(value, kind) if kind in PLAIN else None
+        ATTRIBUTES[sent] = found  # whole: other threads read it from here
+    return found
+
+
+EDGES: dict[tuple, list[tuple[float, float]]] = {}  # (ms per unit, *bounds) -> buckets in ms
+
+
+def cached_edges(bounds: tuple[float, ...], scale: float) -> list[tuple[float, float]]:
+    """An explicit histogram's buckets in ms, worked out once per process for each layout."""
+    key = (scale, *bounds)
+    found = EDGES.get(key)
+    if found is None:
+        if len(EDGES) >= MAX_EDGES:
+            EDGES.clear()
+        found = EDGES[key] = explicit_edges([bound * scale for bound in bounds])
+    return found
 
 
 def number(point: metrics_pb2.NumberDataPoint) -> float:
@@ -181,11 +228,6 @@ def number(point: metrics_pb2.NumberDataPoint) -> float:
     if not math.isfinite(value) or value < 0:
         raise Rejected(f"{value} is not a number from 0 up")
     return value
-
-
-def finite(*values: float) -> None:
-    if not all(math.isfinite(value) and value >= 0 for value in values):
-        raise Rejected("sum, min and max must be numbers from 0 up")
 
 
 def moment(time_ns: int, now: datetime) -> datetime:
@@ -215,17 +257,24 @@ class Reader:
         self.translation = translation
         self.pending = pending
         self.scope = scope
-        self.cumulative = False  # the metric being read
+        self.cumulative = False  # the metric being read: its temporality and kind of data
+        self.kind: str | None = None
+        self.ms_per_unit: float | None = None
+        self.layout: list[float] | None = None  # the last explicit bounds read, and their buckets in ms
+        self.edges: list[tuple[float, float]] = []
 
     def read(self, metric: metrics_pb2.Metric) -> None:
         handler = HANDLERS.get(metric.name)
         kind = metric.WhichOneof("data")
         data = getattr(metric, kind) if kind else None
-        points = list(data.data_points) if data is not None else []
+        points = data.data_points if data is not None else []
         if handler is None:
             self.translation.unknown[metric.name] += len(points) or 1
             return
         self.cumulative = getattr(data, "aggregation_temporality", 0) == CUMULATIVE
+        self.kind = kind
+        self.ms_per_unit = MS_PER_UNIT.get(metric.unit)
+        self.layout, self.edges = None, []
         for point in points:
             try:
                 handler(self, metric, point)
@@ -241,24 +290,29 @@ class Reader:
     # Calls ----------------------------------------------------------------------------------
 
     def histogram_calls(self, metric: metrics_pb2.Metric, point: object, function: str, outcome: str) -> CallPoint:
-        kind = metric.WhichOneof("data")
+        kind = self.kind
         if kind not in ("histogram", "exponential_histogram"):
             raise Rejected(f"is a {kind}; a histogram was expected")
-        scale = MS_PER_UNIT.get(metric.unit)
+        scale = self.ms_per_unit
         if scale is None:
             raise Rejected(f'unit "{metric.unit}" is not one of ms, s, us, ns')
-        finite(point.sum, point.min, point.max)
-        low = point.min * scale if point.HasField("min") else None
-        high = point.max * scale if point.HasField("max") else None
+        total, low, high = point.sum, point.min, point.max
+        if not (0.0 <= total < INF and 0.0 <= low < INF and 0.0 <= high < INF):  # NaN is none of these
+            raise Rejected("sum, min and max must be numbers from 0 up")
+        low = low * scale if point.HasField("min") else None
+        high = high * scale if point.HasField("max") else None
+        count = point.count
         if kind == "histogram":
-            layout = list(point.explicit_bounds)
-            bucket_counts = list(point.bucket_counts)
+            layout = point.explicit_bounds[:]  # a slice: a list at half the cost of list()
+            bucket_counts = point.bucket_counts[:]
             if bucket_counts and len(bucket_counts) != len(layout) + 1:
                 raise Rejected("bucket_counts must have one more entry than explicit_bounds")
-            if bucket_counts and sum(bucket_counts) != point.count:
+            if bucket_counts and sum(bucket_counts) != count:
                 raise Rejected("bucket_counts must add up to count")
-            counts = [point.count, *bucket_counts]
-            edges = self.translation.explicit_edges(layout, scale)
+            counts = [count, *bucket_counts]
+            if layout != self.layout:  # the points of one metric mostly share their bounds
+                self.layout, self.edges = layout, cached_edges(tuple(layout), scale)
+            edges = self.edges
         else:
             positive = point.positive
             if any(point.negative.bucket_counts):
@@ -271,17 +325,17 @@ class Reader:
                 (lower * scale, upper * scale)
                 for lower, upper in exponential_edges(point.scale, positive.offset, len(positive.bucket_counts))
             ]
-        reading = Reading(point.start_time_unix_nano, point.time_unix_nano, counts, point.sum, layout)
-        durations = partial(bucket_durations, edges, scale, low, high)
-        ts = self.translation.moment(point.time_unix_nano)
-        return CallPoint(function, outcome, ts, reading, self.stream(metric, point), durations)
+        time_ns = point.time_unix_nano
+        reading = Reading(point.start_time_unix_nano, time_ns, counts, total, layout)
+        ts = self.translation.moment(time_ns)
+        return CallPoint(function, outcome, ts, reading, self.stream(metric, point), edges, scale, low, high)
 
     def counter_calls(self, metric: metrics_pb2.Metric, point: object, function: str, outcome: str) -> CallPoint:
         if metric.WhichOneof("data") != "sum" or not metric.sum.is_monotonic:
             raise Rejected("a monotonic sum (a counter) was expected")
         reading = Reading(point.start_time_unix_nano, point.time_unix_nano, [number(point)])
         stream = self.stream(metric, point)
-        return CallPoint(function, outcome, self.translation.moment(point.time_unix_nano), reading, stream, no_latency)
+        return CallPoint(function, outcome, self.translation.moment(point.time_unix_nano), reading, stream)
 
     def call_duration(self, metric: metrics_pb2.Metric, point: object) -> None:
         attrs = attributes(point.attributes)
@@ -292,9 +346,11 @@ class Reader:
         if "error.type" in attrs:
             calls.error_type = name_of(attrs, "error.type")
         retries = attrs.get("retries", 0)
-        if isinstance(retries, str) and retries.isdigit():
+        if isinstance(retries, str) and retries.isdecimal():
             retries = int(retries)
-        if not isinstance(retries, int) or not 0 <= retries <= 1000:
+        # A bool is an int to Python, not a whole number to the batch (the calls are not
+        # validated again: every field is checked here).
+        if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 1000:
             raise Rejected("attribute retries must be a whole number from 0 to 1000")
         calls.retries = retries
         self.pending.calls.append(calls)
@@ -369,11 +425,7 @@ def bucket_durations(
     mean = increment.total * scale / n if n else 0.0
     if len(increment.counts) == 1:  # no buckets (a Micrometer Timer), or the buckets moved since the last point
         return [(mean, n)]
-    return spread(edges, [round(count) for count in increment.counts[1:]], low, high, mean)
-
-
-def no_latency(increment: Reading, n: int) -> Weighted:
-    return [(0.0, n)]
+    return spread(edges, increment.counts[1:], low, high, mean)
 
 
 def gauge(kind: str, attribute: str, key: str, seconds: bool = False) -> Callable[[Reader, object, object], None]:
@@ -445,7 +497,7 @@ def increment_of(point: CallPoint, increments: dict[str, Reading]) -> Reading | 
     return point.reading if point.stream is None else increments.get(point.stream)
 
 
-def expand(points: list[CallPoint], increments: dict[str, Reading]) -> list[dict]:
+def expand(points: list[CallPoint], increments: dict[str, Reading]) -> list[Counted]:
     calls = []
     for point in points:
         increment = increment_of(point, increments)
@@ -454,10 +506,10 @@ def expand(points: list[CallPoint], increments: dict[str, Reading]) -> list[dict
     return calls
 
 
-def with_retries(calls: list[dict], retries: list[CallPoint], increments: dict[str, Reading]) -> list[dict]:
+def with_retries(calls: list[Counted], retries: list[CallPoint], increments: dict[str, Reading]) -> list[Counted]:
     """Resilience4j's Retry counts: on the calls its circuit breaker of the same name reported,
     they mark that many of them as retried; for a name with no breaker calls, they are the calls."""
-    measured = {call["function"] for call in calls}
+    measured = {call.function for call in calls}
     for point in retries:
         increment = increment_of(point, increments)
         if increment is None:
@@ -469,12 +521,12 @@ def with_retries(calls: list[dict], retries: list[CallPoint], increments: dict[s
         for call in list(calls):
             if left <= 0:
                 break
-            if call["function"] == point.function and call["outcome"] == point.outcome and not call["retries"]:
-                if call["count"] > left:  # only some of these calls were retried: split them
-                    calls.append({**call, "count": call["count"] - left})
-                    call["count"] = left
-                call["retries"] = point.retries
-                left -= call["count"]
+            if call.function == point.function and call.outcome == point.outcome and not call.retries:
+                if call.count > left:  # only some of these calls were retried: split them
+                    calls.append(replace(call, count=call.count - left))
+                    call.count = left
+                call.retries = point.retries
+                left -= call.count
     return calls
 
 

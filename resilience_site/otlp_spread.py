@@ -13,6 +13,7 @@ latencies, so a point standing for 100,000 calls costs no more to store than one
 from __future__ import annotations
 
 import math
+from itertools import compress
 
 INF = math.inf
 SLOTS = 32  # latencies a bucket's calls are spread over, at most (each 1/32 of its calls)
@@ -25,6 +26,8 @@ def between(low: float, high: float, n: int) -> Weighted:
     values: past SLOTS calls, each value stands for n // SLOTS of them or one more."""
     if high <= low:
         return [(max(low, 0.0), n)]
+    if n == 1:  # the formulas below for k = 0, slots = 1, written out
+        return [(max(low + (high - low) * 0.5, 0.0), 1)] if low <= 0 else [(low * (high / low) ** 0.5, 1)]
     slots = min(n, SLOTS)
     weights = [n // slots + (k < n % slots) for k in range(slots)]
     if low <= 0:
@@ -34,13 +37,18 @@ def between(low: float, high: float, n: int) -> Weighted:
 
 
 def spread(
-    edges: list[tuple[float, float]], counts: list[int], low: float | None, high: float | None, mean: float
+    edges: list[tuple[float, float]], counts: list[float], low: float | None, high: float | None, mean: float
 ) -> Weighted:
-    """Weighted values for counts[i] calls between edges[i] (lower, upper), each bound by [low, high]."""
+    """Weighted values for counts[i] calls (rounded) between edges[i] (lower, upper), each
+    bound by [low, high]."""
+    if len(edges) != len(counts):
+        raise ValueError(f"{len(counts)} counts for {len(edges)} buckets")
     values: Weighted = []
-    for (lower, upper), n in zip(edges, counts, strict=True):
-        if n <= 0:
+    for i in compress(range(len(counts)), counts):  # the buckets with calls: the empty ones skipped in C
+        count = counts[i]
+        if count <= 0 or (n := round(count)) <= 0:
             continue
+        lower, upper = edges[i]
         lower = max(lower, low) if low is not None else lower
         upper = min(upper, high) if high is not None else upper
         if lower == -INF:

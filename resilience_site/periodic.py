@@ -22,6 +22,7 @@ JOBS: dict[str, tuple[str, float]] = {
     "fold-call-totals": ("monitoring.tasks.fold_call_totals", 60.0),
     "fold-service-rollups": ("monitoring.tasks.fold_service_rollups", 60.0),
     "evaluate-slos": ("alerts.tasks.evaluate_slos", 60.0),
+    "escalate-incidents": ("alerts.tasks.escalate_incidents", EVALUATION_INTERVAL_S),
 }
 
 

@@ -241,6 +241,10 @@ MONITOR_LOGIN_FAILURES_PER_ACCOUNT = envint("MONITOR_LOGIN_FAILURES_PER_ACCOUNT"
 # connection's address. Set it only when the proxy overwrites that header on every request.
 MONITOR_CLIENT_ADDRESS_HEADER = envstr("MONITOR_CLIENT_ADDRESS_HEADER", "")
 MONITOR_BUCKET_SHARDS = envint("MONITOR_BUCKET_SHARDS", 8, minimum=1)
+# The ingest statements run as prepared statements of each database connection (parsed and
+# planned once, not per batch). Off for a connection pooler that keeps no prepared statement
+# (PgBouncer in transaction mode before 1.21, or without max_prepared_statements).
+MONITOR_INGEST_PREPARED = envbool("MONITOR_INGEST_PREPARED", True)
 MONITOR_IDEMPOTENCY_HOURS = envint("MONITOR_IDEMPOTENCY_HOURS", 48, minimum=24)
 MONITOR_RAW_RETENTION_DAYS = envint("MONITOR_RAW_RETENTION_DAYS", 14, minimum=1)
 MONITOR_HOURLY_RETENTION_DAYS = envint("MONITOR_HOURLY_RETENTION_DAYS", 400, minimum=1)

@@ -18,7 +18,8 @@ django_application = get_wsgi_application()
 # The ingest endpoints (ours and OTLP's) answer services, never browsers: no session, login,
 # CSRF token, message, htmx or framing to handle. They go through the two middlewares that
 # concern them (ApiErrors shapes /api/ answers only; the OTLP view answers in OTLP's shapes).
-INGEST_PATHS = frozenset({"/api/v1/ingest", "/api/v1/ingest/validate", "/otlp/v1/metrics"})
+INGEST_PATH = "/api/v1/ingest"
+INGEST_PATHS = frozenset({INGEST_PATH, "/api/v1/ingest/validate", "/otlp/v1/metrics"})
 INGEST_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",  # HTTPS redirect and HSTS, as everywhere
     "resilience_site.errors.ApiErrors",  # a body over the limit, a 405, a 500: in the API's shape
@@ -39,6 +40,15 @@ class IngestHandler(WSGIHandler):
         for connection in connections.all(initialized_only=True):
             connection.health_check_done = True
         return super().get_response(request)
+
+    def _get_response(self, request: HttpRequest) -> HttpResponse:
+        """A batch POSTed to /api/v1/ingest goes straight to its view (ingest_api.ingest_direct);
+        anything else (validate, OTLP, another method) is resolved as usual."""
+        if request.method == "POST" and request.path_info == INGEST_PATH:
+            from .ingest_api import ingest_direct  # models load once Django is set up, above
+
+            return ingest_direct(request)
+        return super()._get_response(request)
 
     def load_middleware(self, is_async: bool = False) -> None:
         self._view_middleware = []

@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from alerts.models import Delivery, Silence
+from alerts.models import Delivery, EscalationPolicy, Silence
 from monitoring.models import Function, IngestToken, Project, Service, Team, UserToken
 from queues.models import Queue
 from tests.alert_fixtures import make_alert, make_rule
@@ -49,6 +49,7 @@ def ids(reporter: Reporter, admin_user: User) -> dict[str, int]:
         "slug": Project.objects.default().slug,
         "username": admin_user.username,
         "team_id": Team.objects.create(name="on-call").id,
+        "policy_id": EscalationPolicy.objects.create(name="on-call").id,
     }
 
 

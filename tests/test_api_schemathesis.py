@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
-from alerts.models import Delivery, Silence
+from alerts.models import Delivery, EscalationPolicy, Silence
 from monitoring.models import Function, IngestToken, Service, UserToken
 from queues.models import Queue
 from tests.alert_fixtures import make_alert, make_rule
@@ -80,6 +80,7 @@ def rows(reporter: Reporter) -> dict[str, int]:
         # own token it authenticates with (that would turn the rest of the run into 401s).
         "user_id": spare.id,
         "user_token_id": UserToken.issue(user=spare, name="spare")[0].id,
+        "policy_id": EscalationPolicy.objects.create(name="on-call").id,
         **status_page_rows(),
     }
 

@@ -76,3 +76,36 @@ def test_steady_replays_sent_at_once_count_once(reporter: Reporter, one_statemen
     assert one_statement.count(True) == 1
     charge = stored_calls(function__name="charge")
     assert (charge.success, charge.timeout) == (1 + 10, 1 + 20)  # the first batch's, then this one once
+
+
+def steady() -> dict:
+    """A batch of names the fixture made known, dated now (a batch dated minutes ago is late)."""
+    return {"calls": [call("charge"), call("refund", "failure", error_type="Timeout")]}
+
+
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_the_steady_statement_is_prepared_once_per_connection(
+    reporter: Reporter, one_statement: list[bool], settings: object
+) -> None:
+    connection.close()  # a new connection: none of its statements is prepared yet
+    for _ in range(3):
+        assert reporter.post(steady()).status_code == 202
+    assert one_statement == [True] * 3
+    assert stored_calls().calls == 3 + 6
+    prepared = [statement for statement in prepared_statements() if "WITH claim AS" in statement]
+    assert len(prepared) == 1  # parsed and planned once, run three times
+
+
+def test_behind_a_pooler_nothing_is_prepared(reporter: Reporter, one_statement: list[bool], settings: object) -> None:
+    settings.MONITOR_INGEST_PREPARED = False
+    connection.close()
+    for _ in range(3):
+        assert reporter.post(steady()).status_code == 202
+    assert one_statement == [True] * 3
+    assert stored_calls().calls == 3 + 6
+    assert not [statement for statement in prepared_statements() if "WITH claim AS" in statement]

@@ -138,3 +138,24 @@ def test_an_otlp_export_takes_the_same_short_way(token: str) -> None:
     assert not ExportMetricsServiceResponse.FromString(answer).HasField("partial_success")
     assert "Set-Cookie" not in headers and headers["X-Content-Type-Options"] == "nosniff"
     assert (stored_calls().success, stored_calls().failure) == (1, 1)
+
+
+def test_the_direct_ingest_refuses_tokens_as_the_api_does(token: str, settings: Settings) -> None:
+    """POST /api/v1/ingest skips URL resolution and ninja's operation here: its refusals stay the API's."""
+    from django.core.cache import cache
+
+    settings.MONITOR_AUTH_FAILURES_PER_ADDRESS = 3
+    cache.clear()
+    body = orjson.dumps({"calls": [call()]})
+    status, _, answer = wsgi("POST", "/api/v1/ingest", body)
+    assert (status, orjson.loads(answer)) == (401, {"detail": "Unauthorized", "field": ""})
+    status, _, answer = wsgi("POST", "/api/v1/ingest", body, authorization=f"Token {token}")
+    assert status == 401  # not the bearer scheme
+    statuses = [ingest("rmi_wrong", {"calls": [call()]})[0] for _ in range(3)]
+    status, headers, answer = ingest("rmi_wrong", {"calls": [call()]})
+    assert statuses + [status] == [401, 401, 401, 429]  # wrong tokens past 3 (no token is no wrong token)
+    assert answer["detail"].startswith("too many failed token authentications") and "Retry-After" in headers
+    cache.clear()
+    status, _, answer = wsgi("POST", "/api/v1/ingest", body, authorization=f"bearer {token}")
+    assert (status, orjson.loads(answer)["accepted"]["calls"]) == (202, 1)  # the scheme in any case
+    assert stored_calls().calls == 1

@@ -76,7 +76,7 @@ def test_the_current_project_is_the_switchers_choice(client: Client) -> None:
 
 
 def test_the_data_migration_gives_everyone_their_role_today_in_the_default_project() -> None:
-    migration = "0018_projects"
+    migration = "0019_projects"
     state = MigrationExecutor(connection).loader.project_state(("monitoring", migration))
     staff = User.objects.create_user("bob", is_staff=True)
     plain = User.objects.create_user("carol")

@@ -30,12 +30,13 @@ def with_firing(rules: QuerySet[Rule]) -> QuerySet[Rule]:
 
 
 def rule_out(rule: Rule) -> dict:
-    fields = {f: getattr(rule, f) for f in RuleIn.model_fields if f != "channels"}
+    fields = {f: getattr(rule, f) for f in RuleIn.model_fields if f not in ("channels", "escalation_policy")}
     firing = getattr(rule, "open_alerts", None)
     return {
         **fields,
         "id": rule.id,
         "channels": [c.id for c in rule.channels.all()],
+        "escalation_policy": rule.escalation_policy_id,
         "created": rule.created,
         "updated": rule.updated,
         "firing": rule.alerts.filter(state__in=OPEN_STATES).count() if firing is None else firing,
@@ -48,7 +49,7 @@ def rule_detail(rule: Rule) -> dict:
 
 
 def unsaved(payload: RuleIn) -> Rule:
-    return Rule(**payload.model_dump(exclude={"channels"}))
+    return Rule(**payload.model_dump(exclude={"channels", "escalation_policy"}))
 
 
 @router.get("/rules", auth=user_auth, response={200: list[RuleOut], **errors(401, 422, 503)})

@@ -128,10 +128,24 @@ class IncidentEventOut(EventOut):
     alert: str | None  # the alert's rule name
 
 
+class EscalationStanding(Schema):
+    """Where the incident's escalation stands."""
+
+    policy: RuleRef = Field(description="the escalation policy it follows: id and name")
+    state: str = Field(description="waiting (for its first notice), running, stopped (acknowledged) or ended")
+    step: int | None = Field(description="the step last run, 1 for the first; null before it starts")
+    steps: int
+    round: int
+    rounds: int
+    next_at: datetime | None = Field(description="when the next step runs if nobody acknowledges")
+    why: str = Field(description='why it stopped or ended, e.g. "acknowledged by bob"; "" while it runs')
+
+
 class IncidentDetail(IncidentOut):
     alerts: list[AlertOut]
     timeline: list[IncidentEventOut]
     deliveries: list[DeliveryOut]
+    escalation: EscalationStanding | None = Field(description="null: it follows no escalation policy")
 
 
 class AcknowledgeIn(Body):
@@ -194,10 +208,12 @@ class RuleIn(Body):
     cooldown_minutes: Cooldown = 60
     # Which of its alerts share an incident: those on the same subject, or the same service.
     group_by: GroupByName = "subject"
+    # The escalation policy its incidents follow (an id), or none.
+    escalation_policy: Id | None = None
 
 
 class RulePatch(Body):
-    """Fields left out stay as they are; only resolve_threshold can be set to null."""
+    """Fields left out stay as they are; only resolve_threshold and escalation_policy can be set to null."""
 
     model_config = example({"threshold": 0.3, "enabled": False})
 
@@ -216,6 +232,7 @@ class RulePatch(Body):
     channels: list[Id] = unchanged()
     cooldown_minutes: Cooldown = unchanged()
     group_by: GroupByName = unchanged()
+    escalation_policy: Id | None = None
 
 
 class RuleOut(Schema):
@@ -235,6 +252,7 @@ class RuleOut(Schema):
     channels: list[int]
     cooldown_minutes: int
     group_by: str
+    escalation_policy: int | None  # the escalation policy its incidents follow
     created: datetime
     updated: datetime
     firing: int  # its open alerts now (firing or acknowledged)

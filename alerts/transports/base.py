@@ -9,11 +9,20 @@ from urllib.parse import urlsplit
 
 # What a stored secret reads as anywhere it is shown; sent back unchanged, it keeps the secret.
 MASK = "********"
+# How a message's first line starts, by its event.
+PREFIXES = {
+    "firing": "Firing",
+    "updated": "Updated",
+    "resolved": "Resolved",
+    "reminder": "Still firing",
+    "escalated": "Escalated",
+    "test": "Test",
+}
 
 
 @dataclass(frozen=True)
 class Message:
-    event: str  # "firing" | "updated" | "acknowledged" | "resolved" | "reminder" | "test"
+    event: str  # "firing" | "updated" | "acknowledged" | "resolved" | "reminder" | "escalated" | "test"
     alert_id: int | None  # an incident's notice: its first notified alert
     title: str
     text: str
@@ -61,7 +70,7 @@ class Transport:
     secret_keys: ClassVar[tuple[str, ...]] = ()
     # The notices this kind is sent (alerts.outbox.notify): only a kind that mirrors the alert's
     # state (PagerDuty) takes "acknowledged"; one with its own escalation needs no reminders.
-    events: ClassVar[frozenset[str]] = frozenset({"firing", "updated", "reminder", "resolved", "test"})
+    events: ClassVar[frozenset[str]] = frozenset({"firing", "updated", "reminder", "escalated", "resolved", "test"})
 
     def __init__(self, config: dict) -> None:
         self.config = config
@@ -100,6 +109,11 @@ class Transport:
         error.message = text
         error.args = (text,)
         return error
+
+
+def headline(message: Message) -> str:
+    """A message's first line: "Firing: Breaker open on payments/charge"."""
+    return f"{PREFIXES.get(message.event, message.event)}: {message.title}"
 
 
 def http_answer(status: int, body: bytes) -> str:

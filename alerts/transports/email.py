@@ -16,20 +16,13 @@ from django.template.loader import render_to_string
 from alerts import action_links
 from alerts import http as outbound
 
-from .base import ConfigError, Message, Transport, TransportError, require_dict
+from .base import ConfigError, Message, Transport, TransportError, headline, require_dict
 from .targets import refuse_internal
 
 MAX_RECIPIENTS = 20
 # An SMTP server of the channel's own (else the site's EMAIL_* settings): how to reach it.
 SECURITY = {"starttls": 587, "tls": 465, "none": 25}
 HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[?[0-9A-Fa-f:.]+\]?$")
-PREFIXES = {
-    "firing": "Firing",
-    "updated": "Updated",
-    "resolved": "Resolved",
-    "reminder": "Still firing",
-    "test": "Test",
-}
 
 
 def clean_addresses(config: dict) -> list[str]:
@@ -151,7 +144,7 @@ class Email(Transport):
     def mail(self, message: Message, to: list[str], connection: BaseEmailBackend) -> EmailMultiAlternatives:
         recipient = action_links.email_recipient(to[0]) if len(to) == 1 else ""
         links = action_links.links(message.alert_id if recipient else None, message.event, message.url, recipient)
-        context = {"message": message, "headline": self.headline(message), "links": links}
+        context = {"message": message, "headline": headline(message), "links": links}
         mail = EmailMultiAlternatives(
             subject=self.subject(message),
             body=render_to_string("alerts/email/message.txt", context),
@@ -188,9 +181,6 @@ class Email(Transport):
     def recipients(self) -> list[str]:
         return list(self.config["to"])
 
-    def headline(self, message: Message) -> str:
-        return f"{PREFIXES.get(message.event, message.event)}: {message.title}"
-
     def subject(self, message: Message) -> str:
         # A header must not contain line breaks.
-        return " ".join(f"[{message.severity}] {self.headline(message)}".split())[:200]
+        return " ".join(f"[{message.severity}] {headline(message)}".split())[:200]

@@ -22,6 +22,7 @@ EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 ACTIONS = {
     "firing": "trigger",
     "updated": "trigger",
+    "escalated": "trigger",
     "acknowledged": "acknowledge",
     "resolved": "resolve",
     "test": "trigger",
@@ -80,7 +81,7 @@ class PagerDuty(Transport):
     label = "PagerDuty"
     secret_keys = ("routing_key",)
     # PagerDuty escalates by itself: no reminders; it hears of acknowledgements to mirror them.
-    events = frozenset({"firing", "updated", "acknowledged", "resolved", "test"})
+    events = frozenset({"firing", "updated", "escalated", "acknowledged", "resolved", "test"})
 
     @classmethod
     def clean_config(cls, config: dict) -> dict:

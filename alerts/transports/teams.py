@@ -3,29 +3,20 @@ a message with one Adaptive Card, the shape Teams workflows post to a channel.""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import orjson
 
 from alerts import http as outbound
 
-from .base import Message, Transport, clean_url, hashed, http_answer, require_dict
-from .targets import refuse_internal_url
+from .base import Message, headline
+from .hook import HookTransport
 
-PREFIXES = {
-    "firing": "Firing",
-    "updated": "Updated",
-    "resolved": "Resolved",
-    "reminder": "Still firing",
-    "test": "Test",
-}
 # Adaptive Card text colours.
 COLORS = {"critical": "Attention", "high": "Warning", "medium": "Warning", "low": "Accent"}
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 
 
 def card(message: Message) -> dict:
-    headline = f"{PREFIXES.get(message.event, message.event)}: {message.title}"
+    title = headline(message)
     color = "Good" if message.event == "resolved" else COLORS.get(message.severity, "Default")
     facts = [{"title": "Severity", "value": message.severity}]
     facts += [{"title": name, "value": str(value)} for name, value in message.fields.items()]
@@ -35,7 +26,7 @@ def card(message: Message) -> dict:
         "version": "1.4",
         "msteams": {"width": "Full"},
         "body": [
-            {"type": "TextBlock", "text": headline, "weight": "Bolder", "size": "Medium", "wrap": True, "color": color},
+            {"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Medium", "wrap": True, "color": color},
             {"type": "TextBlock", "text": message.text, "wrap": True},
             {"type": "FactSet", "facts": facts},
         ],
@@ -43,26 +34,14 @@ def card(message: Message) -> dict:
     }
 
 
-class Teams(Transport):
+class Teams(HookTransport):
     kind = "teams"
     label = "Microsoft Teams"
+    hook_name = "Teams workflow"
     # The workflow URL carries its signature (sig=...): anyone holding it can post.
-    secret_keys = ("url",)
 
-    @classmethod
-    def clean_config(cls, config: dict) -> dict:
-        url = clean_url(require_dict(config))
-        refuse_internal_url("config.url", url)
-        return {"url": url}
-
-    def send(self, message: Message) -> str:
-        response = outbound.post_to_hook(
-            self.config["url"],
-            self.payload(message),
-            gone=(404, 410),
-            says=lambda e: f"Teams says the workflow is gone (HTTP {e.status})",
-        )
-        return http_answer(response.status, response.body)
+    def gone_says(self, error: outbound.HttpStatusError) -> str:
+        return f"Teams says the workflow is gone (HTTP {error.status})"
 
     def payload(self, message: Message) -> bytes:
         attachment = {
@@ -71,9 +50,3 @@ class Teams(Transport):
             "content": card(message),
         }
         return orjson.dumps({"type": "message", "attachments": [attachment]})
-
-    def recipients(self) -> list[str]:
-        return [hashed("teams", self.config["url"])]
-
-    def target(self) -> str:
-        return f"Teams workflow on {urlsplit(self.config['url']).hostname or ''}"

@@ -8,7 +8,7 @@ import monitoring.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("monitoring", "0018_projects"),
+        ("monitoring", "0019_projects"),
     ]
 
     operations = [

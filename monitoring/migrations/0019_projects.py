@@ -29,7 +29,7 @@ def default_project(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0017_service_rollups'),
+        ('monitoring', '0018_function_hours'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

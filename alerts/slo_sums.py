@@ -1,0 +1,279 @@
+"""Every SLO's windows summed at once: what the SLO round reads (slo_counts.py reads one SLO).
+
+The same counts as `slo_counts.window_counts` gives each SLO, read in a few statements for
+all of them instead of one per SLO and table:
+
+- the calls are summed per function (and, for latency objectives, per histogram bucket) with
+  a conditional sum per window, then added up per SLO in Python: an SLO over a service adds
+  its functions' sums, a latency SLO the buckets under its threshold;
+- the whole hours the fold has added up (FunctionHour, monitoring/rollups.py) are read one
+  row an hour instead of sixty minute buckets; the minute buckets only for the rest: the
+  partial hour at each window's start, the hour under way, and the hours late calls came
+  into since the fold passed them;
+- past the minute buckets' retention, the hourly roll-ups (CallHour) as slo_counts reads them,
+  for the SLOs whose windows reach back that far.
+
+A window's calls are the minute buckets after `now - span`: a whole hour after that is in a
+FunctionHour row, or in its minute buckets when late calls came into it, never both.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
+
+from monitoring import histogram, rollups
+from monitoring.models import CallBucket, CallHour, Function, FunctionHour
+from monitoring.ranges import HOUR, floor, minute_cutoff
+from monitoring.writers import writer
+
+from .burn import Counts
+from .models import SLO, Objective
+from .slo_counts import SUCCESS_SUMS, at
+
+MINUTE = timedelta(minutes=1)
+LAST = datetime.max.replace(tzinfo=UTC)  # a range open at its end
+# Functions per statement.
+CHUNK = 5000
+# Per function and window: [good, total]; for a latency objective per histogram bucket: [calls].
+Sums = dict[int, list[int]]
+BucketSums = dict[int, dict[int, list[int]]]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where each window ending now is read: spans in order, and for each, the whole hours
+    [start, end) read from FunctionHour (None: all from the minute buckets)."""
+
+    now: datetime
+    spans: tuple[timedelta, ...]
+    hours: tuple[tuple[datetime, datetime] | None, ...]
+    late: tuple[datetime, ...]  # hours read from the minute buckets although folded
+
+    def late_sql(self, column: str) -> tuple[str, list]:
+        if not self.late:
+            return "1 = 0", []
+        sql = " OR ".join(f"({column} >= %s AND {column} < %s)" for _ in self.late)
+        return f"({sql})", [at(moment) for hour in self.late for moment in (hour, hour + HOUR)]
+
+    def minute_conditions(self) -> list[tuple[str, list]]:
+        """Per span, which minute buckets count: after its start, outside the hours read whole."""
+        late, late_params = self.late_sql("minute")
+        found = []
+        for span, hours in zip(self.spans, self.hours, strict=True):
+            sql, params = "minute > %s", [at(self.now - span)]
+            if hours is not None:
+                sql += f" AND (minute < %s OR minute >= %s OR {late})"
+                params += [at(hours[0]), at(hours[1]), *late_params]
+            found.append((sql, params))
+        return found
+
+    def minute_ranges(self) -> list[tuple[str, list]]:
+        """The minute buckets any span reads, as a few disjoint ranges (each read through the
+        index on function and minute, not the whole of the longest window)."""
+        ranges: list[tuple[datetime, datetime]] = []
+        for span, hours in zip(self.spans, self.hours, strict=True):
+            start = self.now - span
+            if hours is None:
+                ranges.append((start, LAST))
+                continue
+            ranges += [(start, hours[0]), (hours[1] - MINUTE, LAST)]
+            ranges += [(hour - MINUTE, hour + HOUR) for hour in self.late if hour + HOUR > start]
+        # (after, before) exclusive: one that begins before another ends overlaps or adjoins it.
+        merged: list[tuple[datetime, datetime]] = []
+        for after, before in sorted(ranges):
+            if merged and after < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], before))
+            else:
+                merged.append((after, before))
+        return [
+            ("minute > %s", [at(after)]) if before == LAST else ("minute > %s AND minute < %s", [at(after), at(before)])
+            for after, before in merged
+        ]
+
+
+def plan(spans: list[timedelta], now: datetime) -> Plan:
+    spans = sorted(set(spans))
+    folded = rollups.function_hours(now)
+    hours: list[tuple[datetime, datetime] | None] = []
+    for span in spans:
+        if folded is None:
+            hours.append(None)
+            continue
+        # The first hour wholly after now - span.
+        start = max(floor(now - span, HOUR) + HOUR, folded.since)
+        hours.append((start, folded.through) if start < folded.through else None)
+    late = tuple(sorted({floor(minute, HOUR) for minute in folded.late})) if folded else ()
+    return Plan(now, tuple(spans), tuple(hours), late)
+
+
+def chunks(ids: set[int]) -> list[list[int]]:
+    ordered = sorted(ids)
+    return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
+
+
+def run(sql: str, params: list) -> list[tuple]:
+    with writer().without_jit(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def columns(conditions: list[tuple[str, list]], expressions: tuple[str, ...]) -> tuple[str, list]:
+    sql = ", ".join(
+        f"SUM(CASE WHEN {condition} THEN {expression} ELSE 0 END)"
+        for condition, _ in conditions
+        for expression in expressions
+    )
+    return sql, [param for _, params in conditions for _ in expressions for param in params]
+
+
+def read(
+    table: str,
+    conditions: list[tuple[str, list]],
+    ranges: list[tuple[str, list]],
+    ids: set[int],
+    expressions: tuple[str, ...],
+    each: str = "",
+) -> list[tuple]:
+    """Per function (and bucket, with `each`), the conditional sums over the rows in the
+    (disjoint) ranges; rows: (id, [key,] sums...). A range each, added together: PostgreSQL
+    reads each through the index where, ORed in one WHERE, it may scan the whole table."""
+    if not conditions:
+        return []
+    sums, params = columns(conditions, expressions)
+    group = "function_id, h.key" if each else "function_id"
+    rows = []
+    for chunk in chunks(ids):
+        # Ids written out (integers read from the database): thousands of placeholders cost
+        # the driver more to parse than the values do.
+        listed = ", ".join(str(int(function_id)) for function_id in chunk)
+        rows_in = " UNION ALL ".join(
+            f"SELECT * FROM {table} WHERE function_id IN ({listed}) AND {where}" for where, _ in ranges
+        )
+        sql = f"SELECT {group}, {sums} FROM ({rows_in}) AS {table}{each} GROUP BY {group}"
+        rows += run(sql, [*params, *(p for _, where in ranges for p in where)])
+    return rows
+
+
+def hour_conditions(found: Plan) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
+    """FunctionHour: per span, its whole hours; the rows read are the longest span's, less the late hours."""
+    conditions = [("hour >= %s", [at(h[0])]) if h else ("1 = 0", []) for h in found.hours]
+    # The longest span reads the most hours: when any span reads hours, it does.
+    start, end = found.hours[-1] or (found.now, found.now)
+    late, params = found.late_sql("hour")
+    return conditions, [(f"hour >= %s AND hour < %s AND NOT {late}", [at(start), at(end), *params])]
+
+
+def old_hour_conditions(found: Plan) -> tuple[list[tuple[str, list]], list[tuple[str, list]]]:
+    """CallHour, as slo_counts reads it: the hours that overlap each window."""
+    starts = [found.now - span - HOUR + MINUTE for span in found.spans]
+    return [("hour > %s", [at(start)]) for start in starts], [("hour > %s", [at(min(starts))])]
+
+
+@dataclass
+class Totals:
+    """What was read, per function: success sums and latency bucket sums, by table part."""
+
+    success: Sums
+    buckets: BucketSums
+    old_success: Sums  # from CallHour, past the minute buckets' retention
+    old_buckets: BucketSums
+
+
+def add_rows(rows: list[tuple], into: Sums) -> None:
+    for function_id, *sums in rows:
+        found = into.setdefault(function_id, [0] * len(sums))
+        for i, value in enumerate(sums):
+            found[i] += int(value or 0)
+
+
+def add_bucket_rows(rows: list[tuple], into: BucketSums) -> None:
+    for function_id, bucket, *sums in rows:
+        found = into.setdefault(function_id, {}).setdefault(int(bucket), [0] * len(sums))
+        for i, value in enumerate(sums):
+            found[i] += int(value or 0)
+
+
+def read_all(found: Plan, success_ids: set[int], latency_ids: set[int], old_ids: set[int]) -> Totals:
+    engine = writer()
+    totals = Totals({}, {}, {}, {})
+    latency_sums = (engine.histogram_value,)
+    minute_ranges = found.minute_ranges()
+    minutes = found.minute_conditions()
+    bucket_table = CallBucket._meta.db_table
+    add_rows(read(bucket_table, minutes, minute_ranges, success_ids, SUCCESS_SUMS), totals.success)
+    each = f", {engine.each(bucket_table)} AS h"
+    add_bucket_rows(read(bucket_table, minutes, minute_ranges, latency_ids, latency_sums, each), totals.buckets)
+    if any(found.hours):
+        hour_table = FunctionHour._meta.db_table
+        conditions, where = hour_conditions(found)
+        add_rows(read(hour_table, conditions, where, success_ids, SUCCESS_SUMS), totals.success)
+        each = f", {engine.each(hour_table)} AS h"
+        add_bucket_rows(read(hour_table, conditions, where, latency_ids, latency_sums, each), totals.buckets)
+    if old_ids:
+        old_table = CallHour._meta.db_table
+        conditions, where = old_hour_conditions(found)
+        add_rows(read(old_table, conditions, where, old_ids & success_ids, SUCCESS_SUMS), totals.old_success)
+        each = f", {engine.each(old_table)} AS h"
+        add_bucket_rows(
+            read(old_table, conditions, where, old_ids & latency_ids, latency_sums, each), totals.old_buckets
+        )
+    return totals
+
+
+def scopes(slos: list[SLO]) -> dict[int, list[int]]:
+    """Each SLO's functions: its own, or its service's now."""
+    by_service: dict[int, list[int]] = defaultdict(list)
+    services = {slo.service_id for slo in slos if slo.function_id is None}
+    for service_id, function_id in Function.objects.filter(service_id__in=services).values_list("service_id", "id"):
+        by_service[service_id].append(function_id)
+    return {slo.id: [slo.function_id] if slo.function_id is not None else by_service[slo.service_id] for slo in slos}
+
+
+def counts_of(slo: SLO, functions: list[int], totals: Totals, index: dict[timedelta, int], old: bool) -> list[Counts]:
+    """The SLO's good and total calls per span, in the plan's span order."""
+    found = [[0, 0] for _ in index]
+    if slo.objective != Objective.LATENCY:
+        for part in (totals.success, totals.old_success) if old else (totals.success,):
+            for function_id in functions:
+                sums = part.get(function_id)
+                for i in range(len(found)) if sums else ():
+                    found[i][0] += sums[2 * i]
+                    found[i][1] += sums[2 * i + 1]
+        return [Counts(good, total) for good, total in found]
+    fast = int(histogram.bucket_of(slo.latency_ms or 0.0))
+    for part in (totals.buckets, totals.old_buckets) if old else (totals.buckets,):
+        for function_id in functions:
+            for bucket, sums in part.get(function_id, {}).items():
+                for i, value in enumerate(sums):
+                    found[i][1] += value
+                    if bucket < fast:
+                        found[i][0] += value
+    return [Counts(good, total) for good, total in found]
+
+
+def round_counts(wanted: dict[SLO, list[timedelta]], now: datetime) -> dict[int, dict[timedelta, Counts]]:
+    """Good and total calls in each SLO's windows ending now, keyed by SLO id then span:
+    what `slo_counts.window_counts(slo, spans, now)` gives each, read for all at once."""
+    if not wanted:
+        return {}
+    found = plan([span for spans in wanted.values() for span in spans], now)
+    functions = scopes(list(wanted))
+    cutoff = minute_cutoff(now)
+    # slo_counts reads CallHour for an SLO whose longest window reaches past the cutoff.
+    old = {slo.id for slo, spans in wanted.items() if now - max(spans) < cutoff}
+    success_ids, latency_ids, old_ids = set(), set(), set()
+    for slo in wanted:
+        (latency_ids if slo.objective == Objective.LATENCY else success_ids).update(functions[slo.id])
+        if slo.id in old:
+            old_ids.update(functions[slo.id])
+    totals = read_all(found, success_ids, latency_ids, old_ids)
+    index = {span: i for i, span in enumerate(found.spans)}
+    result = {}
+    for slo, spans in wanted.items():
+        counts = counts_of(slo, functions[slo.id], totals, index, slo.id in old)
+        result[slo.id] = {span: counts[index[span]] for span in sorted(set(spans))}
+    return result

@@ -1,0 +1,174 @@
+"""The SLO round reads every SLO's windows at once (alerts/slo_sums.py): the counts are the
+same as reading each SLO alone (alerts/slo_counts.py), whether the hours come from the minute
+buckets, the function hours the fold writes, or the hourly roll-ups past retention; after
+late calls and with a function deleted too."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.test import override_settings
+
+from alerts import slo_counts, slo_evaluate, slo_read, slo_sums
+from alerts.models import SLO, Alert
+from monitoring import histogram, rollups
+from monitoring.models import CallBucket, CallHour, Function, FunctionHour, LateMinute, RollupMark
+from monitoring.ranges import HOUR, floor
+from tests.slo_fixtures import NOW, make_function, make_slo
+
+MINUTE = timedelta(minutes=1)
+# Long enough for the 3-day alert windows, and the 7-day SLO window to reach the roll-ups.
+MINUTES = 3 * 24 * 60 + 90
+FAST, SLOW = histogram.bucket_of(120.0), histogram.bucket_of(900.0)
+
+
+def bucket(function: Function, minute: datetime, n: int) -> CallBucket:
+    """Calls that vary by minute and function, so every window edge changes the sums."""
+    bad = (n * 7 + function.id) % 5
+    slow = (n * 3 + function.id) % 4
+    return CallBucket(
+        function=function,
+        minute=minute,
+        success=10 + n % 3,
+        failure=bad,
+        timeout=n % 2,
+        histogram={str(FAST): 10 + n % 3 + bad - slow, str(SLOW): slow + n % 2},
+    )
+
+
+def seed(functions: list[Function], minutes: int = MINUTES) -> None:
+    last = floor(NOW, MINUTE)
+    rows = [bucket(f, last - i * MINUTE, i) for f in functions for i in range(0, minutes, 1 + f.id % 2)]
+    CallBucket.objects.bulk_create(rows, batch_size=5000)
+    oldest = floor(last - minutes * MINUTE, HOUR)
+    hours = [
+        CallHour(
+            function=f,
+            hour=oldest - i * HOUR,
+            success=500 + i,
+            failure=i % 7,
+            histogram={str(FAST): 480, str(SLOW): 27},
+        )
+        for f in functions
+        for i in range(1, 24 * 5)
+    ]
+    CallHour.objects.bulk_create(hours, batch_size=5000)
+
+
+@pytest.fixture
+def slos(db: None) -> list[SLO]:
+    charge, refund = make_function("payments", "charge"), make_function("payments", "refund")
+    search = make_function("catalog", "search")
+    seed([charge, refund, search])
+    week = {"name": "week", "long_minutes": 6 * 24 * 60, "short_minutes": 60, "burn_rate": 1, "severity": "low"}
+    long_window = [week]
+    return [
+        make_slo(charge, name="charge succeeds"),
+        make_slo(charge, name="charge is fast", objective="latency", latency_ms=800, target=99, window_days=7),
+        make_slo(search, name="search is fast", objective="latency", latency_ms=100, target=95),
+        make_slo(search, name="search week", window_days=7, burn_alerts=long_window),
+        make_slo(charge, name="payments succeed", function=None, target=99.5),
+        make_slo(charge, name="payments fast", function=None, objective="latency", latency_ms=800, target=99),
+        make_slo(charge, name="payments week", function=None, window_days=7, burn_alerts=long_window),
+    ]
+
+
+def assert_same(slos: list[SLO], now: datetime) -> None:
+    slos = [SLO.objects.get(id=slo.id) for slo in slos]
+    wanted = {slo: slo_read.spans(slo, budget=False) for slo in slos}
+    together = slo_sums.round_counts(wanted, now)
+    for slo, spans in wanted.items():
+        alone = slo_counts.window_counts(slo, spans, now)
+        assert together[slo.id] == alone, slo.name
+        assert any(c.total for c in alone.values()), slo.name
+
+
+MOMENTS = [NOW, NOW + 17 * MINUTE, floor(NOW, HOUR) + HOUR, NOW + 2 * HOUR + 31 * MINUTE]
+
+
+def test_it_counts_as_each_slo_alone_from_minute_buckets(slos: list[SLO]) -> None:
+    for now in MOMENTS:
+        assert_same(slos, now)
+
+
+def test_it_counts_as_each_slo_alone_from_the_folded_hours(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    assert FunctionHour.objects.count() > 3 * 70
+    for now in MOMENTS:
+        assert_same(slos, now)
+
+
+def test_it_reads_the_folded_hours_rather_than_their_minutes(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    # Changed behind the fold's back (no late minute recorded): only the minute buckets change.
+    CallBucket.objects.filter(minute__lt=NOW - 3 * HOUR).update(success=0)
+    wanted = {slo: slo_read.spans(slo, budget=False) for slo in slos[:1]}
+    together = slo_sums.round_counts(wanted, NOW)[slos[0].id]
+    alone = slo_counts.window_counts(slos[0], wanted[slos[0]], NOW)
+    three_days = timedelta(days=3)
+    assert together[three_days].good > alone[three_days].good
+    assert together[timedelta(minutes=5)] == alone[timedelta(minutes=5)]
+
+
+def test_it_counts_late_calls_before_and_after_the_fold_folds_them_again(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    charge = Function.objects.get(name="charge")
+    late = floor(NOW, HOUR) - 5 * HOUR + 7 * MINUTE
+    CallBucket.objects.create(function=charge, minute=late, shard=1, failure=40, histogram={str(SLOW): 40})
+    LateMinute.objects.create(service=charge.service, minute=late)
+    for now in MOMENTS:
+        assert_same(slos, now)
+    rollups.fold(NOW + MINUTE)
+    assert not LateMinute.objects.exists()
+    for now in MOMENTS:
+        assert_same(slos, now)
+
+
+def test_it_counts_as_each_slo_alone_past_the_minute_buckets_retention(slos: list[SLO]) -> None:
+    with override_settings(MONITOR_RAW_RETENTION_DAYS=2):
+        rollups.fold(NOW)
+        for now in MOMENTS:
+            assert_same(slos, now)
+
+
+def test_it_leaves_out_a_deleted_function(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    Function.objects.get(name="refund").delete()
+    for now in MOMENTS:
+        assert_same(slos, now)
+
+
+def test_the_round_fires_what_each_slo_alone_would(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    slo_evaluate.evaluate_slos(NOW)
+    fired = set(Alert.objects.values_list("fingerprint", flat=True))
+    expected = {
+        slo_read.fingerprint(slo, reading.alert.name)
+        for slo in slos
+        for reading in slo_read.status(slo, NOW, budget=False).readings
+        if reading.breaching
+    }
+    assert fired == expected
+    assert fired
+
+
+def test_it_reads_no_function_hours_from_before_the_fold_wrote_them(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    # As a mark folded before function hours existed: its hours have none.
+    FunctionHour.objects.all().delete()
+    RollupMark.objects.update(hours_since=None)
+    for now in MOMENTS:
+        assert_same(slos, now)
+    later = NOW + 2 * HOUR
+    rollups.fold(later)
+    # The hour the mark was in is added up whole, from its minute buckets.
+    assert set(FunctionHour.objects.values_list("hour", flat=True)) == {floor(NOW, HOUR) - HOUR, floor(NOW, HOUR)}
+    assert_same(slos, later + 31 * MINUTE)
+
+
+def test_the_fold_forgets_function_hours_past_the_minute_buckets_retention(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    with override_settings(MONITOR_RAW_RETENTION_DAYS=2):
+        rollups.forget_old(NOW)
+    assert FunctionHour.objects.order_by("hour").first().hour == floor(NOW - timedelta(days=2), HOUR)
