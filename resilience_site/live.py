@@ -174,6 +174,7 @@ class Publisher:
         # The loop the dashboard consumers of this process run on (see listening_on).
         self.consumer_loop: asyncio.AbstractEventLoop | None = None
         self.sent = 0
+        self.busy = False  # a taken delta is being built or sent
 
     def listening_on(self, loop: asyncio.AbstractEventLoop) -> None:
         self.consumer_loop = loop
@@ -192,7 +193,7 @@ class Publisher:
                 getattr(self.pending, name).update(ids)
             self.pending.note_commit()
             self.start()
-            self.changed.notify()
+            self.changed.notify_all()  # the thread, and anyone waiting in settle()
 
     def add_calls(self, service_id: int, calls: int, queues: bool) -> None:
         if not self.has_listeners():
@@ -204,7 +205,7 @@ class Publisher:
             self.pending.calls += calls
             self.pending.note_commit()
             self.start()
-            self.changed.notify()
+            self.changed.notify_all()  # the thread, and anyone waiting in settle()
 
     def start(self) -> None:
         if self.thread is None or not self.thread.is_alive():
@@ -216,7 +217,22 @@ class Publisher:
             while not self.pending:
                 self.changed.wait()
             taken, self.pending = self.pending, Pending()
+            self.busy = True
             return taken
+
+    def settle(self, timeout: float = 5.0) -> bool:
+        """Wait until every gathered change is sent or dropped; False if that takes longer than `timeout`.
+
+        Its reads must not overlap a database being emptied (tests), or a shutdown.
+        """
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while self.pending or self.busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.changed.wait(left)
+        return True
 
     def run(self) -> None:
         last = 0.0
@@ -234,6 +250,10 @@ class Publisher:
                 outages.warn(log, "channel layer", f"dashboard deltas are dropped: the channel layer is down ({error})")
             except Exception:
                 log.exception("could not publish a dashboard delta")
+            finally:
+                with self.changed:
+                    self.busy = False
+                    self.changed.notify_all()
 
     @staticmethod
     def merge(into: Pending, other: Pending) -> None:

@@ -6,11 +6,15 @@ The fixtures (`people`, `no_defaults`, `log_channel`) reach every test through c
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 import orjson
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
@@ -19,6 +23,8 @@ from pytest_django import Settings
 from alerts.models import Alert, Channel, Incident, Rule
 from monitoring.models import UserToken
 from tests.browser import join
+
+T = TypeVar("T")
 
 
 class Person:
@@ -145,3 +151,23 @@ def successes(n: int, function: str = "charge") -> list[dict]:
     from tests.conftest import call
 
     return [call(function) for _ in range(n)]
+
+
+def at_once(n: int, job: Callable[[], T]) -> list[T]:
+    """Run job in n threads released together; each thread has its own database connection."""
+    start = threading.Barrier(n)
+    results: list[T] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            results.append(job())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

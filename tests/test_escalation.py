@@ -6,13 +6,10 @@ around then stops, two checks at once take a step once, and the timeline says ea
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 from time_machine import TimeMachineFixture
 
@@ -20,7 +17,7 @@ from alerts import action_links, escalation, escalation_changes, incident_action
 from alerts.lifecycle import Observation, fire
 from alerts.models import Alert, Channel, Delivery, EscalationPolicy, Incident, Rule, ServicePolicy
 from monitoring.models import Service
-from tests.alert_fixtures import make_rule
+from tests.alert_fixtures import at_once, make_rule
 from tests.receivers import HttpReceiver, SmtpReceiver
 
 SECRET = "s3cret-s3cret-s3cret"
@@ -277,26 +274,6 @@ def test_an_incident_without_a_policy_escalates_nothing(
     incident = page(make_rule(first), django_capture_on_commit_callbacks)
     assert check(clock, 60, django_capture_on_commit_callbacks) == 0
     assert not any(line.startswith("escal") for line in timeline(incident))
-
-
-def at_once(n: int, job: Callable[[], int]) -> list[int]:
-    """Run job in n threads released together; each thread has its own database connection."""
-    start = threading.Barrier(n)
-    results: list[int] = []
-
-    def run() -> None:
-        try:
-            start.wait()
-            results.append(job())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,40 +1,14 @@
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import TypeVar
-
 import pytest
-from django.db import connection
 
 from alerts.evaluate import evaluate_all
 from alerts.models import Alert, Channel, Delivery, Event
-from tests.alert_fixtures import failures, make_rule, successes
+from tests.alert_fixtures import at_once, failures, make_rule, successes
 from tests.conftest import Reporter
 
 # Not about grouping or hysteresis: notices go without a group wait, clear conditions resolve at once.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("notify_at_once")]
-T = TypeVar("T")
-
-
-def at_once(n: int, job: Callable[[], T]) -> list[T]:
-    """Run job in n threads released together; each thread has its own database connection."""
-    start = threading.Barrier(n)
-    results: list[T] = []
-
-    def run() -> None:
-        try:
-            start.wait()
-            results.append(job())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_two_evaluators_never_both_fire_one_alert(reporter: Reporter, log_channel: Channel) -> None:

@@ -11,6 +11,7 @@ from django.test import Client
 from pytest_django import Settings
 
 from monitoring.models import Breaker
+from resilience_site.live import publisher
 from resilience_site.settings import shared_through_redis
 from tests.browser import PASSWORD, make_user
 from tests.celery_worker import switch_app
@@ -36,6 +37,8 @@ def redis(settings: Settings) -> Iterator[Redis]:
         try:
             yield server
         finally:
+            # The live publisher reads the database ~0.25 s after a batch; emptying it meanwhile can deadlock.
+            assert publisher.settle(timeout=10)
             switch_app(*old)
 
 
