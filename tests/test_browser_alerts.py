@@ -43,6 +43,8 @@ def test_a_responder_acknowledges_and_the_timeline_names_them(chromium: Browser,
     page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
     page.click("[data-action=acknowledge]")
     page.wait_for_selector("#timeline >> text=responder acknowledged", timeout=5000)
+    # The state, the timeline and the buttons are fragments refreshed each by its own request.
+    page.wait_for_selector("#state >> text=acknowledged", timeout=5000)
     assert page.inner_text("#state") == "acknowledged"
     # The buttons came back with the state: acknowledged, it can be unacknowledged, not acknowledged again.
     page.wait_for_selector("[data-action=unacknowledge]", timeout=5000)
