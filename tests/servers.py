@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import psycopg
 import pytest
 
 
@@ -48,6 +49,21 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0) -
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listened on port {port} within {timeout} s")
+
+
+def wait_for_postgres(port: int, process: subprocess.Popen, timeout: float = 60.0) -> None:
+    """PostgreSQL listens before it accepts connections ("the database system is starting up")."""
+
+    wait_for_port(port, process, timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", connect_timeout=2).close()
+            return
+        except psycopg.OperationalError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def find_binary(name: str, extra_globs: tuple[str, ...] = ()) -> str | None:
@@ -121,7 +137,7 @@ def postgres_server(durable: bool = False) -> Iterator[Postgres]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, process)
+        wait_for_postgres(port, process)
         yield Postgres(port=port)
     finally:
         stop(process)

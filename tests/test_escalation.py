@@ -13,7 +13,8 @@ from django.contrib.auth.models import User
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 from time_machine import TimeMachineFixture
 
-from alerts import action_links, escalation, escalation_changes, incident_actions, link_actions
+from alerts import action_links, escalation, escalation_changes, incident_actions, lifecycle, link_actions
+from alerts.evaluate import refresh_inhibition
 from alerts.lifecycle import Observation, fire
 from alerts.models import Alert, Channel, Delivery, EscalationPolicy, Incident, Rule, ServicePolicy
 from monitoring.models import Service
@@ -248,6 +249,37 @@ def test_an_incident_whose_alerts_are_all_inhibited_never_escalates(
     assert not any(line.startswith("escalated") for line in timeline(incident))
     incident.refresh_from_db()
     assert incident.escalation_step is None
+
+
+def test_an_incident_released_from_inhibition_starts_escalating_with_its_first_notice(
+    first: Channel,
+    hook: Channel,
+    http_receiver: HttpReceiver,
+    clock: TimeMachineFixture,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    checkout, db = Service.objects.create(name="checkout"), Service.objects.create(name="payments-db")
+    checkout.depends_on.add(db)
+    critical = make_rule(name="db down", service="payments-db", severity="critical")
+    db_down = fire(critical, Observation("function:9", "payments-db", "query", 1.0))
+    rule = make_rule(service="checkout", severity="high", escalation_policy=policy(step(5, (first,)), step(5, (hook,))))
+    with django_capture_on_commit_callbacks(execute=True):
+        alert = fire(rule, Observation("function:1", "checkout", "pay", 0.5))
+    incident = Incident.objects.get(id=alert.incident_id)
+    assert check(clock, 10, django_capture_on_commit_callbacks) == 0  # inhibited: nothing starts
+
+    # The database recovers while checkout still fails: its first notice goes, and step 1 with it.
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.resolve(db_down)
+        refresh_inhibition()
+    assert Alert.objects.get(id=alert.id).inhibited_by_id is None
+    assert Delivery.objects.filter(incident=incident, channel=first, event="firing").count() == 1
+    assert "escalated to step 1 of Payments on-call: notified primary log" in timeline(incident)
+    assert http_receiver.requests == []
+
+    assert check(clock, 5, django_capture_on_commit_callbacks) == 1  # step 1's wait counts from the release
+    [request] = http_receiver.wait_for(1)
+    assert request.json()["event"] == "escalated" and request.json()["incident"]["id"] == incident.id
 
 
 def test_a_service_policy_applies_when_the_rule_names_none(
