@@ -6,7 +6,6 @@
 from datetime import datetime
 
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Query, Router
 from ninja.errors import ValidationError
@@ -18,6 +17,7 @@ from .breakers_read import BreakerHistory
 from .inputs import Text
 from .models import Function
 from .paging import MAX_LIMIT, MAX_OFFSET, Rows
+from .projects import get_visible_or_404
 from .ranges import RANGE_PATTERN, Window
 from .read import FunctionFilters, find_functions, function_detail
 from .schemas import FunctionDetail, FunctionOut, FunctionPage, Series, errors
@@ -34,12 +34,12 @@ router.add_router("", service_router)
 @shared(FunctionPage)
 @paginate(SharedPagination)
 def list_functions(request: HttpRequest, filters: Query[FunctionFilters], sharing: Query[Sharing]) -> Rows | list:
-    return find_functions(filters)
+    return find_functions(filters, request.user)
 
 
 @router.get("/functions/{function_id}", auth=user_auth, response={200: FunctionDetail, **errors(401, 404, 422, 503)})
 def get_function(request: HttpRequest, function_id: int) -> dict:
-    return function_detail(function_id)
+    return function_detail(function_id, request.user)
 
 
 RANGE_HELP = "1h, 6h, 24h, 7d or 30d, ending now"
@@ -60,7 +60,7 @@ def function_series(
     start: datetime | None = Query(None, alias="from", description=FROM_HELP),
     end: datetime | None = Query(None, alias="to", description="ISO 8601 with an offset"),
 ) -> dict:
-    function = get_object_or_404(Function, id=function_id)
+    function = get_visible_or_404(Function, request.user, id=function_id)
     return series_out(function, requested_window(range_, start, end, minutes))
 
 
@@ -79,7 +79,7 @@ def function_errors(
     top: int = Query(TOP, ge=1, le=100, description="how many types to list; the rest are counted as other"),
 ) -> dict:
     """The function's errors by type over the range (aligned as the series' is), most frequent first."""
-    function = get_object_or_404(Function, id=function_id)
+    function = get_visible_or_404(Function, request.user, id=function_id)
     window = requested_window(range_ or "1h", start, end, 60)
     return top_errors(function, window, top)
 
@@ -125,7 +125,7 @@ def function_breakers(
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
     """Per instance, the breaker's states over the range, rebuilt from its transitions (see docs/api.md)."""
-    function = get_object_or_404(Function, id=function_id)
+    function = get_visible_or_404(Function, request.user, id=function_id)
     try:
         start, end = breakers_read.span(range_, start, end, timezone.now())
     except ranges.BadRange as error:

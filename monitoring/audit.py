@@ -101,6 +101,8 @@ KINDS = {
     "usertoken": "API tokens",
     "statuspage": "Status pages",
     "slo": "SLOs",
+    "project": "Projects",
+    "team": "Teams",
     "escalationpolicy": "Escalation policies",
     "notificationaddress": "Notification addresses",
 }
@@ -116,6 +118,8 @@ KIND_NAMES = {
     "usertoken": "API token",
     "statuspage": "status page",
     "slo": "SLO",
+    "project": "project",
+    "team": "team",
     "escalationpolicy": "escalation policy",
     "notificationaddress": "notification address",
 }

@@ -1,4 +1,4 @@
-"""The audit trail in the API: admins read every change to configuration."""
+"""The audit trail in the API: the owner reads every change to configuration."""
 
 # No `from __future__ import annotations`: ninja resolves the annotations of a decorated
 # view (@paginate) in the decorator's module, where these names are unknown.
@@ -32,6 +32,6 @@ class AuditEntryOut(Schema):
 @router.get("/audit", auth=user_auth, response={200: list[AuditEntryOut], **errors(401, 403, 422, 503)})
 @paginate(ShortPagination)
 def list_audit(request: HttpRequest, filters: Query[AuditFilters]) -> Rows:
-    """Every change to rules, channels, silences, services, tokens and people, newest first (admins)."""
-    require_role(request, "admin")
+    """Every change to rules, channels, silences, services, tokens and people, newest first (the owner)."""
+    require_role(request, "owner")
     return entry_rows(filters)

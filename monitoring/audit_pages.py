@@ -39,7 +39,7 @@ def shown(entry: AuditEntry) -> dict:
     return {"entry": entry, "changes": differences(entry), "kind": KIND_NAMES.get(entry.kind, entry.kind)}
 
 
-@page_for("admin")
+@page_for("owner")
 def audit(request: HttpRequest) -> HttpResponse:
     query, understood = audit_query(request)
     entries = find_entries(query)

@@ -11,14 +11,15 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
 from ninja.security import HttpBearer, django_auth
 
-from . import outages
-from .models import IngestToken, TokenScope, UserToken, WorkingTokens
+from . import outages, projects
+from .models import IngestToken, Project, TokenScope, UserToken, WorkingTokens
 from .outages import CACHE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -57,23 +58,52 @@ class UserTokenAuth(HttpBearer):
 user_auth = [UserTokenAuth(), django_auth]
 
 
-def role_of(user: AbstractBaseUser | AnonymousUser) -> str:
-    """admin = superuser, responder = staff, viewer = any other active user."""
-    if user.is_superuser:
+def role_of(user: AbstractBaseUser | AnonymousUser, project: Project | int | None = None) -> str | None:
+    """The person's role in a project (default: their first): owner -> admin; else their
+    membership's or a team's, the highest; None: no access (monitoring/projects.py)."""
+    if projects.is_owner(user):
         return "admin"
-    if user.is_staff:
-        return "responder"
-    return "viewer"
+    return projects.role_in(user, project if project is not None else projects.home(user))
+
+
+def request_role(request: HttpRequest) -> str | None:
+    """The role of whoever asks, in the project they act in (the switcher's choice)."""
+    return projects.role_in(request.user, projects.current_project(request))
 
 
 def role_context(request: HttpRequest) -> dict:
-    """Every template knows the viewer's role (the navigation shows what that role can use)."""
-    return {"role": role_of(request.user)} if request.user.is_authenticated else {}
+    """Every template knows the viewer's role in the current project (the navigation shows what
+    that role can use), and the projects the switcher offers when there are several."""
+    if not request.user.is_authenticated:
+        return {}
+    current = projects.current_project(request)
+    choices = list(projects.visible_projects(request.user).order_by("name", "id")[:200])
+    return {
+        "role": projects.role_in(request.user, current),
+        "current_project": current,
+        "project_choices": choices if len(choices) > 1 else [],
+    }
 
 
-def require_role(request: HttpRequest, role: str) -> None:
-    if ROLES.index(role_of(request.user)) < ROLES.index(role):
+def require_role(request: HttpRequest, role: str, project: Project | int | None = None) -> None:
+    """At least role in project (default: the current project), else 403. role "owner": the
+    installation's owner (who manages projects and people)."""
+    if role == "owner":
+        if not projects.is_owner(request.user):
+            raise PermissionDenied("this needs the admin role for the whole installation (its owner)")
+        return
+    where = project if project is not None else projects.current_project(request)
+    if not projects.may(request.user, role, where):
         raise PermissionDenied(f"this needs the {role} role")
+
+
+def acting_on(request: HttpRequest, queryset: QuerySet | type[Model], role: str, **lookup: object) -> Model:
+    """An object of the person's projects (else 404: another project's names do not leak) on
+    which they have at least role in its project (else 403), e.g.
+    `acting_on(request, Service, "admin", id=service_id)`."""
+    found = projects.get_visible_or_404(queryset, request.user, **lookup)
+    require_role(request, role, projects.project_of(found))
+    return found
 
 
 def page_for(role: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:

@@ -6,7 +6,7 @@ Each returns one template, the same one the page includes when it is first rende
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import path
 
 from . import top_errors, trends
@@ -14,6 +14,7 @@ from .auth import fragment_view
 from .breaker_history import breaker_history
 from .models import Function, Service
 from .page_ranges import page_range
+from .projects import get_visible_or_404
 from .read import function_detail, function_row, functions_by_id
 from .shared import shared_fragment
 from .views import function_listing
@@ -25,7 +26,9 @@ MAX_IDS = 100
 @fragment_view
 def function_table(request: HttpRequest) -> HttpResponse:
     """The functions table's rows for the page's filters, with its pager."""
-    return shared_fragment(request, "monitoring/_functions_table.html", lambda: function_listing(request.GET))
+    return shared_fragment(
+        request, "monitoring/_functions_table.html", lambda: function_listing(request.GET, request.user)
+    )
 
 
 @fragment_view
@@ -37,25 +40,25 @@ def function_rows(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("ids: comma-separated function ids")
     if len(ids) > MAX_IDS:
         return HttpResponseBadRequest(f"ids: at most {MAX_IDS}")
-    return render(request, "monitoring/_function_rows.html", {"rows": functions_by_id(ids)})
+    return render(request, "monitoring/_function_rows.html", {"rows": functions_by_id(ids, request.user)})
 
 
 @fragment_view
 def function_figures(request: HttpRequest, function_id: int) -> HttpResponse:
     """One function's cards: health, breaker fleet state, calls, p95 and its last outcomes."""
-    return render(request, "monitoring/_function_figures.html", {"function": function_row(function_id)})
+    return render(request, "monitoring/_function_figures.html", {"function": function_row(function_id, request.user)})
 
 
 @fragment_view
 def function_fleet(request: HttpRequest, function_id: int) -> HttpResponse:
     """One function's breaker per instance, breaker transitions and concurrency gauges."""
-    return render(request, "monitoring/_function_fleet.html", {"function": function_detail(function_id)})
+    return render(request, "monitoring/_function_fleet.html", {"function": function_detail(function_id, request.user)})
 
 
 @fragment_view
 def function_breakers(request: HttpRequest, function_id: int) -> HttpResponse:
     """One function's breaker state bands over the page's range, and its transitions a page at a time."""
-    function = get_object_or_404(Function, id=function_id)
+    function = get_visible_or_404(Function, request.user, id=function_id)
     context = {"breakers": breaker_history(function.id, request.GET)}
     return render(request, "monitoring/_breaker_history.html", context)
 
@@ -63,7 +66,8 @@ def function_breakers(request: HttpRequest, function_id: int) -> HttpResponse:
 @fragment_view
 def function_errors(request: HttpRequest, function_id: int) -> HttpResponse:
     """One function's top error types over the page's range (?range=1h, 6h, 24h, 7d or 30d, or ?from=&to=)."""
-    context = top_errors.table(function_id, page_range(request.GET))
+    function = get_visible_or_404(Function, request.user, id=function_id)
+    context = top_errors.table(function.id, page_range(request.GET))
     return render(request, "monitoring/_function_errors.html", context)
 
 
@@ -80,14 +84,14 @@ def trend_cards(request: HttpRequest, scope: trends.Scope, default: str) -> Http
 @fragment_view
 def function_trend(request: HttpRequest, function_id: int) -> HttpResponse:
     """A function's trend cards, again when its service reports (every 30 s at most)."""
-    function = get_object_or_404(Function, id=function_id)
+    function = get_visible_or_404(Function, request.user, id=function_id)
     return trend_cards(request, trends.Scope(function_id=function.id), "1h")
 
 
 @fragment_view
 def service_trend(request: HttpRequest, service_id: int) -> HttpResponse:
     """A service's trend cards, again when it reports (every 30 s at most)."""
-    service = get_object_or_404(Service, id=service_id)
+    service = get_visible_or_404(Service, request.user, id=service_id)
     return trend_cards(request, trends.Scope(service_id=service.id), "24h")
 
 

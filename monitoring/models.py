@@ -16,9 +16,85 @@ from . import histogram, outages
 log = logging.getLogger(__name__)
 
 
+class ProjectRole(models.TextChoices):
+    # In rising order: each may do what the one before may (docs/projects.md).
+    VIEWER = "viewer"
+    RESPONDER = "responder"
+    ADMIN = "admin"
+
+
+class ProjectManager(models.Manager):
+    def default(self) -> Project:
+        """The project every installation starts with (made on demand: a flushed test database has none)."""
+        return self.get_or_create(slug="default", defaults={"name": "Default"})[0]
+
+
+class Project(models.Model):
+    """Owns services (and through them functions and queues); people see a project's
+    objects through a membership, or a team granted a role on it (monitoring/projects.py)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=50, unique=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    objects = ProjectManager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
+    project = models.ForeignKey(Project, models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=ProjectRole.choices, default=ProjectRole.VIEWER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "project"], name="one_membership_per_project")]
+        ordering = ["project__name", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} ({self.role})"
+
+
+class Team(models.Model):
+    """A named group of people, granted a role on projects (TeamGrant)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamGrant(models.Model):
+    team = models.ForeignKey(Team, models.CASCADE, related_name="grants")
+    project = models.ForeignKey(Project, models.CASCADE, related_name="grants")
+    role = models.CharField(max_length=10, choices=ProjectRole.choices, default=ProjectRole.VIEWER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "project"], name="one_grant_per_team_and_project")]
+        ordering = ["project__name", "team__name"]
+
+    def __str__(self) -> str:
+        return f"{self.team} on {self.project} ({self.role})"
+
+
+def default_project_id() -> int:
+    """A service created without a project goes to the default one."""
+    return Project.objects.default().id
+
+
 class Service(models.Model):
     name = models.CharField(max_length=100, unique=True)
     created = models.DateTimeField(default=timezone.now)
+    project = models.ForeignKey(Project, models.PROTECT, related_name="services", default=default_project_id)
     # The services it needs: while one has an open critical alert, the alerts on this one's
     # functions and queues are not notified (alerts/inhibition.py). Never a cycle (service_changes).
     depends_on = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="dependents")

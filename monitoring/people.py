@@ -5,8 +5,10 @@ The one place these change, called by the API (people_api.py), the pages (people
 and the commands. Each change is written with its audit entry in one transaction; no entry
 holds a password, a set-password link or a raw token.
 
-Roles are Django's two flags (monitoring.auth.role_of): admin = superuser, responder =
-staff, viewer = neither.
+A person's role here is their installation-wide one: admin = the owner (a superuser, admin in
+every project), responder or viewer = their role in the default project (a membership, see
+monitoring/projects.py; the staff flag follows it for Django's own admin). Roles in other
+projects are set on each project's settings page.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ from django.utils.http import urlsafe_base64_encode
 from pydantic import Field
 
 from . import audit
-from .auth import role_of
 from .errors import InputError
 from .inputs import Body, Flag, Name, Text, example, unchanged
-from .models import UserToken
+from .models import Membership, Project, UserToken
+from .projects import forget_roles
 
 User = get_user_model()
 Actor = AbstractBaseUser | AnonymousUser | None
@@ -100,7 +102,7 @@ def person_view(user: AbstractBaseUser, tokens: int | None = None) -> dict:
         "id": user.pk,
         "username": user.get_username(),
         "email": user.email,
-        "role": role_of(user),
+        "role": person_role(user),
         "active": user.is_active,
         "password_set": user.has_usable_password(),
         "last_login": user.last_login,
@@ -121,7 +123,29 @@ def token_view(token: UserToken) -> dict:
 
 
 def snapshot(user: AbstractBaseUser) -> dict:
-    return {"username": user.get_username(), "email": user.email, "role": role_of(user), "active": user.is_active}
+    return {"username": user.get_username(), "email": user.email, "role": person_role(user), "active": user.is_active}
+
+
+def person_role(user: AbstractBaseUser) -> str:
+    """admin for the owner, else the role in the default project (one given but not yet saved
+    first); viewer when they have none there."""
+    if user.is_superuser:
+        return "admin"
+    pending = getattr(user, "_default_role", None)
+    if pending is not None or user.pk is None:
+        return pending or "viewer"
+    found = Membership.objects.filter(user=user, project__slug="default").values_list("role", flat=True).first()
+    return found or "viewer"
+
+
+def keep_default_role(user: AbstractBaseUser) -> None:
+    """Write the role give_role set as the person's membership of the default project."""
+    role = getattr(user, "_default_role", None)
+    if role is None:
+        return
+    project = Project.objects.default()
+    Membership.objects.update_or_create(user=user, project=project, defaults={"role": role})
+    forget_roles(user)
 
 
 def token_snapshot(token: UserToken) -> dict:
@@ -134,8 +158,12 @@ def token_label(token: UserToken) -> str:
 
 
 def give_role(user: AbstractBaseUser, role: str) -> None:
+    """admin: the owner; responder or viewer: that role in the default project (written by
+    keep_default_role once the person is saved). An owner is made admin there too, so a later
+    demotion leaves them in the project."""
     user.is_superuser = role == "admin"
     user.is_staff = role in ("admin", "responder")
+    user._default_role = role
 
 
 def check_username(username: str) -> str:
@@ -194,6 +222,7 @@ def add(actor: Actor, verb: str, user: AbstractBaseUser) -> None:
     try:
         with transaction.atomic():
             user.save()
+            keep_default_role(user)
             audit.record(actor, verb, user, label=user.get_username(), after=snapshot(user))
     except IntegrityError:
         # Taken by someone added at the same moment, after check_username looked.
@@ -227,7 +256,7 @@ def email_invite(user: AbstractBaseUser, url: str, by: AbstractBaseUser) -> str:
     if not user.email:
         return "no e-mail address given"
     body = (
-        f"{by.get_username()} added you to Resilience Monitor as {user.get_username()} ({role_of(user)}).\n\n"
+        f"{by.get_username()} added you to Resilience Monitor as {user.get_username()} ({person_role(user)}).\n\n"
         f"Set your password here (the link works once, for {settings.PASSWORD_RESET_TIMEOUT // 3600} hours):\n"
         f"{url}\n"
     )
@@ -252,6 +281,7 @@ def update_person(actor: Actor, user: AbstractBaseUser, changes: dict) -> Abstra
         if before["role"] == "admin" and before["active"] and (after["role"] != "admin" or not after["active"]):
             keep_an_admin(user, "role" if after["role"] != "admin" else "active")
         user.save(update_fields=["email", "is_staff", "is_superuser", "is_active"])
+        keep_default_role(user)
         record_changes(actor, user, before, after)
     if before["active"] and not after["active"]:
         end_sessions(user)

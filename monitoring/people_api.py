@@ -1,4 +1,4 @@
-"""People (admins) and each person's own API tokens (everybody), through monitoring.people."""
+"""People (the installation's owner) and each person's own API tokens (everybody), through monitoring.people."""
 
 # No `from __future__ import annotations`: ninja resolves the annotations of a decorated
 # view (@paginate) in the decorator's module, where these names are unknown.
@@ -54,7 +54,7 @@ class UserTokenCreated(UserTokenOut):
 
 
 def find_person(request: HttpRequest, user_id: int) -> AbstractBaseUser:
-    require_role(request, "admin")
+    require_role(request, "owner")
     return get_object_or_404(people.User, pk=user_id)
 
 
@@ -73,25 +73,25 @@ def invite_answer(request: HttpRequest, user: AbstractBaseUser, path: str) -> di
 @router.get("/users", auth=user_auth, response={200: list[PersonOut], **errors(401, 403, 422, 503)})
 @paginate(ShortPagination)
 def list_users(request: HttpRequest) -> Rows:
-    """Everybody, by username (admins)."""
-    require_role(request, "admin")
+    """Everybody, by username (the owner)."""
+    require_role(request, "owner")
     return Rows(people.people(), lambda page: [people.person_view(u, u.token_count) for u in page])
 
 
 @router.post("/users", auth=user_auth, response={201: PersonOut, **errors(400, 401, 403, 413, 422, 503)})
 def create_user(request: HttpRequest, payload: PersonIn) -> Status:
-    """A person who logs in with the password given (admins)."""
-    require_role(request, "admin")
+    """A person who logs in with the password given (the owner)."""
+    require_role(request, "owner")
     return Status(201, people.person_view(people.create_person(request.user, payload), 0))
 
 
 @router.post("/users/invite", auth=user_auth, response={201: InviteOut, **errors(400, 401, 403, 413, 422, 503)})
 def invite_user(request: HttpRequest, payload: InviteIn) -> Status:
-    """A person with no password yet, and a one-time link where they set one (admins).
+    """A person with no password yet, and a one-time link where they set one (the owner).
 
     The link is e-mailed when the person has an address and e-mail works; it is in this
     answer either way, and in no other."""
-    require_role(request, "admin")
+    require_role(request, "owner")
     user, path = people.invite_person(request.user, payload)
     return Status(201, invite_answer(request, user, path))
 
@@ -105,7 +105,7 @@ def get_user(request: HttpRequest, user_id: int) -> dict:
     "/users/{user_id}", auth=user_auth, response={200: PersonOut, **errors(400, 401, 403, 404, 413, 422, 503)}
 )
 def update_user(request: HttpRequest, user_id: int, payload: PersonPatch) -> dict:
-    """Change role, active or e-mail (admins). Deactivating ends the person's sessions and stops
+    """Change role, active or e-mail (the owner). Deactivating ends the person's sessions and stops
     their tokens at once; the last active admin can be neither demoted nor deactivated (422)."""
     user = find_person(request, user_id)
     return people.person_view(people.update_person(request.user, user, payload.model_dump(exclude_unset=True)))
@@ -113,7 +113,7 @@ def update_user(request: HttpRequest, user_id: int, payload: PersonPatch) -> dic
 
 @router.post("/users/{user_id}/invite", auth=user_auth, response={201: InviteOut, **errors(401, 403, 404, 422, 503)})
 def invite_user_again(request: HttpRequest, user_id: int) -> Status:
-    """A new set-password link for a person invited who has not set a password yet (admins)."""
+    """A new set-password link for a person invited who has not set a password yet (the owner)."""
     user = find_person(request, user_id)
     return Status(201, invite_answer(request, user, people.invite_again(request.user, user)))
 
@@ -132,7 +132,7 @@ def list_user_tokens(request: HttpRequest, user_id: int) -> Rows:
     "/users/{user_id}/tokens/{user_token_id}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)}
 )
 def revoke_user_token(request: HttpRequest, user_id: int, user_token_id: int) -> Status:
-    """Revoke one of a person's tokens (admins)."""
+    """Revoke one of a person's tokens (the owner)."""
     user = find_person(request, user_id)
     people.revoke_token(request.user, get_object_or_404(people.live_tokens(user), id=user_token_id))
     return Status(204, None)

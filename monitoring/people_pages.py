@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from . import audit, people
-from .auth import page_for, role_of
+from .auth import page_for
 from .errors import InputError
 from .forms import field_errors, form_values, parse
 from .models import AuditEntry
@@ -72,7 +72,7 @@ def form_page(request: HttpRequest, errors: dict | None, template: str, active: 
 # People (admins)
 
 
-@page_for("admin")
+@page_for("owner")
 def people_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return add_person(request)
@@ -115,7 +115,7 @@ def add_person(request: HttpRequest) -> HttpResponse:
     except InputError as error:
         return people_page(request, values, field_errors(error))
     if not inviting:
-        messages.success(request, f"Added {user.get_username()} ({role_of(user)}); they can log in now.")
+        messages.success(request, f"Added {user.get_username()} ({people.person_role(user)}); they can log in now.")
         return redirect("person", user.pk)
     return invited(request, user, path)
 
@@ -128,7 +128,7 @@ def invited(request: HttpRequest, user: AbstractBaseUser, path: str) -> HttpResp
     return show_once(request, where, link=url, expires=expires, email_error=email_error, email=user.email)
 
 
-@page_for("admin")
+@page_for("owner")
 def person(request: HttpRequest, user_id: int) -> HttpResponse:
     user = get_object_or_404(people.User, pk=user_id)
     return person_page(request, user)
@@ -173,7 +173,7 @@ def worded(value: object) -> str:
 
 
 @require_POST
-@page_for("admin")
+@page_for("owner")
 def person_update(request: HttpRequest, user_id: int) -> HttpResponse:
     """The details form: role and e-mail."""
     user = get_object_or_404(people.User, pk=user_id)
@@ -186,7 +186,7 @@ def person_update(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @require_POST
-@page_for("admin")
+@page_for("owner")
 def person_active(request: HttpRequest, user_id: int) -> HttpResponse:
     user = get_object_or_404(people.User, pk=user_id)
     return changed(request, user, {"active": not user.is_active})
@@ -218,7 +218,7 @@ def change_message(before: dict, after: dict) -> str:
 
 
 @require_POST
-@page_for("admin")
+@page_for("owner")
 def person_invite(request: HttpRequest, user_id: int) -> HttpResponse:
     user = get_object_or_404(people.User, pk=user_id)
     try:
@@ -230,7 +230,7 @@ def person_invite(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @require_POST
-@page_for("admin")
+@page_for("owner")
 def person_token_revoke(request: HttpRequest, user_id: int, token_id: int) -> HttpResponse:
     user = get_object_or_404(people.User, pk=user_id)
     token = get_object_or_404(people.live_tokens(user), id=token_id)

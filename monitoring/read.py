@@ -32,6 +32,7 @@ from .inputs import Text
 from .models import Breaker, BreakerState, CallBucket, Function
 from .outcomes import recent_outcomes
 from .paging import Rows
+from .projects import User, scoped
 from .writers import writer
 
 # Worst first: the order of the "health" sort and of the overview's trouble list.
@@ -184,11 +185,17 @@ def trouble_candidates(minutes: int = WINDOW_MINUTES) -> Q:
     return Q(alerting=True) | Q(id__in=breakers.values("function_id")) | Q(id__in=recent.values("function_id"))
 
 
-def find_functions(filters: FunctionFilters) -> Rows | Judged | list[dict]:
-    """The matching functions' rows, only the page asked for computed in full. Filters and
-    sorts on figures are judged by the database (`Judged`), except a sort by p95 or with a
-    p95 limit set: then every matching function is judged in Python, with its histograms."""
-    functions = Function.objects.select_related("service")
+def visible_functions(user: User | None) -> QuerySet[Function]:
+    """The functions of the projects the person may see (monitoring/projects.py)."""
+    return scoped(Function.objects.select_related("service"), user)
+
+
+def find_functions(filters: FunctionFilters, user: User | None) -> Rows | Judged | list[dict]:
+    """The matching functions' rows (of the person's projects), only the page asked for
+    computed in full. Filters and sorts on figures are judged by the database (`Judged`),
+    except a sort by p95 or with a p95 limit set: then every matching function is judged in
+    Python, with its histograms."""
+    functions = visible_functions(user)
     if filters.service:
         functions = functions.filter(service__name=filters.service)
     if filters.q:
@@ -206,32 +213,35 @@ def find_functions(filters: FunctionFilters) -> Rows | Judged | list[dict]:
     return Judged(functions, filters.sort or "service", health, filters.breaker)
 
 
-def in_trouble(limit: int = 10) -> list[dict]:
+def in_trouble(limit: int = 10, functions: QuerySet[Function] | None = None) -> list[dict]:
     """The functions most in trouble (unhealthy, then degraded; worst breaker, error rate
-    and most calls first), at most limit of them, in full."""
+    and most calls first), at most limit of them, in full; of these functions (default all)."""
     if needs_histograms():
-        candidates = Function.objects.select_related("service").filter(trouble_candidates())
+        candidates = (functions or Function.objects.select_related("service")).filter(trouble_candidates())
         rows = sort_rows(functions_out(list(candidates)), "trouble")
         return [row for row in rows if row["health"] in ("unhealthy", "degraded")][:limit]
     # All of them, not just trouble_candidates(): an OR of subqueries, repeated in each part
     # of the statement, cost more than judging every function (and made PostgreSQL's
     # estimate large enough to JIT-compile the query: 360 ms more at 10,000 functions).
-    return Judged(Function.objects.all(), "trouble", ("unhealthy", "degraded"))[0:limit]
+    return Judged(Function.objects.all() if functions is None else functions, "trouble", ("unhealthy", "degraded"))[
+        0:limit
+    ]
 
 
-def functions_by_id(ids: list[int]) -> list[dict]:
-    """The rows of those of these functions that exist, in id order."""
-    return functions_out(list(Function.objects.select_related("service").filter(id__in=ids).order_by("id")))
+def functions_by_id(ids: list[int], user: User | None) -> list[dict]:
+    """The rows of those of these functions that exist (and the person may see), in id order."""
+    return functions_out(list(visible_functions(user).filter(id__in=ids).order_by("id")))
 
 
-def function_row(function_id: int) -> dict:
-    """One function's row (health, breaker, figures); 404 if unknown."""
-    return functions_out([get_object_or_404(Function.objects.select_related("service"), id=function_id)])[0]
+def function_row(function_id: int, user: User | None) -> dict:
+    """One function's row (health, breaker, figures); 404 if unknown or not the person's to see."""
+    return functions_out([get_object_or_404(visible_functions(user), id=function_id)])[0]
 
 
-def function_detail(function_id: int) -> dict:
-    """One function with its instances' breakers, recent flips and concurrency; 404 if unknown."""
-    function = get_object_or_404(Function.objects.select_related("service"), id=function_id)
+def function_detail(function_id: int, user: User | None) -> dict:
+    """One function with its instances' breakers, recent flips and concurrency; 404 if unknown
+    or of a project the person may not see."""
+    function = get_object_or_404(visible_functions(user), id=function_id)
     out = functions_out([function])[0]
     out["breaker_instances"] = list(
         function.breakers.order_by("instance").values("instance", "state", "since", "updated")
@@ -244,17 +254,21 @@ def function_detail(function_id: int) -> dict:
 # Fleet-wide figures: every function's calls folded together.
 
 
-def calls_over(minutes: int) -> Figures:
-    """All functions' calls in the last minutes, folded (counts only, no histogram)."""
-    totals = CallBucket.objects.filter(minute__gte=window_start(minutes)).aggregate(
+def calls_over(minutes: int, functions: QuerySet[Function] | None = None) -> Figures:
+    """All functions' (or these functions') calls in the last minutes, folded (counts only, no histogram)."""
+    buckets = CallBucket.objects.filter(minute__gte=window_start(minutes))
+    if functions is not None:
+        buckets = buckets.filter(function__in=functions.values("id"))
+    totals = buckets.aggregate(
         success=Sum("success"), failure=Sum("failure"), timeout=Sum("timeout"), rejected=Sum("rejected")
     )
     return Figures(CallBucket(**{name: value or 0 for name, value in totals.items()}))
 
 
-def p95_over(minutes: int) -> float | None:
-    """Every function's calls in the last minutes as one histogram, added up by the database."""
-    merged = writer().histogram_sum(CallBucket._meta.db_table, window_start(minutes))
+def p95_over(minutes: int, functions: QuerySet[Function] | None = None) -> float | None:
+    """Every function's (or these functions') calls in the last minutes as one histogram,
+    added up by the database."""
+    merged = writer().histogram_sum(CallBucket._meta.db_table, window_start(minutes), functions)
     return histogram.percentile(merged, 0.95)
 
 
@@ -262,7 +276,9 @@ def success_rate(figures: Figures) -> float | None:
     return None if figures.error_rate is None else 1.0 - figures.error_rate
 
 
-def open_breakers() -> int:
-    """Functions whose breaker is open on at least one instance still reporting."""
+def open_breakers(functions: QuerySet[Function] | None = None) -> int:
+    """Functions (of these, default all) whose breaker is open on at least one instance still reporting."""
     breakers = Breaker.objects.filter(state=BreakerState.OPEN, updated__gte=stale_before())
+    if functions is not None:
+        breakers = breakers.filter(function__in=functions.values("id"))
     return breakers.values("function_id").distinct().count()

@@ -300,15 +300,15 @@ class Rolled:
     late: tuple[datetime, ...]
 
 
-def rolled(service_id: int | None, now: datetime) -> Rolled | None:
-    """The roll-ups as a trend of one service (or, None, of the fleet) may read them; None when
+def rolled(service_ids: tuple[int, ...] | None, now: datetime) -> Rolled | None:
+    """The roll-ups as a trend of some services (or, None, of the fleet) may read them; None when
     there are none, or when the fold stood still past the minute buckets' retention."""
     mark = RollupMark.objects.filter(pk=1).first()
     if mark is None or mark.through < minute_cutoff(now) or mark.through <= mark.since:
         return None
     late = LateMinute.objects.filter(minute__gte=mark.since, minute__lt=mark.through)
-    if service_id is not None:
-        late = late.filter(service_id=service_id)
+    if service_ids is not None:
+        late = late.filter(service_id__in=service_ids)
     return Rolled(mark.since, mark.through, tuple(sorted(set(late.values_list("minute", flat=True)))))
 
 

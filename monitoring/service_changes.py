@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from . import audit, dependencies
 from .errors import InputError
-from .models import IngestToken, Service, WorkingTokens
+from .models import IngestToken, Project, Service, WorkingTokens
+from .projects import scoped
 
 Actor = AbstractBaseUser | AnonymousUser | None
 
@@ -29,13 +30,16 @@ def unique_name(name: str, service: Service | None = None) -> None:
         raise InputError("name", f"a service named {name!r} exists already")
 
 
-def create_service(actor: Actor, name: str, depends_on: Sequence[int | str] = ()) -> Service:
+def create_service(
+    actor: Actor, name: str, depends_on: Sequence[int | str] = (), project: Project | None = None
+) -> Service:
+    """A new service in project (default: the default project)."""
     unique_name(name)
     try:
         with transaction.atomic():
-            service = Service.objects.create(name=name)
+            service = Service.objects.create(name=name, project=project or Project.objects.default())
             # A new service has no dependents yet: what it depends on cannot make a cycle.
-            service.depends_on.set(services_named(service, depends_on))
+            service.depends_on.set(services_named(service, depends_on, actor))
             after = {**audit.snapshot(service, SERVICE_FIELDS), **depends_on_names(service)}
             audit.record(actor, audit.CREATED, service, after=after)
     except IntegrityError:  # created by someone else since the check
@@ -48,11 +52,13 @@ def depends_on_names(service: Service) -> dict:
     return {"depends_on": sorted(service.depends_on.values_list("name", flat=True))}
 
 
-def services_named(service: Service, refs: Sequence[int | str]) -> list[Service]:
-    """The services given by id or name; an unknown one or the service itself is refused."""
+def services_named(service: Service, refs: Sequence[int | str], actor: Actor) -> list[Service]:
+    """The services given by id or name (of those the actor may see; any for the system); an
+    unknown one or the service itself is refused."""
     ids = [ref for ref in refs if isinstance(ref, int)]
     names = [ref for ref in refs if isinstance(ref, str)]
-    found = list(Service.objects.filter(Q(id__in=ids) | Q(name__in=names)))
+    candidates = Service.objects.all() if actor is None else scoped(Service.objects.all(), actor)
+    found = list(candidates.filter(Q(id__in=ids) | Q(name__in=names)))
     by_id, by_name = {s.id: s for s in found}, {s.name: s for s in found}
     wanted: dict[int, Service] = {}
     for ref in refs:
@@ -72,7 +78,7 @@ def set_dependencies(actor: Actor, service: Service, refs: Sequence[int | str]) 
         # Every service row locked: two changes at once cannot close a cycle between them.
         # (SQLite's write transactions are IMMEDIATE: they take the whole database at once.)
         list(Service.objects.select_for_update().order_by("id").values_list("id", flat=True))
-        wanted = services_named(service, refs)
+        wanted = services_named(service, refs, actor)
         graph = dependencies.edges()
         graph.pop(service.id, None)  # its own are being replaced
         for other in wanted:

@@ -15,16 +15,17 @@ from collections import Counter
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import service_changes as changes
-from .auth import page_for, require_role
+from .auth import acting_on, page_for, require_role
 from .errors import InputError
 from .forms import field_errors, form_values, parse
 from .health import judged_rows
 from .models import Function, IngestToken, Service
 from .paging import MAX_OFFSET, Rows
+from .projects import current_project
 from .read import functions_out, needs_histograms, trouble_candidates
 from .services import (
     RotateIn,
@@ -68,7 +69,7 @@ def in_trouble(service_ids: list[int]) -> dict[str, int]:
 
 def listing(request: HttpRequest, form: dict | None = None, problems: dict | None = None) -> HttpResponse:
     offset = offset_of(request)
-    rows = Rows(all_services(), show_services)
+    rows = Rows(all_services(request.user), show_services)
     items, count = rows[offset : offset + PAGE_SIZE], len(rows)
     trouble = in_trouble([item["id"] for item in items])
     for item in items:
@@ -106,7 +107,7 @@ def services(request: HttpRequest) -> HttpResponse:
     if given is None:
         return listing(request, values, problems)
     try:
-        service = changes.create_service(request.user, given.name)
+        service = changes.create_service(request.user, given.name, project=current_project(request))
     except InputError as error:
         return listing(request, values, field_errors(error))
     messages.success(request, f"Service “{service.name}” created. Now create its first ingest token.")
@@ -122,7 +123,7 @@ def issued_here(request: HttpRequest, service_id: int) -> dict | None:
 def detail(
     request: HttpRequest, service_id: int, form: dict | None = None, problems: dict | None = None
 ) -> HttpResponse:
-    found = service_detail(service_id)
+    found = service_detail(service_id, request.user)
     issued = issued_here(request, service_id)
     response = page(
         request,
@@ -136,15 +137,16 @@ def detail(
         history=history_lines(service_id, found["tokens"], HISTORY_SHOWN),
         form=form or {"name": found["name"]},
         errors=problems or {},
-        dependencies=dependency_choices(found, (form or {}).get("depends_on")),
+        dependencies=dependency_choices(found, request.user, (form or {}).get("depends_on")),
     )
     if problems:
         response.status_code = 422
     return response
 
 
-@page_for("admin")
+@page_for("viewer")
 def settings_page(request: HttpRequest, service_id: int) -> HttpResponse:
+    acting_on(request, Service, "admin", id=service_id)
     return detail(request, service_id)
 
 
@@ -153,9 +155,9 @@ def keep_issued(request: HttpRequest, token: IngestToken, raw: str) -> None:
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def rename(request: HttpRequest, service_id: int) -> HttpResponse:
-    service = get_object_or_404(Service, id=service_id)
+    service = acting_on(request, Service, "admin", id=service_id)
     values = form_values(request.POST)
     given, problems = parse(ServiceIn, values)
     if given is None:
@@ -171,31 +173,33 @@ def rename(request: HttpRequest, service_id: int) -> HttpResponse:
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def delete(request: HttpRequest, service_id: int) -> HttpResponse:
-    service = get_object_or_404(Service, id=service_id)
+    service = acting_on(request, Service, "admin", id=service_id)
     changes.delete_service(request.user, service)
     messages.success(request, f"Service “{service.name}” deleted with all it reported; its tokens no longer work.")
     return redirect("services")
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def create_token(request: HttpRequest, service_id: int) -> HttpResponse:
-    token, raw = changes.create_token(request.user, get_object_or_404(Service, id=service_id))
+    token, raw = changes.create_token(request.user, acting_on(request, Service, "admin", id=service_id))
     keep_issued(request, token, raw)
     messages.success(request, f"Token {token.prefix}… created. Copy it now: it is not shown again.")
     return redirect("service-settings", service_id)
 
 
-def token_of(service_id: int, token_id: int) -> IngestToken:
-    return get_object_or_404(IngestToken.objects.select_related("service"), id=token_id, service_id=service_id)
+def token_of(request: HttpRequest, service_id: int, token_id: int) -> IngestToken:
+    """A token of a service of the person's projects (404 otherwise) where they are admin (403 otherwise)."""
+    tokens = IngestToken.objects.select_related("service")
+    return acting_on(request, tokens, "admin", id=token_id, service_id=service_id)
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def rotate_token(request: HttpRequest, service_id: int, token_id: int) -> HttpResponse:
-    old = token_of(service_id, token_id)
+    old = token_of(request, service_id, token_id)
     values = form_values(request.POST)
     # A form sends text; the API takes only JSON numbers for minutes.
     grace = str(values.get("grace_minutes", ""))
@@ -216,17 +220,17 @@ def rotate_token(request: HttpRequest, service_id: int, token_id: int) -> HttpRe
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def revoke_token(request: HttpRequest, service_id: int, token_id: int) -> HttpResponse:
-    token = changes.revoke_token(request.user, token_of(service_id, token_id))
+    token = changes.revoke_token(request.user, token_of(request, service_id, token_id))
     messages.success(request, f"Token {token.prefix}… revoked: it no longer works.")
     return redirect("service-settings", service_id)
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def dependencies(request: HttpRequest, service_id: int) -> HttpResponse:
-    service = get_object_or_404(Service, id=service_id)
+    service = acting_on(request, Service, "admin", id=service_id)
     # Checkboxes named depends_on, valued by service name (a name is never read as an id).
     values = form_values(request.POST, lists=("depends_on",))
     form = {"name": service.name, "depends_on": values["depends_on"]}

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, Field
 from . import dependencies
 from .inputs import Body, Id, Name, Whole, example, unchanged
 from .models import AuditEntry, Function, IngestToken, Refusal, RefusalReason, Service
+from .projects import User, scoped
 
 NAME_MAX = 100
 # Rotation keeps the old token working for at most this long.
@@ -173,16 +174,20 @@ def show_services(services: list[Service]) -> list[dict]:
     return [service_out(service, refused[service.id]) for service in services]
 
 
-def all_services() -> QuerySet[Service]:
-    return with_figures(Service.objects.order_by("name").prefetch_related("depends_on"))
+def all_services(user: User | None) -> QuerySet[Service]:
+    """The services of the projects the person may see."""
+    return with_figures(scoped(Service.objects.order_by("name").prefetch_related("depends_on"), user))
 
 
-def service_rows() -> list[dict]:
-    return show_services(list(all_services()))
+def service_rows(user: User | None) -> list[dict]:
+    return show_services(list(all_services(user)))
 
 
-def service_detail(service_id: int) -> dict:
-    service = get_object_or_404(with_figures(Service.objects.prefetch_related("depends_on")), id=service_id)
+def service_detail(service_id: int, user: User | None) -> dict:
+    """A service with its tokens; 404 when unknown or of a project the person may not see."""
+    service = get_object_or_404(
+        with_figures(scoped(Service.objects.prefetch_related("depends_on"), user)), id=service_id
+    )
     [out] = show_services([service])
     return {**out, "tokens": [token_out(token) for token in service.tokens.all()]}
 
@@ -243,10 +248,11 @@ def refused_words(refused: dict[str, int]) -> str:
     return ", ".join(f"{refused[reason]} {reason.label}" for reason in RefusalReason if refused.get(reason))
 
 
-def refused_today() -> list[dict]:
-    """The services that had batches refused today, with how many and why, for a page's header."""
+def refused_today(user: User | None) -> list[dict]:
+    """The services (of the person's projects) that had batches refused today, with how many
+    and why, for a page's header."""
     found: dict[str, dict[str, int]] = {}
-    rows = Refusal.objects.filter(day=timezone.now().date()).order_by("service__name")
+    rows = scoped(Refusal.objects.filter(day=timezone.now().date()), user).order_by("service__name")
     for name, reason, count in rows.values_list("service__name", "reason", "count"):
         found.setdefault(name, {})[reason] = count
     return [
@@ -255,11 +261,11 @@ def refused_today() -> list[dict]:
     ]
 
 
-def dependency_choices(service: dict, chosen: list[str] | None = None) -> list[dict]:
-    """Every other service as the settings form offers it: chosen or not, and `blocked` when it
-    depends on this one already (choosing it would make a cycle)."""
+def dependency_choices(service: dict, user: User | None, chosen: list[str] | None = None) -> list[dict]:
+    """Every other service the person may see, as the settings form offers it: chosen or not,
+    and `blocked` when it depends on this one already (choosing it would make a cycle)."""
     if chosen is None:
         chosen = [other["name"] for other in service["depends_on"]]
     blocked = dependencies.depending_on(service["id"])
-    others = Service.objects.exclude(id=service["id"]).order_by("name").values_list("id", "name")
+    others = scoped(Service.objects.exclude(id=service["id"]), user).order_by("name").values_list("id", "name")
     return [{"id": i, "name": name, "chosen": name in chosen, "blocked": i in blocked} for i, name in others]

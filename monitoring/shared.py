@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.template.loader import render_to_string
 from ninja import Field, Schema
 
-from . import outages
+from . import outages, projects
 from .outages import CACHE_ERRORS
 from .paging import Pagination
 
@@ -138,9 +138,11 @@ def shared_value(key: str, max_age: int, newer_than: float | None, compute: Call
 
 
 def query_key(request: HttpRequest) -> str:
-    """One key per path and query, whatever newer_than the caller passed."""
+    """One key per path, query and set of projects seen, whatever newer_than the caller passed:
+    only callers who see the same projects share an answer."""
     query = sorted((name, value) for name, value in request.GET.items() if name != "newer_than")
-    return "shared-answer:" + hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
+    seen = projects.scope_key(getattr(request, "user", None))
+    return "shared-answer:" + hashlib.sha256(f"{request.path}?{query}#{seen}".encode()).hexdigest()
 
 
 def freshness(query: QueryDict) -> tuple[int, float | None]:

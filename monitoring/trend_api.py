@@ -6,7 +6,6 @@ with the same range a week earlier, and a service's series summed over its funct
 from datetime import datetime
 
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -14,6 +13,7 @@ from . import trends
 from .api import FROM_HELP, RANGE_HELP, requested_window, series_answer
 from .auth import user_auth
 from .models import Function, Service
+from .projects import get_visible_or_404
 from .ranges import RANGE_PATTERN, Window
 from .schemas import Series, errors
 
@@ -63,8 +63,9 @@ def fleet_trend(
     start: datetime | None = Query(None, alias="from", description=FROM_HELP),
     end: datetime | None = Query(None, alias="to", description="ISO 8601 with an offset"),
 ) -> dict:
-    """Every function's calls added up: the fleet over the range, and a week earlier."""
-    return trends.trend(trends.Scope(), trend_window(range_, start, end))
+    """Every function's calls added up (of the projects the caller may see): the fleet over the
+    range, and a week earlier."""
+    return trends.trend(trends.fleet_of(request.user), trend_window(range_, start, end))
 
 
 @router.get("/functions/{function_id}/trend", **TREND)
@@ -76,7 +77,7 @@ def function_trend(
     end: datetime | None = Query(None, alias="to", description="ISO 8601 with an offset"),
 ) -> dict:
     """The function over the range, and a week earlier."""
-    function = get_object_or_404(Function, id=function_id)
+    function = get_visible_or_404(Function, request.user, id=function_id)
     return trends.trend(trends.Scope(function_id=function.id), trend_window(range_, start, end))
 
 
@@ -89,7 +90,7 @@ def service_trend(
     end: datetime | None = Query(None, alias="to", description="ISO 8601 with an offset"),
 ) -> dict:
     """The service's functions added up over the range, and a week earlier."""
-    service = get_object_or_404(Service, id=service_id)
+    service = get_visible_or_404(Service, request.user, id=service_id)
     return trends.trend(trends.Scope(service_id=service.id), trend_window(range_, start, end))
 
 
@@ -107,6 +108,6 @@ def service_series(
     end: datetime | None = Query(None, alias="to", description="ISO 8601 with an offset"),
 ) -> dict:
     """The service's calls by outcome, error rate and percentiles per step, summed over its functions."""
-    service = get_object_or_404(Service, id=service_id)
+    service = get_visible_or_404(Service, request.user, id=service_id)
     window = requested_window(range_ or ("1h" if start is None and end is None else None), start, end, 60)
     return series_answer(window, *trends.series(trends.Scope(service_id=service.id), window))

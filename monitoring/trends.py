@@ -26,7 +26,8 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from . import histogram, rollups
-from .models import CallBucket, CallHour, FleetHour, FleetMinute, Function, ServiceHour, ServiceMinute
+from .models import CallBucket, CallHour, FleetHour, FleetMinute, Function, Service, ServiceHour, ServiceMinute
+from .projects import User, is_owner, scoped
 from .ranges import EPOCH, HOUR, Window, floor, minute_cutoff
 from .series import point
 from .writers import SUMMED, writer
@@ -36,32 +37,51 @@ WEEK = timedelta(days=7)
 
 @dataclass(frozen=True)
 class Scope:
-    """Which functions a trend adds up: one, a service's, or (neither given) the fleet."""
+    """Which functions a trend adds up: one, a service's, some services' (the fleet a person
+    sees: their projects'), or (none given) the whole fleet."""
 
     function_id: int | None = None
     service_id: int | None = None
+    service_ids: tuple[int, ...] | None = None
+
+    def services(self) -> tuple[int, ...] | None:
+        return (self.service_id,) if self.service_id is not None else self.service_ids
 
     def where(self) -> tuple[str, list]:
         if self.function_id is not None:
             return " AND function_id = %s", [self.function_id]
-        if self.service_id is not None:
+        ids = self.services()
+        if ids is not None:
             functions = Function._meta.db_table
-            return f" AND function_id IN (SELECT id FROM {functions} WHERE service_id = %s)", [self.service_id]
+            return f" AND function_id IN (SELECT id FROM {functions} WHERE service_id IN ({marks(ids)}))", list(ids)
         return "", []
 
     def rolled_where(self) -> tuple[str, list]:
         """The same scope in the roll-ups (the fleet's have nothing to pick)."""
-        return (" AND service_id = %s", [self.service_id]) if self.service_id is not None else ("", [])
+        ids = self.services()
+        return (f" AND service_id IN ({marks(ids)})", list(ids)) if ids is not None else ("", [])
 
     def rolled_tables(self) -> tuple[str, str]:
-        """(by the minute, by the hour): a service's roll-ups, or the fleet's."""
-        if self.service_id is not None:
+        """(by the minute, by the hour): the services' roll-ups, or the fleet's."""
+        if self.services() is not None:
             return ServiceMinute._meta.db_table, ServiceHour._meta.db_table
         return FleetMinute._meta.db_table, FleetHour._meta.db_table
 
     def rolled(self, now: datetime) -> rollups.Rolled | None:
         """What the roll-ups hold for this scope; a single function reads its own rows."""
-        return None if self.function_id is not None else rollups.rolled(self.service_id, now)
+        return None if self.function_id is not None else rollups.rolled(self.services(), now)
+
+
+def fleet_of(user: User | None) -> Scope:
+    """The fleet a person sees: the whole fleet for the owner, else their projects' services."""
+    if is_owner(user):
+        return Scope()
+    return Scope(service_ids=tuple(scoped(Service.objects.order_by("id"), user).values_list("id", flat=True)))
+
+
+def marks(ids: tuple[int, ...]) -> str:
+    """Placeholders for ids in SQL's IN (...); none match nothing."""
+    return ", ".join(["%s"] * len(ids)) or "NULL"
 
 
 @dataclass(frozen=True)

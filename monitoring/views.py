@@ -11,9 +11,10 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from pydantic import Field, ValidationError
 
-from .auth import role_of
+from .auth import request_role
 from .models import Service
 from .paging import MAX_OFFSET
+from .projects import User, scoped
 from .read import FunctionFilters, find_functions
 from .services import refused_today
 
@@ -33,13 +34,14 @@ FILTER_FIELDS = ("service", "q", "health", "breaker", "sort", "offset")
 
 def page(request: HttpRequest, template: str, active: str, **context: object) -> HttpResponse:
     """Render a dashboard page with what every page needs: the nav and the viewer's role."""
-    role = role_of(request.user)
-    return render(request, template, {"active": active, "role": role, "can_act": role != "viewer", **context})
+    role = request_role(request)
+    can_act = role in ("responder", "admin")
+    return render(request, template, {"active": active, "role": role, "can_act": can_act, **context})
 
 
-def first_steps() -> dict:
-    """What an empty dashboard tells a new user to do next."""
-    return {"site_url": settings.SITE_URL, "has_service": Service.objects.exists()}
+def first_steps(user: User | None) -> dict:
+    """What an empty dashboard tells a new user to do next (no service in their projects yet)."""
+    return {"site_url": settings.SITE_URL, "has_service": scoped(Service.objects.all(), user).exists()}
 
 
 class TableQuery(FunctionFilters):
@@ -76,10 +78,10 @@ def columns(filters: TableQuery) -> list[dict]:
     return out
 
 
-def function_listing(query: QueryDict) -> dict:
+def function_listing(query: QueryDict, user: User | None) -> dict:
     """The functions table for a query string: its rows, filters and pager (page and fragment)."""
     filters, valid = function_filters(query)
-    found = find_functions(filters)
+    found = find_functions(filters, user)
     rows = found[filters.offset : filters.offset + PAGE_SIZE]
     count = len(found)
     end = filters.offset + len(rows)
@@ -96,6 +98,6 @@ def function_listing(query: QueryDict) -> dict:
 
 @login_required
 def functions(request: HttpRequest) -> HttpResponse:
-    listing = function_listing(request.GET)
-    context = {**listing, "columns": columns(listing["filters"]), "refused": refused_today()}
-    return page(request, "monitoring/functions.html", "functions", **context, **first_steps())
+    listing = function_listing(request.GET, request.user)
+    context = {**listing, "columns": columns(listing["filters"]), "refused": refused_today(request.user)}
+    return page(request, "monitoring/functions.html", "functions", **context, **first_steps(request.user))

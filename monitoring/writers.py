@@ -24,6 +24,7 @@ import orjson
 import psycopg
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .error_types import TypedErrors
@@ -82,10 +83,10 @@ def slotted_series(engine: Reads, source: SeriesSource) -> dict[int, CallBucket]
     return slots
 
 
-def sum_rows(sql: str, since: datetime) -> dict[str, int]:
+def sum_rows(sql: str, params: list) -> dict[str, int]:
     """{histogram bucket: count} from the rows a histogram_sum query answers."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [since])
+        cursor.execute(sql, params)
         return {key: int(count) for key, count in cursor.fetchall()}
 
 
@@ -110,12 +111,17 @@ class Reads:
     def series(self, source: SeriesSource) -> dict[int, CallBucket]:
         return slotted_series(self, source)
 
-    def histogram_sum(self, table: str, since: datetime) -> dict[str, int]:
+    def histogram_sum(self, table: str, since: datetime, functions: QuerySet | None = None) -> dict[str, int]:
+        """Every row's (or these functions' rows') histograms since then, added up."""
+        only, params = "", [since]
+        if functions is not None:
+            subquery, subparams = functions.order_by().values("id").query.sql_with_params()
+            only, params = f" AND function_id IN ({subquery})", [since, *subparams]
         sql = (
             f"SELECT h.key, SUM({self.histogram_value}) FROM {table}, {self.each(table)} AS h"
-            " WHERE minute >= %s GROUP BY h.key"
+            f" WHERE minute >= %s{only} GROUP BY h.key"
         )
-        return sum_rows(sql, since)
+        return sum_rows(sql, params)
 
 
 class PostgresWriter(Reads):

@@ -21,8 +21,7 @@ from monitoring.ranges import RANGE_PATTERN
 from monitoring.schemas import errors
 
 from . import series
-from .models import Queue
-from .read import find_queues
+from .read import find_queues, visible_queues
 
 router = Router(tags=["queues"])
 
@@ -68,7 +67,7 @@ class QueueFilters(Schema):
 @router.get("/queues", auth=user_auth, response={200: list[QueueOut], **errors(401, 422, 503)})
 @paginate(Pagination)
 def list_queues(request: HttpRequest, filters: Query[QueueFilters]) -> Rows:
-    return find_queues(filters.service)
+    return find_queues(request.user, filters.service)
 
 
 @router.get(
@@ -88,7 +87,7 @@ def queue_series(
     end: datetime | None = Query(None, alias="to", description="ISO 8601 with an offset"),
 ) -> dict:
     """The queue over a range, a point per step holding the most it showed (see docs/api.md)."""
-    queue = get_object_or_404(Queue, id=queue_id)
+    queue = get_object_or_404(visible_queues(request.user), id=queue_id)
     if range_ is None and start is None and end is None:
         since = window_start(minutes)
         points = series.snapshots(queue, since)

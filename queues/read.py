@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from monitoring.health import window_start
 from monitoring.paging import Rows
+from monitoring.projects import User, scoped
 
 from .models import Queue, Snapshot
 
 
-def find_queues(service: str | None = None) -> Rows:
-    """Queues (of a service) with their latest snapshot and their growth over 5 minutes."""
+def visible_queues(user: User | None) -> QuerySet[Queue]:
+    """The queues of the projects the person may see (monitoring/projects.py)."""
+    return scoped(Queue.objects.select_related("service"), user)
+
+
+def find_queues(user: User | None, service: str | None = None) -> Rows:
+    """Queues (of the person's projects; of a service) with their latest snapshot and their
+    growth over 5 minutes."""
     newest = Snapshot.objects.filter(queue=OuterRef("pk")).order_by("-at").values("id")[:1]
-    queues = Queue.objects.select_related("service").annotate(latest_id=Subquery(newest))
+    queues = visible_queues(user).annotate(latest_id=Subquery(newest))
     if service:
         queues = queues.filter(service__name=service)
     return Rows(queues, with_latest)
@@ -47,10 +54,12 @@ def queue_growth(queue_ids: list[int], minutes: int = 5) -> dict[int, int]:
     return {queue_id: last[queue_id] - first[queue_id] for queue_id in last}
 
 
-def queues_backing_up(minutes: int = 5) -> list[dict]:
-    """Queues whose depth grew over the window and is not empty now, fastest growth first."""
-    growth = queue_growth(list(Queue.objects.values_list("id", flat=True)), minutes)
+def queues_backing_up(queues: QuerySet[Queue] | None = None, minutes: int = 5) -> list[dict]:
+    """Queues (of these, default all) whose depth grew over the window and is not empty now,
+    fastest growth first."""
+    queues = Queue.objects.select_related("service") if queues is None else queues
+    growth = queue_growth(list(queues.values_list("id", flat=True)), minutes)
     growing = [queue_id for queue_id, grown in growth.items() if grown > 0]
-    queues = Queue.objects.select_related("service").filter(id__in=growing)
+    queues = queues.filter(id__in=growing)
     rows = [{"id": q.id, "service": q.service.name, "name": q.name, "growth": growth[q.id]} for q in queues]
     return sorted(rows, key=lambda row: -row["growth"])

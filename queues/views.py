@@ -10,19 +10,19 @@ from monitoring.page_ranges import CHART_RANGES, page_range
 from monitoring.paging import MAX_LIMIT
 from monitoring.views import first_steps, page
 
-from .models import Queue
-from .read import find_queues, queue_growth
+from .read import find_queues, queue_growth, visible_queues
 
 
 @login_required
 def queues(request: HttpRequest) -> HttpResponse:
-    found = find_queues()
-    return page(request, "queues/queues.html", "queues", queues=found[:MAX_LIMIT], count=len(found), **first_steps())
+    found = find_queues(request.user)
+    context = {"queues": found[:MAX_LIMIT], "count": len(found), **first_steps(request.user)}
+    return page(request, "queues/queues.html", "queues", **context)
 
 
 @login_required
 def queue(request: HttpRequest, queue_id: int) -> HttpResponse:
-    queue = get_object_or_404(Queue.objects.select_related("service"), id=queue_id)
+    queue = get_object_or_404(visible_queues(request.user), id=queue_id)
     growth = queue_growth([queue.id]).get(queue.id)
     shown = page_range(request.GET)
     context = {"queue": queue, "latest": queue.latest(), "growth": growth, "range": shown, "ranges": CHART_RANGES}

@@ -10,6 +10,7 @@ from monitoring.api import router as monitoring_router
 from monitoring.audit_api import router as audit_router
 from monitoring.batch import Batch
 from monitoring.people_api import router as people_router
+from monitoring.project_api import router as project_router
 from monitoring.trend_api import router as trend_router
 from queues.api import router as queues_router
 
@@ -41,4 +42,5 @@ api.add_router("/v1/", alerts_router)
 api.add_router("/v1/", audit_router)
 api.add_router("/v1/", people_router)
 api.add_router("/v1/", trend_router)
+api.add_router("/v1/", project_router)
 errors.install(api)

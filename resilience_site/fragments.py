@@ -14,19 +14,22 @@ from django.template.loader import render_to_string
 from django.urls import path
 
 from monitoring.auth import fragment_view
+from monitoring.projects import scope_key
 from monitoring.shared import fragment_response, freshness, shared_value
 
 from .overview import overview_figures
 
-SHARED_KEY = "shared-answer:overview-figures"
+SHARED_KEY = "shared-answer:overview-figures:{}"
 
 
 def figures_for(request: HttpRequest) -> tuple[float, dict]:
     """(computed_at, figures): fresh, or shared when the page asks with max_age."""
     max_age, newer_than = freshness(request.GET)
     if not max_age:
-        return time.time(), overview_figures()
-    return shared_value(SHARED_KEY, max_age, newer_than, lambda now: overview_figures())
+        return time.time(), overview_figures(request.user)
+    # Shared only by people who see the same projects.
+    key = SHARED_KEY.format(scope_key(request.user))
+    return shared_value(key, max_age, newer_than, lambda now: overview_figures(request.user))
 
 
 def overview_fragment(request: HttpRequest, template_name: str) -> HttpResponse:

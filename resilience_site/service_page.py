@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 
 from alerts import inhibition
 from alerts.models import OPEN_STATES, Alert, AlertState, Severity
@@ -14,6 +14,7 @@ from monitoring import trends
 from monitoring.health import stale_before
 from monitoring.models import Breaker, BreakerState, Service
 from monitoring.page_ranges import CHART_RANGES, PageRange, page_range
+from monitoring.projects import User, get_visible_or_404, scoped
 from monitoring.views import function_listing, page
 from queues.read import find_queues
 
@@ -22,13 +23,13 @@ SHOWN = 50  # breakers, queues and open alerts listed before "and N more"
 RESOLVED_SHOWN = 10
 
 
-def functions_of(service: Service, query: QueryDict, shown: PageRange) -> dict:
+def functions_of(service: Service, query: QueryDict, shown: PageRange, user: User | None) -> dict:
     """The functions table filtered to the service, paged as on the functions page (the range kept)."""
     asked = QueryDict(mutable=True)
     asked["service"] = service.name
     if query.get("offset"):
         asked["offset"] = query["offset"]
-    listing = function_listing(asked)
+    listing = function_listing(asked, user)
     pager = listing["pager"]
     for link in ("previous", "next"):
         if pager[link]:
@@ -51,10 +52,10 @@ def alerts_of(service: Service) -> dict:
     return {"open_alerts": open_, "resolved_alerts": list(resolved)}
 
 
-def dependencies_of(service: Service) -> dict:
+def dependencies_of(service: Service, user: User | None) -> dict:
     """The services it depends on, each with its oldest open critical alert (which inhibits
-    this service's alerts), and the services that depend on it."""
-    needs = list(service.depends_on.order_by("name"))
+    this service's alerts), and the services that depend on it: those the person may see."""
+    needs = list(scoped(service.depends_on.order_by("name"), user))
     critical = Alert.objects.select_related("rule").filter(
         state__in=OPEN_STATES, severity=Severity.CRITICAL, service__in=[other.name for other in needs]
     )
@@ -63,27 +64,27 @@ def dependencies_of(service: Service) -> dict:
         first.setdefault(alert.service, alert)
     return {
         "depends_on": [{"service": other, "critical": first.get(other.name)} for other in needs],
-        "dependents": list(service.dependents.order_by("name")),
+        "dependents": list(scoped(service.dependents.order_by("name"), user)),
     }
 
 
 @login_required
 def service(request: HttpRequest, service_id: int) -> HttpResponse:
-    found = get_object_or_404(Service, id=service_id)
+    found = get_visible_or_404(Service, request.user, id=service_id)
     shown = page_range(request.GET, default=DEFAULT_RANGE)
     trend = trends.trend(trends.Scope(service_id=found.id), shown.window())
-    queues = find_queues(found.name)
+    queues = find_queues(request.user, found.name)
     context = {
         "service": found,
         "ranges": CHART_RANGES,
         "range": shown,
         **trends.cards(trend, shown.label.lower()),
-        **functions_of(found, request.GET, shown),
+        **functions_of(found, request.GET, shown, request.user),
         "breakers": breakers_not_closed(found),
         "queues": queues[:SHOWN],
         "queue_count": len(queues),
         **alerts_of(found),
-        **dependencies_of(found),
+        **dependencies_of(found, request.user),
         "shown": SHOWN,
     }
     response = page(request, "monitoring/service.html", "services", **context)
@@ -95,4 +96,4 @@ def service(request: HttpRequest, service_id: int) -> HttpResponse:
 @login_required
 def service_named(request: HttpRequest, name: str) -> HttpResponse:
     """/services/named/<name>/: where tables that know a service by name link to."""
-    return redirect("service", get_object_or_404(Service, name=name).id)
+    return redirect("service", get_visible_or_404(Service, request.user, name=name).id)

@@ -43,7 +43,8 @@ class Overview(Schema):
 @router.get("/overview", auth=user_auth, response={200: Overview, **errors(401, 422, 503)})
 @shared(Overview)
 def get_overview(request: HttpRequest, sharing: Query[Sharing]) -> dict:
-    return overview_figures()
+    """The overview's figures, of the projects the caller may see."""
+    return overview_figures(request.user)
 
 
 @router.get("/status", auth=None, response={200: StatusOut, 503: StatusOut})

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("", include("monitoring.audit_pages")),
     path("", include("monitoring.people_urls")),
+    path("", include("monitoring.project_urls")),
     # What live pages ask for when the websocket says something changed: one template each.
     path("fragments/", include("resilience_site.fragments")),
     path("fragments/", include("resilience_site.trend_fragments")),

@@ -18,8 +18,8 @@ from .overview import overview_figures
 
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    figures = overview_figures()
-    return page(request, "monitoring/overview.html", "overview", figures=figures, **first_steps())
+    figures = overview_figures(request.user)
+    return page(request, "monitoring/overview.html", "overview", figures=figures, **first_steps(request.user))
 
 
 def chart_range(query: QueryDict, default: str = "1h") -> tuple[str, str, int]:
@@ -31,7 +31,7 @@ def chart_range(query: QueryDict, default: str = "1h") -> tuple[str, str, int]:
 
 @login_required
 def function(request: HttpRequest, function_id: int) -> HttpResponse:
-    detail = function_detail(function_id)
+    detail = function_detail(function_id, request.user)
     service_id = Function.objects.filter(id=function_id).values_list("service_id", flat=True).get()
     shown = page_range(request.GET)
     context = {

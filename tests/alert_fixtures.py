@@ -22,6 +22,7 @@ from pytest_django import Settings
 
 from alerts.models import Alert, Channel, Incident, Rule
 from monitoring.models import UserToken
+from tests.browser import join
 
 T = TypeVar("T")
 
@@ -50,8 +51,8 @@ class Person:
 class People:
     def __init__(self) -> None:
         self.admin = Person(User.objects.create_superuser("alice", "alice@example.org", "pw-alice-123"))
-        self.responder = Person(User.objects.create_user("bob", is_staff=True))
-        self.viewer = Person(User.objects.create_user("carol"))
+        self.responder = Person(join(User.objects.create_user("bob", is_staff=True), "responder").user)
+        self.viewer = Person(join(User.objects.create_user("carol"), "viewer").user)
 
     def token_for(self, person: Person) -> str:
         return UserToken.issue(user=person.user)[1]

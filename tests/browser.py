@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 from django.contrib.auth.models import User
 
+from monitoring.models import Membership, Project
 from tests.servers import missing
 
 if TYPE_CHECKING:  # only the browser tests load Playwright
@@ -33,11 +34,21 @@ CHROMIUM_ARGS = [
 ]
 
 
-def make_user(role: str) -> User:
-    """admin = superuser, responder = staff, viewer = neither (see monitoring.auth.role_of)."""
-    return User.objects.create_user(
-        role, password=PASSWORD, is_staff=role in ("admin", "responder"), is_superuser=role == "admin"
+def make_user(role: str, username: str | None = None) -> User:
+    """admin = the owner (a superuser, admin in every project); responder and viewer = that
+    role in the default project (see monitoring/projects.py)."""
+    user = User.objects.create_user(
+        username or role, password=PASSWORD, is_staff=role in ("admin", "responder"), is_superuser=role == "admin"
     )
+    if role != "admin":
+        join(user, role)
+    return user
+
+
+def join(user: User, role: str, project: Project | None = None) -> Membership:
+    """Give the person a role in a project (default: the default project)."""
+    project = project or Project.objects.default()
+    return Membership.objects.update_or_create(user=user, project=project, defaults={"role": role})[0]
 
 
 def screenshot(page: Page, name: str) -> Path:
@@ -86,3 +97,8 @@ def log_in(browser: Browser, base_url: str, username: str, **context_options: ob
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/")
     return page
+
+
+# The installation's owner as the read layer sees them (admin everywhere), for tests that call
+# it directly: never saved.
+OWNER = User(username="owner", is_superuser=True, is_active=True)

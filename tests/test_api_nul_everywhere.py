@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from alerts.models import Delivery, EscalationPolicy, Silence
-from monitoring.models import Function, IngestToken, Service, UserToken
+from monitoring.models import Function, IngestToken, Project, Service, Team, UserToken
 from queues.models import Queue
 from tests.alert_fixtures import make_alert, make_rule
 from tests.conftest import Reporter, call, now_iso
@@ -46,6 +46,9 @@ def ids(reporter: Reporter, admin_user: User) -> dict[str, int]:
         "user_token_id": spare_token.id,
         **status_page_rows(),
         "slo_id": make_slo(Function.objects.get()).id,
+        "slug": Project.objects.default().slug,
+        "username": admin_user.username,
+        "team_id": Team.objects.create(name="on-call").id,
         "policy_id": EscalationPolicy.objects.create(name="on-call").id,
     }
 
@@ -136,5 +139,7 @@ def test_no_operation_fails_on_a_nul_in_any_string(client: Client, token: str, i
         ("get", "/api/v1/status"),
         ("get", "/api/v1/services"),
         ("get", "/api/v1/rules/templates"),
+        ("get", "/api/v1/projects"),
+        ("get", "/api/v1/teams"),
     }
     assert len(tried) >= 100  # some 40 operations, most with several strings

@@ -16,6 +16,7 @@ from alerts.models import Rule
 from monitoring.models import Service
 from resilience_site import live
 from resilience_site.asgi import application
+from tests.browser import join
 from tests.conftest import Reporter, call
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,7 +26,7 @@ HOST = (b"host", b"127.0.0.1:8000")
 
 
 def session_cookie(client: Client) -> tuple[bytes, bytes]:
-    user = User.objects.create_user("viewer", password="a long enough password")
+    user = join(User.objects.create_user("viewer", password="a long enough password"), "viewer").user
     client.force_login(user)
     return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 

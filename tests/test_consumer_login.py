@@ -10,6 +10,7 @@ from django.test import Client
 
 from resilience_site.asgi import application
 from resilience_site.consumers import LOGGED_OUT, DashboardConsumer
+from tests.browser import join
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +25,7 @@ def fast_recheck(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def logged_in(client: Client) -> tuple[User, tuple[bytes, bytes]]:
-    user = User.objects.create_user("viewer", password="a long enough password")
+    user = join(User.objects.create_user("viewer", password="a long enough password"), "viewer").user
     client.force_login(user)
     return user, (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 

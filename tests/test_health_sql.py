@@ -14,6 +14,7 @@ from pytest_django import Settings
 from monitoring.health import judged_rows
 from monitoring.models import Breaker, CallBucket, Function, Service
 from monitoring.read import ORDER_BY, FunctionFilters, find_functions, functions_out, in_trouble, sort_rows
+from tests.browser import OWNER
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +112,7 @@ def ids(rows: list[dict]) -> list[int]:
 
 
 def everything(filters: FunctionFilters) -> list[dict]:
-    return find_functions(filters)[0:10_000]
+    return find_functions(filters, OWNER)[0:10_000]
 
 
 @pytest.mark.parametrize(("degraded", "unhealthy"), THRESHOLDS)
@@ -126,7 +127,7 @@ def test_the_database_and_python_judge_alike(
         by_name = {name: (python[fid], sql[fid]) for name, fid in fleet.items()}
         assert {name: s for name, (_, s) in by_name.items()} == {name: p for name, (p, _) in by_name.items()}
         for health in ("healthy", "degraded", "unhealthy", "unknown", "stale"):
-            listed = find_functions(FunctionFilters(health=health))
+            listed = find_functions(FunctionFilters(health=health), OWNER)
             assert sorted(ids(listed[0:1000])) == sorted(fid for fid, h in python.items() if h == health)
             assert len(listed) == sum(h == health for h in python.values())
 

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from monitoring.models import UserToken
+from tests.browser import join
 from tests.conftest import Reporter, call, now_iso
 
 
@@ -30,7 +31,7 @@ def test_an_ingest_token_cannot_read(client: Client, token: str) -> None:
 
 def test_a_session_login_reads(client: Client, reporter: Reporter, django_user_model: type[User]) -> None:
     reporter.post({"calls": [call()]})
-    viewer = django_user_model.objects.create_user("viewer", password="pw-for-tests-1")
+    viewer = join(django_user_model.objects.create_user("viewer", password="pw-for-tests-1"), "viewer").user
     client.force_login(viewer)
     r = client.get("/api/v1/functions")
     assert r.status_code == 200

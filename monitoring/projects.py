@@ -1,0 +1,160 @@
+"""Who may see what: projects, the role a person has in each, and the one scope check every
+read and write uses.
+
+A project owns services, and through them functions and queues. A person sees a project's
+objects through a membership (a role in it), or through a team granted a role on it; the
+highest of these counts. The installation's owner (a superuser) is admin in every project.
+Another project's object is not found (404), never forbidden: its name does not leak.
+
+- `role_in(user, project)`: "viewer", "responder", "admin" or None (no access).
+- `scoped(queryset, user)`: only the rows of the projects the person may see.
+- `get_visible_or_404(queryset, user, **lookup)`: one of them, or 404.
+- `current_project(request)`: the project the person acts in (the switcher's choice).
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+
+from .models import Membership, Project, Service, TeamGrant
+
+ROLES = ("viewer", "responder", "admin")
+SESSION_KEY = "project"
+User = AbstractBaseUser | AnonymousUser
+
+
+def is_owner(user: User | None) -> bool:
+    """The installation's owner: manages projects and people, admin in every project."""
+    return bool(user is not None and user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def highest(*roles: str | None) -> str | None:
+    given = [role for role in roles if role]
+    return max(given, key=ROLES.index) if given else None
+
+
+def project_roles(user: User | None) -> dict[int, str]:
+    """{project id: role} for every project the person may see (an owner: all of them).
+
+    Read once a request: kept on the user object, which Django makes anew for each request;
+    a change of membership calls forget_roles for the user it changes.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return {}
+    cached = getattr(user, "_project_roles", None)
+    if cached is not None:
+        return cached
+    if is_owner(user):
+        roles = dict.fromkeys(Project.objects.values_list("id", flat=True), "admin")
+    else:
+        roles: dict[int, str] = {}
+        direct = Membership.objects.filter(user=user).values_list("project_id", "role")
+        granted = TeamGrant.objects.filter(team__members=user).values_list("project_id", "role")
+        for project_id, role in chain(direct, granted):
+            roles[project_id] = highest(roles.get(project_id), role)
+    user._project_roles = roles
+    return roles
+
+
+def forget_roles(user: User | None) -> None:
+    if user is not None:
+        user.__dict__.pop("_project_roles", None)
+
+
+def project_id_of(project: Project | int | None) -> int | None:
+    return project.id if isinstance(project, Project) else project
+
+
+def role_in(user: User | None, project: Project | int | None) -> str | None:
+    """The person's role in the project: owner -> admin; else the highest of the membership and
+    the team grants; None: no access."""
+    if is_owner(user):
+        return "admin"
+    if project is None:
+        return None
+    return project_roles(user).get(project_id_of(project))
+
+
+def may(user: User | None, role: str, project: Project | int | None) -> bool:
+    """True when the person has at least role in the project."""
+    found = role_in(user, project)
+    return found is not None and ROLES.index(found) >= ROLES.index(role)
+
+
+def visible_projects(user: User | None) -> QuerySet[Project]:
+    if is_owner(user):
+        return Project.objects.all()
+    return Project.objects.filter(id__in=list(project_roles(user)))
+
+
+# From a model to its project, for the models scoped here; any other model with a service
+# (functions, queues, ingest tokens, ...) reaches it through service.
+PROJECT_PATHS: dict[type[Model], str] = {Project: "id", Service: "project"}
+
+
+def scoped(queryset: QuerySet, user: User | None, path: str | None = None) -> QuerySet:
+    """Only the rows of the projects the person may see (all of them for an owner; none for
+    an anonymous caller). path: the lookup from the queryset's model to its project id
+    (default: by model, else service__project)."""
+    if is_owner(user):
+        return queryset
+    path = path or PROJECT_PATHS.get(queryset.model, "service__project")
+    return queryset.filter(**{f"{path}__in": list(project_roles(user))})
+
+
+def get_visible_or_404(queryset: QuerySet | type[Model], user: User | None, **lookup: object) -> Model:
+    """One object of a project the person may see; another project's is not found (404)."""
+    if not isinstance(queryset, QuerySet):
+        queryset = queryset._default_manager.all()
+    return get_object_or_404(scoped(queryset, user), **lookup)
+
+
+def project_of(obj: Model) -> int:
+    """The id of the project an object belongs to: a project's own, a service's, or (for
+    functions, queues, tokens and the like) its service's."""
+    if isinstance(obj, Project):
+        return obj.id
+    if isinstance(obj, Service):
+        return obj.project_id
+    return obj.service.project_id
+
+
+def scope_key(user: User | None) -> str:
+    """Who may share an answer: the same key means the same rows (monitoring/shared.py)."""
+    if is_owner(user):
+        return "all"
+    return ",".join(str(i) for i in sorted(project_roles(user)))
+
+
+def home(user: User | None) -> Project | None:
+    """The person's first project (by name); an owner's is the default one when none exist."""
+    if is_owner(user) and not Project.objects.exists():
+        return Project.objects.default()
+    return visible_projects(user).order_by("name", "id").first()
+
+
+def current_project(request: HttpRequest) -> Project | None:
+    """The project the person acts in: the switcher's choice (kept in the session) while they
+    may still see it, else their first project; None for someone in no project."""
+    if hasattr(request, "_current_project"):
+        return request._current_project
+    user = getattr(request, "user", None)
+    chosen = None
+    session = getattr(request, "session", None)
+    if session is not None and session.get(SESSION_KEY) is not None:
+        chosen = visible_projects(user).filter(id=session[SESSION_KEY]).first()
+    request._current_project = chosen or home(user)
+    return request._current_project
+
+
+def choose(request: HttpRequest, slug: str) -> Project:
+    """Make a project the current one (404 for one the person may not see)."""
+    project = get_visible_or_404(Project, request.user, slug=slug)
+    request.session[SESSION_KEY] = project.id
+    request._current_project = project
+    return project
