@@ -56,7 +56,6 @@ class UserTokenAuth(HttpBearer):
         if found.project_id is not None:
             projects.narrow(found.user, found.project_id)
         request.user = found.user
-        request.user_token = found
         request.__dict__.pop("_current_project", None)  # its current project: the narrowed one
         return found.user
 

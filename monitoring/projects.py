@@ -10,6 +10,8 @@ Another project's object is not found (404), never forbidden: its name does not 
 - `scoped(queryset, user)`: only the rows of the projects the person may see.
 - `get_visible_or_404(queryset, user, **lookup)`: one of them, or 404.
 - `current_project(request)`: the project the person acts in (the switcher's choice).
+- `narrow(user, project_id)`: from then on the person acts in that project only (a personal
+  API token narrowed to it).
 """
 
 from __future__ import annotations
