@@ -11,12 +11,15 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from pytest_django import Settings
 
 from alerts import lifecycle
 from alerts.models import Rule
 from monitoring.models import IngestToken, Membership, Project, Service
+from resilience_site import live
 from resilience_site.consumers import DashboardConsumer
 from tests.browser import join, make_user
 from tests.conftest import Reporter, call, now_iso
@@ -196,3 +199,30 @@ def test_through_redis_another_processs_delta_reaches_only_its_project(
     assert [row["breaker"] for m in got["member"] for row in m["functions"]] == ["open"]
     assert services_in(got["owner"]) == {a.id}
     assert got["stranger"] == []
+
+
+def test_a_flush_reads_the_same_whatever_the_number_of_projects(client: Client, two: dict) -> None:
+    """One build per flush: the reads do not grow with the projects (nor with the pages, which
+    only join groups)."""
+
+    def reads(services: list[Service]) -> tuple[int, dict]:
+        pending = live.Pending(services={s.id for s in services}, functions=set())
+        for service in services:
+            pending.functions |= set(service.functions.values_list("id", flat=True))
+            pending.service_calls[service.id] = 1
+        with CaptureQueriesContext(connection) as queries:
+            split = live.parts(live.delta(pending))
+        return len(queries.captured_queries), split
+
+    for key in ("a", "b"):
+        assert Reporter(client, two[f"{key}_token"]).post(flip("work")).status_code == 202
+    few, split = reads([two["a_service"], two["b_service"]])
+    assert set(split) == {None, two["a_service"].project_id, two["b"].id}
+    services = [two["a_service"], two["b_service"]]
+    for n in range(10):
+        service = Service.objects.create(name=f"svc-{n}", project=Project.objects.create(name=f"P{n}", slug=f"p{n}"))
+        assert Reporter(client, IngestToken.issue(service=service)[1]).post(flip("work")).status_code == 202
+        services.append(service)
+    many, split = reads(services)
+    assert len(split) == 13 and many == few
+    assert all(message["calls"] == 1 and len(message["functions"]) == 1 for key, message in split.items() if key)
