@@ -1,5 +1,6 @@
-"""The overview of a person in two projects, in a real headless Chromium: a row per project,
-and its switch; screenshots in light, dark and at phone width."""
+"""A person in two projects, in a real headless Chromium: the overview's row per project and
+its switch, and a token narrowed to one project and read-only made on the tokens page;
+screenshots in light, dark and at phone width."""
 
 from __future__ import annotations
 
@@ -37,3 +38,28 @@ def test_a_person_in_two_projects_sees_each_and_switches(chromium: Browser, live
     page.wait_for_selector("text=You are in “Default” now.")
     assert "(responder)" in page.inner_text("header .who")
     assert page.locator("#project-summaries tr[data-project='default'] .badge", has_text="current").count() == 1
+
+
+def test_a_person_makes_a_narrowed_read_only_token(chromium: Browser, live_site: str, client: Client) -> None:
+    dana = seed_two_projects(client)["dana"]
+    dana.set_password("correct horse battery staple")
+    dana.save()
+    page = log_in(chromium, live_site, "dana")
+    page.goto("/settings/tokens/")
+    page.fill("#name", "grafana")
+    page.select_option("#project", "ai")
+    page.check("#read_only")
+    page.click("text=Create token")
+    page.wait_for_selector("#new-token")
+    raw = page.inner_text("#new-token")
+    assert "the API in AI platform" in page.inner_text("#tokens") and "read-only" in page.inner_text("#tokens")
+    screenshot(page, "scopelive/tokens")
+    script = Client(headers={"Authorization": f"Bearer {raw}"})
+    assert [row["name"] for row in script.get("/api/v1/services").json()] == ["llm"]
+    assert script.post("/api/v1/services", {"name": "x"}, content_type="application/json").status_code == 403
+    for name, options in (("dark", DARK), ("phone", PHONE)):
+        other = log_in(chromium, live_site, "dana", **options)
+        other.goto("/settings/tokens/")
+        other.fill("#name", "x" * 101 if name == "dark" else "x")
+        other.select_option("#project", "ai")
+        screenshot(other, f"scopelive/tokens-{name}")
