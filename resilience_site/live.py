@@ -144,15 +144,15 @@ def parts(whole: dict) -> dict[str | int, dict]:
     """The delta split for sending: {None: the whole (the owner's), project id: its part}.
 
     A part names only its project's services, functions and alerts and counts its services'
-    calls; a resync goes to every project with news. Alerts of no project's service go to
-    every project's part (every project's group, even one with nothing else to say).
+    calls. Every project gets a part when an alert of no project's service is in it, and for
+    a resync (which names no rows, so no project: it is rare and carries no ids).
     """
     service_projects: dict[int, int] = whole[PROJECT]
     service_calls: dict[int, int] = whole["service_calls"]
     unowned = [row for row in whole["alerts"] if row[PROJECT] is None]
     named = set(service_projects.values())
     named |= {row[PROJECT] for row in whole["functions"] + whole["alerts"] if row[PROJECT] is not None}
-    if unowned:
+    if unowned or whole["resync"]:
         named |= set(Project.objects.values_list("id", flat=True))
     out: dict[str | int, dict] = {}
     for project_id in sorted(named):

@@ -226,3 +226,11 @@ def test_a_flush_reads_the_same_whatever_the_number_of_projects(client: Client, 
     many, split = reads(services)
     assert len(split) == 13 and many == few
     assert all(message["calls"] == 1 and len(message["functions"]) == 1 for key, message in split.items() if key)
+
+
+def test_a_resync_reaches_every_project_and_names_nothing(two: dict) -> None:
+    """Too many alerts changed at once: no rows, so every page is asked to re-fetch (scoped)."""
+    pending = live.Pending(alerts=set(range(1, live.MAX_ROWS + 2)))
+    split = live.parts(live.delta(pending))
+    assert set(split) == {None, two["a_service"].project_id, two["b"].id}
+    assert all(m["resync"] and m["alerts"] == [] and m["services"] == [] for m in split.values())
