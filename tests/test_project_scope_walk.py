@@ -217,6 +217,10 @@ def seeded(client: Client) -> dict:
         "name": "their-service",
         "stranger": stranger,
         "api_token": UserToken.issue(user=stranger)[1],
+        # The owner's token narrowed to Mine: as much a stranger to theirs as the stranger.
+        "narrowed_token": UserToken.issue(
+            user=User.objects.create_user("boss", is_superuser=True, is_staff=True), project=mine
+        )[1],
     }
 
 
@@ -281,11 +285,13 @@ def test_every_page_keeps_another_projects_objects_out_of_sight(client: Client, 
     unchanged(seeded)
 
 
-@pytest.mark.parametrize("how", ["token", "session"])
+@pytest.mark.parametrize("how", ["token", "session", "narrowed"])
 def test_every_api_operation_keeps_another_projects_objects_out_of_sight(
     client: Client, seeded: dict, how: str
 ) -> None:
     headers = {"Authorization": f"Bearer {seeded['api_token']}"} if how == "token" else {}
+    if how == "narrowed":
+        headers = {"Authorization": f"Bearer {seeded['narrowed_token']}"}
     if how == "session":
         client.force_login(seeded["stranger"])
     failures = []
