@@ -25,6 +25,7 @@ from .outages import CACHE_ERRORS
 log = logging.getLogger(__name__)
 
 ROLES = ("viewer", "responder", "admin")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class ServiceTokenAuth(HttpBearer):
@@ -49,8 +50,13 @@ class UserTokenAuth(HttpBearer):
             return token_failed(request)
         if found.scope != TokenScope.API:
             raise PermissionDenied(f"this token has the {found.scope} scope: it reads /metrics only, not the API")
+        if found.read_only and request.method not in SAFE_METHODS:
+            raise PermissionDenied("this token is read-only: it may read (GET) but not change anything")
         found.touch()
+        if found.project_id is not None:
+            projects.narrow(found.user, found.project_id)
         request.user = found.user
+        request.__dict__.pop("_current_project", None)  # its current project: the narrowed one
         return found.user
 
 

@@ -246,6 +246,9 @@ class UserToken(Token):
     """A person's API token for scripts: it acts as the person, with the person's role.
 
     A metrics:read token opens GET /metrics and nothing else (the API refuses it with 403).
+    An api token may be narrowed: to one project (it sees and acts in that one only, with
+    the person's role there, so never more than the person), and to reading (read_only: any
+    write is refused with 403). monitoring/auth.py applies both.
     """
 
     KIND_PREFIX = "rmu_"
@@ -254,6 +257,9 @@ class UserToken(Token):
     # What the person uses it for ("deploy script"), shown beside its prefix.
     name = models.CharField(max_length=100, blank=True, default="")
     scope = models.CharField(max_length=20, choices=TokenScope.choices, default=TokenScope.API)
+    # Deleting the project deletes its tokens: left without one, a token would reach them all.
+    project = models.ForeignKey(Project, models.CASCADE, null=True, blank=True, related_name="user_tokens")
+    read_only = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"{self.name or 'token'} ({self.prefix}…)"

@@ -36,7 +36,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from pydantic import Field
 
-from . import audit
+from . import audit, projects
 from .errors import InputError
 from .inputs import Body, Flag, Name, Text, example, unchanged
 from .models import Membership, Project, UserToken
@@ -84,6 +84,13 @@ class TokenIn(Body):
     scope: TokenScopeName = Field(
         "api", description="api: the API with your role; metrics:read: GET /metrics only (for Prometheus)"
     )
+    project: Text = Field(
+        "",
+        max_length=50,
+        description="a project's slug: the token acts in that project only (with your role there); "
+        "empty: in every project you are in. An api token only",
+    )
+    read_only: Flag = Field(False, description="true: the token reads only; any write answers 403. An api token only")
 
 
 def people() -> QuerySet:
@@ -93,7 +100,8 @@ def people() -> QuerySet:
 
 
 def live_tokens(user: AbstractBaseUser) -> QuerySet[UserToken]:
-    return UserToken.objects.filter(user=user, revoked__isnull=True).order_by("-created", "-id")
+    live = UserToken.objects.filter(user=user, revoked__isnull=True).select_related("project")
+    return live.order_by("-created", "-id")
 
 
 def person_view(user: AbstractBaseUser, tokens: int | None = None) -> dict:
@@ -117,6 +125,9 @@ def token_view(token: UserToken) -> dict:
         "name": token.name,
         "prefix": token.prefix,
         "scope": token.scope,
+        "project": token.project.slug if token.project_id else None,
+        "project_name": token.project.name if token.project_id else None,
+        "read_only": token.read_only,
         "created": token.created,
         "last_used": token.last_used,
     }
@@ -150,7 +161,12 @@ def keep_default_role(user: AbstractBaseUser) -> None:
 
 def token_snapshot(token: UserToken) -> dict:
     # The prefix is what lists show; the token itself is never kept.
-    return {"name": token.name, "prefix": token.prefix, "scope": token.scope, "user": token.user.get_username()}
+    found = {"name": token.name, "prefix": token.prefix, "scope": token.scope, "user": token.user.get_username()}
+    if token.project_id:
+        found["project"] = token.project.slug
+    if token.read_only:
+        found["read_only"] = True
+    return found
 
 
 def token_label(token: UserToken) -> str:
@@ -339,10 +355,30 @@ def end_sessions(user: AbstractBaseUser) -> int:
     return ended
 
 
+def token_project(user: AbstractBaseUser, payload: TokenIn) -> Project | None:
+    """The project a new token is narrowed to: one the person may see (else "no such project",
+    so a name does not leak). A token narrowed itself issues tokens narrowed to its project."""
+    slug = payload.project.strip()
+    if slug and payload.scope != "api":
+        raise InputError("project", "only an api token is narrowed to a project (/metrics is not scoped by project)")
+    narrowed = projects.narrowed_to(user)
+    if not slug:
+        return None if narrowed is None else Project.objects.get(id=narrowed)
+    found = projects.visible_projects(user).filter(slug=slug).first()
+    if found is None:
+        raise InputError("project", f"you are in no project “{slug}”")
+    return found
+
+
 def issue_token(actor: Actor, user: AbstractBaseUser, payload: TokenIn) -> tuple[UserToken, str]:
     """A new personal token for user; the raw token is returned here and never again."""
+    project = token_project(user, payload)
+    if payload.read_only and payload.scope != "api":
+        raise InputError("read_only", "a metrics:read token reads only already")
     with transaction.atomic():
-        token, raw = UserToken.issue(user=user, name=payload.name.strip(), scope=payload.scope)
+        token, raw = UserToken.issue(
+            user=user, name=payload.name.strip(), scope=payload.scope, project=project, read_only=payload.read_only
+        )
         audit.record(actor, audit.CREATED, token, label=token_label(token), after=token_snapshot(token))
     return token, raw
 

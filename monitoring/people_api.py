@@ -45,6 +45,9 @@ class UserTokenOut(Schema):
     name: str
     prefix: str = Field(description="the token's first 12 characters, to tell it apart")
     scope: str = Field(description="api (the API with the person's role) or metrics:read (GET /metrics only)")
+    project: str | None = Field(description="the slug of the one project it acts in; null: every project of the person")
+    project_name: str | None
+    read_only: bool = Field(description="true: it reads only (any write answers 403)")
     created: datetime
     last_used: datetime | None
 
@@ -138,21 +141,23 @@ def revoke_user_token(request: HttpRequest, user_id: int, user_token_id: int) ->
     return Status(204, None)
 
 
-@router.get("/me/tokens", auth=user_auth, response={200: list[UserTokenOut], **errors(401, 422, 503)})
+@router.get("/me/tokens", auth=user_auth, response={200: list[UserTokenOut], **errors(401, 403, 422, 503)})
 @paginate(ShortPagination)
 def list_my_tokens(request: HttpRequest) -> Rows:
     """Your own live API tokens, newest first."""
     return Rows(people.live_tokens(request.user), lambda page: [people.token_view(t) for t in page])
 
 
-@router.post("/me/tokens", auth=user_auth, response={201: UserTokenCreated, **errors(400, 401, 413, 422, 503)})
+@router.post("/me/tokens", auth=user_auth, response={201: UserTokenCreated, **errors(400, 401, 403, 413, 422, 503)})
 def create_my_token(request: HttpRequest, payload: TokenIn) -> Status:
-    """A new API token that acts as you: the token is in this answer and never shown again."""
+    """A new API token that acts as you: the token is in this answer and never shown again. It may be
+    narrowed to one of your projects (project) and to reading (read_only); a token narrowed to a
+    project issues tokens narrowed to it, a read-only one issues none (403)."""
     token, raw = people.issue_token(request.user, request.user, payload)
     return Status(201, {**people.token_view(token), "token": raw})
 
 
-@router.delete("/me/tokens/{user_token_id}", auth=user_auth, response={204: None, **errors(401, 404, 422, 503)})
+@router.delete("/me/tokens/{user_token_id}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)})
 def revoke_my_token(request: HttpRequest, user_token_id: int) -> Status:
     """Revoke one of your tokens at once."""
     people.revoke_token(request.user, get_object_or_404(people.live_tokens(request.user), id=user_token_id))

@@ -27,6 +27,7 @@ from .forms import field_errors, form_values, parse
 from .models import AuditEntry
 from .paging import MAX_OFFSET
 from .people import InviteIn, PersonIn, PersonPatch, TokenIn
+from .projects import visible_projects
 from .views import page
 
 PAGE_SIZE = 50
@@ -246,11 +247,14 @@ def person_token_revoke(request: HttpRequest, user_id: int, token_id: int) -> Ht
 def tokens(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return tokens_page(request)
-    values = form_values(request.POST)
+    values = form_values(request.POST, checkboxes=("read_only",))
     payload, errors = parse(TokenIn, values)
     if errors:
         return tokens_page(request, values, errors)
-    token, raw = people.issue_token(request.user, request.user, payload)
+    try:
+        token, raw = people.issue_token(request.user, request.user, payload)
+    except InputError as error:
+        return tokens_page(request, values, field_errors(error))
     return show_once(request, request.path, token=raw, name=token.name, scope=token.scope)
 
 
@@ -265,6 +269,7 @@ def tokens_page(request: HttpRequest, values: dict | None = None, errors: dict |
         pager=pager,
         created=shown_once(request),
         values=values or {},
+        token_projects=list(visible_projects(request.user).order_by("name", "id")[:200]),
     )
 
 

@@ -196,14 +196,16 @@ def team_for(request: HttpRequest, team_id: int) -> Team:
     return get_object_or_404(Team, id=team_id)
 
 
-@router.delete("/teams/{team_id}", auth=user_auth, response={204: None, **errors(401, 404, 422, 503)})
+@router.delete("/teams/{team_id}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)})
 def delete_team(request: HttpRequest, team_id: int) -> Status:
     """Delete a team and its grants (the owner); its people keep their own memberships."""
     changes.delete_team(request.user, team_for(request, team_id))
     return Status(204, None)
 
 
-@router.post("/teams/{team_id}/members", auth=user_auth, response={200: TeamOut, **errors(400, 401, 404, 422, 503)})
+@router.post(
+    "/teams/{team_id}/members", auth=user_auth, response={200: TeamOut, **errors(400, 401, 403, 404, 422, 503)}
+)
 def add_team_member(request: HttpRequest, team_id: int, payload: TeamMemberIn) -> dict:
     """Put a person in the team (the owner)."""
     team = team_for(request, team_id)
@@ -212,7 +214,7 @@ def add_team_member(request: HttpRequest, team_id: int, payload: TeamMemberIn) -
 
 
 @router.delete(
-    "/teams/{team_id}/members/{username}", auth=user_auth, response={204: None, **errors(401, 404, 422, 503)}
+    "/teams/{team_id}/members/{username}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)}
 )
 def remove_team_member(request: HttpRequest, team_id: int, username: Text) -> Status:
     """Take a person out of the team (the owner)."""

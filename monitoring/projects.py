@@ -10,6 +10,8 @@ Another project's object is not found (404), never forbidden: its name does not 
 - `scoped(queryset, user)`: only the rows of the projects the person may see.
 - `get_visible_or_404(queryset, user, **lookup)`: one of them, or 404.
 - `current_project(request)`: the project the person acts in (the switcher's choice).
+- `narrow(user, project_id)`: from then on the person acts in that project only (a personal
+  API token narrowed to it).
 """
 
 from __future__ import annotations
@@ -28,9 +30,26 @@ SESSION_KEY = "project"
 User = AbstractBaseUser | AnonymousUser
 
 
-def is_owner(user: User | None) -> bool:
-    """The installation's owner: manages projects and people, admin in every project."""
+def superuser(user: User | None) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def is_owner(user: User | None) -> bool:
+    """The installation's owner: manages projects and people, admin in every project. Not
+    through a token narrowed to one project (narrow): that acts as an admin of it only."""
+    return superuser(user) and narrowed_to(user) is None
+
+
+def narrow(user: User, project_id: int) -> None:
+    """From now on (this request) the person acts in this project only, with their role there:
+    a personal API token narrowed to it (monitoring/auth.py). Never more than their own rights:
+    a person who is not in the project sees nothing at all."""
+    user._narrowed_to = project_id
+    forget_roles(user)
+
+
+def narrowed_to(user: User | None) -> int | None:
+    return getattr(user, "_narrowed_to", None)
 
 
 def highest(*roles: str | None) -> str | None:
@@ -49,7 +68,7 @@ def project_roles(user: User | None) -> dict[int, str]:
     cached = getattr(user, "_project_roles", None)
     if cached is not None:
         return cached
-    if is_owner(user):
+    if superuser(user):
         roles = dict.fromkeys(Project.objects.values_list("id", flat=True), "admin")
     else:
         roles: dict[int, str] = {}
@@ -57,6 +76,9 @@ def project_roles(user: User | None) -> dict[int, str]:
         granted = TeamGrant.objects.filter(team__members=user).values_list("project_id", "role")
         for project_id, role in chain(direct, granted):
             roles[project_id] = highest(roles.get(project_id), role)
+    narrowed = narrowed_to(user)
+    if narrowed is not None:
+        roles = {narrowed: roles[narrowed]} if narrowed in roles else {}
     user._project_roles = roles
     return roles
 

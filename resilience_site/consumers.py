@@ -1,4 +1,11 @@
-"""The dashboard's websocket: logged-in users get the live deltas. Never writes to the database."""
+"""The dashboard's websocket: logged-in users get the live deltas of their projects. Never
+writes to the database.
+
+A socket joins the group of each project its person may see (the owner: the installation's
+group, which gets every delta whole; resilience_site/live.py). The groups are read when it
+opens and again at every recheck (recheck_s), so a person who loses a project stops getting
+its deltas within that time, and one added to a project gets them without reloading.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from monitoring import outages
+from monitoring import outages, projects
 from monitoring.outages import CACHE_ERRORS
 
 from . import live
@@ -33,6 +40,14 @@ def layer_down(error: Exception) -> None:
     outages.warn(log, "channel layer", f"dashboards get no live updates: the channel layer is down ({error})")
 
 
+def groups_for(user_id: int) -> set[str]:
+    """The groups whose deltas this person may get: the owner's whole one, else one a project."""
+    user = get_user_model().objects.filter(id=user_id, is_active=True).first()
+    if projects.is_owner(user):
+        return {live.group_name()}
+    return {live.project_group(project_id) for project_id in projects.project_roles(user)}
+
+
 def still_logged_in(user_id: int, session_key: str | None) -> bool:
     """True while the user is active and the session the socket was opened with still exists."""
     if not get_user_model().objects.filter(id=user_id, is_active=True).exists():
@@ -46,6 +61,7 @@ def still_logged_in(user_id: int, session_key: str | None) -> bool:
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
     pacer: live.Pacer | None = None
     watcher: asyncio.Task | None = None
+    groups: frozenset[str] = frozenset()
     # A logout or a deactivation closes the socket within this many seconds.
     recheck_s: float = 30.0
 
@@ -56,7 +72,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             return
         live.listening_on(asyncio.get_running_loop())
         try:
-            await self.channel_layer.group_add(live.group_name(), self.channel_name)
+            await self.join(await database_sync_to_async(groups_for)(user.id))
         except CACHE_ERRORS as error:
             # The page polls the read API while its socket is closed, and tries again later.
             layer_down(error)
@@ -68,11 +84,25 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         session = self.scope.get("session")
         self.watcher = asyncio.ensure_future(self.watch_login(user.id, getattr(session, "session_key", None)))
 
+    async def join(self, groups: set[str]) -> None:
+        """Be in these groups and no others."""
+        for group in sorted(groups - self.groups):
+            await self.channel_layer.group_add(group, self.channel_name)
+        for group in sorted(self.groups - groups):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups = frozenset(groups)
+
     async def watch_login(self, user_id: int, session_key: str | None) -> None:
         while True:
             await asyncio.sleep(self.recheck_s)
             if not await database_sync_to_async(still_logged_in)(user_id, session_key):
                 await self.close(code=LOGGED_OUT)
+                return
+            try:
+                await self.join(await database_sync_to_async(groups_for)(user_id))
+            except CACHE_ERRORS as error:
+                layer_down(error)
+                await self.close(code=LIVE_UNAVAILABLE)
                 return
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
@@ -87,10 +117,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             self.watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.watcher
-        if self.pacer is None:
-            return  # never joined the group
-        self.pacer.cancel()
-        await self.channel_layer.group_discard(live.group_name(), self.channel_name)
+        if self.pacer is not None:
+            self.pacer.cancel()
+        await self.join(set())
 
     async def dashboard_delta(self, event: dict) -> None:
         await self.pacer.offer(event["delta"])

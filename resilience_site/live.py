@@ -5,6 +5,15 @@ process: a flusher thread sends what gathered at most once every FLUSH_INTERVAL_
 page gets at most ~4 messages a second however heavy the ingest. A delta carries ids and
 the few fields a page patches in place (health, breaker, counts); pages re-fetch the rest
 from the read API. A delta that would be large says "resync" instead.
+
+Each page is sent only its projects' deltas. A flush still builds ONE delta (the same reads
+however many pages are open), then splits it by project: each project's part goes to that
+project's group (`project_group(id)`), the whole to the installation's group
+(`group_name()`), which the owner's pages join. A page joins the group of each project its
+person may see (resilience_site/consumers.py), so a flush costs one group send per project
+that changed plus one, whatever the number of pages. An alert belongs to the project of the
+service of its name; one whose service is no project's goes to every group (the alerts it
+names are listed to everyone until the alerts floor is scoped).
 """
 
 from __future__ import annotations
@@ -18,11 +27,12 @@ from dataclasses import dataclass, field
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import close_old_connections, connection
+from django.db.models import OuterRef, Subquery
 
 from alerts.models import Alert
 from monitoring import outages
 from monitoring.health import breaker_summaries, health, recent_figures
-from monitoring.models import Function
+from monitoring.models import Function, Project, Service
 from monitoring.outages import CACHE_ERRORS
 
 from .ingest import Result
@@ -36,7 +46,13 @@ SEND_TIMEOUT_S = 5.0
 
 
 def group_name() -> str:
+    """The whole installation's deltas: the owner's pages."""
     return "dashboard"
+
+
+def project_group(project_id: int) -> str:
+    """One project's part of each delta: the pages of the people who may see it."""
+    return f"dashboard.project.{project_id}"
 
 
 @dataclass
@@ -46,6 +62,8 @@ class Pending:
     functions: set[int] = field(default_factory=set)
     alerts: set[int] = field(default_factory=set)
     calls: int = 0
+    # The calls by service, so each project's part counts its own.
+    service_calls: dict[int, int] = field(default_factory=dict)
     # time.time() of the earliest commit gathered here: the delta's age when it arrives.
     committed_at: float | None = None
 
@@ -61,16 +79,20 @@ def function_rows(function_ids: list[int]) -> list[dict]:
     figures = recent_figures(function_ids)
     breakers = breaker_summaries(function_ids)
     # What health() weighs beyond the figures: gone quiet, or a rule holding against it.
+    # And the project each belongs to, to split the delta by (not sent: delta() drops it).
     judged = {
         row[0]: row[1:]
-        for row in Function.objects.filter(id__in=function_ids).values_list("id", "last_seen", "alerting")
+        for row in Function.objects.filter(id__in=function_ids).values_list(
+            "id", "last_seen", "alerting", "service__project_id"
+        )
     }
     rows = []
     for function_id in function_ids:
         breaker = breakers[function_id]
-        last_seen, alerting = judged.get(function_id, (None, False))
+        last_seen, alerting, project_id = judged.get(function_id, (None, False, None))
         rows.append(
             {
+                PROJECT: project_id,
                 "id": function_id,
                 "health": health(figures[function_id], breaker, last_seen, alerting),
                 "breaker": breaker.state,
@@ -87,12 +109,22 @@ def function_rows(function_ids: list[int]) -> list[dict]:
 
 
 def alert_rows(alert_ids: list[int]) -> list[dict]:
-    return list(Alert.objects.filter(id__in=alert_ids).values("id", "state"))
+    """Each alert's id and state, and the project of its service (None: no project's)."""
+    projects = Service.objects.filter(name=OuterRef("service")).values("project_id")[:1]
+    return list(
+        Alert.objects.filter(id__in=alert_ids).annotate(**{PROJECT: Subquery(projects)}).values("id", "state", PROJECT)
+    )
+
+
+# A row's project, kept while the delta is split and dropped before it is sent.
+PROJECT = "_project"
 
 
 def delta(pending: Pending) -> dict:
-    """The message pages get: ids plus the fields they patch in place."""
+    """The message the owner's pages get (ids plus the fields they patch in place), its rows
+    still marked with their project: parts() splits it and drops the marks."""
     resync = len(pending.functions) > MAX_ROWS or len(pending.alerts) > MAX_ROWS
+    changed = pending.services | pending.queue_services
     return {
         "type": "delta",
         "committed_at": pending.committed_at,
@@ -103,7 +135,48 @@ def delta(pending: Pending) -> dict:
         "functions": [] if resync else function_rows(sorted(pending.functions)),
         "alerts": [] if resync else alert_rows(sorted(pending.alerts)),
         "resync": resync,
+        PROJECT: dict(Service.objects.filter(id__in=changed).values_list("id", "project_id")) if changed else {},
+        "service_calls": dict(pending.service_calls),
     }
+
+
+def parts(whole: dict) -> dict[str | int, dict]:
+    """The delta split for sending: {None: the whole (the owner's), project id: its part}.
+
+    A part names only its project's services, functions and alerts and counts its services'
+    calls. Every project gets a part when an alert of no project's service is in it, and for
+    a resync (which names no rows, so no project: it is rare and carries no ids).
+    """
+    service_projects: dict[int, int] = whole[PROJECT]
+    service_calls: dict[int, int] = whole["service_calls"]
+    unowned = [row for row in whole["alerts"] if row[PROJECT] is None]
+    named = set(service_projects.values())
+    named |= {row[PROJECT] for row in whole["functions"] + whole["alerts"] if row[PROJECT] is not None}
+    if unowned or whole["resync"]:
+        named |= set(Project.objects.values_list("id", flat=True))
+    out: dict[str | int, dict] = {}
+    for project_id in sorted(named):
+        mine = {service for service, project in service_projects.items() if project == project_id}
+        out[project_id] = clean(
+            {
+                **whole,
+                "services": [service for service in whole["services"] if service in mine],
+                "queue_services": [service for service in whole["queue_services"] if service in mine],
+                "calls": sum(service_calls.get(service, 0) for service in mine),
+                "functions": [row for row in whole["functions"] if row[PROJECT] == project_id],
+                "alerts": [row for row in whole["alerts"] if row[PROJECT] in (project_id, None)],
+            }
+        )
+    out[None] = clean(whole)
+    return out
+
+
+def clean(message: dict) -> dict:
+    """The message as sent: without the project marks."""
+    dropped = {key: value for key, value in message.items() if key not in (PROJECT, "service_calls")}
+    for name in ("functions", "alerts"):
+        dropped[name] = [{key: value for key, value in row.items() if key != PROJECT} for row in message[name]]
+    return dropped
 
 
 def merge_deltas(older: dict, newer: dict) -> dict:
@@ -203,6 +276,7 @@ class Publisher:
             if queues:
                 self.pending.queue_services.add(service_id)
             self.pending.calls += calls
+            self.pending.service_calls[service_id] = self.pending.service_calls.get(service_id, 0) + calls
             self.pending.note_commit()
             self.start()
             self.changed.notify_all()  # the thread, and anyone waiting in settle()
@@ -260,22 +334,35 @@ class Publisher:
         for name in ("services", "queue_services", "functions", "alerts"):
             getattr(into, name).update(getattr(other, name))
         into.calls += other.calls
+        for service_id, calls in other.service_calls.items():
+            into.service_calls[service_id] = into.service_calls.get(service_id, 0) + calls
         if into.committed_at is None:
             into.committed_at = other.committed_at
 
     def flush(self, pending: Pending) -> None:
         close_old_connections()
         try:
-            message = delta(pending)
+            split = parts(delta(pending))
         finally:
             # A connection left open in this thread would outlive the request that made it.
             connection.close()
-        self.send({"type": "dashboard.delta", "delta": message})
+        self.send(
+            [
+                (group_name() if project_id is None else project_group(project_id), message)
+                for project_id, message in split.items()
+            ]
+        )
         self.sent += 1
 
-    def send(self, event: dict) -> None:
+    def send(self, messages: list[tuple[str, dict]]) -> None:
+        """Each delta to its group, in one trip to the loop that sends them."""
         layer = get_channel_layer()
-        coroutine = layer.group_send(group_name(), event)
+
+        async def send_all() -> None:
+            for group, message in messages:
+                await layer.group_send(group, {"type": "dashboard.delta", "delta": message})
+
+        coroutine = send_all()
         loop = self.consumer_loop
         if loop is not None and loop.is_running():
             asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=SEND_TIMEOUT_S)

@@ -7,13 +7,24 @@ those of their projects' services (monitoring/projects.py).
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections import Counter
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from alerts.models import Alert, AlertState
-from monitoring.health import stale_before
-from monitoring.models import Function, Service
-from monitoring.projects import User, is_owner, scoped
-from monitoring.read import calls_over, in_trouble, open_breakers, p95_over, success_rate
+from monitoring.health import judged_rows, stale_before
+from monitoring.models import Breaker, BreakerState, Function, Service
+from monitoring.projects import User, is_owner, scoped, visible_projects
+from monitoring.read import (
+    calls_over,
+    functions_out,
+    in_trouble,
+    needs_histograms,
+    open_breakers,
+    p95_over,
+    success_rate,
+    trouble_candidates,
+)
 from queues.models import Queue
 from queues.read import queues_backing_up
 
@@ -64,3 +75,63 @@ def overview_figures(user: User | None) -> dict:
     functions = Function.objects.all() if is_owner(user) else scoped(Function.objects.all(), user)
     trouble = in_trouble(functions=None if is_owner(user) else functions.select_related("service"))
     return {**figures(user), "functions": functions.count(), "trouble": trouble}
+
+
+def project_summaries(user: User | None) -> list[dict]:
+    """For a person in several projects: a row per project (by name) with its services,
+    functions in trouble, open breakers and firing alerts; [] for someone in one project.
+
+    Set-based: one query per figure for all the projects together, never one per project.
+    """
+    shown = list(visible_projects(user).order_by("name", "id").values("id", "name", "slug"))
+    if len(shown) < 2:
+        return []
+    ids = [project["id"] for project in shown]
+    services = dict(
+        Service.objects.filter(project__in=ids).values("project").annotate(n=Count("id")).values_list("project", "n")
+    )
+    breakers = dict(
+        Breaker.objects.filter(state=BreakerState.OPEN, updated__gte=stale_before(), function__service__project__in=ids)
+        .values("function__service__project")
+        .annotate(n=Count("function", distinct=True))
+        .values_list("function__service__project", "n")
+    )
+    project_of_alert = Service.objects.filter(name=OuterRef("service")).values("project_id")[:1]
+    alerts = dict(
+        Alert.objects.filter(state=AlertState.FIRING)
+        .annotate(project=Subquery(project_of_alert))
+        .filter(project__in=ids)
+        .values("project")
+        .annotate(n=Count("id"))
+        .values_list("project", "n")
+    )
+    trouble = trouble_by_project(Function.objects.filter(service__project__in=ids))
+    return [
+        {
+            **project,
+            "services": services.get(project["id"], 0),
+            "trouble": trouble.get(project["id"], 0),
+            "open_breakers": breakers.get(project["id"], 0),
+            "firing_alerts": alerts.get(project["id"], 0),
+        }
+        for project in shown
+    ]
+
+
+def trouble_by_project(functions: QuerySet[Function]) -> dict[int, int]:
+    """{project id: functions unhealthy or degraded}, judged as the overview's list judges them:
+    by the database in one statement, or (with a p95 limit, which needs the histograms) in
+    Python over the candidates only."""
+    projects = dict(Service.objects.values_list("name", "project_id"))
+    if needs_histograms():
+        candidates = functions.select_related("service").filter(trouble_candidates())
+        rows = [row for row in functions_out(list(candidates)) if row["health"] in TROUBLE]
+        return dict(Counter(projects[row["service"]] for row in rows))
+    found = judged_rows(functions, "service, COUNT(*)", "WHERE health IN (%s, %s) GROUP BY service", TROUBLE)
+    counts: Counter[int] = Counter()
+    for service, n in found:
+        counts[projects[service]] += n
+    return dict(counts)
+
+
+TROUBLE = ("unhealthy", "degraded")

@@ -13,13 +13,15 @@ from monitoring.page_ranges import CHART_RANGES, page_range
 from monitoring.read import function_detail
 from monitoring.views import first_steps, page
 
-from .overview import overview_figures
+from .overview import overview_figures, project_summaries
 
 
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     figures = overview_figures(request.user)
-    return page(request, "monitoring/overview.html", "overview", figures=figures, **first_steps(request.user))
+    summaries = project_summaries(request.user)
+    context = {"figures": figures, "project_summaries": summaries, **first_steps(request.user)}
+    return page(request, "monitoring/overview.html", "overview", **context)
 
 
 def chart_range(query: QueryDict, default: str = "1h") -> tuple[str, str, int]:

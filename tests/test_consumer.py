@@ -13,7 +13,7 @@ from django.test import Client
 
 from alerts import lifecycle
 from alerts.models import Rule
-from monitoring.models import Service
+from monitoring.models import Project, Service
 from resilience_site import live
 from resilience_site.asgi import application
 from tests.browser import join
@@ -154,6 +154,7 @@ def test_it_forwards_an_alert_change_after_commit(client: Client) -> None:
 def test_it_paces_deltas_from_many_publishers(client: Client) -> None:
     """Several processes publishing at once still reach a page at ~4 messages a second."""
     cookie = session_cookie(client)
+    default_id = Project.objects.default().id  # the viewer's project: its pages' group
     delta = {
         "type": "delta",
         "committed_at": None,
@@ -183,7 +184,7 @@ def test_it_paces_deltas_from_many_publishers(client: Client) -> None:
                 }
             ]
             await layer.group_send(
-                live.group_name(), {"type": "dashboard.delta", "delta": {**delta, "functions": rows}}
+                live.project_group(default_id), {"type": "dashboard.delta", "delta": {**delta, "functions": rows}}
             )
         messages = [await socket.receive_json_from(timeout=1)]
         while not await socket.receive_nothing(timeout=0.6, interval=0.02):
