@@ -12,12 +12,14 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from monitoring.auth import page_for
+from monitoring.auth import page_for, require_role
 from monitoring.forms import form_values, parse
+from monitoring.projects import may, project_of
 from monitoring.views import page
 
 from . import incident_actions, incident_read
 from .api.schemas import AcknowledgeIn, ResolveIn, SuppressIn
+from .models import Incident
 from .views import REMIND_CHOICES, SUPPRESS_CHOICES
 
 PAGE_SIZE = 50
@@ -37,7 +39,7 @@ def query(state: str | None, offset: int = 0) -> str:
 def incidents(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state") if request.GET.get("state") in STATES else None
     offset = offset_of(request)
-    found = incident_read.find_incidents(state)
+    found = incident_read.find_incidents(request.user, state)
     items = found[offset : offset + PAGE_SIZE]
     count = len(found)
     end = offset + len(items)
@@ -53,8 +55,11 @@ def incidents(request: HttpRequest) -> HttpResponse:
 
 @page_for("viewer")
 def incident(request: HttpRequest, incident_id: int) -> HttpResponse:
-    detail = incident_read.incident_detail(incident_id)
+    found = incident_read.get_incident(incident_id, request.user)
+    detail = incident_read.incident_detail_of(found, request.user)
     context = {"suppress_choices": SUPPRESS_CHOICES, "remind_choices": REMIND_CHOICES}
+    # The actions go by the role in the incident's project, not in the current one.
+    context["can_act"] = may(request.user, "responder", project_of(found))
     return page(request, "alerts/incident.html", "incidents", incident=detail, **context)
 
 
@@ -77,6 +82,14 @@ def numbers(values: dict, *names: str) -> dict:
     return values
 
 
+def responding_to(request: HttpRequest, incident_id: int) -> Incident:
+    """An incident of the person's projects (else 404) in whose project they are at least a
+    responder (else 403), whatever the current project."""
+    found = incident_read.get_incident(incident_id, request.user)
+    require_role(request, "responder", project_of(found))
+    return found
+
+
 def refused(request: HttpRequest, incident_id: int, errors: dict[str, str]) -> HttpResponse:
     for field, message in errors.items():
         messages.error(request, f"{field}: {message}")
@@ -84,9 +97,9 @@ def refused(request: HttpRequest, incident_id: int, errors: dict[str, str]) -> H
 
 
 @require_POST
-@page_for("responder")
+@page_for("viewer")
 def acknowledge(request: HttpRequest, incident_id: int) -> HttpResponse:
-    found = incident_read.get_incident(incident_id)
+    found = responding_to(request, incident_id)
     payload, errors = parse(AcknowledgeIn, numbers(form_values(request.POST), "remind_after_minutes"))
     if payload is None:
         return refused(request, incident_id, errors)
@@ -95,9 +108,9 @@ def acknowledge(request: HttpRequest, incident_id: int) -> HttpResponse:
 
 
 @require_POST
-@page_for("responder")
+@page_for("viewer")
 def suppress(request: HttpRequest, incident_id: int) -> HttpResponse:
-    found = incident_read.get_incident(incident_id)
+    found = responding_to(request, incident_id)
     payload, errors = parse(SuppressIn, numbers(form_values(request.POST), "minutes"))
     if payload is None:
         return refused(request, incident_id, errors)
@@ -106,9 +119,9 @@ def suppress(request: HttpRequest, incident_id: int) -> HttpResponse:
 
 
 @require_POST
-@page_for("responder")
+@page_for("viewer")
 def resolve(request: HttpRequest, incident_id: int) -> HttpResponse:
-    found = incident_read.get_incident(incident_id)
+    found = responding_to(request, incident_id)
     payload, errors = parse(ResolveIn, form_values(request.POST))
     if payload is None:
         return refused(request, incident_id, errors)

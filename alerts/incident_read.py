@@ -12,10 +12,11 @@ from django.utils import timezone
 from ninja import Schema
 
 from monitoring.paging import Rows
+from monitoring.projects import User, scoped
 
 from .escalation_read import standing
 from .models import OPEN_STATES, Event, Incident, IncidentState
-from .read import alert_out, delivery_out, duration, event_out
+from .read import alert_out, delivery_out, duration, event_out, unseen_inhibitors
 from .timeline import number
 
 
@@ -57,18 +58,18 @@ def incident_out(incident: Incident, now: datetime | None = None) -> dict:
     }
 
 
-def find_incidents(state: str | None = None) -> Rows:
-    """Incidents in a state, newest first."""
-    incidents = counted(Incident.objects.select_related("acknowledged_by")).order_by("-started_at", "-id")
+def find_incidents(user: User | None, state: str | None = None) -> Rows:
+    """Incidents of the person's projects in a state, newest first."""
+    incidents = counted(scoped(Incident.objects.select_related("acknowledged_by"), user)).order_by("-started_at", "-id")
     if state:
         incidents = incidents.filter(state=state)
     now = timezone.now()
     return Rows(incidents, lambda page: [incident_out(incident, now) for incident in page])
 
 
-def get_incident(incident_id: int) -> Incident:
-    """The incident with its counts; 404 if unknown."""
-    found = Incident.objects.select_related("acknowledged_by", "escalation_policy")
+def get_incident(incident_id: int, user: User | None) -> Incident:
+    """The incident with its counts; 404 if unknown or of a project the person may not see."""
+    found = scoped(Incident.objects.select_related("acknowledged_by", "escalation_policy"), user)
     return get_object_or_404(counted(found), id=incident_id)
 
 
@@ -84,10 +85,17 @@ def timeline(incident: Incident) -> list[dict]:
     return lines
 
 
-def incident_detail(incident_id: int, now: datetime | None = None) -> dict:
-    """One incident with its alerts, its merged timeline and its deliveries; 404 if unknown."""
-    incident = get_incident(incident_id)
-    alerts = incident.alerts.select_related("rule", "acknowledged_by").order_by("started_at", "id")
+def incident_detail(incident_id: int, user: User | None, now: datetime | None = None) -> dict:
+    """One incident with its alerts, its merged timeline and its deliveries; 404 if unknown
+    (or another project's)."""
+    return incident_detail_of(get_incident(incident_id, user), user, now)
+
+
+def incident_detail_of(incident: Incident, user: User | None, now: datetime | None = None) -> dict:
+    alerts = incident.alerts.select_related("rule", "acknowledged_by", "inhibited_by__rule").order_by(
+        "started_at", "id"
+    )
+    alerts = unseen_inhibitors(list(alerts), user)
     deliveries = incident.deliveries.select_related("channel").order_by("created", "id")
     return {
         **incident_out(incident, now),

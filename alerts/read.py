@@ -19,6 +19,7 @@ from pydantic import Field
 from monitoring.inputs import Text
 from monitoring.models import Function, Service
 from monitoring.paging import Rows
+from monitoring.projects import User, scoped
 from queues.models import Queue
 
 from .inhibition import reason
@@ -57,10 +58,15 @@ def alert_out(alert: Alert) -> dict:
 
 
 def inhibited_out(alert: Alert) -> dict | None:
-    """The alert inhibiting this one (on a resolved alert: the one that did when it resolved)."""
+    """The alert inhibiting this one (on a resolved alert: the one that did when it resolved);
+    one of a project the person may not see (a service may depend on another project's)
+    without its names (see unseen_inhibitors)."""
     inhibitor = alert.inhibited_by
     if inhibitor is None:
         return None
+    if getattr(alert, "inhibitor_unseen", False):
+        unseen = {"rule": "", "service": "", "subject": "", "reason": UNSEEN_INHIBITOR}
+        return {"id": inhibitor.id, "state": inhibitor.state, "since": alert.inhibited_at, **unseen}
     return {
         "id": inhibitor.id,
         "rule": inhibitor.rule_name,
@@ -70,6 +76,20 @@ def inhibited_out(alert: Alert) -> dict | None:
         "reason": reason(alert, inhibitor),
         "since": alert.inhibited_at,
     }
+
+
+UNSEEN_INHIBITOR = "an alert of a project you are not in, on a service this one depends on"
+
+
+def unseen_inhibitors(alerts: list[Alert], user: User | None) -> list[Alert]:
+    """Mark the alerts whose inhibitor is of a project the person may not see (one query for
+    them all), so alert_out leaves its names out; returns the alerts."""
+    ids = {alert.inhibited_by_id for alert in alerts if alert.inhibited_by_id}
+    if ids:
+        seen = set(scoped(Alert.objects.filter(id__in=ids), user).values_list("id", flat=True))
+        for alert in alerts:
+            alert.inhibitor_unseen = alert.inhibited_by_id is not None and alert.inhibited_by_id not in seen
+    return alerts
 
 
 def event_out(event: Event) -> dict:
@@ -93,33 +113,37 @@ def delivery_out(delivery: Delivery) -> dict:
     }
 
 
-def find_alerts(state: str | None = None, service: str | None = None) -> Rows:
-    """Alerts in a state ("suppressed": open and under a silence) and of a service, newest first."""
-    alerts = Alert.objects.select_related("rule", "acknowledged_by", "inhibited_by__rule")
+def find_alerts(user: User | None, state: str | None = None, service: str | None = None) -> Rows:
+    """Alerts of the person's projects in a state ("suppressed": open and under a silence)
+    and of a service, newest first."""
+    alerts = scoped(Alert.objects.select_related("rule", "acknowledged_by", "inhibited_by__rule"), user)
     if state == "suppressed":
         alerts = alerts.filter(state__in=OPEN_STATES, suppressed_until__gt=timezone.now())
     elif state:
         alerts = alerts.filter(state=state)
     if service:
         alerts = alerts.filter(service=service)
-    return Rows(alerts, lambda page: [alert_out(alert) for alert in page])
+    return Rows(alerts, lambda page: [alert_out(alert) for alert in unseen_inhibitors(list(page), user)])
 
 
-def find_deliveries(state: str | None = None) -> Rows:
-    deliveries = Delivery.objects.select_related("channel")
+def find_deliveries(user: User | None, state: str | None = None) -> Rows:
+    """Deliveries of the person's projects (their alert's service's), newest first."""
+    deliveries = scoped(Delivery.objects.select_related("channel"), user)
     if state:
         deliveries = deliveries.filter(state=state)
     return Rows(deliveries, lambda page: [delivery_out(delivery) for delivery in page])
 
 
-def get_alert(alert_id: int) -> Alert:
-    """The alert, with what alert_out shows of it; 404 if unknown."""
-    return get_object_or_404(Alert.objects.select_related("rule", "acknowledged_by", "inhibited_by__rule"), id=alert_id)
+def get_alert(alert_id: int, user: User | None) -> Alert:
+    """The alert, with what alert_out shows of it; 404 if unknown or of a project the person
+    may not see."""
+    alerts = Alert.objects.select_related("rule", "acknowledged_by", "inhibited_by__rule")
+    return unseen_inhibitors([get_object_or_404(scoped(alerts, user), id=alert_id)], user)[0]
 
 
-def alert_detail(alert_id: int) -> dict:
-    """One alert with its timeline and its deliveries; 404 if unknown."""
-    return detail_of(get_alert(alert_id))
+def alert_detail(alert_id: int, user: User | None) -> dict:
+    """One alert with its timeline and its deliveries; 404 if unknown (or another project's)."""
+    return detail_of(get_alert(alert_id, user))
 
 
 def detail_of(alert: Alert) -> dict:
@@ -286,10 +310,10 @@ def related_alerts(alert: Alert) -> dict:
     return {"items": items, "more": len(found) > RELATED_SHOWN}
 
 
-def alert_state(alert_id: int, now: datetime | None = None) -> dict:
+def alert_state(alert_id: int, user: User | None, now: datetime | None = None) -> dict:
     """One alert's detail as its page's state shows it: how long it has been open, the
     value when it fired beside the latest one, and when an acknowledgement lapses."""
-    return state_of(get_alert(alert_id), now or timezone.now())
+    return state_of(get_alert(alert_id, user), now or timezone.now())
 
 
 def state_of(alert: Alert, now: datetime) -> dict:
@@ -307,10 +331,12 @@ def state_of(alert: Alert, now: datetime) -> dict:
     }
 
 
-def alert_page(alert_id: int, now: datetime | None = None) -> dict:
+def alert_page(alert_id: int, user: User | None, now: datetime | None = None) -> dict:
     """One alert as its page shows it: its state, its subject, its chart and related alerts."""
-    now = now or timezone.now()
-    alert = get_alert(alert_id)
+    return page_of(get_alert(alert_id, user), now or timezone.now())
+
+
+def page_of(alert: Alert, now: datetime) -> dict:
     subject = alert_subject(alert)
     return {
         **state_of(alert, now),

@@ -9,12 +9,15 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from pydantic import Field, ValidationError
 
 from monitoring.paging import MAX_OFFSET
+from monitoring.projects import may, project_of, scoped
 from monitoring.views import page
 
 from . import read
+from .models import Alert, Delivery
 
 PAGE_SIZE = 100
 DEAD_SHOWN = 50
@@ -47,7 +50,7 @@ def with_query(filters: ListQuery, **changes: object) -> str:
 def alert_listing(request: HttpRequest) -> dict:
     """The alerts table for the request's filters: its rows and pager (page and fragment)."""
     filters = alert_filters(request)
-    found = read.find_alerts(filters.state, filters.service)
+    found = read.find_alerts(request.user, filters.state, filters.service)
     items = found[filters.offset : filters.offset + PAGE_SIZE]
     count = len(found)
     end = filters.offset + len(items)
@@ -63,9 +66,19 @@ def alert_listing(request: HttpRequest) -> dict:
 def alerts(request: HttpRequest) -> HttpResponse:
     listing = alert_listing(request)
     tabs = [{"state": s, "url": with_query(listing["filters"], state=s, offset=0)} for s in [None, *STATES]]
-    dead_letters = read.find_deliveries("dead")
-    dead = {"items": dead_letters[:DEAD_SHOWN], "count": len(dead_letters)}
+    dead_letters = read.find_deliveries(request.user, "dead")
+    shown = dead_letters[:DEAD_SHOWN]
+    # Retry needs a responder in the delivery's project (its alert's service's).
+    mine = scoped(Delivery.objects.filter(id__in=[d["id"] for d in shown]), request.user, at_least="responder")
+    retryable = set(mine.values_list("id", flat=True))
+    shown = [{**d, "can_retry": d["id"] in retryable} for d in shown]
+    dead = {"items": shown, "count": len(dead_letters), "can_retry": bool(retryable)}
     return page(request, "alerts/alerts.html", "alerts", **listing, tabs=tabs, dead=dead)
+
+
+def can_act_on(request: HttpRequest, alert: Alert) -> bool:
+    """Whether the person may acknowledge, suppress or resolve it: a responder in its project."""
+    return may(request.user, "responder", project_of(alert))
 
 
 def evaluation_ms() -> int:
@@ -75,6 +88,9 @@ def evaluation_ms() -> int:
 
 @login_required
 def alert(request: HttpRequest, alert_id: int) -> HttpResponse:
-    detail = read.alert_page(alert_id)
+    found = read.get_alert(alert_id, request.user)
+    detail = read.page_of(found, timezone.now())
     context = {"suppress_choices": SUPPRESS_CHOICES, "remind_choices": REMIND_CHOICES, "every_ms": evaluation_ms()}
+    # The actions go by the role in the alert's project, not in the current one.
+    context["can_act"] = can_act_on(request, found)
     return page(request, "alerts/alert.html", "alerts", alert=detail, **context)

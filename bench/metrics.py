@@ -4,6 +4,8 @@ Starts a throwaway PostgreSQL and the site under gunicorn (2 workers), seeds N f
 20 services straight in SQL, then alternates, over --rounds rounds, --requests scrapes of
 GET /metrics with as many GETs of one function's row (/api/v1/functions/{id}, the baseline
 the read benchmark uses), and prints the median p50 and p99 of each and the answer's size.
+Scrapes go with the owner's token (no project filter) and with a project member's (each
+query filtered by project: the default one, which holds the whole fleet).
 Then it times totals.fold() over one minute of the whole fleet (ingest waits that long, once
 a minute, on PostgreSQL).
 
@@ -30,7 +32,7 @@ from pathlib import Path
 
 from tests.servers import free_port, postgres_server, stop, wait_for_port
 
-from .reads import FLEET_SEED, manage, p99, psql
+from .reads import BENCH_USER, FLEET_SEED, manage, p99, psql
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +64,10 @@ FROM queues_queue q, generate_series(now() - interval '59 minutes', now(), inter
 ANALYZE;
 """
 )
+
+# The owner's token scrapes without a project filter; the bench user's (a viewer of the
+# default project, which holds the fleet) with one in each query: the same answer.
+OWNER = "from django.contrib.auth.models import User; User.objects.create(username='owner', is_superuser=True)"
 
 FOLD_ONE_MINUTE = """
 import time
@@ -97,6 +103,7 @@ def measure(url: str, env: dict, functions: int, rounds: int, requests: int) -> 
     psql(url, SEED.format(functions=functions))
     api_token = manage(env, "create_user_token", "bench")
     metrics_token = manage(env, "create_user_token", "bench", "--scope", "metrics:read")
+    owner_token = manage(env, "create_user_token", "owner", "--scope", "metrics:read")
     function_id = int(psql(url, "SELECT min(id) FROM monitoring_function"))
     port = free_port()
     command = ["gunicorn", "resilience_site.wsgi:application", "-w", "2", "-b", f"127.0.0.1:{port}"]
@@ -107,7 +114,8 @@ def measure(url: str, env: dict, functions: int, rounds: int, requests: int) -> 
     )
     phases = {
         "baseline: one function": (f"/api/v1/functions/{function_id}", api_token),
-        "scrape /metrics": ("/metrics", metrics_token),
+        "scrape /metrics": ("/metrics", owner_token),
+        "scrape, a member's token": ("/metrics", metrics_token),
     }
     samples: dict[str, list[list[float]]] = {}
     sizes: dict[str, int] = {}
@@ -168,9 +176,8 @@ def main() -> None:
             }
             env.pop("REDIS_URL", None)
             manage(env, "migrate", "--noinput", "-v0")
-            manage(
-                env, "shell", "-c", "from django.contrib.auth.models import User; User.objects.create(username='bench')"
-            )
+            manage(env, "shell", "-c", BENCH_USER)
+            manage(env, "shell", "-c", OWNER)
             results[functions] = measure(pg.url(database), env, functions, args.rounds, args.requests)
 
     print(f"\n{'functions':>10}  {'phase':<24}{'p50 ms':>9}{'p99 ms':>9}{'spread':>9}{'bytes':>11}")

@@ -42,8 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # The fleet every read benchmark seeds: 20 services, N functions, a minute bucket in each of
 # the last 60 minutes (one function in seven failing some calls).
 FLEET_SEED = """
-INSERT INTO monitoring_service (name, created)
-SELECT 'svc' || lpad(s::text, 2, '0'), now() FROM generate_series(0, 19) AS s;
+INSERT INTO monitoring_service (name, created, project_id)
+SELECT 'svc' || lpad(s::text, 2, '0'), now(), (SELECT id FROM monitoring_project WHERE slug = 'default')
+FROM generate_series(0, 19) AS s;
 
 INSERT INTO monitoring_function (service_id, name, created, last_seen)
 SELECT (SELECT id FROM monitoring_service ORDER BY id OFFSET (f % 20) LIMIT 1),
@@ -127,6 +128,14 @@ from monitoring import rollups
 started = time.perf_counter()
 written = rollups.fold()
 print(written, round(time.perf_counter() - started, 2))
+"""
+# The bench user: a viewer of the default project, which holds the seeded fleet (a person
+# sees their projects' services only).
+BENCH_USER = """
+from django.contrib.auth.models import User
+from monitoring.models import Membership, Project
+user = User.objects.create(username='bench')
+Membership.objects.create(user=user, project=Project.objects.get(slug='default'), role='viewer')
 """
 # A session for the pages (the API takes the bench user's token).
 SESSION = """
@@ -305,9 +314,7 @@ def main() -> None:
             }
             env.pop("REDIS_URL", None)
             manage(env, "migrate", "--noinput", "-v0")
-            manage(
-                env, "shell", "-c", "from django.contrib.auth.models import User; User.objects.create(username='bench')"
-            )
+            manage(env, "shell", "-c", BENCH_USER)
             found = measure(pg.url(database), env, functions, args.history, args.rounds, args.requests, trees)
             for site, figures in found.items():
                 results[site][functions] = figures

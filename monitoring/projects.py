@@ -12,6 +12,8 @@ Another project's object is not found (404), never forbidden: its name does not 
 - `current_project(request)`: the project the person acts in (the switcher's choice).
 - `narrow(user, project_id)`: from then on the person acts in that project only (a personal
   API token narrowed to it).
+- Alerts, incidents and deliveries name their service instead of pointing at it: their
+  project is the project of the service of that name (`SERVICE_NAME_PATHS`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from __future__ import annotations
 from itertools import chain
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
@@ -119,14 +122,74 @@ def visible_projects(user: User | None) -> QuerySet[Project]:
 PROJECT_PATHS: dict[type[Model], str] = {Project: "id", Service: "project"}
 
 
-def scoped(queryset: QuerySet, user: User | None, path: str | None = None) -> QuerySet:
-    """Only the rows of the projects the person may see (all of them for an owner; none for
-    an anonymous caller). path: the lookup from the queryset's model to its project id
-    (default: by model, else service__project)."""
+# Models that name their service instead of pointing at it (alerts and incidents keep the
+# name they fired with): the lookups from the model to that name, the first one set counts.
+# The floor above registers its models here (alerts/apps.py); this one does not know them.
+SERVICE_NAME_PATHS: dict[type[Model], tuple[str, ...]] = {}
+
+
+def default_project_id() -> int | None:
+    """The default project's id, without making it (None once the owner deleted it)."""
+    return Project.objects.filter(slug="default").values_list("id", flat=True).first()
+
+
+def project_ids(user: User | None, at_least: str = "viewer") -> list[int]:
+    """The projects in which the person has at least that role."""
+    return [pid for pid, role in project_roles(user).items() if ROLES.index(role) >= ROLES.index(at_least)]
+
+
+def by_service_name(
+    queryset: QuerySet, user: User | None, paths: tuple[str, ...], at_least: str = "viewer"
+) -> QuerySet:
+    """Rows that name a service (paths: the lookups to its name, the first one set counts):
+    those of a service of the person's projects. A name no service has (the service was
+    deleted or renamed since; a channel's test message names none) counts as the default
+    project's, as a service made without a project goes there: a one-project installation
+    shows it to everyone as before. One subquery in the filter, no per-row check."""
     if is_owner(user):
         return queryset
+    ids = project_ids(user, at_least)
+    name = Coalesce(*paths) if len(paths) > 1 else F(paths[0])
+    queryset = queryset.alias(scope_service=name)
+    visible = Q(scope_service__in=Service.objects.filter(project__in=ids).values("name"))
+    default = default_project_id()
+    if default is not None and default in ids:
+        unknown = ~Q(scope_service__in=Service.objects.values("name"))
+        visible |= Q(scope_service__isnull=True) | unknown
+    return queryset.filter(visible)
+
+
+def service_name_of(obj: Model) -> str | None:
+    """The service name an alert, incident or delivery names (SERVICE_NAME_PATHS), or None."""
+    for path in SERVICE_NAME_PATHS[type(obj)]:
+        value: object = obj
+        for part in path.split("__"):
+            value = getattr(value, part, None)
+            if value is None:
+                break
+        if value:
+            return str(value)
+    return None
+
+
+def project_of_service_name(name: str | None) -> int | None:
+    """The project of the service of that name; the default project's for a name no service
+    has (as by_service_name counts it)."""
+    found = Service.objects.filter(name=name).values_list("project_id", flat=True).first() if name else None
+    return found if found is not None else default_project_id()
+
+
+def scoped(queryset: QuerySet, user: User | None, path: str | None = None, at_least: str = "viewer") -> QuerySet:
+    """Only the rows of the projects the person may see (all of them for an owner; none for
+    an anonymous caller); at_least: of those where they have at least that role. path: the
+    lookup from the queryset's model to its project id (default: by model, else
+    service__project; by service name for SERVICE_NAME_PATHS)."""
+    if is_owner(user):
+        return queryset
+    if path is None and queryset.model in SERVICE_NAME_PATHS:
+        return by_service_name(queryset, user, SERVICE_NAME_PATHS[queryset.model], at_least)
     path = path or PROJECT_PATHS.get(queryset.model, "service__project")
-    return queryset.filter(**{f"{path}__in": list(project_roles(user))})
+    return queryset.filter(**{f"{path}__in": project_ids(user, at_least)})
 
 
 def get_visible_or_404(queryset: QuerySet | type[Model], user: User | None, **lookup: object) -> Model:
@@ -136,13 +199,16 @@ def get_visible_or_404(queryset: QuerySet | type[Model], user: User | None, **lo
     return get_object_or_404(scoped(queryset, user), **lookup)
 
 
-def project_of(obj: Model) -> int:
-    """The id of the project an object belongs to: a project's own, a service's, or (for
-    functions, queues, tokens and the like) its service's."""
+def project_of(obj: Model) -> int | None:
+    """The id of the project an object belongs to: a project's own, a service's, the one of
+    the service an alert, incident or delivery names, or (for functions, queues, tokens and
+    the like) its service's."""
     if isinstance(obj, Project):
         return obj.id
     if isinstance(obj, Service):
         return obj.project_id
+    if type(obj) in SERVICE_NAME_PATHS:
+        return project_of_service_name(service_name_of(obj))
     return obj.service.project_id
 
 

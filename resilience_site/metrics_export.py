@@ -3,7 +3,9 @@ at each scrape (several processes serve the site: none of them holds counters of
 
 Who may scrape: a personal token with the metrics:read scope (`Authorization: Bearer`), or
 anybody from a network in MONITOR_METRICS_ALLOW_NETWORKS. The families are listed in
-docs/prometheus.md.
+docs/prometheus.md. A token's scrape holds its person's projects only (the owner's: every
+one), each query filtered once by project (monitoring/projects.py); a scrape from an
+allowed network holds the whole installation.
 
 The text is written here, not by prometheus_client's generate_latest: for 10,000 functions
 (about 220,000 samples) building its metric families and generate_latest took 1.9 s, and
@@ -19,7 +21,7 @@ import ipaddress
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -30,6 +32,7 @@ from alerts.models import Alert, AlertState, Delivery, DeliveryState, Severity
 from monitoring import totals
 from monitoring.auth import TooManyFailures, client_address, token_failed
 from monitoring.models import Breaker, Concurrency, Function, Refusal, RefusalReason, TokenScope, UserToken
+from monitoring.projects import User, scoped
 from queues.models import Queue, Snapshot
 
 from .errors import error_response
@@ -73,11 +76,18 @@ class Exposition:
         return "".join(self.lines).encode()
 
 
-def function_families(out: Exposition) -> None:
+def mine(queryset: QuerySet, user: User | None, path: str | None = None) -> QuerySet:
+    """The rows a scrape holds: all of them from an allowed network (user None), else those of
+    the token's person's projects (an owner's: all of them)."""
+    return queryset if user is None else scoped(queryset, user, path)
+
+
+def function_families(out: Exposition, user: User | None) -> None:
     # The hot loop of a scrape (about 22 lines per function): each function's labels are
     # escaped once, and the lines are appended without a call per sample.
     names = {
-        fid: labels(service=s, function=f) for fid, s, f in Function.objects.values_list("id", "service__name", "name")
+        fid: labels(service=s, function=f)
+        for fid, s, f in mine(Function.objects.all(), user).values_list("id", "service__name", "name")
     }
     counted = totals.current()
     empty = totals.Total()
@@ -101,18 +111,19 @@ def function_families(out: Exposition) -> None:
         add(f"{name}_count{{{label_text}}} {seen}\n")
 
 
-def instance_families(out: Exposition) -> None:
+def instance_families(out: Exposition, user: User | None) -> None:
     def key(row: tuple) -> str:
         return labels(service=row[0], function=row[1], instance=row[2])
 
     who = ("function__service__name", "function__name", "instance")
-    breakers = sorted(Breaker.objects.values_list(*who, "state"))
+    path = "function__service__project"
+    breakers = sorted(mine(Breaker.objects.all(), user, path).values_list(*who, "state"))
     out.gauge(
         "resilience_breaker_state",
         "Circuit breaker state per instance: 0 closed, 1 open, 2 half-open.",
         ((key(row), BREAKER_VALUES[row[3]]) for row in breakers),
     )
-    gauges = sorted(Concurrency.objects.values_list(*who, "active", "limit", "queued"))
+    gauges = sorted(mine(Concurrency.objects.all(), user, path).values_list(*who, "active", "limit", "queued"))
     for index, part in enumerate(("active", "limit", "queued"), start=3):
         out.gauge(
             f"resilience_concurrency_{part}",
@@ -121,9 +132,9 @@ def instance_families(out: Exposition) -> None:
         )
 
 
-def queue_families(out: Exposition) -> None:
+def queue_families(out: Exposition, user: User | None) -> None:
     newest = Snapshot.objects.filter(queue=OuterRef("pk")).order_by("-at").values("id")[:1]
-    latest = Queue.objects.annotate(latest_id=Subquery(newest)).filter(latest_id__isnull=False)
+    latest = mine(Queue.objects.all(), user).annotate(latest_id=Subquery(newest)).filter(latest_id__isnull=False)
     names = {q.latest_id: labels(service=q.service.name, queue=q.name) for q in latest.select_related("service")}
     snapshots = sorted(Snapshot.objects.filter(id__in=names), key=lambda s: names[s.id])
     parts = (
@@ -137,9 +148,13 @@ def queue_families(out: Exposition) -> None:
         out.gauge(f"resilience_queue_{suffix}", help_text, rows)
 
 
-def alert_families(out: Exposition) -> None:
+def alert_families(out: Exposition, user: User | None) -> None:
+    # An alert's and a delivery's project is the one of the service they name.
     open_alerts = (
-        Alert.objects.filter(state__in=OPEN_STATES).values_list("state", "severity").annotate(n=Count("id")).order_by()
+        mine(Alert.objects.filter(state__in=OPEN_STATES), user)
+        .values_list("state", "severity")
+        .annotate(n=Count("id"))
+        .order_by()
     )
     counts = {(state, severity): n for state, severity, n in open_alerts}
     out.gauge(
@@ -151,7 +166,7 @@ def alert_families(out: Exposition) -> None:
             for state in OPEN_STATES
         ),
     )
-    by_state = dict(Delivery.objects.values_list("state").annotate(n=Count("id")).order_by())
+    by_state = dict(mine(Delivery.objects.all(), user).values_list("state").annotate(n=Count("id")).order_by())
     out.gauge(
         "resilience_deliveries",
         "Notification deliveries kept (MONITOR_DELIVERY_RETENTION_DAYS), by state.",
@@ -159,8 +174,9 @@ def alert_families(out: Exposition) -> None:
     )
 
 
-def ingest_families(out: Exposition) -> None:
-    today = Refusal.objects.filter(day=timezone.now().date()).values_list("service__name", "reason", "count")
+def ingest_families(out: Exposition, user: User | None) -> None:
+    today = mine(Refusal.objects.filter(day=timezone.now().date()), user)
+    today = today.values_list("service__name", "reason", "count")
     out.family(
         "resilience_ingest_refused_batches_total",
         "counter",
@@ -170,10 +186,11 @@ def ingest_families(out: Exposition) -> None:
         out.sample("resilience_ingest_refused_batches_total", labels(service=service, reason=reason), count)
 
 
-def exposition() -> bytes:
+def exposition(user: User | None = None) -> bytes:
+    """The scrape: of the person's projects, or (user None: an allowed network) of everything."""
     out = Exposition()
     for families in (function_families, instance_families, queue_families, alert_families, ingest_families):
-        families(out)
+        families(out, user)
     return out.text()
 
 
@@ -186,7 +203,9 @@ def allowed_network(request: HttpRequest) -> bool:
 
 
 def refusal(request: HttpRequest) -> HttpResponse | None:
-    """None when the caller may scrape, else the answer saying why not."""
+    """None when the caller may scrape, else the answer saying why not. A token's person is
+    left on request.scraper (None from an allowed network without a token)."""
+    request.scraper = None
     scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and raw.strip():
         token = UserToken.find(raw.strip())
@@ -196,6 +215,7 @@ def refusal(request: HttpRequest) -> HttpResponse | None:
         if token.scope != TokenScope.METRICS_READ:
             return error_response(403, "this token cannot read /metrics: create one with the metrics:read scope")
         token.touch()
+        request.scraper = token.user
         return None
     if allowed_network(request):
         return None
@@ -217,4 +237,4 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return error_response(429, str(error), Retry_After=str(error.retry_after))
     if refused is not None:
         return refused
-    return HttpResponse(exposition(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+    return HttpResponse(exposition(request.scraper), content_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -29,18 +29,10 @@ from queues.models import Queue
 from queues.read import queues_backing_up
 
 
-def firing_alerts(hidden: QuerySet[Service] | None = None) -> int:
-    """Alerts firing and not yet acknowledged, but those on the hidden services (another
-    project's). An alert names its service; one on a service no project holds is counted."""
-    alerts = Alert.objects.filter(state=AlertState.FIRING)
-    if hidden is not None:
-        alerts = alerts.exclude(service__in=hidden.values("name"))
-    return alerts.count()
-
-
-def hidden_services(user: User | None) -> QuerySet[Service]:
-    """The services of the projects the person may not see."""
-    return Service.objects.exclude(id__in=scoped(Service.objects.all(), user).values("id"))
+def firing_alerts(user: User | None) -> int:
+    """Alerts firing and not yet acknowledged, of the person's projects (an alert's project is
+    its service's; one on a service no project holds counts as the default project's)."""
+    return scoped(Alert.objects.filter(state=AlertState.FIRING), user).count()
 
 
 def stale_functions(functions: QuerySet[Function]) -> int:
@@ -64,9 +56,7 @@ def figures(user: User | None) -> dict:
         "queues_backing_up": queues_backing_up(
             None if whole else scoped(Queue.objects.select_related("service"), user)
         ),
-        "firing_alerts": firing_alerts(
-            None if whole else Service.objects.exclude(id__in=scoped(Service.objects.all(), user))
-        ),
+        "firing_alerts": firing_alerts(user),
     }
 
 

@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 
 from alerts import inhibition
 from alerts.models import OPEN_STATES, Alert, AlertState, Severity
+from alerts.read import UNSEEN_INHIBITOR, unseen_inhibitors
 from monitoring import trends
 from monitoring.health import stale_before
 from monitoring.models import Breaker, BreakerState, Service
@@ -43,11 +44,17 @@ def breakers_not_closed(service: Service) -> list[Breaker]:
     return list(breakers.exclude(state=BreakerState.CLOSED).order_by("since", "id")[: SHOWN + 1])
 
 
-def alerts_of(service: Service) -> dict:
+def alerts_of(service: Service, user: User | None) -> dict:
     alerts = Alert.objects.select_related("rule", "inhibited_by__rule").filter(service=service.name)
     open_ = list(alerts.filter(state__in=OPEN_STATES).order_by("-started_at", "-id")[: SHOWN + 1])
-    for alert in open_:
-        alert.inhibition = inhibition.reason(alert, alert.inhibited_by) if alert.inhibited_by else ""
+    # An inhibitor of another project (a dependency on its service) is not named.
+    for alert in unseen_inhibitors(open_, user):
+        if alert.inhibited_by is None:
+            alert.inhibition = ""
+        elif alert.inhibitor_unseen:
+            alert.inhibition = UNSEEN_INHIBITOR
+        else:
+            alert.inhibition = inhibition.reason(alert, alert.inhibited_by)
     resolved = alerts.filter(state=AlertState.RESOLVED).order_by("-resolved_at", "-id")[:RESOLVED_SHOWN]
     return {"open_alerts": open_, "resolved_alerts": list(resolved)}
 
@@ -83,7 +90,7 @@ def service(request: HttpRequest, service_id: int) -> HttpResponse:
         "breakers": breakers_not_closed(found),
         "queues": queues[:SHOWN],
         "queue_count": len(queues),
-        **alerts_of(found),
+        **alerts_of(found, request.user),
         **dependencies_of(found, request.user),
         "shown": SHOWN,
     }

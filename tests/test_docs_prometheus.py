@@ -17,6 +17,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from tests.browser import join
 from tests.conftest import Reporter, call
 from tests.docs import shell_blocks
 from tests.servers import find_binary, free_port, missing, stop, wait_for_port
@@ -55,7 +56,9 @@ def test_a_real_prometheus_scrapes_the_site_with_the_docs_config(live_site: str,
     Reporter(Client(), token).post({"calls": [call("charge")] * 3 + [call("charge", "failure", duration_ms=300.0)]})
     from monitoring.models import UserToken
 
-    raw = UserToken.issue(user=User.objects.create_user("scraper"), scope="metrics:read")[1]
+    # A token's scrape holds its person's projects: this one's is the default, the service's.
+    scraper = join(User.objects.create_user("scraper"), "viewer").user
+    raw = UserToken.issue(user=scraper, scope="metrics:read")[1]
     with tempfile.TemporaryDirectory(prefix="prometheus-") as workdir:
         token_file = Path(workdir) / "monitor.token"
         token_file.write_text(raw)

@@ -6,7 +6,6 @@
 from typing import Literal
 
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -14,7 +13,7 @@ from alerts import outbox
 from alerts.lifecycle import NotApplicable
 from alerts.models import Delivery
 from alerts.read import delivery_out, find_deliveries
-from monitoring.auth import require_role, user_auth
+from monitoring.auth import acting_on, user_auth
 from monitoring.paging import Rows, ShortPagination
 from monitoring.schemas import errors
 
@@ -30,7 +29,7 @@ class DeliveryFilters(Schema):
 @router.get("/deliveries", auth=user_auth, response={200: list[DeliveryOut], **errors(401, 422, 503)})
 @paginate(ShortPagination)
 def list_deliveries(request: HttpRequest, filters: Query[DeliveryFilters]) -> Rows:
-    return find_deliveries(filters.state)
+    return find_deliveries(request.user, filters.state)
 
 
 @router.post(
@@ -39,8 +38,10 @@ def list_deliveries(request: HttpRequest, filters: Query[DeliveryFilters]) -> Ro
     response={202: DeliveryOut, **errors(401, 403, 404, 409, 422, 503)},
 )
 def retry_delivery(request: HttpRequest, delivery_id: int) -> Status:
-    require_role(request, "responder")
-    delivery = get_object_or_404(Delivery.objects.select_related("channel", "alert__rule"), id=delivery_id)
+    # Its project is its alert's (else its incident's) service's: 404 for another project's.
+    delivery = acting_on(
+        request, Delivery.objects.select_related("channel", "alert__rule"), "responder", id=delivery_id
+    )
     if not outbox.retry(delivery, request.user):
         raise NotApplicable(f"only a dead-lettered delivery can be retried; this one is {delivery.state}")
     delivery.refresh_from_db()
