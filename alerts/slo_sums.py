@@ -41,6 +41,8 @@ CHUNK = 5000
 # Per function and window: [good, total]; for a latency objective per histogram bucket: [calls].
 Sums = dict[int, list[int]]
 BucketSums = dict[int, dict[int, list[int]]]
+# This process's function hours' sums for the latest round (hour_rows): {key: rows}.
+KEPT: dict[tuple, tuple[list[tuple], list[tuple]]] = {}
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Plan:
     spans: tuple[timedelta, ...]
     hours: tuple[tuple[datetime, datetime] | None, ...]
     late: tuple[datetime, ...]  # hours read from the minute buckets although folded
+    version: int = 0  # the function hours' version (RollupMark.hours_version)
 
     def late_sql(self, column: str) -> tuple[str, list]:
         if not self.late:
@@ -107,7 +110,7 @@ def plan(spans: list[timedelta], now: datetime) -> Plan:
         start = max(floor(now - span, HOUR) + HOUR, folded.since)
         hours.append((start, folded.through) if start < folded.through else None)
     late = tuple(sorted({floor(minute, HOUR) for minute in folded.late})) if folded else ()
-    return Plan(now, tuple(spans), tuple(hours), late)
+    return Plan(now, tuple(spans), tuple(hours), late, folded.version if folded else 0)
 
 
 def chunks(ids: set[int]) -> list[list[int]]:
@@ -208,11 +211,9 @@ def read_all(found: Plan, success_ids: set[int], latency_ids: set[int], old_ids:
     each = f", {engine.each(bucket_table)} AS h"
     add_bucket_rows(read(bucket_table, minutes, minute_ranges, latency_ids, latency_sums, each), totals.buckets)
     if any(found.hours):
-        hour_table = FunctionHour._meta.db_table
-        conditions, where = hour_conditions(found)
-        add_rows(read(hour_table, conditions, where, success_ids, SUCCESS_SUMS), totals.success)
-        each = f", {engine.each(hour_table)} AS h"
-        add_bucket_rows(read(hour_table, conditions, where, latency_ids, latency_sums, each), totals.buckets)
+        success_rows, bucket_rows = hour_rows(found, success_ids, latency_ids)
+        add_rows(success_rows, totals.success)
+        add_bucket_rows(bucket_rows, totals.buckets)
     if old_ids:
         old_table = CallHour._meta.db_table
         conditions, where = old_hour_conditions(found)
@@ -222,6 +223,24 @@ def read_all(found: Plan, success_ids: set[int], latency_ids: set[int], old_ids:
             read(old_table, conditions, where, old_ids & latency_ids, latency_sums, each), totals.old_buckets
         )
     return totals
+
+
+def hour_rows(found: Plan, success_ids: set[int], latency_ids: set[int]) -> tuple[list[tuple], list[tuple]]:
+    """The function hours' sums (success rows, bucket rows), kept between rounds: they change
+    only when the fold writes hours (the hours move, or the fold gives them a new version) or
+    late calls come into a folded hour (it is listed late, then written again)."""
+    key = (found.spans, found.hours, found.late, found.version, frozenset(success_ids), frozenset(latency_ids))
+    if key not in KEPT:
+        table = FunctionHour._meta.db_table
+        conditions, where = hour_conditions(found)
+        each = f", {writer().each(table)} AS h"
+        rows = (
+            read(table, conditions, where, success_ids, SUCCESS_SUMS),
+            read(table, conditions, where, latency_ids, (writer().histogram_value,), each),
+        )
+        KEPT.clear()  # the latest hours only: older ones are not read again
+        KEPT[key] = rows
+    return KEPT[key]
 
 
 def scopes(slos: list[SLO]) -> dict[int, list[int]]:
