@@ -321,6 +321,30 @@ def bench_rounds(rounds: int, reminders: int) -> dict:
     }
 
 
+def profile_round() -> None:
+    """One more rules round and SLO round under the profiler: the slowest statements and the
+    functions taking the most time (cumulative), to see where a round goes."""
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from alerts.evaluate import evaluate_all
+    from alerts.slo_evaluate import evaluate_slos
+
+    for name, run in (("rules", evaluate_all), ("SLOs", evaluate_slos)):
+        profile = cProfile.Profile()
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            profile.runcall(run)
+            spent = time.perf_counter() - started
+        print(f"profiled {name} round: {spent:.3f} s (profiler on), {len(queries)} statements; slowest:")
+        for query in sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:8]:
+            print(f"  {query['time']} s  {query['sql'][:160]}")
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+
+
 def bench_counts(pairs: int) -> dict:
     """The same counts per SLO (one statement per SLO and table, as the pages read) and all at once."""
     from django.utils import timezone
@@ -523,6 +547,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20, help="breaker samples per phase")
     parser.add_argument("--alternations", type=int, default=2)
     parser.add_argument("--group-wait", type=float, default=10.0)
+    parser.add_argument("--profile", action="store_true", help="profile one more round of each after the rounds")
     args = parser.parse_args()
 
     with postgres_server() as pg, redis_server() as redis_url:
@@ -550,6 +575,8 @@ def main() -> None:
         print(f"seeding {args.functions} functions with five minutes of calls ...", flush=True)
         seed_recent(args.failing_every)
         rounds = bench_rounds(args.rounds, args.reminders)
+        if args.profile:
+            profile_round()
         counts = bench_counts(args.pairs)
         latency = []
         if args.alternations:
