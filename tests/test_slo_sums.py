@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from alerts import slo_counts, slo_evaluate, slo_read, slo_sums
+from alerts import slo_counts, slo_evaluate, slo_minutes, slo_read, slo_sums
 from alerts.models import SLO, Alert
 from monitoring import histogram, rollups
 from monitoring.models import CallBucket, CallHour, Function, FunctionHour, LateMinute, RollupMark
@@ -187,7 +187,11 @@ def function_hour_reads(slos: list[SLO], now: datetime) -> int:
 def test_a_steady_round_reads_no_function_hours(slos: list[SLO]) -> None:
     rollups.fold(NOW)
     assert function_hour_reads(slos, NOW) > 0
+    # Nor the minutes of the hours the long windows start in: the same ones, kept.
+    kept = dict(slo_minutes.KEPT)
+    assert len(kept) == 2  # the 6-hour and 3-day windows' first hours
     assert function_hour_reads(slos, NOW + 17 * MINUTE) == 0
+    assert all(slo_minutes.KEPT[key] is hour for key, hour in kept.items())
 
 
 def test_a_round_after_the_fold_wrote_an_hour_reads_them_again(slos: list[SLO]) -> None:
@@ -210,3 +214,19 @@ def test_late_calls_folded_again_between_two_rounds_are_counted(slos: list[SLO])
     rollups.fold(NOW + 20 * timedelta(seconds=1))
     assert not LateMinute.objects.exists()
     assert function_hour_reads(slos, NOW) > 0
+
+
+def test_late_calls_into_the_hour_a_window_starts_in_are_counted(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    assert_same(slos, NOW)
+    charge = Function.objects.get(name="charge")
+    first_hour = floor(NOW - 6 * HOUR, HOUR)  # the 6-hour window's: its minutes are kept
+    for n, minute in enumerate((first_hour + 59 * MINUTE, first_hour + 58 * MINUTE)):
+        CallBucket.objects.create(function=charge, minute=minute, shard=1, failure=40, histogram={str(SLOW): 40})
+        LateMinute.objects.create(service=charge.service, minute=minute)
+        if n == 0:
+            # Added up again before the next round: the hours are the same, their sums are not.
+            rollups.fold(NOW + 20 * timedelta(seconds=1))
+            assert not LateMinute.objects.exists()
+        # Then listed late, not added up yet: read from the minute buckets.
+        assert_same(slos, NOW + 20 * timedelta(seconds=1))
