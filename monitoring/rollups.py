@@ -229,7 +229,9 @@ def fold_late() -> int:
                     by_service[service_id].add(minute)
             for service_id, minutes in by_service.items():
                 written += fold_again(service_id, minutes, mark.through)
-            if by_service:  # folded again: function hours among them, perhaps
+            if any(whole(minutes, mark.through) for minutes in by_service.values()):
+                # Function hours written again: only then (late calls into the hour under way
+                # change none), so what readers keep of the others stays good.
                 mark.hours_version = new_version()
                 mark.save(update_fields=["hours_version"])
             fold_fleet_again(set().union(*by_service.values()), mark.through)
