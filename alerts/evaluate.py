@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from . import health_flags, incidents, inhibition, lifecycle, silences
 from .lifecycle import Observation
-from .metrics import BREAKER_METRICS, Round
+from .metrics import BREAKER_METRICS, Round, Wanted
 from .models import OPEN_STATES, Alert, Breach, Rule
 from .timeline import record
 
@@ -63,11 +63,13 @@ def resolve_after() -> timedelta:
 
 def evaluate_rule(rule: Rule, round: Round) -> Outcome:
     outcome = Outcome()
-    observations = round.observe(rule)
     open_alerts = Alert.objects.filter(rule=rule, state__in=OPEN_STATES).select_related("rule")
     if round.function_ids is not None:
         open_alerts = open_alerts.filter(fingerprint__in=round.fingerprints())
     opened = {alert.fingerprint: alert for alert in open_alerts}
+    # Only what can change an alert: the open ones' values, and the values that pass (they
+    # fire, or start or keep a breach); the rest of the fleet's are not built.
+    observations = round.observe(rule, Wanted(lambda value: passes(rule, value), opened.keys()))
     changed = []
     for fingerprint, alert in opened.items():
         observation = observations.get(fingerprint)

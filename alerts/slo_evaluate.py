@@ -25,7 +25,11 @@ from .rule_changes import stop
 log = logging.getLogger(__name__)
 
 
-def evaluate_slo(slo: SLO, now: datetime, status: slo_read.Status | None = None) -> Outcome:
+def evaluate_slo(
+    slo: SLO, now: datetime, status: slo_read.Status | None = None, moved: list[Alert] | None = None
+) -> Outcome:
+    """The SLO's alerts fired, resolved or kept; an open alert's new burn rate is written at
+    once, or added to `moved` for the caller to write with the others' in one statement."""
     outcome = Outcome()
     status = status or slo_read.status(slo, now, budget=False)
     readings = {r.alert.name: r for r in status.readings}
@@ -37,7 +41,11 @@ def evaluate_slo(slo: SLO, now: datetime, status: slo_read.Status | None = None)
             outcome.resolved += lifecycle.resolve(alert, value=value)
             continue
         if reading.long_burn != alert.value:
-            Alert.objects.filter(id=alert.id).update(value=reading.long_burn)
+            alert.value = reading.long_burn
+            if moved is None:
+                Alert.objects.filter(id=alert.id).update(value=alert.value)
+            else:
+                moved.append(alert)
         if alert.ack_expires_at is not None and alert.ack_expires_at <= now:
             lifecycle.unacknowledge(alert, detail="still burning after the reminder time")
         # Reminders are per incident: the rules' round sends them (incidents.remind_due).
@@ -73,10 +81,11 @@ def evaluate_slos(now: datetime | None = None) -> Outcome:
     wanted = {slo: slo_read.spans(slo, budget=False) for slo in slos}
     counts = slo_sums.round_counts(wanted, now)
     alerts = slo_read.every_open_alerts(slos)
+    moved: list[Alert] = []
     for slo in slos:
         try:
             status = slo_read.status_of(slo, now, counts[slo.id], alerts[slo.id])
-            outcome = evaluate_slo(slo, now, status)
+            outcome = evaluate_slo(slo, now, status, moved)
         except Exception:
             # One broken SLO must not stop the others from being evaluated.
             log.exception("evaluating SLO %s (%s) failed", slo.id, slo.name)
@@ -84,4 +93,6 @@ def evaluate_slos(now: datetime | None = None) -> Outcome:
         total.fired += outcome.fired
         total.resolved += outcome.resolved
         total.reminded += outcome.reminded
+    # The open alerts' burn rates move every round: written in one statement, not one an alert.
+    Alert.objects.bulk_update(moved, ["value"])
     return total

@@ -30,6 +30,7 @@ from monitoring.models import CallBucket, CallHour, Function, FunctionHour
 from monitoring.ranges import HOUR, floor, minute_cutoff
 from monitoring.writers import writer
 
+from . import slo_minutes
 from .burn import Counts
 from .models import SLO, Objective
 from .slo_counts import SUCCESS_SUMS, at
@@ -41,6 +42,8 @@ CHUNK = 5000
 # Per function and window: [good, total]; for a latency objective per histogram bucket: [calls].
 Sums = dict[int, list[int]]
 BucketSums = dict[int, dict[int, list[int]]]
+# This process's function hours' sums for the latest round (hour_rows): {key: rows}.
+KEPT: dict[tuple, tuple[list[tuple], list[tuple]]] = {}
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,10 @@ class Plan:
     spans: tuple[timedelta, ...]
     hours: tuple[tuple[datetime, datetime] | None, ...]
     late: tuple[datetime, ...]  # hours read from the minute buckets although folded
+    version: int = 0  # the function hours' version (RollupMark.hours_version)
+    # Per span, the folded hour its start falls in when that hour's minutes are kept between
+    # rounds (slo_minutes.py) rather than read (None).
+    partial: tuple[datetime | None, ...] = ()
 
     def late_sql(self, column: str) -> tuple[str, list]:
         if not self.late:
@@ -63,11 +70,14 @@ class Plan:
         """Per span, which minute buckets count: after its start, outside the hours read whole."""
         late, late_params = self.late_sql("minute")
         found = []
-        for span, hours in zip(self.spans, self.hours, strict=True):
+        for span, hours, partial in zip(self.spans, self.hours, self.partial, strict=True):
             sql, params = "minute > %s", [at(self.now - span)]
-            if hours is not None:
+            if hours is not None and partial is None:
                 sql += f" AND (minute < %s OR minute >= %s OR {late})"
                 params += [at(hours[0]), at(hours[1]), *late_params]
+            elif hours is not None:  # the minutes before hours[0] are kept
+                sql += f" AND (minute >= %s OR {late})"
+                params += [at(hours[1]), *late_params]
             found.append((sql, params))
         return found
 
@@ -75,12 +85,12 @@ class Plan:
         """The minute buckets any span reads, as a few disjoint ranges (each read through the
         index on function and minute, not the whole of the longest window)."""
         ranges: list[tuple[datetime, datetime]] = []
-        for span, hours in zip(self.spans, self.hours, strict=True):
+        for span, hours, partial in zip(self.spans, self.hours, self.partial, strict=True):
             start = self.now - span
             if hours is None:
                 ranges.append((start, LAST))
                 continue
-            ranges += [(start, hours[0]), (hours[1] - MINUTE, LAST)]
+            ranges += [(hours[1] - MINUTE, LAST)] if partial else [(start, hours[0]), (hours[1] - MINUTE, LAST)]
             ranges += [(hour - MINUTE, hour + HOUR) for hour in self.late if hour + HOUR > start]
         # (after, before) exclusive: one that begins before another ends overlaps or adjoins it.
         merged: list[tuple[datetime, datetime]] = []
@@ -107,7 +117,13 @@ def plan(spans: list[timedelta], now: datetime) -> Plan:
         start = max(floor(now - span, HOUR) + HOUR, folded.since)
         hours.append((start, folded.through) if start < folded.through else None)
     late = tuple(sorted({floor(minute, HOUR) for minute in folded.late})) if folded else ()
-    return Plan(now, tuple(spans), tuple(hours), late)
+    partial = []
+    for span, whole in zip(spans, hours, strict=True):
+        # Kept: a start inside an hour the fold added up, no late minute listed in it.
+        hour = floor(now - span, HOUR)
+        kept = folded is not None and whole is not None and whole[0] == hour + HOUR and hour >= folded.since
+        partial.append(hour if kept and hour not in late else None)
+    return Plan(now, tuple(spans), tuple(hours), late, folded.version if folded else 0, tuple(partial))
 
 
 def chunks(ids: set[int]) -> list[list[int]]:
@@ -208,11 +224,9 @@ def read_all(found: Plan, success_ids: set[int], latency_ids: set[int], old_ids:
     each = f", {engine.each(bucket_table)} AS h"
     add_bucket_rows(read(bucket_table, minutes, minute_ranges, latency_ids, latency_sums, each), totals.buckets)
     if any(found.hours):
-        hour_table = FunctionHour._meta.db_table
-        conditions, where = hour_conditions(found)
-        add_rows(read(hour_table, conditions, where, success_ids, SUCCESS_SUMS), totals.success)
-        each = f", {engine.each(hour_table)} AS h"
-        add_bucket_rows(read(hour_table, conditions, where, latency_ids, latency_sums, each), totals.buckets)
+        success_rows, bucket_rows = hour_rows(found, success_ids, latency_ids)
+        add_rows(success_rows, totals.success)
+        add_bucket_rows(bucket_rows, totals.buckets)
     if old_ids:
         old_table = CallHour._meta.db_table
         conditions, where = old_hour_conditions(found)
@@ -224,6 +238,24 @@ def read_all(found: Plan, success_ids: set[int], latency_ids: set[int], old_ids:
     return totals
 
 
+def hour_rows(found: Plan, success_ids: set[int], latency_ids: set[int]) -> tuple[list[tuple], list[tuple]]:
+    """The function hours' sums (success rows, bucket rows), kept between rounds: they change
+    only when the fold writes hours (the hours move, or the fold gives them a new version) or
+    late calls come into a folded hour (it is listed late, then written again)."""
+    key = (found.spans, found.hours, found.late, found.version, frozenset(success_ids), frozenset(latency_ids))
+    if key not in KEPT:
+        table = FunctionHour._meta.db_table
+        conditions, where = hour_conditions(found)
+        each = f", {writer().each(table)} AS h"
+        rows = (
+            read(table, conditions, where, success_ids, SUCCESS_SUMS),
+            read(table, conditions, where, latency_ids, (writer().histogram_value,), each),
+        )
+        KEPT.clear()  # the latest hours only: older ones are not read again
+        KEPT[key] = rows
+    return KEPT[key]
+
+
 def scopes(slos: list[SLO]) -> dict[int, list[int]]:
     """Each SLO's functions: its own, or its service's now."""
     by_service: dict[int, list[int]] = defaultdict(list)
@@ -233,9 +265,39 @@ def scopes(slos: list[SLO]) -> dict[int, list[int]]:
     return {slo.id: [slo.function_id] if slo.function_id is not None else by_service[slo.service_id] for slo in slos}
 
 
-def counts_of(slo: SLO, functions: list[int], totals: Totals, index: dict[timedelta, int], old: bool) -> list[Counts]:
+def fast_bucket(slo: SLO) -> int:
+    """The first histogram bucket too slow for a latency objective."""
+    return int(histogram.bucket_of(slo.latency_ms or 0.0))
+
+
+# Per span whose first hour's minutes are kept: (its index, its start in epoch seconds, the hour).
+Partials = list[tuple[int, float, slo_minutes.Hour]]
+
+
+def add_partials(slo: SLO, functions: list[int], partials: Partials, found: list[list[int]]) -> None:
+    latency = slo.objective == Objective.LATENCY
+    fast = fast_bucket(slo) if latency else 0
+    for i, start, hour in partials:
+        for function_id in functions:
+            if latency:
+                good, total = hour.latency.since((function_id, fast), start)
+            else:
+                good, total = hour.success.since(function_id, start)
+            found[i][0] += good
+            found[i][1] += total
+
+
+def counts_of(
+    slo: SLO,
+    functions: list[int],
+    totals: Totals,
+    index: dict[timedelta, int],
+    old: bool,
+    partials: Partials | None = None,
+) -> list[Counts]:
     """The SLO's good and total calls per span, in the plan's span order."""
     found = [[0, 0] for _ in index]
+    add_partials(slo, functions, partials or [], found)
     if slo.objective != Objective.LATENCY:
         for part in (totals.success, totals.old_success) if old else (totals.success,):
             for function_id in functions:
@@ -244,7 +306,7 @@ def counts_of(slo: SLO, functions: list[int], totals: Totals, index: dict[timede
                     found[i][0] += sums[2 * i]
                     found[i][1] += sums[2 * i + 1]
         return [Counts(good, total) for good, total in found]
-    fast = int(histogram.bucket_of(slo.latency_ms or 0.0))
+    fast = fast_bucket(slo)
     for part in (totals.buckets, totals.old_buckets) if old else (totals.buckets,):
         for function_id in functions:
             for bucket, sums in part.get(function_id, {}).items():
@@ -271,9 +333,21 @@ def round_counts(wanted: dict[SLO, list[timedelta]], now: datetime) -> dict[int,
         if slo.id in old:
             old_ids.update(functions[slo.id])
     totals = read_all(found, success_ids, latency_ids, old_ids)
+    thresholds = {
+        (function_id, fast_bucket(slo))
+        for slo in wanted
+        if slo.objective == Objective.LATENCY
+        for function_id in functions[slo.id]
+    }
+    kept = slo_minutes.hours({hour for hour in found.partial if hour}, found.version, success_ids, thresholds)
+    partials = [
+        (i, (now - span).timestamp(), kept[hour])
+        for i, (span, hour) in enumerate(zip(found.spans, found.partial, strict=True))
+        if hour is not None
+    ]
     index = {span: i for i, span in enumerate(found.spans)}
     result = {}
     for slo, spans in wanted.items():
-        counts = counts_of(slo, functions[slo.id], totals, index, slo.id in old)
+        counts = counts_of(slo, functions[slo.id], totals, index, slo.id in old, partials)
         result[slo.id] = {span: counts[index[span]] for span in sorted(set(spans))}
     return result

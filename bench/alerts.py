@@ -15,6 +15,9 @@
    the default group wait (MONITOR_GROUP_WAIT_S=10) and none.
 
     .venv/bin/python -m bench.alerts [--functions 10000] [--slos 1000] [--rounds 7] [--pairs 1] [--samples 20]
+
+   (`--pairs 0 --alternations 0` times the rounds alone; steady rounds alternate with and
+   without the hours' sums kept from the round before; `--profile` profiles one more round.)
 """
 
 from __future__ import annotations
@@ -262,14 +265,16 @@ def remind_some(count: int) -> None:
 
 
 def bench_rounds(rounds: int, reminders: int) -> dict:
-    from alerts import incidents
+    from alerts import incidents, slo_minutes, slo_sums
     from alerts.evaluate import evaluate_all
     from alerts.models import OPEN_INCIDENT_STATES, SLO, Alert, Incident, Rule
     from alerts.slo_evaluate import evaluate_slos
     from monitoring import rollups
 
     flush, remind = Timed(incidents, "flush_due"), Timed(incidents, "remind_due")
-    parts: dict[str, list[float]] = {"rules": [], "incidents": [], "slos": [], "whole": []}
+    reads = Timed(slo_sums, "read_all")
+    parts: dict[str, list[float]] = {"rules": [], "incidents": [], "slos": [], "slo_reads": [], "whole": []}
+    cold: dict[str, list[float]] = {"slos": [], "slo_reads": [], "whole": []}
     first: dict[str, float] = {}
     for i in range(rounds):
         if i == 1:
@@ -277,6 +282,13 @@ def bench_rounds(rounds: int, reminders: int) -> dict:
         if i >= 2:
             remind_some(reminders)
         rollups.fold()  # its own periodic job, every minute: not in the round's time
+        # Steady rounds alternate: every other one without the sums of hours kept from the
+        # round before (function hours, and the minutes of the hours the windows start in), as
+        # the first round after the fold writes an hour.
+        is_cold = i >= 2 and i % 2 == 1
+        if is_cold:
+            slo_sums.KEPT.clear()
+            slo_minutes.KEPT.clear()
         started = time.perf_counter()
         outcome = evaluate_all()
         rules_s = time.perf_counter() - started
@@ -285,13 +297,18 @@ def bench_rounds(rounds: int, reminders: int) -> dict:
         slos_s = time.perf_counter() - started
         work = flush.take() + remind.take()
         figures = {"rules": rules_s - work, "incidents": work, "slos": slos_s, "whole": rules_s + slos_s}
+        figures["slo_reads"] = reads.take()
         print(
-            f"  round {i + 1}: whole {figures['whole']:.3f} s = rules {figures['rules']:.3f} + incidents "
-            f"{work:.3f} + SLOs {slos_s:.3f}  rules {outcome}  SLOs {slo_outcome}",
+            f"  round {i + 1}{' (no hour sums kept)' if is_cold else ''}: whole {figures['whole']:.3f} s = "
+            f"rules {figures['rules']:.3f} + incidents {work:.3f} + SLOs {slos_s:.3f} "
+            f"(their reads {figures['slo_reads']:.3f})  rules {outcome}  SLOs {slo_outcome}",
             flush=True,
         )
         if i < 2:
             first |= {f"{name}_{i + 1}": value for name, value in figures.items()}
+        elif is_cold:
+            for name in cold:
+                cold[name].append(figures[name])
         else:
             for name, value in figures.items():
                 parts[name].append(value)
@@ -302,7 +319,32 @@ def bench_rounds(rounds: int, reminders: int) -> dict:
         "incidents": Incident.objects.filter(state__in=OPEN_INCIDENT_STATES).count(),
         "first": first,
         "parts": parts,
+        "cold": cold,
     }
+
+
+def profile_round() -> None:
+    """One more rules round and SLO round under the profiler: the slowest statements and the
+    functions taking the most time (cumulative), to see where a round goes."""
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from alerts.evaluate import evaluate_all
+    from alerts.slo_evaluate import evaluate_slos
+
+    for name, run in (("rules", evaluate_all), ("SLOs", evaluate_slos)):
+        profile = cProfile.Profile()
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            profile.runcall(run)
+            spent = time.perf_counter() - started
+        print(f"profiled {name} round: {spent:.3f} s (profiler on), {len(queries)} statements; slowest:")
+        for query in sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:8]:
+            print(f"  {query['time']} s  {query['sql'][:160]}")
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
 
 
 def bench_counts(pairs: int) -> dict:
@@ -507,6 +549,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20, help="breaker samples per phase")
     parser.add_argument("--alternations", type=int, default=2)
     parser.add_argument("--group-wait", type=float, default=10.0)
+    parser.add_argument("--profile", action="store_true", help="profile one more round of each after the rounds")
     args = parser.parse_args()
 
     with postgres_server() as pg, redis_server() as redis_url:
@@ -534,10 +577,14 @@ def main() -> None:
         print(f"seeding {args.functions} functions with five minutes of calls ...", flush=True)
         seed_recent(args.failing_every)
         rounds = bench_rounds(args.rounds, args.reminders)
+        if args.profile:
+            profile_round()
         counts = bench_counts(args.pairs)
-        latency = bench_breaker_latency(
-            {**env, "REDIS_URL": redis_url}, args.samples, args.alternations, args.group_wait
-        )
+        latency = []
+        if args.alternations:
+            latency = bench_breaker_latency(
+                {**env, "REDIS_URL": redis_url}, args.samples, args.alternations, args.group_wait
+            )
 
     print()
     print(
@@ -552,10 +599,14 @@ def main() -> None:
     )
     for name, values in rounds["parts"].items():
         print(f"  steady {name:9} {spread(values)}" + ("  (target < 1 s)" if name == "whole" else ""))
+    print("  steady rounds with no hour sums kept (as after the fold writes an hour), alternated:")
+    for name, values in rounds["cold"].items():
+        print(f"  cold   {name:9} {spread(values)}")
     print(f"SLO counts for the round, {args.pairs} alternated pairs:")
     print(f"  per SLO  {spread(counts['each'])}")
     print(f"  at once  {spread(counts['together'])}")
-    print("breaker open batch -> incident notice received:")
+    if latency:
+        print("breaker open batch -> incident notice received:")
     for found in latency:
         less = {name: (found[name] - found["wait"]) * 1000 for name in ("p50_s", "p95_s")}
         print(

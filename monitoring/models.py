@@ -745,6 +745,10 @@ class FleetHour(CallCounts):
     hour = models.DateTimeField(unique=True)  # serves the fleet's trend over days and the fold's upsert
 
 
+def new_version() -> int:
+    return secrets.randbits(62)
+
+
 class RollupMark(models.Model):
     """One row: ServiceMinute and FleetMinute hold every minute in [since, through) (ServiceHour
     and FleetHour every whole hour of it), except the late minutes LateMinute still lists."""
@@ -754,6 +758,10 @@ class RollupMark(models.Model):
     # FunctionHour holds every whole hour of [max(since, hours_since), through): hours folded
     # before FunctionHour existed have none of its rows.
     hours_since = models.DateTimeField(null=True)
+    # A new value whenever the fold writes function hours (a new hour, or hours again for late
+    # calls): readers that keep the function hours' sums between rounds know theirs are stale.
+    # Random, not counted: a database restored or rolled back never shows a value seen before.
+    hours_version = models.PositiveBigIntegerField(default=new_version)
 
 
 class LateMinute(models.Model):

@@ -42,6 +42,7 @@ from .models import (
     RollupMark,
     ServiceHour,
     ServiceMinute,
+    new_version,
 )
 from .ranges import HOUR, floor, minute_cutoff
 from .writers import writer
@@ -207,8 +208,9 @@ def fold_once(now: datetime) -> int | None:
             run(SERVICE_HOUR.sql(), end - HOUR, end)
             run(FLEET_HOUR.sql(), end - HOUR, end)
             run(FUNCTION_HOUR.sql(), end - HOUR, end)
+            mark.hours_version = new_version()
         mark.through = end
-        mark.save(update_fields=["since", "through", "hours_since"])
+        mark.save(update_fields=["since", "through", "hours_since", "hours_version"])
     return written
 
 
@@ -227,6 +229,11 @@ def fold_late() -> int:
                     by_service[service_id].add(minute)
             for service_id, minutes in by_service.items():
                 written += fold_again(service_id, minutes, mark.through)
+            if any(whole(minutes, mark.through) for minutes in by_service.values()):
+                # Function hours written again: only then (late calls into the hour under way
+                # change none), so what readers keep of the others stays good.
+                mark.hours_version = new_version()
+                mark.save(update_fields=["hours_version"])
             fold_fleet_again(set().union(*by_service.values()), mark.through)
             # By id: a row a batch adds meanwhile stays for the next fold.
             LateMinute.objects.filter(id__in=[row[0] for row in rows]).delete()
@@ -298,6 +305,7 @@ class Rolled:
     since: datetime
     through: datetime
     late: tuple[datetime, ...]
+    version: int = 0  # RollupMark.hours_version when read
 
 
 def rolled(service_ids: tuple[int, ...] | None, now: datetime) -> Rolled | None:
@@ -323,4 +331,4 @@ def function_hours(now: datetime) -> Rolled | None:
     if through <= since:
         return None
     late = LateMinute.objects.filter(minute__gte=since, minute__lt=through).values_list("minute", flat=True)
-    return Rolled(since, through, tuple(sorted(set(late))))
+    return Rolled(since, through, tuple(sorted(set(late))), mark.hours_version)

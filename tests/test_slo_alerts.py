@@ -79,12 +79,14 @@ def test_it_resolves_once_both_windows_are_clear(no_defaults: None) -> None:
         evaluate_slos()
     alert = firing()["fast"]
 
-    # Ten good minutes: the 5-minute window is clear, the hour still burns: the alert holds.
+    # Ten good minutes: the 5-minute window is clear, the hour still burns: the alert holds,
+    # showing the hour's burn rate now.
     seed_minutes(function, 10, calls=1000, bad=0, end=NOW + timedelta(minutes=10))
     with time_machine.travel(NOW + timedelta(minutes=10), tick=False):
         evaluate_slos()
     alert.refresh_from_db()
     assert alert.state == "firing"
+    assert 14.4 < alert.value < 19
 
     # An hour later both windows are clear.
     seed_minutes(function, 60, calls=1000, bad=0, end=NOW + timedelta(minutes=70))

@@ -1,16 +1,19 @@
 """The SLO round reads every SLO's windows at once (alerts/slo_sums.py): the counts are the
 same as reading each SLO alone (alerts/slo_counts.py), whether the hours come from the minute
 buckets, the function hours the fold writes, or the hourly roll-ups past retention; after
-late calls and with a function deleted too."""
+late calls and with a function deleted too. The round keeps the function hours' sums between
+rounds: a steady round reads none, and one after the fold wrote hours reads them again."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
-from alerts import slo_counts, slo_evaluate, slo_read, slo_sums
+from alerts import slo_counts, slo_evaluate, slo_minutes, slo_read, slo_sums
 from alerts.models import SLO, Alert
 from monitoring import histogram, rollups
 from monitoring.models import CallBucket, CallHour, Function, FunctionHour, LateMinute, RollupMark
@@ -172,3 +175,58 @@ def test_the_fold_forgets_function_hours_past_the_minute_buckets_retention(slos:
     with override_settings(MONITOR_RAW_RETENTION_DAYS=2):
         rollups.forget_old(NOW)
     assert FunctionHour.objects.order_by("hour").first().hour == floor(NOW - timedelta(days=2), HOUR)
+
+
+def function_hour_reads(slos: list[SLO], now: datetime) -> int:
+    """The statements reading function hours in a round (the counts checked as well)."""
+    with CaptureQueriesContext(connection) as queries:
+        assert_same(slos, now)
+    return sum(FunctionHour._meta.db_table in query["sql"] for query in queries.captured_queries)
+
+
+def test_a_steady_round_reads_no_function_hours(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    assert function_hour_reads(slos, NOW) > 0
+    # Nor the minutes of the hours the long windows start in: the same ones, kept.
+    kept = dict(slo_minutes.KEPT)
+    assert len(kept) == 2  # the 6-hour and 3-day windows' first hours
+    assert function_hour_reads(slos, NOW + 17 * MINUTE) == 0
+    assert all(slo_minutes.KEPT[key] is hour for key, hour in kept.items())
+
+
+def test_a_round_after_the_fold_wrote_an_hour_reads_them_again(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    assert_same(slos, NOW)
+    later = floor(NOW, HOUR) + HOUR + 3 * MINUTE
+    rollups.fold(later)
+    assert function_hour_reads(slos, later) > 0
+
+
+def test_late_calls_folded_again_between_two_rounds_are_counted(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    assert_same(slos, NOW)
+    charge = Function.objects.get(name="charge")
+    late = floor(NOW, HOUR) - 5 * HOUR + 7 * MINUTE
+    CallBucket.objects.create(function=charge, minute=late, shard=1, failure=40, histogram={str(SLOW): 40})
+    LateMinute.objects.create(service=charge.service, minute=late)
+    # Folded again before the next round: no late minute is listed any more and the hours are
+    # the same, but their sums are not.
+    rollups.fold(NOW + 20 * timedelta(seconds=1))
+    assert not LateMinute.objects.exists()
+    assert function_hour_reads(slos, NOW) > 0
+
+
+def test_late_calls_into_the_hour_a_window_starts_in_are_counted(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    assert_same(slos, NOW)
+    charge = Function.objects.get(name="charge")
+    first_hour = floor(NOW - 6 * HOUR, HOUR)  # the 6-hour window's: its minutes are kept
+    for n, minute in enumerate((first_hour + 59 * MINUTE, first_hour + 58 * MINUTE)):
+        CallBucket.objects.create(function=charge, minute=minute, shard=1, failure=40, histogram={str(SLOW): 40})
+        LateMinute.objects.create(service=charge.service, minute=minute)
+        if n == 0:
+            # Added up again before the next round: the hours are the same, their sums are not.
+            rollups.fold(NOW + 20 * timedelta(seconds=1))
+            assert not LateMinute.objects.exists()
+        # Then listed late, not added up yet: read from the minute buckets.
+        assert_same(slos, NOW + 20 * timedelta(seconds=1))

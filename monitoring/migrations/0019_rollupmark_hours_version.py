@@ -1,0 +1,16 @@
+import monitoring.models
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("monitoring", "0018_function_hours"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="rollupmark",
+            name="hours_version",
+            field=models.PositiveBigIntegerField(default=monitoring.models.new_version),
+        ),
+    ]
