@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("monitoring", "0018_function_hours"),
+        ("monitoring", "0021_user_token_narrowing"),
     ]
 
     operations = [
