@@ -97,13 +97,23 @@ def visible_projects(user: User | None) -> QuerySet[Project]:
 PROJECT_PATHS: dict[type[Model], str] = {Project: "id", Service: "project"}
 
 
+def path_of(model: type[Model]) -> str:
+    """The lookup from a model to its project id: by PROJECT_PATHS; else its own `project` field
+    (rules, channels, silences and the other objects of the alerts floor); else its service's."""
+    if model in PROJECT_PATHS:
+        return PROJECT_PATHS[model]
+    if any(field.name == "project" for field in model._meta.get_fields()):
+        return "project"
+    return "service__project"
+
+
 def scoped(queryset: QuerySet, user: User | None, path: str | None = None) -> QuerySet:
     """Only the rows of the projects the person may see (all of them for an owner; none for
     an anonymous caller). path: the lookup from the queryset's model to its project id
     (default: by model, else service__project)."""
     if is_owner(user):
         return queryset
-    path = path or PROJECT_PATHS.get(queryset.model, "service__project")
+    path = path or path_of(queryset.model)
     return queryset.filter(**{f"{path}__in": list(project_roles(user))})
 
 
@@ -115,11 +125,12 @@ def get_visible_or_404(queryset: QuerySet | type[Model], user: User | None, **lo
 
 
 def project_of(obj: Model) -> int:
-    """The id of the project an object belongs to: a project's own, a service's, or (for
-    functions, queues, tokens and the like) its service's."""
+    """The id of the project an object belongs to: a project's own, a service's or any object's
+    with a `project` of its own (rules, channels, ...), or (for functions, queues, tokens and
+    the like) its service's."""
     if isinstance(obj, Project):
         return obj.id
-    if isinstance(obj, Service):
+    if isinstance(obj, Service) or hasattr(obj, "project_id"):
         return obj.project_id
     return obj.service.project_id
 
