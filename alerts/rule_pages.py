@@ -15,9 +15,9 @@ from pydantic import ValidationError
 
 from monitoring import audit
 from monitoring.auth import acting_on, page_for
-from monitoring.projects import current_project, scoped
 from monitoring.errors import InputError
 from monitoring.forms import field_errors, form_values, parse
+from monitoring.projects import current_project, scoped
 from monitoring.views import page
 
 from . import rule_changes

@@ -16,10 +16,10 @@ from django.views.decorators.http import require_POST
 
 from monitoring import audit
 from monitoring.auth import acting_on, page_for
-from monitoring.projects import current_project, scoped
 from monitoring.errors import InputError
 from monitoring.forms import field_errors, form_values, parse
 from monitoring.paging import MAX_OFFSET
+from monitoring.projects import current_project, scoped
 from monitoring.views import page
 
 from . import silence_changes, silences

@@ -17,8 +17,8 @@ from alerts.rule_preview import preview
 from alerts.rule_templates import TEMPLATES
 from monitoring.auth import acting_on, project_for_new, require_role, user_auth
 from monitoring.models import Project
-from monitoring.projects import scoped
 from monitoring.paging import Rows, ShortPagination
+from monitoring.projects import scoped
 from monitoring.schemas import errors
 
 from .schemas import RuleDetail, RuleIn, RuleOut, RulePatch, RulePreviewOut, RuleTemplateOut

@@ -13,8 +13,8 @@ from ninja.pagination import paginate
 from alerts import silence_changes, silences
 from alerts.models import Silence
 from monitoring.auth import acting_on, project_for_new, user_auth
-from monitoring.projects import get_visible_or_404, scoped
 from monitoring.paging import Rows, ShortPagination
+from monitoring.projects import get_visible_or_404, scoped
 from monitoring.schemas import errors
 
 from .schemas import SilenceIn, SilenceOut, SilencePreview
