@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import orjson
 import pytest
@@ -19,7 +20,9 @@ from django.contrib.auth.models import User
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
+from alerts.models import Alert, Channel, Delivery, Rule, Silence
 from monitoring.models import IngestToken, Membership, Project, Service, Team, TeamGrant, UserToken
 from resilience_site.api import api
 from tests.browser import join
@@ -37,28 +40,6 @@ NOT_SCOPED_YET = {
     "metrics",
     "alerts/",
     "alerts/<int:alert_id>/",
-    "silences/",
-    "silences/new/",
-    "silences/preview/",
-    "silences/<int:silence_id>/",
-    "silences/<int:silence_id>/end/",
-    "rules/",
-    "rules/new/",
-    "rules/preview/",
-    "rules/<int:rule_id>/",
-    "rules/<int:rule_id>/enable/",
-    "rules/<int:rule_id>/disable/",
-    "rules/<int:rule_id>/delete/",
-    "channels/",
-    "channels/new/",
-    "channels/<int:channel_id>/",
-    "channels/<int:channel_id>/edit/",
-    "channels/<int:channel_id>/enable/",
-    "channels/<int:channel_id>/disable/",
-    "channels/<int:channel_id>/delete/",
-    "channels/<int:channel_id>/test/",
-    "channels/<int:channel_id>/reveal/",
-    "channels/<int:channel_id>/deliveries/<int:delivery_id>/retry/",
     "incidents/",
     "incidents/<int:incident_id>/",
     "incidents/<int:incident_id>/acknowledge/",
@@ -114,27 +95,6 @@ NOT_SCOPED_YET = {
     "POST /api/v1/incidents/{incident_id}/acknowledge",
     "POST /api/v1/incidents/{incident_id}/suppress",
     "POST /api/v1/incidents/{incident_id}/resolve",
-    "GET /api/v1/rules",
-    "POST /api/v1/rules",
-    "GET /api/v1/rules/templates",
-    "POST /api/v1/rules/preview",
-    "GET /api/v1/rules/{rule_id}",
-    "PUT /api/v1/rules/{rule_id}",
-    "PATCH /api/v1/rules/{rule_id}",
-    "DELETE /api/v1/rules/{rule_id}",
-    "GET /api/v1/channels",
-    "POST /api/v1/channels",
-    "GET /api/v1/channels/{channel_id}",
-    "PATCH /api/v1/channels/{channel_id}",
-    "DELETE /api/v1/channels/{channel_id}",
-    "GET /api/v1/channels/{channel_id}/deliveries",
-    "POST /api/v1/channels/{channel_id}/test",
-    "POST /api/v1/channels/{channel_id}/reveal",
-    "GET /api/v1/silences",
-    "POST /api/v1/silences",
-    "POST /api/v1/silences/preview",
-    "GET /api/v1/silences/{silence_id}",
-    "DELETE /api/v1/silences/{silence_id}",
     "GET /api/v1/deliveries",
     "POST /api/v1/deliveries/{delivery_id}/retry",
     "GET /api/v1/status-pages",
@@ -178,6 +138,8 @@ BODIES = {
     "PATCH /api/v1/users/{user_id}": {"role": "viewer"},
     "POST /api/v1/services": {"name": "mine-too"},
     "POST /api/v1/me/tokens": {"name": "walk"},
+    "PUT /api/v1/rules/{rule_id}": {"name": "hijacked", "metric": "error_rate", "threshold": 1},
+    "POST /api/v1/channels/{channel_id}/reveal": {"key": "secret"},
 }
 FORM = {"name": "hijacked", "username": "stranger", "role": "admin", "project": "theirs", "team": "their-team"}
 
@@ -204,6 +166,7 @@ def seeded(client: Client) -> dict:
     stranger = User.objects.create_user("stranger")
     join(stranger, "admin", mine)
     return {
+        **their_config(theirs),
         "service_id": service.id,
         "function_id": service.functions.get().id,
         "queue_id": service.queues.get().id,
@@ -217,6 +180,37 @@ def seeded(client: Client) -> dict:
         "stranger": stranger,
         "api_token": UserToken.issue(user=stranger)[1],
     }
+
+
+def their_config(theirs: Project) -> dict:
+    """Their project's rule, channel (with a dead delivery) and silence, named after their service."""
+    channel = Channel.objects.create(name="their-service hook", kind="log", config={}, project=theirs)
+    rule = Rule.objects.create(name="their-service errors", metric="error_rate", threshold=0.2, project=theirs)
+    rule.channels.set([channel])
+    alert = Alert.objects.create(
+        rule=rule,
+        fingerprint="function:1",
+        service="their-service",
+        subject="their-function",
+        metric="error_rate",
+        severity="high",
+        threshold=0.2,
+        summary="their-service failing",
+    )
+    delivery = Delivery.objects.create(alert=alert, channel=channel, event="firing", state="dead")
+    silence = Silence.objects.create(
+        service="their-service", project=theirs, ends_at=timezone.now() + timedelta(hours=1), comment="their-service"
+    )
+    return {"rule_id": rule.id, "channel_id": channel.id, "delivery_id": delivery.id, "silence_id": silence.id}
+
+
+def config_unchanged(seeded: dict) -> None:
+    """Their rule, channel and silence are as they were."""
+    rule = Rule.objects.get(id=seeded["rule_id"])
+    assert rule.enabled and rule.name == "their-service errors"
+    assert Channel.objects.get(id=seeded["channel_id"]).name == "their-service hook"
+    assert Delivery.objects.get(id=seeded["delivery_id"]).state == "dead"
+    assert Silence.objects.get(id=seeded["silence_id"]).ends_at > timezone.now()
 
 
 def routes(patterns: list, prefix: str = "") -> Iterator[str]:
@@ -314,6 +308,7 @@ def unchanged(seeded: dict) -> None:
     assert Membership.objects.get(project=service.project, user__username="victim").role == "admin"
     assert list(Team.objects.get(id=seeded["team_id"]).members.values_list("username", flat=True)) == ["victim"]
     assert UserToken.objects.get(id=seeded["user_token_id"]).revoked is None
+    config_unchanged(seeded)
 
 
 def test_every_route_listed_as_not_scoped_yet_still_exists() -> None:
