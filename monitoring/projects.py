@@ -135,6 +135,17 @@ def project_of(obj: Model) -> int:
     return obj.service.project_id
 
 
+def people_in(project: Project | int) -> QuerySet:
+    """The people with a role in the project: its members, the members of the teams granted a
+    role on it, and the owners (who may be named wherever a person is picked in it)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    project_id = project_id_of(project)
+    found = Q(is_superuser=True) | Q(memberships__project_id=project_id) | Q(teams__grants__project_id=project_id)
+    return get_user_model().objects.filter(found, is_active=True).distinct()
+
+
 def scope_key(user: User | None) -> str:
     """Who may share an answer: the same key means the same rows (monitoring/shared.py)."""
     if is_owner(user):
