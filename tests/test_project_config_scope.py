@@ -181,3 +181,63 @@ def test_a_star_rule_notifies_only_its_own_projects_channel(client: Client, two:
     alert = Alert.objects.get()
     assert (alert.service, alert.rule.name, alert.suppressed_until) == ("llm", "llm all", None)
     assert list(Delivery.objects.values_list("channel__name", flat=True)) == ["llm log"]
+
+
+def test_slos_policies_and_status_pages_keep_to_their_project(client: Client, two: dict) -> None:
+    """Another project's SLO, escalation policy and status page are not found; each refers
+    only to its own project's services, channels and people (422 naming the field)."""
+    as_user(client, make_user("admin"))
+    slo = {"name": "llm ok", "service": "llm", "target": 99.0, "project": "ai"}
+    made = client.post("/api/v1/slos", slo, "application/json")
+    assert made.status_code == 201 and made.json()["project"] == "ai", made.content
+    wrong = client.post("/api/v1/slos", {**slo, "name": "x", "project": "default"}, "application/json")
+    assert wrong.status_code == 422 and "service" in wrong.content.decode()
+    stranger = User.objects.create_user("ai-only")
+    join(stranger, "admin", two["ai"])
+    step = {"wait_minutes": 5, "channels": [two["pay"]["channel"].id]}
+    wrong = client.post(
+        "/api/v1/escalation-policies", {"name": "p", "steps": [step], "project": "ai"}, "application/json"
+    )
+    assert wrong.status_code == 422 and "channels" in wrong.content.decode()
+    payer = User.objects.create_user("payer")
+    join(payer, "responder")
+    step = {"wait_minutes": 5, "people": [payer.id]}
+    wrong = client.post(
+        "/api/v1/escalation-policies", {"name": "p", "steps": [step], "project": "ai"}, "application/json"
+    )
+    assert wrong.status_code == 422 and "people" in wrong.content.decode()
+    step = {"wait_minutes": 5, "people": [stranger.id], "channels": [two["llm"]["channel"].id]}
+    policy = client.post(
+        "/api/v1/escalation-policies", {"name": "p", "steps": [step], "project": "ai"}, "application/json"
+    )
+    assert policy.status_code == 201 and policy.json()["project"] == "ai"
+    rule = client.patch(
+        f"/api/v1/rules/{two['pay']['rule'].id}", {"escalation_policy": policy.json()["id"]}, "application/json"
+    )
+    assert rule.status_code == 422 and "escalation_policy" in rule.content.decode()
+    page = client.post(
+        "/api/v1/status-pages", {"slug": "ai", "title": "AI status", "project": "ai"}, "application/json"
+    )
+    assert page.status_code == 201 and page.json()["project"] == "ai"
+    wrong = client.post(
+        f"/api/v1/status-pages/{page.json()['id']}/components",
+        {"service": "payments", "public_name": "Pay"},
+        "application/json",
+    )
+    assert wrong.status_code == 422 and "service" in wrong.content.decode()
+
+    as_user(client, User.objects.create_user("pay-admin"))
+    join(User.objects.get(username="pay-admin"), "admin")
+    for path in (
+        f"/api/v1/slos/{made.json()['id']}",
+        f"/api/v1/escalation-policies/{policy.json()['id']}",
+        f"/api/v1/status-pages/{page.json()['id']}",
+        f"/slos/{made.json()['id']}/",
+        f"/escalation/{policy.json()['id']}/",
+        f"/status-pages/{page.json()['id']}/",
+    ):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/api/v1/slos").json()["items"] == []
+    assert client.get("/api/v1/escalation-policies").json()["items"] == []
+    assert client.get("/api/v1/status-pages").json()["items"] == []
+    assert client.get("/status/ai/").status_code == 200  # the public page is public by design
