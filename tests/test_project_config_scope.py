@@ -241,3 +241,11 @@ def test_slos_policies_and_status_pages_keep_to_their_project(client: Client, tw
     assert client.get("/api/v1/escalation-policies").json()["items"] == []
     assert client.get("/api/v1/status-pages").json()["items"] == []
     assert client.get("/status/ai/").status_code == 200  # the public page is public by design
+
+
+def test_a_project_with_rules_of_its_own_is_not_deleted(client: Client, two: dict) -> None:
+    as_user(client, make_user("admin"))
+    two["llm"]["service"].delete()
+    answer = client.delete("/api/v1/projects/ai")
+    assert answer.status_code == 422 and "still has" in answer.content.decode()
+    assert Project.objects.filter(slug="ai").exists()
