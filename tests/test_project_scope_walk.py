@@ -43,11 +43,11 @@ from tests.conftest import Reporter, call, now_iso
 
 pytestmark = pytest.mark.django_db
 
-# Issue 17's next step: the alerts floor (rules, channels, alerts, incidents, silences,
-# SLOs, escalation policies and people's notification addresses, status pages and their
-# admin, deliveries, action links), the Prometheus export and the live websocket deltas
-# are not scoped by project yet; everyone with a role sees and acts on them as before. This list is the measure of what is left: shorten it, never lengthen it
-# for a new route (scope the route instead).
+# Issue 17's next step: alerts, incidents, deliveries, people's notification addresses and
+# action links, the Prometheus export and the live websocket deltas are not scoped by
+# project yet; everyone with a role sees and acts on them as before. This list is the
+# measure of what is left: shorten it, never lengthen it for a new route (scope the route
+# instead).
 NOT_SCOPED_YET = {
     # pages and fragments
     "metrics",
