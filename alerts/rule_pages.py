@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from pydantic import ValidationError
 
 from monitoring import audit
-from monitoring.auth import acting_on, page_for
+from monitoring.auth import acting_on, page_for, project_for_new
 from monitoring.errors import InputError
 from monitoring.forms import field_errors, form_values, parse
 from monitoring.projects import current_project, scoped
@@ -185,14 +185,15 @@ def delete_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def preview_rule(request: HttpRequest) -> HttpResponse:
     """The form's preview fragment (htmx): answered 200 even with errors, so htmx swaps it in."""
     payload, errors = read_form(request)
     result = None
     if payload is not None:
         try:
-            project = current_project(request)
+            # The form's own project (a rule being edited may be of another than the current).
+            project = project_for_new(request, payload.project)
             rule_changes.check_channels(payload.channels, project.id)
             fields = payload.model_dump(exclude={"channels", "escalation_policy", "project"})
             result = preview(Rule(**fields, project=project))

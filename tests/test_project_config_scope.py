@@ -249,3 +249,26 @@ def test_a_project_with_rules_of_its_own_is_not_deleted(client: Client, two: dic
     answer = client.delete("/api/v1/projects/ai")
     assert answer.status_code == 422 and "still has" in answer.content.decode()
     assert Project.objects.filter(slug="ai").exists()
+
+
+def test_the_preview_of_a_rule_reads_its_own_projects_services(client: Client, two: dict) -> None:
+    """The owner's current project is the AI platform (first by name); the form of a payments
+    rule previews with payments' channels and services, and never names the AI project's."""
+    as_user(client, make_user("admin"))
+    form = {
+        "name": "payments errors",
+        "metric": "error_rate",
+        "op": ">",
+        "threshold": "0.2",
+        "window_minutes": "5",
+        "service": "*",
+        "subject": "*",
+        "cooldown_minutes": "60",
+        "channels": [str(two["pay"]["channel"].id)],
+        "project": "default",
+    }
+    answer = client.post("/rules/preview/", form)
+    shown = answer.content.decode()
+    assert answer.status_code == 200 and "field-error" not in shown and "llm" not in shown
+    answer = client.post("/rules/preview/", {**form, "project": "ai"})
+    assert "no channel with id" in answer.content.decode()
