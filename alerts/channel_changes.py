@@ -15,6 +15,7 @@ from django.utils import timezone
 from monitoring import audit
 from monitoring.errors import InputError
 from monitoring.inputs import check_json
+from monitoring.models import Project, default_project_id
 
 from . import secrets
 from .models import Channel
@@ -74,10 +75,12 @@ def apply_enabled(channel: Channel, enabled: bool) -> None:
         channel.disabled_at, channel.disabled_reason = timezone.now(), "disabled by an admin"
 
 
-def create(actor: Actor, data: dict) -> Channel:
-    """data: ChannelIn's fields (name, kind, config, rate_per_minute, enabled)."""
+def create(actor: Actor, data: dict, project: Project | None = None) -> Channel:
+    """data: ChannelIn's fields (name, kind, config, rate_per_minute, enabled); project: where
+    it goes (default: the default project)."""
     config, _ = clean(data["kind"], data.get("config") or {})
     channel = Channel(name=data["name"], kind=data["kind"], rate_per_minute=data.get("rate_per_minute"))
+    channel.project_id = project.id if project is not None else default_project_id()
     channel.set_config(config)
     apply_enabled(channel, data.get("enabled", True))
     with transaction.atomic():

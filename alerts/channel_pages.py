@@ -17,10 +17,11 @@ from django.views.decorators.http import require_POST
 from pydantic import ValidationError
 
 from monitoring import audit
-from monitoring.auth import page_for
+from monitoring.auth import acting_on, page_for, require_role
 from monitoring.errors import InputError
 from monitoring.forms import field_errors, form_values, parse
 from monitoring.models import AuditEntry
+from monitoring.projects import current_project
 from monitoring.views import page
 
 from . import channel_changes, outbox
@@ -203,6 +204,7 @@ def form_page(request: HttpRequest, kind: str, values: dict, errors: dict, chann
         values=values,
         errors=errors,
         general_errors=general,
+        project=channel.project if channel else current_project(request),
         default_rate=settings.MONITOR_CHANNEL_RATE_PER_MINUTE,
     )
 
@@ -215,7 +217,7 @@ def render_form(request: HttpRequest, kind: str, values: dict, errors: dict, cha
 
 @page_for("admin")
 def channels(request: HttpRequest) -> HttpResponse:
-    found = find_channels()
+    found = find_channels(request.user)
     offset = number(request.GET.get("offset"))
     items = found[offset : offset + LIST_PAGE]
     count = len(found)
@@ -254,7 +256,7 @@ def channel_new(request: HttpRequest) -> HttpResponse:
     payload, errors = parse(ChannelIn, {**data, "kind": kind})
     if payload is not None:
         try:
-            channel = channel_changes.create(request.user, payload.model_dump())
+            channel = channel_changes.create(request.user, payload.model_dump(), current_project(request))
         except InputError as error:
             errors = form_errors(error)
         else:
@@ -275,9 +277,9 @@ def channel_values(channel: Channel) -> dict:
     }
 
 
-@page_for("admin")
+@page_for("viewer")
 def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
-    channel = get_object_or_404(Channel, id=channel_id)
+    channel = acting_on(request, Channel, "admin", id=channel_id)
     if request.method != "POST":
         return render_form(request, channel.kind, channel_values(channel), {}, channel)
     data, values = posted(request, channel.kind)
@@ -296,16 +298,18 @@ def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
     return render_form(request, channel.kind, values, errors, channel)
 
 
-def found(channel_id: int) -> Channel:
-    channel = get_channel(channel_id)
+def found(request: HttpRequest, channel_id: int) -> Channel:
+    """A channel of the person's projects (else 404) they are an admin of (else 403)."""
+    channel = get_channel(channel_id, request.user)
     if channel is None:
         raise Http404("no such channel")
+    require_role(request, "admin", channel.project_id)
     return channel
 
 
-@page_for("admin")
+@page_for("viewer")
 def channel(request: HttpRequest, channel_id: int) -> HttpResponse:
-    item = found(channel_id)
+    item = found(request, channel_id)
     detail = channel_detail(item)
     offset = number(request.GET.get("offset"))
     recent = channel_deliveries(item)
@@ -372,40 +376,40 @@ def public_config(channel: Channel) -> list[tuple[str, str]]:
     return shown
 
 
-@page_for("admin")
+@page_for("viewer")
 @require_POST
 def channel_enable(request: HttpRequest, channel_id: int) -> HttpResponse:
     return enabled_to(request, channel_id, True)
 
 
-@page_for("admin")
+@page_for("viewer")
 @require_POST
 def channel_disable(request: HttpRequest, channel_id: int) -> HttpResponse:
     return enabled_to(request, channel_id, False)
 
 
 def enabled_to(request: HttpRequest, channel_id: int, enabled: bool) -> HttpResponse:
-    item = get_object_or_404(Channel, id=channel_id)
+    item = acting_on(request, Channel, "admin", id=channel_id)
     channel_changes.set_enabled(request.user, item, enabled)
     word = "enabled" if enabled else "disabled: nothing is sent to it until it is enabled again"
     messages.success(request, f"Channel “{item.name}” {word}.")
     return redirect("channel", item.id)
 
 
-@page_for("admin")
+@page_for("viewer")
 @require_POST
 def channel_delete(request: HttpRequest, channel_id: int) -> HttpResponse:
-    item = get_object_or_404(Channel, id=channel_id)
+    item = acting_on(request, Channel, "admin", id=channel_id)
     channel_changes.delete(request.user, item)
     messages.success(request, f"Channel “{item.name}” deleted.")
     return redirect("channels")
 
 
-@page_for("admin")
+@page_for("viewer")
 @require_POST
 def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
     """The receiver's answer, as a fragment swapped into the page (htmx), or as a flash message."""
-    item = get_object_or_404(Channel, id=channel_id)
+    item = acting_on(request, Channel, "admin", id=channel_id)
     delivery, result = outbox.send_test(item)
     if not request.htmx:
         said = result.answer or result.error
@@ -414,10 +418,10 @@ def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
     return render(request, "alerts/_channel_test_result.html", {"result": result, "delivery": delivery})
 
 
-@page_for("admin")
+@page_for("viewer")
 @require_POST
 def channel_reveal(request: HttpRequest, channel_id: int) -> HttpResponse:
-    item = get_object_or_404(Channel, id=channel_id)
+    item = acting_on(request, Channel, "admin", id=channel_id)
     key = request.POST.get("key", "")
     try:
         value = channel_changes.reveal(request.user, item, key)
@@ -426,9 +430,10 @@ def channel_reveal(request: HttpRequest, channel_id: int) -> HttpResponse:
     return render(request, "alerts/_channel_secret.html", {"channel": item, "key": key, "value": value})
 
 
-@page_for("admin")
+@page_for("viewer")
 @require_POST
 def channel_retry(request: HttpRequest, channel_id: int, delivery_id: int) -> HttpResponse:
+    acting_on(request, Channel, "admin", id=channel_id)
     delivery = get_object_or_404(
         Delivery.objects.select_related("channel", "alert"), id=delivery_id, channel=channel_id
     )

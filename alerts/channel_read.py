@@ -9,6 +9,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from monitoring.paging import Rows
+from monitoring.projects import User, scoped
 
 from .models import Channel, Delivery
 from .read import delivery_out
@@ -38,15 +39,19 @@ def channel_out(channel: Channel) -> dict:
         "created": channel.created,
         "last_delivery_state": getattr(channel, "last_state", None),
         "last_delivery_at": getattr(channel, "last_at", None),
+        "project": channel.project.slug,
     }
 
 
-def find_channels() -> Rows:
-    return Rows(with_last_delivery(Channel.objects.all()), lambda page: [channel_out(c) for c in page])
+def find_channels(user: User) -> Rows:
+    """The channels of the person's projects."""
+    found = scoped(Channel.objects.select_related("project"), user)
+    return Rows(with_last_delivery(found), lambda page: [channel_out(c) for c in page])
 
 
-def get_channel(channel_id: int) -> Channel | None:
-    return with_last_delivery(Channel.objects.filter(id=channel_id)).first()
+def get_channel(channel_id: int, user: User) -> Channel | None:
+    """One channel of the person's projects; None for another project's (404 to the caller)."""
+    return with_last_delivery(scoped(Channel.objects.filter(id=channel_id).select_related("project"), user)).first()
 
 
 def channel_detail(channel: Channel) -> dict:

@@ -9,11 +9,13 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from monitoring import audit
 from monitoring.errors import InputError
-from monitoring.models import Service
+from monitoring.models import Project, Service, default_project_id
+from monitoring.projects import people_in
 
 from . import escalation
 from .models import Channel, EscalationPolicy, EscalationStep, NotificationAddress, ServicePolicy
@@ -37,19 +39,23 @@ def snapshot(policy: EscalationPolicy) -> dict:
     return {**audit.snapshot(policy, ("name", "description", "repeat")), "steps": steps, "services": services}
 
 
-def found(model: type, ids: list[int], field: str) -> list:
-    rows = {row.pk: row for row in model.objects.filter(pk__in=ids)}
+def found(among: QuerySet, ids: list[int], field: str) -> list:
+    """The rows named by id among those allowed (the policy's project's): others are unknown."""
+    rows = {row.pk: row for row in among.filter(pk__in=ids)}
     for i, pk in enumerate(ids):
         if pk not in rows:
-            raise InputError(f"{field}[{i}]", f"no {model._meta.verbose_name} with id {pk}")
+            raise InputError(f"{field}[{i}]", f"no {among.model._meta.verbose_name} with id {pk}")
     return [rows[pk] for pk in dict.fromkeys(ids)]
 
 
-def checked_steps(steps: list[dict]) -> list[tuple[int, list[Channel], list]]:
+def checked_steps(steps: list[dict], project_id: int) -> list[tuple[int, list[Channel], list]]:
+    """Each step's channels are of the policy's project, and its people have a role there."""
     out = []
     for i, step in enumerate(steps):
-        channels = found(Channel, step.get("channels") or [], f"steps[{i}].channels")
-        people = found(User, step.get("people") or [], f"steps[{i}].people")
+        channels = found(
+            Channel.objects.filter(project_id=project_id), step.get("channels") or [], f"steps[{i}].channels"
+        )
+        people = found(people_in(project_id), step.get("people") or [], f"steps[{i}].people")
         if not channels and not people:
             raise InputError(f"steps[{i}]", "notify at least one channel or person")
         out.append((step["wait_minutes"], channels, people))
@@ -78,14 +84,18 @@ def write_services(policy: EscalationPolicy, services: list[Service]) -> None:
         ServicePolicy.objects.update_or_create(service=service, defaults={"policy": policy})
 
 
-def create(actor: Actor, data: dict) -> EscalationPolicy:
-    """A new policy from the API's PolicyIn.model_dump()."""
+def create(actor: Actor, data: dict, project: Project | None = None) -> EscalationPolicy:
+    """A new policy from the API's PolicyIn.model_dump(), in project (default: the default one)."""
+    project_id = project.id if project is not None else default_project_id()
     check_name(data["name"], None)
-    steps = checked_steps(data["steps"])
-    services = found(Service, data.get("services") or [], "services")
+    steps = checked_steps(data["steps"], project_id)
+    services = found(Service.objects.filter(project_id=project_id), data.get("services") or [], "services")
     with transaction.atomic():
         policy = EscalationPolicy.objects.create(
-            name=data["name"], description=data.get("description", ""), repeat=data.get("repeat", 0)
+            name=data["name"],
+            description=data.get("description", ""),
+            repeat=data.get("repeat", 0),
+            project_id=project_id,
         )
         write_steps(policy, steps)
         write_services(policy, services)
@@ -98,8 +108,12 @@ def update(policy: EscalationPolicy, actor: Actor, data: dict) -> EscalationPoli
     An incident already escalating goes on from where it stands, with the new steps."""
     if data.get("name") is not None:
         check_name(data["name"], policy)
-    steps = checked_steps(data["steps"]) if data.get("steps") is not None else None
-    services = found(Service, data["services"], "services") if data.get("services") is not None else None
+    steps = checked_steps(data["steps"], policy.project_id) if data.get("steps") is not None else None
+    services = (
+        found(Service.objects.filter(project_id=policy.project_id), data["services"], "services")
+        if data.get("services") is not None
+        else None
+    )
     with transaction.atomic():
         before = snapshot(policy)
         for name in ("name", "description", "repeat"):

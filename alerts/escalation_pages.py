@@ -21,10 +21,11 @@ from django.views.decorators.http import require_POST
 from pydantic import ValidationError
 
 from monitoring import audit
-from monitoring.auth import page_for, role_of
+from monitoring.auth import acting_on, page_for, role_of
 from monitoring.errors import InputError
 from monitoring.forms import form_values
-from monitoring.models import Service
+from monitoring.models import Project, Service
+from monitoring.projects import current_project, people_in, scoped
 from monitoring.views import page
 
 from . import escalation_changes, escalation_read
@@ -46,7 +47,7 @@ def offset_of(request: HttpRequest) -> int:
 @page_for("admin")
 def policies(request: HttpRequest) -> HttpResponse:
     offset = offset_of(request)
-    found = escalation_read.policies()
+    found = scoped(escalation_read.policies(), request.user)
     count = found.count()
     items = [escalation_read.policy_out(p) for p in found[offset : offset + PAGE_SIZE]]
     end = offset + len(items)
@@ -134,26 +135,29 @@ def rows_for(values: dict, errors: dict) -> list[dict]:
     ]
 
 
-def choosable_channels() -> QuerySet[Channel]:
-    """Channels to pick for a step or an address: not those that exist only to mail one person
-    (a person is picked as a person)."""
+def choosable_channels(project: Project | None = None) -> QuerySet[Channel]:
+    """Channels to pick for a step (of the policy's project) or an address: not those that
+    exist only to mail one person (a person is picked as a person)."""
     mailing = NotificationAddress.objects.filter(mail_channel__isnull=False).values("mail_channel")
-    return Channel.objects.exclude(id__in=mailing)
+    found = Channel.objects.exclude(id__in=mailing)
+    return found.filter(project=project) if project is not None else found
 
 
 def form_page(
     request: HttpRequest, policy: EscalationPolicy | None, values: dict, errors: dict, status: int = 200
 ) -> HttpResponse:
     shown = escalation_read.policy_out(policy) if policy else None
+    project = policy.project if policy else current_project(request)
     context = {
+        "project": project,
         "policy": shown,
         "values": values,
         "errors": {k: v for k, v in errors.items() if not k.startswith("step-")},
         "step_errors": any(k.startswith("step-") for k in errors),
         "rows": rows_for(values, errors),
-        "channels": choosable_channels(),
-        "people": escalation_read.people_with_addresses(),
-        "services": Service.objects.order_by("name"),
+        "channels": choosable_channels(project),
+        "people": escalation_read.people_with_addresses().filter(id__in=people_in(project).values("id")),
+        "services": Service.objects.filter(project=project).order_by("name"),
         "history": audit.history("escalationpolicy", policy.id)[:50] if policy else [],
     }
     response = page(request, "alerts/escalation_form.html", "rules", **context)
@@ -198,7 +202,7 @@ def save(request: HttpRequest, policy: EscalationPolicy | None) -> HttpResponse:
     try:
         payload = PolicyIn.model_validate(values)
         if policy is None:
-            policy = escalation_changes.create(request.user, payload.model_dump())
+            policy = escalation_changes.create(request.user, payload.model_dump(), current_project(request))
             messages.success(request, f"Escalation policy “{policy.name}” created.")
         else:
             escalation_changes.update(policy, request.user, payload.model_dump())
@@ -218,18 +222,18 @@ def new_policy(request: HttpRequest) -> HttpResponse:
     return form_page(request, None, {"repeat": 0, "services": [], "steps": []}, {})
 
 
-@page_for("admin")
+@page_for("viewer")
 def edit_policy(request: HttpRequest, policy_id: int) -> HttpResponse:
-    policy = get_object_or_404(escalation_read.policies(), id=policy_id)
+    policy = acting_on(request, escalation_read.policies(), "admin", id=policy_id)
     if request.method == "POST":
         return save(request, policy)
     return form_page(request, policy, values_of(policy), {})
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def delete_policy(request: HttpRequest, policy_id: int) -> HttpResponse:
-    policy = get_object_or_404(EscalationPolicy, id=policy_id)
+    policy = acting_on(request, EscalationPolicy, "admin", id=policy_id)
     name = policy.name
     escalation_changes.delete(policy, request.user)
     messages.success(request, f"Escalation policy “{name}” deleted.")

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from monitoring.paging import Rows
+from monitoring.projects import scoped
 
 from .models import EscalationPolicy, Incident, NotificationAddress, Rule, ServicePolicy
 
@@ -14,7 +15,8 @@ User = get_user_model()
 
 
 def policies() -> QuerySet[EscalationPolicy]:
-    return EscalationPolicy.objects.prefetch_related("steps__channels", "steps__people").order_by("name", "id")
+    found = EscalationPolicy.objects.select_related("project").prefetch_related("steps__channels", "steps__people")
+    return found.order_by("name", "id")
 
 
 def policy_out(policy: EscalationPolicy) -> dict:
@@ -38,11 +40,13 @@ def policy_out(policy: EscalationPolicy) -> dict:
         "rules": [{"id": r.id, "name": r.name} for r in rules],
         "created": policy.created,
         "updated": policy.updated,
+        "project": policy.project.slug,
     }
 
 
-def policy_rows() -> Rows:
-    return Rows(policies(), lambda page: [policy_out(p) for p in page])
+def policy_rows(user: object) -> Rows:
+    """The policies of the person's projects."""
+    return Rows(scoped(policies(), user), lambda page: [policy_out(p) for p in page])
 
 
 def address_out(user: object) -> dict:

@@ -8,7 +8,7 @@ Each reader returns {fingerprint: Observation}.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
@@ -99,16 +99,18 @@ class Round:
     def covers(self, fingerprint: str) -> bool:
         return self.function_ids is None or fingerprint in self.fingerprints()
 
+    # A rule sees only its project's services (issue 17): each list is read once a round,
+    # grouped by project, and a rule takes its project's part.
     @cached_property
-    def functions(self) -> list[tuple[int, str, str]]:
-        rows = Function.objects.values_list("id", "service__name", "name")
+    def functions(self) -> dict[int, list[tuple[int, str, str]]]:
+        rows = Function.objects.values_list("service__project_id", "id", "service__name", "name")
         if self.function_ids is not None:
             rows = rows.filter(id__in=self.function_ids)
-        return list(rows)
+        return by_project(rows)
 
     @cached_property
-    def queues(self) -> list[tuple[int, str, str]]:
-        return list(Queue.objects.values_list("id", "service__name", "name"))
+    def queues(self) -> dict[int, list[tuple[int, str, str]]]:
+        return by_project(Queue.objects.values_list("service__project_id", "id", "service__name", "name"))
 
     def totals(self, minutes: int) -> dict[int, Totals]:
         if minutes not in self._totals:
@@ -184,8 +186,8 @@ class Round:
         return found
 
     @cached_property
-    def last_seen(self) -> dict[int, tuple[str, datetime]]:
-        services = dict(Service.objects.values_list("id", "name"))
+    def last_seen(self) -> dict[int, tuple[str, datetime, int]]:
+        services = {sid: (name, project) for sid, name, project in Service.objects.values_list("id", "name", "project")}
         seen: dict[int, datetime] = {}
         for model in (Function, Queue):
             for service_id, at in (
@@ -193,7 +195,7 @@ class Round:
             ):
                 if at is not None and (service_id not in seen or at > seen[service_id]):
                     seen[service_id] = at
-        return {sid: (services[sid], at) for sid, at in seen.items() if sid in services}
+        return {sid: (services[sid][0], at, services[sid][1]) for sid, at in seen.items() if sid in services}
 
     def observe(self, rule: Rule, wanted: Wanted | None = None) -> dict[str, Observation]:
         """The rule's observations; with `wanted`, at least those it keeps (the others of
@@ -213,7 +215,7 @@ class Round:
         totals = self.totals(rule.window_minutes)
         metric = rule.metric
         values: dict[int, float | None] = {}
-        for function_id, _, _ in in_scope(self.functions, rule):
+        for function_id, _, _ in in_scope(self.functions.get(rule.project_id, []), rule):
             found = totals.get(function_id)
             if metric == Metric.CALL_VOLUME:
                 values[function_id] = float(found.calls if found else 0)
@@ -254,14 +256,14 @@ class Round:
             values = wanted.among(values)
         return {
             f"function:{fid}": Observation(f"function:{fid}", service, name, values.get(fid))
-            for fid, service, name in in_scope(self.functions, rule)
+            for fid, service, name in in_scope(self.functions.get(rule.project_id, []), rule)
             if values.get(fid) is not None
         }
 
     def queue_observations(self, rule: Rule) -> dict[str, Observation]:
         windows = self.queue_windows(rule.window_minutes)
         found = {}
-        for qid, service, name in in_scope(self.queues, rule):
+        for qid, service, name in in_scope(self.queues.get(rule.project_id, []), rule):
             window = windows.get(qid)
             if window is None:
                 continue
@@ -277,11 +279,19 @@ class Round:
 
     def silence_observations(self, rule: Rule) -> dict[str, Observation]:
         found = {}
-        for sid, (service, at) in self.last_seen.items():
-            if matches(service, rule.service):
+        for sid, (service, at, project_id) in self.last_seen.items():
+            if project_id == rule.project_id and matches(service, rule.service):
                 minutes = (self.now - at).total_seconds() / 60
                 found[f"service:{sid}"] = Observation(f"service:{sid}", service, service, minutes)
         return found
+
+
+def by_project(rows: Iterable[tuple[int, int, str, str]]) -> dict[int, list[tuple[int, str, str]]]:
+    """(project id, id, service name, name) rows as {project id: [(id, service name, name)]}."""
+    found: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for project_id, *row in rows:
+        found[project_id].append(tuple(row))
+    return found
 
 
 def matches(name: str, pattern: str) -> bool:

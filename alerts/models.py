@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from monitoring.models import default_project_id
+
 from . import secrets
 from .transports import KIND_CHOICES, TRANSPORTS, ConfigError, Transport, transport_for
 from .transports.base import MASK
@@ -69,6 +71,7 @@ class Op(models.TextChoices):
 
 class Channel(models.Model):
     name = models.CharField(max_length=100)
+    project = models.ForeignKey("monitoring.Project", models.PROTECT, related_name="+", default=default_project_id)
     kind = models.CharField(max_length=20, choices=kind_choices)
     # The config without its secrets (the transport's secret_keys), which live encrypted in
     # `sealed`: {key: Fernet token} (alerts/secrets.py). save() moves a secret found here there.
@@ -163,6 +166,7 @@ class RuleQuerySet(models.QuerySet):
 
 class Rule(models.Model):
     name = models.CharField(max_length=200)
+    project = models.ForeignKey("monitoring.Project", models.PROTECT, related_name="+", default=default_project_id)
     enabled = models.BooleanField(default=True)
     metric = models.CharField(max_length=40, choices=Metric.choices)
     op = models.CharField(max_length=2, choices=Op.choices, default=Op.GT)
@@ -407,6 +411,7 @@ class Silence(models.Model):
     """
 
     service = models.CharField(max_length=200, default="*")
+    project = models.ForeignKey("monitoring.Project", models.PROTECT, related_name="+", default=default_project_id)
     subject = models.CharField(max_length=200, default="*")
     severity = models.CharField(max_length=20, default="*")
     rule = models.ForeignKey(Rule, models.CASCADE, null=True, blank=True, related_name="silences")
@@ -545,6 +550,7 @@ class StatusPage(models.Model):
     """A public page at /status/<slug>/: chosen services or functions, and published incidents."""
 
     slug = models.SlugField(max_length=50, unique=True)
+    project = models.ForeignKey("monitoring.Project", models.PROTECT, related_name="+", default=default_project_id)
     title = models.CharField(max_length=100)
     description = models.CharField(max_length=500, blank=True, default="")
     # Off: the public URLs answer 404 (the admin pages still show it).
@@ -645,6 +651,7 @@ class SLO(models.Model):
     that must be good over a rolling window, and the burn-rate alerts that guard its budget."""
 
     name = models.CharField(max_length=200, unique=True)
+    project = models.ForeignKey("monitoring.Project", models.PROTECT, related_name="+", default=default_project_id)
     # Exactly one of the two: a function, or every function of a service.
     function = models.ForeignKey("monitoring.Function", models.CASCADE, null=True, blank=True, related_name="slos")
     service = models.ForeignKey("monitoring.Service", models.CASCADE, null=True, blank=True, related_name="slos")
@@ -683,6 +690,7 @@ class EscalationPolicy(models.Model):
     first, `repeat` more times (0: it runs once)."""
 
     name = models.CharField(max_length=200, unique=True)
+    project = models.ForeignKey("monitoring.Project", models.PROTECT, related_name="+", default=default_project_id)
     description = models.CharField(max_length=1000, blank=True, default="")
     repeat = models.IntegerField(default=0)
     created = models.DateTimeField(default=timezone.now)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from monitoring import audit
 from monitoring.errors import InputError
+from monitoring.models import Project, default_project_id
 
 from . import health_flags, lifecycle
 from .models import OPEN_STATES, Alert, Breach, Channel, EscalationPolicy, Rule
@@ -47,30 +48,35 @@ def person(actor: Actor) -> AbstractBaseUser | None:
     return actor if actor is not None and actor.is_authenticated else None
 
 
-def check_channels(ids: list[int]) -> list[Channel]:
-    found = {c.id: c for c in Channel.objects.filter(id__in=ids)}
+def check_channels(ids: list[int], project_id: int) -> list[Channel]:
+    """The channels named by id, all of the rule's project: another project's answers as unknown."""
+    found = {c.id: c for c in Channel.objects.filter(id__in=ids, project_id=project_id)}
     for i, channel_id in enumerate(ids):
         if channel_id not in found:
             raise InputError(f"channels[{i}]", f"no channel with id {channel_id}")
     return list(found.values())
 
 
-def check_policy(data: dict) -> None:
-    """The escalation policy named by id, as the model takes it; 422 naming the field if unknown."""
+def check_policy(data: dict, project_id: int) -> None:
+    """The escalation policy named by id, as the model takes it; 422 naming the field if unknown
+    (or of another project)."""
     if "escalation_policy" not in data:
         return
     policy_id = data.pop("escalation_policy")
-    if policy_id is not None and not EscalationPolicy.objects.filter(id=policy_id).exists():
+    if policy_id is not None and not EscalationPolicy.objects.filter(id=policy_id, project_id=project_id).exists():
         raise InputError("escalation_policy", f"no escalation policy with id {policy_id}")
     data["escalation_policy_id"] = policy_id
 
 
-def create(actor: Actor, data: dict) -> Rule:
-    """A new rule from the API's rule input (RuleIn.model_dump())."""
+def create(actor: Actor, data: dict, project: Project | None = None) -> Rule:
+    """A new rule from the API's rule input (RuleIn.model_dump()), in project (default: the
+    default project); its channels and policy must be of that project."""
     data = dict(data)
-    check_policy(data)
-    channels = check_channels(data.pop("channels", None) or [])
-    rule = Rule(**data)
+    data.pop("project", None)
+    project_id = project.id if project is not None else default_project_id()
+    check_policy(data, project_id)
+    channels = check_channels(data.pop("channels", None) or [], project_id)
+    rule = Rule(**data, project_id=project_id)
     with transaction.atomic():
         rule.save()
         rule.channels.set(channels)
@@ -82,8 +88,9 @@ def create(actor: Actor, data: dict) -> Rule:
 def update(rule: Rule, actor: Actor, data: dict) -> Rule:
     """Change the fields given (a PATCH leaves out the others). Turning `enabled` off is a disable."""
     data = dict(data)
-    check_policy(data)
-    channels = check_channels(data.pop("channels")) if data.get("channels") is not None else None
+    data.pop("project", None)  # a rule stays in its project
+    check_policy(data, rule.project_id)
+    channels = check_channels(data.pop("channels"), rule.project_id) if data.get("channels") is not None else None
     data.pop("channels", None)
     with transaction.atomic():
         before = audit.snapshot(rule, FIELDS)

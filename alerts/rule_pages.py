@@ -9,14 +9,15 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError
 
 from monitoring import audit
-from monitoring.auth import page_for
+from monitoring.auth import acting_on, page_for, project_for_new
 from monitoring.errors import InputError
 from monitoring.forms import field_errors, form_values, parse
+from monitoring.projects import current_project, scoped
 from monitoring.views import page
 
 from . import rule_changes
@@ -38,7 +39,11 @@ def offset_of(request: HttpRequest) -> int:
 @page_for("admin")
 def rules(request: HttpRequest) -> HttpResponse:
     offset = offset_of(request)
-    found = Rule.objects.configured().annotate(open_alerts=Count("alerts", filter=Q(alerts__state__in=OPEN_STATES)))
+    found = (
+        scoped(Rule.objects.configured(), request.user)
+        .select_related("project")
+        .annotate(open_alerts=Count("alerts", filter=Q(alerts__state__in=OPEN_STATES)))
+    )
     # A grouped query leaves out the model's ordering: given again, or pages could overlap.
     found = found.order_by("name", "id")
     count = found.count()
@@ -84,13 +89,15 @@ def read_form(request: HttpRequest) -> tuple[RuleIn | None, dict[str, str]]:
 def form_page(
     request: HttpRequest, rule: Rule | None, values: dict, errors: dict, status: int = 200, template: object = None
 ) -> HttpResponse:
+    project = rule.project if rule else current_project(request)
     context = {
+        "project": project,
         "chosen": template,
         "rule": rule,
         "values": values,
         "errors": errors,
-        "channels": Channel.objects.all(),
-        "policies": EscalationPolicy.objects.order_by("name"),
+        "channels": Channel.objects.filter(project=project),
+        "policies": EscalationPolicy.objects.filter(project=project).order_by("name"),
         "metrics": [(m.value, METRIC_HELP[m]) for m in Metric if m in METRIC_HELP],
         "ops": Op.values,
         "severities": Severity.values,
@@ -114,7 +121,7 @@ def save(request: HttpRequest, rule: Rule | None) -> HttpResponse:
     if payload is not None:
         try:
             if rule is None:
-                rule = rule_changes.create(request.user, payload.model_dump())
+                rule = rule_changes.create(request.user, payload.model_dump(), current_project(request))
                 messages.success(request, f"Rule “{rule.name}” created.")
             else:
                 rule_changes.update(rule, request.user, payload.model_dump())
@@ -138,27 +145,27 @@ def new_rule(request: HttpRequest) -> HttpResponse:
     return form_page(request, None, values, {}, template=template)
 
 
-@page_for("admin")
+@page_for("viewer")
 def edit_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = get_object_or_404(Rule.objects.configured(), id=rule_id)
+    rule = acting_on(request, Rule.objects.configured(), "admin", id=rule_id)
     if request.method == "POST":
         return save(request, rule)
     return form_page(request, rule, audit.snapshot(rule, rule_changes.FIELDS), {})
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def enable_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = get_object_or_404(Rule.objects.configured(), id=rule_id)
+    rule = acting_on(request, Rule.objects.configured(), "admin", id=rule_id)
     rule_changes.set_enabled(rule, request.user, True)
     messages.success(request, f"Rule “{rule.name}” enabled.")
     return redirect("rules")
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def disable_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = get_object_or_404(Rule.objects.configured(), id=rule_id)
+    rule = acting_on(request, Rule.objects.configured(), "admin", id=rule_id)
     open_alerts = rule.alerts.filter(state__in=OPEN_STATES).count()
     rule_changes.set_enabled(rule, request.user, False)
     resolved = f" {open_alerts} open alert{'s' if open_alerts != 1 else ''} resolved." if open_alerts else ""
@@ -167,9 +174,9 @@ def disable_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def delete_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = get_object_or_404(Rule.objects.configured(), id=rule_id)
+    rule = acting_on(request, Rule.objects.configured(), "admin", id=rule_id)
     name, open_alerts = rule.name, rule.alerts.filter(state__in=OPEN_STATES).count()
     rule_changes.delete(rule, request.user)
     resolved = f" {open_alerts} open alert{'s' if open_alerts != 1 else ''} resolved." if open_alerts else ""
@@ -178,15 +185,18 @@ def delete_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def preview_rule(request: HttpRequest) -> HttpResponse:
     """The form's preview fragment (htmx): answered 200 even with errors, so htmx swaps it in."""
     payload, errors = read_form(request)
     result = None
     if payload is not None:
         try:
-            rule_changes.check_channels(payload.channels)
-            result = preview(Rule(**payload.model_dump(exclude={"channels", "escalation_policy"})))
+            # The form's own project (a rule being edited may be of another than the current).
+            project = project_for_new(request, payload.project)
+            rule_changes.check_channels(payload.channels, project.id)
+            fields = payload.model_dump(exclude={"channels", "escalation_policy", "project"})
+            result = preview(Rule(**fields, project=project))
         except (InputError, ValidationError) as error:
             errors = field_errors(error)
     return page(request, "alerts/_rule_preview.html", "rules", preview=result, errors=errors)

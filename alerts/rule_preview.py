@@ -161,7 +161,9 @@ class History:
     def reader(self) -> Callable[[datetime], Values]:
         metric = self.rule.metric
         if metric in CALL_METRICS or metric in LATENCY_METRICS or metric == Metric.BREAKER_FLIPS:
-            self.functions = {fid: (service, name) for fid, service, name in in_scope(functions(), self.rule)}
+            self.functions = {
+                fid: (service, name) for fid, service, name in in_scope(functions(self.rule.project_id), self.rule)
+            }
             self.names = {f"function:{fid}": names for fid, names in self.functions.items()}
         if metric in LATENCY_METRICS:
             return self.latency_reader()
@@ -261,7 +263,9 @@ class History:
     # Breakers: each instance's state over the day, rebuilt from its flips.
 
     def breaker_reader(self) -> Callable[[datetime], Values]:
-        self.functions = {fid: (service, name) for fid, service, name in in_scope(functions(), self.rule)}
+        self.functions = {
+            fid: (service, name) for fid, service, name in in_scope(functions(self.rule.project_id), self.rule)
+        }
         self.names = {f"function:{fid}": names for fid, names in self.functions.items()}
         state = "open" if self.rule.metric == Metric.BREAKER_OPEN_S else "half_open"
         by_step: dict[datetime, dict[str, datetime]] = defaultdict(dict)
@@ -312,7 +316,7 @@ class History:
     # Queues: their snapshots over the day, read once, windows found by bisection.
 
     def queue_reader(self) -> Callable[[datetime], Values]:
-        queues = {qid: (service, name) for qid, service, name in in_scope(list_queues(), self.rule)}
+        queues = {qid: (service, name) for qid, service, name in in_scope(list_queues(self.rule.project_id), self.rule)}
         self.names = {f"queue:{qid}": names for qid, names in queues.items()}
         window = timedelta(minutes=self.rule.window_minutes)
         rows = Snapshot.objects.filter(at__gte=self.steps[0] - window, at__lte=self.steps[-1]).order_by(
@@ -350,7 +354,9 @@ class History:
 
     def silence_reader(self) -> Callable[[datetime], Values]:
         services = {
-            sid: name for sid, name in Service.objects.values_list("id", "name") if matches(name, self.rule.service)
+            sid: name
+            for sid, name in Service.objects.filter(project_id=self.rule.project_id).values_list("id", "name")
+            if matches(name, self.rule.service)
         }
         self.names = {f"service:{sid}": (name, name) for sid, name in services.items()}
         since, until = self.steps[0] - DAY, self.steps[-1]
@@ -403,12 +409,13 @@ def rate(metric: str, calls: Sum) -> Cast:
     return Cast(Sum(part), FloatField()) / NullIf(calls, 0)
 
 
-def functions() -> list[tuple[int, str, str]]:
-    return list(Function.objects.values_list("id", "service__name", "name"))
+def functions(project_id: int) -> list[tuple[int, str, str]]:
+    """The functions a rule of this project may match: its services' only."""
+    return list(Function.objects.filter(service__project_id=project_id).values_list("id", "service__name", "name"))
 
 
-def list_queues() -> list[tuple[int, str, str]]:
-    return list(Queue.objects.values_list("id", "service__name", "name"))
+def list_queues(project_id: int) -> list[tuple[int, str, str]]:
+    return list(Queue.objects.filter(service__project_id=project_id).values_list("id", "service__name", "name"))
 
 
 def scoped(rows: QuerySet, column: str, subjects: dict[int, object], rule: Rule) -> QuerySet:

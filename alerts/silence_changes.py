@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from monitoring import audit
 from monitoring.errors import InputError
+from monitoring.models import Project
 
 from . import silences
 from .api.schemas import SilenceIn
@@ -25,13 +26,15 @@ Actor = AbstractBaseUser | AnonymousUser | None
 LONGEST_RECURRING_MINUTES = 7 * 24 * 60
 
 
-def planned(payload: SilenceIn, now: datetime) -> Silence:
-    """The silence the payload describes, checked and not saved; InputError names a bad field."""
-    if payload.rule is not None and not Rule.objects.filter(id=payload.rule).exists():
+def planned(payload: SilenceIn, now: datetime, project: Project) -> Silence:
+    """The silence the payload describes, in project, checked and not saved; InputError names a
+    bad field (a rule of another project is not found)."""
+    if payload.rule is not None and not Rule.objects.filter(id=payload.rule, project=project).exists():
         raise InputError("rule", f"no rule with id {payload.rule}")
     if not silences.severity_matches_any(payload.severity):
         raise InputError("severity", "matches no severity (critical, high, medium, low)")
     silence = Silence(
+        project=project,
         service=payload.service,
         subject=payload.subject,
         severity=payload.severity,
@@ -85,8 +88,8 @@ def check_end(silence: Silence, now: datetime) -> None:
         raise InputError("ends_at", "must be in the future")
 
 
-def create(actor: Actor, payload: SilenceIn) -> Silence:
-    silence = planned(payload, timezone.now())
+def create(actor: Actor, payload: SilenceIn, project: Project) -> Silence:
+    silence = planned(payload, timezone.now(), project)
     with transaction.atomic():
         silence.created_by = actor if actor is not None and actor.is_authenticated else None
         silence.save()
@@ -95,10 +98,11 @@ def create(actor: Actor, payload: SilenceIn) -> Silence:
     return silence
 
 
-def preview(payload: SilenceIn) -> dict:
-    """Which open alerts the payload's silence would hold right now, and when it would be active."""
+def preview(payload: SilenceIn, project: Project) -> dict:
+    """Which open alerts the payload's silence would hold right now (its project's), and when it
+    would be active."""
     now = timezone.now()
-    silence = planned(payload, now)
+    silence = planned(payload, now, project)
     alerts, count = silences.matching_alerts(silence)
     shown = silences.as_dict(silence, now)
     return {

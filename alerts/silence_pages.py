@@ -10,15 +10,16 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from monitoring import audit
-from monitoring.auth import page_for
+from monitoring.auth import acting_on, page_for
 from monitoring.errors import InputError
 from monitoring.forms import field_errors, form_values, parse
 from monitoring.paging import MAX_OFFSET
+from monitoring.projects import current_project, scoped
 from monitoring.views import page
 
 from . import silence_changes, silences
@@ -56,6 +57,7 @@ def shown(silence: Silence, now: datetime) -> dict:
         "shown_ends": ends,
         "local_starts": in_zone(starts, silence.time_zone),
         "not_started": silence.starts_at > now,
+        "project_name": silence.project.name,
     }
 
 
@@ -64,7 +66,7 @@ def silence_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     state = request.GET.get("state") if request.GET.get("state") in silences.STATES else "active"
     offset = offset_of(request.GET)
-    found = silences.in_state(state, now)
+    found = scoped(silences.in_state(state, now), request.user)
     count = found.count()
     items = [shown(s, now) for s in found[offset : offset + PAGE_SIZE]]
     end = offset + len(items)
@@ -77,9 +79,10 @@ def silence_list(request: HttpRequest) -> HttpResponse:
     return page(request, "alerts/silences.html", "silences", silences=items, state=state, tabs=tabs, pager=pager)
 
 
-@page_for("responder")
+@page_for("viewer")
 def silence_detail(request: HttpRequest, silence_id: int) -> HttpResponse:
-    silence = get_object_or_404(Silence.objects.select_related("rule", "created_by"), id=silence_id)
+    found = Silence.objects.select_related("rule", "created_by", "project")
+    silence = acting_on(request, found, "responder", id=silence_id)
     now = timezone.now()
     upcoming = []
     if silence.is_recurring:
@@ -94,11 +97,13 @@ def silence_detail(request: HttpRequest, silence_id: int) -> HttpResponse:
     )
 
 
-def form_context(values: dict, errors: dict[str, str]) -> dict:
+def form_context(request: HttpRequest, values: dict, errors: dict[str, str]) -> dict:
+    project = current_project(request)
     return {
+        "project": project,
         "values": values,
         "errors": errors,
-        "rules": Rule.objects.only("id", "name"),
+        "rules": Rule.objects.filter(project=project).only("id", "name"),
         "severities": Severity.values,
         "zones": sorted(zone_names()),
         "days": list(enumerate(DAY_NAMES)),
@@ -175,18 +180,18 @@ def new_silence(request: HttpRequest) -> HttpResponse:
             name: request.GET[name] for name in ("service", "subject", "severity", "rule") if request.GET.get(name)
         }
         values = {"kind": "once", "start": "now", "end": "for", "minutes": "120", "days": []} | given
-        return page(request, "alerts/silence_form.html", "silences", **form_context(values, {}))
+        return page(request, "alerts/silence_form.html", "silences", **form_context(request, values, {}))
     values, payload, errors = submitted(request)
     if payload is not None:
         try:
-            silence = silence_changes.create(request.user, payload)
+            silence = silence_changes.create(request.user, payload, current_project(request))
         except InputError as error:
             errors = form_names(field_errors(error), values)
         else:
             state = silence.state(timezone.now())
             messages.success(request, f"Silence #{silence.id} created ({state}).")
             return redirect(f"/silences/?state={state}")
-    response = page(request, "alerts/silence_form.html", "silences", **form_context(values, errors))
+    response = page(request, "alerts/silence_form.html", "silences", **form_context(request, values, errors))
     response.status_code = 422
     return response
 
@@ -199,16 +204,16 @@ def preview(request: HttpRequest) -> HttpResponse:
     found = None
     if payload is not None:
         try:
-            found = silence_changes.preview(payload)
+            found = silence_changes.preview(payload, current_project(request))
         except InputError as error:
             errors = form_names(field_errors(error), request.POST)
     return page(request, "alerts/_silence_preview.html", "silences", preview=found, errors=errors)
 
 
 @require_POST
-@page_for("responder")
+@page_for("viewer")
 def end(request: HttpRequest, silence_id: int) -> HttpResponse:
-    silence = get_object_or_404(Silence, id=silence_id)
+    silence = acting_on(request, Silence, "responder", id=silence_id)
     outcome = silence_changes.end(silence, request.user)
     if outcome == audit.DELETED:
         messages.success(request, f"Silence #{silence_id} cancelled before it started.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
+from functools import cached_property
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -17,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from monitoring import audit
+from monitoring.models import Service, default_project_id
 
 from .models import DAY_NAMES, OPEN_STATES, Alert, Rule, Severity, Silence
 
@@ -58,8 +60,36 @@ class Window:
     ends_at: datetime
 
 
+class Owners:
+    """Which project each service is in, read once on first use and shared by the silences of
+    one lookup: a silence holds back only the alerts of its own project's services (issue 17).
+    An alert on a service that no longer exists counts as the default project's."""
+
+    @cached_property
+    def projects(self) -> dict[str, int]:
+        return dict(Service.objects.values_list("name", "project_id"))
+
+    @cached_property
+    def fallback(self) -> int:
+        return default_project_id()
+
+    def of(self, service: str) -> int:
+        return self.projects.get(service, self.fallback)
+
+
+def with_services(found: list[Silence]) -> list[Silence]:
+    owners = Owners()
+    for silence in found:
+        silence.owners = owners
+    return found
+
+
 def matches(silence: Silence, target: Target | Alert) -> bool:
     if silence.rule_id is not None and silence.rule_id != target.rule_id:
+        return False
+    if not hasattr(silence, "owners"):
+        with_services([silence])
+    if silence.owners.of(target.service) != silence.project_id:
         return False
     if silence.fingerprint and silence.fingerprint != target.fingerprint:
         return False
@@ -77,8 +107,10 @@ def live(now: datetime) -> QuerySet[Silence]:
 
 def active(now: datetime) -> list[Window]:
     found = Silence.objects.filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now), starts_at__lte=now)
-    windows = ((silence, silence.window_at(now)) for silence in found)
-    return [Window(silence, window[1]) for silence, window in windows if window is not None]
+    windows = [(silence, silence.window_at(now)) for silence in found]
+    opened = [Window(silence, window[1]) for silence, window in windows if window is not None]
+    with_services([w.silence for w in opened])
+    return opened
 
 
 def until_for(windows: list[Window], target: Target | Alert) -> datetime | None:
@@ -135,7 +167,9 @@ def snapshot(silence: Silence) -> dict:
 
 def for_alert(alert: Alert, actor: AbstractBaseUser | None, until: datetime, comment: str) -> Silence:
     """A staff "suppress" on one alert: a silence on its fingerprint (call inside a transaction)."""
+    project = Service.objects.filter(name=alert.service).values_list("project_id", flat=True).first()
     silence = Silence.objects.create(
+        project_id=project or default_project_id(),
         rule_id=alert.rule_id,
         fingerprint=alert.fingerprint,
         service=alert.service,
@@ -166,7 +200,7 @@ def in_state(state: str, now: datetime) -> QuerySet[Silence]:
         found = (once & Q(starts_at__gt=now)) | placed
     else:
         found = Q(ends_at__lte=now) | placed
-    return Silence.objects.filter(found).select_related("rule", "created_by")
+    return Silence.objects.filter(found).select_related("rule", "created_by", "project")
 
 
 def schedule_text(silence: Silence) -> str:
@@ -211,6 +245,7 @@ def as_dict(silence: Silence, now: datetime | None = None) -> dict:
         "comment": silence.comment,
         "created_by": silence.created_by.get_username() if silence.created_by else None,
         "created": silence.created,
+        "project": silence.project.slug,
         "state": state,
         "active": state == "active",
         "window_starts_at": window[0] if window else None,

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from monitoring import audit
 from monitoring.errors import InputError
-from monitoring.models import Function, Service
+from monitoring.models import Function, Project, Service, default_project_id
 
 from .models import SLO, Metric, Objective, Rule, Severity
 from .rule_changes import Actor, check_channels, person, stop
@@ -34,8 +34,9 @@ WINDOW_DAYS = (7, 30)
 SEVERITY_ORDER = list(Severity.values)  # critical first
 
 
-def scope(data: dict) -> tuple[Function | None, Service | None]:
-    service = Service.objects.filter(name=data["service"]).first()
+def scope(data: dict, project_id: int) -> tuple[Function | None, Service | None]:
+    """The SLO's function or service, of its project (another project's is not found)."""
+    service = Service.objects.filter(name=data["service"], project_id=project_id).first()
     if service is None:
         raise InputError("service", f"no service named {data['service']!r}")
     if data.get("function") is None:
@@ -66,14 +67,14 @@ def check(data: dict) -> None:
 def apply(slo: SLO, data: dict) -> list:
     """Set the SLO's fields from the input (SLOIn.model_dump()); returns its channels."""
     check(data)
-    slo.function, slo.service = scope(data)
+    slo.function, slo.service = scope(data, slo.project_id)
     for name in ("name", "objective", "target", "window_days", "enabled"):
         setattr(slo, name, data[name])
     slo.latency_ms = data.get("latency_ms") if data["objective"] == Objective.LATENCY else None
     slo.burn_alerts = [dict(item) for item in data["burn_alerts"]]
     if SLO.objects.filter(name=slo.name).exclude(id=slo.id).exists():
         raise InputError("name", "another SLO has this name")
-    return check_channels(data.get("channels") or [])
+    return check_channels(data.get("channels") or [], slo.project_id)
 
 
 def sync_rule(slo: SLO, rule: Rule, channels: list) -> Rule:
@@ -97,11 +98,12 @@ def snapshot(slo: SLO) -> dict:
     return {**audit.snapshot(slo, FIELDS), "channels": sorted(slo.rule.channels.values_list("id", flat=True))}
 
 
-def create(actor: Actor, data: dict) -> SLO:
-    slo = SLO()
+def create(actor: Actor, data: dict, project: Project | None = None) -> SLO:
+    """A new SLO in project (default: the default project), on a service of that project."""
+    slo = SLO(project_id=project.id if project is not None else default_project_id())
     channels = apply(slo, data)
     with transaction.atomic():
-        slo.rule = sync_rule(slo, Rule(), channels)
+        slo.rule = sync_rule(slo, Rule(project_id=slo.project_id), channels)
         slo.save()
         record(None, "SLO created", actor=person(actor), rule=slo.rule)
         audit.record(actor, audit.CREATED, slo, after=snapshot(slo))

@@ -8,16 +8,17 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError
 
 from monitoring import audit
-from monitoring.auth import page_for
+from monitoring.auth import acting_on, page_for
 from monitoring.errors import InputError
 from monitoring.forms import form_values
 from monitoring.models import Service
 from monitoring.paging import MAX_OFFSET
+from monitoring.projects import current_project, get_visible_or_404, scoped
 from monitoring.views import page
 
 from . import slo_changes, slo_read
@@ -68,7 +69,7 @@ def shown(item: dict) -> dict:
 def slo_list(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("offset", "")
     offset = min(int(text), MAX_OFFSET) if text.isdigit() else 0
-    found = slo_read.listed()
+    found = scoped(slo_read.listed(), request.user)
     count = found.count()
     items = [shown(slo_read.slo_out(slo)) for slo in found[offset : offset + PAGE_SIZE]]
     end = offset + len(items)
@@ -82,7 +83,7 @@ def slo_list(request: HttpRequest) -> HttpResponse:
 
 @page_for("viewer")
 def slo_detail(request: HttpRequest, slo_id: int) -> HttpResponse:
-    slo = get_object_or_404(slo_read.listed(), id=slo_id)
+    slo = get_visible_or_404(slo_read.listed(), request.user, id=slo_id)
     history = audit.history("slo", slo.id)[:50]
     return page(request, "alerts/slo.html", "slos", slo=shown(slo_read.slo_out(slo)), history=history)
 
@@ -141,14 +142,16 @@ def alert_rows(values: dict, errors: dict) -> list[dict]:
 
 
 def form_page(request: HttpRequest, slo: SLO | None, values: dict, errors: dict, status: int = 200) -> HttpResponse:
+    project = slo.project if slo else current_project(request)
     context = {
+        "project": project,
         "slo": slo,
         "values": values,
         "errors": {k: v for k, v in errors.items() if not k.startswith("burn_alerts.")},
         "alert_errors": any(k.startswith("burn_alerts") for k in errors),
         "alerts": alert_rows(values, errors),
-        "services": Service.objects.order_by("name").values_list("name", flat=True),
-        "channels": Channel.objects.all(),
+        "services": Service.objects.filter(project=project).order_by("name").values_list("name", flat=True),
+        "channels": Channel.objects.filter(project=project),
         "severities": Severity.values,
         "windows": WINDOW_DAYS,
         "history": audit.history("slo", slo.id)[:50] if slo else [],
@@ -163,7 +166,7 @@ def save(request: HttpRequest, slo: SLO | None) -> HttpResponse:
     try:
         payload = SLOIn.model_validate(values)
         if slo is None:
-            slo = slo_changes.create(request.user, payload.model_dump())
+            slo = slo_changes.create(request.user, payload.model_dump(), current_project(request))
             messages.success(request, f"SLO “{slo.name}” created.")
         else:
             slo_changes.update(slo, request.user, payload.model_dump())
@@ -202,18 +205,18 @@ def new_slo(request: HttpRequest) -> HttpResponse:
     return form_page(request, None, values, {})
 
 
-@page_for("admin")
+@page_for("viewer")
 def edit_slo(request: HttpRequest, slo_id: int) -> HttpResponse:
-    slo = get_object_or_404(slo_read.listed(), id=slo_id)
+    slo = acting_on(request, slo_read.listed(), "admin", id=slo_id)
     if request.method == "POST":
         return save(request, slo)
     return form_page(request, slo, values_of(slo), {})
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def delete_slo(request: HttpRequest, slo_id: int) -> HttpResponse:
-    slo = get_object_or_404(slo_read.listed(), id=slo_id)
+    slo = acting_on(request, slo_read.listed(), "admin", id=slo_id)
     slo_changes.delete(slo, request.user)
     messages.success(request, f"SLO “{slo.name}” deleted.")
     return redirect("slos")

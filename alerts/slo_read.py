@@ -24,7 +24,7 @@ def fingerprint(slo: SLO, alert_name: str) -> str:
 
 
 def listed() -> QuerySet[SLO]:
-    return SLO.objects.select_related("function__service", "service", "rule")
+    return SLO.objects.select_related("function__service", "service", "rule", "project")
 
 
 def scope_text(slo: SLO) -> str:
@@ -169,6 +169,7 @@ def slo_out(slo: SLO, now: datetime | None = None) -> dict:
         "alerts": [alert_out(found, r) for r in found.readings],
         "created": slo.created,
         "updated": slo.updated,
+        "project": slo.project.slug,
     }
 
 

@@ -11,11 +11,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from monitoring import audit
-from monitoring.auth import page_for
+from monitoring.auth import acting_on, page_for
 from monitoring.errors import InputError
 from monitoring.forms import field_errors, form_values, parse
 from monitoring.models import Service
 from monitoring.paging import MAX_OFFSET
+from monitoring.projects import current_project, scoped
 from monitoring.views import page as render_page
 
 from . import status_pages as changes
@@ -48,7 +49,7 @@ def offset_of(request: HttpRequest) -> int:
 @page_for("admin")
 def status_page_list(request: HttpRequest) -> HttpResponse:
     offset = offset_of(request)
-    found = StatusPage.objects.annotate(
+    found = scoped(StatusPage.objects.select_related("project"), request.user).annotate(
         component_count=Count("components", distinct=True),
         active_count=Count("incidents", filter=~Q(incidents__state=StatusIncidentState.RESOLVED), distinct=True),
     )
@@ -72,18 +73,28 @@ def unprocessable(response: HttpResponse) -> HttpResponse:
 @page_for("admin")
 def new_status_page(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return render_page(request, "alerts/status_page_new.html", "status", values=NEW_PAGE, errors={})
+        return render_page(
+            request,
+            "alerts/status_page_new.html",
+            "status",
+            values=NEW_PAGE,
+            errors={},
+            project=current_project(request),
+        )
     values = form_values(request.POST, checkboxes=CHECKBOXES)
     payload, errors = parse(StatusPageIn, values)
     if payload is not None:
         try:
-            created = changes.create_page(request.user, payload)
+            created = changes.create_page(request.user, payload, current_project(request))
         except InputError as error:
             errors = field_errors(error)
         else:
             messages.success(request, f"Status page “{created.title}” created. Now add the components it shows.")
             return redirect("status-page", created.id)
-    return unprocessable(render_page(request, "alerts/status_page_new.html", "status", values=values, errors=errors))
+    shown = render_page(
+        request, "alerts/status_page_new.html", "status", values=values, errors=errors, project=current_project(request)
+    )
+    return unprocessable(shown)
 
 
 def settings_page(request: HttpRequest, status_page: StatusPage, **forms: dict) -> HttpResponse:
@@ -101,7 +112,7 @@ def settings_page(request: HttpRequest, status_page: StatusPage, **forms: dict) 
         components=components,
         component_values=forms.get("component_values") or {"position": len(components)},
         component_errors=forms.get("component_errors", {}),
-        services=Service.objects.only("id", "name"),
+        services=Service.objects.filter(project_id=status_page.project_id).only("id", "name"),
         incidents=incidents,
         alerts=list(changes.publishable_alerts(status_page)[:ALERTS_OFFERED]),
         incident_values=forms.get("incident_values") or {"state": StatusIncidentState.INVESTIGATING},
@@ -113,9 +124,9 @@ def settings_page(request: HttpRequest, status_page: StatusPage, **forms: dict) 
 
 
 @require_http_methods(["GET", "POST"])
-@page_for("admin")
+@page_for("viewer")
 def status_page_settings(request: HttpRequest, page_id: int) -> HttpResponse:
-    status_page = get_object_or_404(StatusPage, id=page_id)
+    status_page = owned(request, page_id)
     if request.method != "POST":
         return settings_page(request, status_page)
     values = form_values(request.POST, checkboxes=CHECKBOXES)
@@ -134,18 +145,18 @@ def status_page_settings(request: HttpRequest, page_id: int) -> HttpResponse:
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def delete_status_page(request: HttpRequest, page_id: int) -> HttpResponse:
-    status_page = get_object_or_404(StatusPage, id=page_id)
+    status_page = owned(request, page_id)
     changes.delete_page(request.user, status_page)
     messages.success(request, f"Status page “{status_page.title}” deleted; /status/{status_page.slug}/ answers 404.")
     return redirect("status-pages")
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def add_component(request: HttpRequest, page_id: int) -> HttpResponse:
-    status_page = get_object_or_404(StatusPage, id=page_id)
+    status_page = owned(request, page_id)
     values = form_values(request.POST)
     payload, errors = parse(ComponentIn, as_numbers(values, "position"))
     if payload is not None:
@@ -160,8 +171,9 @@ def add_component(request: HttpRequest, page_id: int) -> HttpResponse:
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def change_component(request: HttpRequest, page_id: int, component_id: int) -> HttpResponse:
+    owned(request, page_id)
     component = get_object_or_404(StatusComponent.objects.select_related("page"), id=component_id, page_id=page_id)
     payload, errors = parse(ComponentPatch, as_numbers(form_values(request.POST), "position"))
     if payload is None:
@@ -174,8 +186,9 @@ def change_component(request: HttpRequest, page_id: int, component_id: int) -> H
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def remove_component(request: HttpRequest, page_id: int, component_id: int) -> HttpResponse:
+    owned(request, page_id)
     component = get_object_or_404(StatusComponent.objects.select_related("page"), id=component_id, page_id=page_id)
     changes.remove_component(request.user, component)
     messages.success(request, f"“{component.public_name}” removed from the page.")
@@ -183,9 +196,9 @@ def remove_component(request: HttpRequest, page_id: int, component_id: int) -> H
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def publish(request: HttpRequest, page_id: int) -> HttpResponse:
-    status_page = get_object_or_404(StatusPage, id=page_id)
+    status_page = owned(request, page_id)
     values = form_values(request.POST)
     payload, errors = parse(StatusIncidentIn, as_numbers(values, "alert"))
     if payload is not None:
@@ -214,15 +227,21 @@ def incident_page(request: HttpRequest, incident: StatusIncident, values: dict, 
     return unprocessable(response) if errors else response
 
 
-def found_incident(page_id: int, incident_id: int) -> StatusIncident:
+def owned(request: HttpRequest, page_id: int) -> StatusPage:
+    """A status page of the person's projects (else 404) they are an admin of (else 403)."""
+    return acting_on(request, StatusPage.objects.select_related("project"), "admin", id=page_id)
+
+
+def found_incident(request: HttpRequest, page_id: int, incident_id: int) -> StatusIncident:
+    owned(request, page_id)
     return get_object_or_404(StatusIncident.objects.select_related("page", "alert"), id=incident_id, page_id=page_id)
 
 
 @require_http_methods(["GET", "POST"])
-@page_for("admin")
+@page_for("viewer")
 def incident(request: HttpRequest, page_id: int, incident_id: int) -> HttpResponse:
     """The incident with its updates; POST writes an update (state "resolved" resolves it)."""
-    found = found_incident(page_id, incident_id)
+    found = found_incident(request, page_id, incident_id)
     if request.method != "POST":
         return incident_page(request, found, {"state": found.state}, {})
     values = form_values(request.POST)
@@ -236,9 +255,9 @@ def incident(request: HttpRequest, page_id: int, incident_id: int) -> HttpRespon
 
 
 @require_POST
-@page_for("admin")
+@page_for("viewer")
 def delete_incident(request: HttpRequest, page_id: int, incident_id: int) -> HttpResponse:
-    found = found_incident(page_id, incident_id)
+    found = found_incident(request, page_id, incident_id)
     changes.delete_incident(request.user, found)
     messages.success(request, f"Incident “{found.title}” deleted from the page.")
     return redirect("status-page", page_id)

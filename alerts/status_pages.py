@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from monitoring import audit
 from monitoring.errors import InputError
-from monitoring.models import Function, Service
+from monitoring.models import Function, Project, Service, default_project_id
 
 from .api.status_schemas import (
     ComponentIn,
@@ -58,9 +58,11 @@ def saved(page: StatusPage) -> None:
         raise InputError("slug", f"another status page has the slug “{page.slug}”") from None
 
 
-def create_page(actor: Actor, payload: StatusPageIn) -> StatusPage:
+def create_page(actor: Actor, payload: StatusPageIn, project: Project | None = None) -> StatusPage:
+    """A new status page in project (default: the default project)."""
     free_slug(payload.slug)
-    page = StatusPage(**payload.model_dump())
+    page = StatusPage(**payload.model_dump(exclude={"project"}))
+    page.project_id = project.id if project is not None else default_project_id()
     with transaction.atomic():
         saved(page)
         audit.record(actor, audit.CREATED, page, after=audit.snapshot(page, PAGE_FIELDS))
@@ -91,8 +93,9 @@ def touched(page: StatusPage) -> None:
     StatusPage.objects.filter(id=page.id).update(updated=timezone.now())
 
 
-def found_subject(payload: ComponentIn) -> tuple[Service, Function | None]:
-    service = Service.objects.filter(name=payload.service).first()
+def found_subject(payload: ComponentIn, project_id: int) -> tuple[Service, Function | None]:
+    """The component's service (and function), of the page's project: another's is not found."""
+    service = Service.objects.filter(name=payload.service, project_id=project_id).first()
     if service is None:
         raise InputError("service", f"no service named “{payload.service}”")
     if payload.function is None:
@@ -104,7 +107,7 @@ def found_subject(payload: ComponentIn) -> tuple[Service, Function | None]:
 
 
 def add_component(actor: Actor, page: StatusPage, payload: ComponentIn) -> StatusComponent:
-    service, function = found_subject(payload)
+    service, function = found_subject(payload, page.project_id)
     if page.components.filter(service=service, function=function).exists():
         raise InputError("function" if function else "service", "already shown on this page")
     component = StatusComponent(

@@ -19,6 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from ninja.security import HttpBearer, django_auth
 
 from . import outages, projects
+from .errors import InputError
 from .models import IngestToken, Project, TokenScope, UserToken, WorkingTokens
 from .outages import CACHE_ERRORS
 
@@ -109,6 +110,23 @@ def acting_on(request: HttpRequest, queryset: QuerySet | type[Model], role: str,
     `acting_on(request, Service, "admin", id=service_id)`."""
     found = projects.get_visible_or_404(queryset, request.user, **lookup)
     require_role(request, role, projects.project_of(found))
+    return found
+
+
+def project_for_new(request: HttpRequest, slug: str | None, role: str = "admin") -> Project:
+    """Where a new object goes: the project named by its slug (an API input's optional
+    `project`), else the current project; the person needs at least role there (403). A slug
+    that is not one of the person's projects is an input error naming `project` (422), the
+    same for a project that does not exist: its name does not leak."""
+    if slug:
+        found = projects.visible_projects(request.user).filter(slug=slug).first()
+        if found is None:
+            raise InputError("project", f"no project “{slug}” of yours")
+    else:
+        found = projects.current_project(request)
+        if found is None:
+            raise PermissionDenied(f"this needs the {role} role")
+    require_role(request, role, found)
     return found
 
 

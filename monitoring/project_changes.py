@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils.text import slugify
 from pydantic import Field
 
@@ -95,7 +96,12 @@ def delete_project(actor: Actor, project: Project) -> None:
         if project.services.exists():
             raise InputError("", f"“{project.name}” still has services: delete or move them first")
         audit.record(actor, audit.DELETED, project, before=audit.snapshot(project, PROJECT_FIELDS))
-        project.delete()
+        try:
+            project.delete()
+        except ProtectedError as error:
+            # Rules, channels, silences, SLOs, policies or status pages of its own (alerts floor).
+            kinds = sorted({str(row._meta.verbose_name_plural) for row in error.protected_objects})
+            raise InputError("", f"“{project.name}” still has {', '.join(kinds)}: delete them first") from None
 
 
 # Members and team grants (the project's admins and the owner)

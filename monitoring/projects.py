@@ -179,16 +179,26 @@ def project_of_service_name(name: str | None) -> int | None:
     return found if found is not None else default_project_id()
 
 
+def path_of(model: type[Model]) -> str:
+    """The lookup from a model to its project id: by PROJECT_PATHS; else its own `project` field
+    (rules, channels, silences and the other objects of the alerts floor); else its service's."""
+    if model in PROJECT_PATHS:
+        return PROJECT_PATHS[model]
+    if any(field.name == "project" for field in model._meta.get_fields()):
+        return "project"
+    return "service__project"
+
+
 def scoped(queryset: QuerySet, user: User | None, path: str | None = None, at_least: str = "viewer") -> QuerySet:
     """Only the rows of the projects the person may see (all of them for an owner; none for
     an anonymous caller); at_least: of those where they have at least that role. path: the
-    lookup from the queryset's model to its project id (default: by model, else
-    service__project; by service name for SERVICE_NAME_PATHS)."""
+    lookup from the queryset's model to its project id (default: `path_of`; by service
+    name for SERVICE_NAME_PATHS)."""
     if is_owner(user):
         return queryset
     if path is None and queryset.model in SERVICE_NAME_PATHS:
         return by_service_name(queryset, user, SERVICE_NAME_PATHS[queryset.model], at_least)
-    path = path or PROJECT_PATHS.get(queryset.model, "service__project")
+    path = path or path_of(queryset.model)
     return queryset.filter(**{f"{path}__in": project_ids(user, at_least)})
 
 
@@ -200,16 +210,28 @@ def get_visible_or_404(queryset: QuerySet | type[Model], user: User | None, **lo
 
 
 def project_of(obj: Model) -> int | None:
-    """The id of the project an object belongs to: a project's own, a service's, the one of
-    the service an alert, incident or delivery names, or (for functions, queues, tokens and
+    """The id of the project an object belongs to: a project's own, a service's or any object's
+    with a `project` of its own (rules, channels, ...), the one of the service an alert,
+    incident or delivery names, or (for functions, queues, tokens and
     the like) its service's."""
     if isinstance(obj, Project):
         return obj.id
-    if isinstance(obj, Service):
+    if isinstance(obj, Service) or hasattr(obj, "project_id"):
         return obj.project_id
     if type(obj) in SERVICE_NAME_PATHS:
         return project_of_service_name(service_name_of(obj))
     return obj.service.project_id
+
+
+def people_in(project: Project | int) -> QuerySet:
+    """The people with a role in the project: its members, the members of the teams granted a
+    role on it, and the owners (who may be named wherever a person is picked in it)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    project_id = project_id_of(project)
+    found = Q(is_superuser=True) | Q(memberships__project_id=project_id) | Q(teams__grants__project_id=project_id)
+    return get_user_model().objects.filter(found, is_active=True).distinct()
 
 
 def scope_key(user: User | None) -> str:

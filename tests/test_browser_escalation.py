@@ -13,7 +13,7 @@ from alerts import escalation_changes
 from alerts.lifecycle import Observation, fire
 from alerts.models import Channel, EscalationPolicy, Rule
 from tests.alert_fixtures import make_rule
-from tests.browser import log_in, make_user, screenshot
+from tests.browser import join, log_in, make_user, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,6 +27,7 @@ def setup() -> tuple[Channel, Channel, User]:
     first = Channel.objects.create(name="#payments-oncall", kind="log", config={})
     second = Channel.objects.create(name="payments leads hook", kind="log", config={})
     dave = User.objects.create_user("dave", is_staff=True)
+    join(dave, "responder")  # a person named in a step has a role in the policy's project
     escalation_changes.set_address(None, dave, "dave@example.com", None)
     return first, second, dave
 

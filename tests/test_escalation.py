@@ -19,6 +19,7 @@ from alerts.lifecycle import Observation, fire
 from alerts.models import Alert, Channel, Delivery, EscalationPolicy, Incident, Rule, ServicePolicy
 from monitoring.models import Service
 from tests.alert_fixtures import at_once, make_rule
+from tests.browser import join
 from tests.receivers import HttpReceiver, SmtpReceiver
 
 SECRET = "s3cret-s3cret-s3cret"
@@ -47,6 +48,7 @@ def first(no_defaults: None) -> Channel:
 @pytest.fixture
 def dave(db: None) -> User:
     user = User.objects.create_user("dave", is_staff=True)
+    join(user, "responder")  # a person named in a step has a role in the policy's project
     escalation_changes.set_address(None, user, "dave@example.com", None)
     return user
 

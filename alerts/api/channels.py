@@ -6,7 +6,6 @@
 from typing import Literal
 
 from django.http import Http404, HttpRequest
-from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import Field
@@ -16,7 +15,7 @@ from alerts.channel_read import channel_deliveries, channel_detail, channel_out,
 from alerts.channel_read import get_channel as read_channel
 from alerts.models import Channel
 from alerts.read import delivery_out
-from monitoring.auth import require_role, user_auth
+from monitoring.auth import project_for_new, require_role, user_auth
 from monitoring.inputs import Body, Name, example
 from monitoring.paging import Rows, ShortPagination
 from monitoring.schemas import errors
@@ -69,29 +68,31 @@ class DeliveryFilters(Schema):
     state: Literal["pending", "sending", "sent", "dead"] | None = None
 
 
-def found(channel_id: int) -> Channel:
-    channel = read_channel(channel_id)
+def found(request: HttpRequest, channel_id: int, role: str = "viewer") -> Channel:
+    """A channel of the person's projects (else 404) on which they have at least role (else 403)."""
+    channel = read_channel(channel_id, request.user)
     if channel is None:
         raise Http404("no such channel")
+    require_role(request, role, channel.project_id)
     return channel
 
 
 @router.get("/channels", auth=user_auth, response={200: list[ChannelOut], **errors(401, 422, 503)})
 @paginate(ShortPagination)
 def list_channels(request: HttpRequest) -> Rows:
-    return find_channels()
+    return find_channels(request.user)
 
 
 @router.post("/channels", auth=user_auth, response={201: ChannelOut, **errors(400, 401, 403, 413, 422, 503)})
 def create_channel(request: HttpRequest, payload: ChannelIn) -> Status:
-    require_role(request, "admin")
-    channel = channel_changes.create(request.user, payload.model_dump())
+    project = project_for_new(request, payload.project)
+    channel = channel_changes.create(request.user, payload.model_dump(), project)
     return Status(201, channel_out(channel))
 
 
 @router.get("/channels/{channel_id}", auth=user_auth, response={200: ChannelDetail, **errors(401, 404, 422, 503)})
 def get_channel(request: HttpRequest, channel_id: int) -> dict:
-    return channel_detail(found(channel_id))
+    return channel_detail(found(request, channel_id))
 
 
 @router.get(
@@ -101,22 +102,22 @@ def get_channel(request: HttpRequest, channel_id: int) -> dict:
 )
 @paginate(ShortPagination)
 def list_channel_deliveries(request: HttpRequest, channel_id: int, filters: Query[DeliveryFilters]) -> Rows:
-    return channel_deliveries(get_object_or_404(Channel, id=channel_id), filters.state)
+    return channel_deliveries(found(request, channel_id), filters.state)
 
 
 @router.patch(
     "/channels/{channel_id}", auth=user_auth, response={200: ChannelOut, **errors(400, 401, 403, 404, 413, 422, 503)}
 )
 def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch) -> dict:
-    require_role(request, "admin")
-    channel = channel_changes.update(request.user, found(channel_id), payload.model_dump(exclude_unset=True))
+    channel = channel_changes.update(
+        request.user, found(request, channel_id, "admin"), payload.model_dump(exclude_unset=True)
+    )
     return channel_out(channel)
 
 
 @router.delete("/channels/{channel_id}", auth=user_auth, response={204: None, **errors(401, 403, 404, 422, 503)})
 def delete_channel(request: HttpRequest, channel_id: int) -> Status:
-    require_role(request, "admin")
-    channel_changes.delete(request.user, get_object_or_404(Channel, id=channel_id))
+    channel_changes.delete(request.user, found(request, channel_id, "admin"))
     return Status(204, None)
 
 
@@ -124,8 +125,7 @@ def delete_channel(request: HttpRequest, channel_id: int) -> Status:
     "/channels/{channel_id}/test", auth=user_auth, response={202: ChannelTestOut, **errors(401, 403, 404, 422, 503)}
 )
 def test_channel(request: HttpRequest, channel_id: int) -> Status:
-    require_role(request, "admin")
-    delivery, result = outbox.send_test(get_object_or_404(Channel, id=channel_id))
+    delivery, result = outbox.send_test(found(request, channel_id, "admin"))
     delivery.refresh_from_db()
     return Status(202, {**delivery_out(delivery), "result": result.__dict__})
 
@@ -136,6 +136,5 @@ def test_channel(request: HttpRequest, channel_id: int) -> Status:
     response={200: RevealOut, **errors(400, 401, 403, 404, 413, 422, 503)},
 )
 def reveal_channel_secret(request: HttpRequest, channel_id: int, payload: RevealIn) -> dict:
-    require_role(request, "admin")
-    value = channel_changes.reveal(request.user, get_object_or_404(Channel, id=channel_id), payload.key)
+    value = channel_changes.reveal(request.user, found(request, channel_id, "admin"), payload.key)
     return {"key": payload.key, "value": value}

@@ -15,7 +15,7 @@ from ninja.pagination import paginate
 
 from alerts import escalation_changes, escalation_read
 from alerts.models import EscalationPolicy
-from monitoring.auth import require_role, role_of, user_auth
+from monitoring.auth import acting_on, project_for_new, role_of, user_auth
 from monitoring.paging import Rows, ShortPagination
 from monitoring.schemas import errors
 
@@ -25,35 +25,36 @@ router = Router(tags=["escalation"])
 WRITE_ERRORS = errors(400, 401, 403, 404, 413, 422, 503)
 
 
-def find_policy(policy_id: int) -> EscalationPolicy:
-    return get_object_or_404(escalation_read.policies(), id=policy_id)
+def find_policy(request: HttpRequest, policy_id: int, role: str = "viewer") -> EscalationPolicy:
+    """A policy of the person's projects (else 404) on which they have at least role (else 403)."""
+    return acting_on(request, escalation_read.policies(), role, id=policy_id)
 
 
 @router.get("/escalation-policies", auth=user_auth, response={200: list[PolicyOut], **errors(401, 422, 503)})
 @paginate(ShortPagination)
 def list_policies(request: HttpRequest) -> Rows:
     """Every escalation policy, by name, with its steps and what follows it."""
-    return escalation_read.policy_rows()
+    return escalation_read.policy_rows(request.user)
 
 
 @router.post("/escalation-policies", auth=user_auth, response={201: PolicyOut, **errors(400, 401, 403, 413, 422, 503)})
 def create_policy(request: HttpRequest, payload: PolicyIn) -> Status:
-    require_role(request, "admin")
-    policy = escalation_changes.create(request.user, payload.model_dump())
-    return Status(201, escalation_read.policy_out(find_policy(policy.id)))
+    project = project_for_new(request, payload.project)
+    policy = escalation_changes.create(request.user, payload.model_dump(), project)
+    return Status(201, escalation_read.policy_out(find_policy(request, policy.id)))
 
 
 @router.get("/escalation-policies/{policy_id}", auth=user_auth, response={200: PolicyOut, **errors(401, 404, 422, 503)})
 def get_policy(request: HttpRequest, policy_id: int) -> dict:
-    return escalation_read.policy_out(find_policy(policy_id))
+    return escalation_read.policy_out(find_policy(request, policy_id))
 
 
 @router.patch("/escalation-policies/{policy_id}", auth=user_auth, response={200: PolicyOut, **WRITE_ERRORS})
 def update_policy(request: HttpRequest, policy_id: int, payload: PolicyPatch) -> dict:
     """The fields given; `steps` replaces every step."""
-    require_role(request, "admin")
-    policy = escalation_changes.update(find_policy(policy_id), request.user, payload.model_dump(exclude_unset=True))
-    return escalation_read.policy_out(find_policy(policy.id))
+    policy = find_policy(request, policy_id, "admin")
+    policy = escalation_changes.update(policy, request.user, payload.model_dump(exclude_unset=True))
+    return escalation_read.policy_out(find_policy(request, policy.id))
 
 
 @router.delete(
@@ -61,8 +62,7 @@ def update_policy(request: HttpRequest, policy_id: int, payload: PolicyPatch) ->
 )
 def delete_policy(request: HttpRequest, policy_id: int) -> Status:
     """Its rules and services follow no policy after; its incidents escalate no further."""
-    require_role(request, "admin")
-    escalation_changes.delete(find_policy(policy_id), request.user)
+    escalation_changes.delete(find_policy(request, policy_id, "admin"), request.user)
     return Status(204, None)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
+from alerts.api.schemas import ProjectSlug
 from monitoring.inputs import Body, Id, Name, Text, Whole, example, unchanged
 
 LONGEST_WAIT_MINUTES = 7 * 24 * 60
@@ -37,6 +38,7 @@ class PolicyIn(Body):
     repeat: Whole = Field(0, ge=0, le=MOST_REPEATS, description="how many more times the steps run after the last")
     steps: list[StepIn] = Field(..., min_length=1, max_length=MOST_STEPS)
     services: list[Id] = Field([], description="service ids whose incidents follow it when their rule names no policy")
+    project: ProjectSlug = None
 
 
 class PolicyPatch(Body):
@@ -73,6 +75,7 @@ class PolicyOut(Schema):
     rules: list[Ref]
     created: datetime
     updated: datetime
+    project: str = Field(description="the slug of its project")
 
 
 class AddressIn(Body):

@@ -21,6 +21,10 @@ KindName = Literal[tuple(TRANSPORTS)]  # type: ignore[valid-type]
 Pattern = Name
 GroupByName = Literal["subject", "service"]
 LONGEST_COOLDOWN = 7 * 24 * 60
+# A create input's project: its slug; none: the current project (docs/projects.md).
+ProjectSlug = Annotated[
+    str | None, Field(None, max_length=50, description="the slug of its project; default the current project")
+]
 
 
 def at_least_a_minute(minutes: int) -> int:
@@ -210,6 +214,7 @@ class RuleIn(Body):
     group_by: GroupByName = "subject"
     # The escalation policy its incidents follow (an id), or none.
     escalation_policy: Id | None = None
+    project: ProjectSlug = None
 
 
 class RulePatch(Body):
@@ -253,6 +258,7 @@ class RuleOut(Schema):
     cooldown_minutes: int
     group_by: str
     escalation_policy: int | None  # the escalation policy its incidents follow
+    project: str = Field(description="the slug of its project")
     created: datetime
     updated: datetime
     firing: int  # its open alerts now (firing or acknowledged)
@@ -307,6 +313,7 @@ class ChannelIn(Body):
     config: dict = {}
     rate_per_minute: Whole | None = Field(None, ge=1, le=10_000)
     enabled: Flag = True
+    project: ProjectSlug = None
 
 
 class ChannelPatch(Body):
@@ -337,6 +344,7 @@ class ChannelOut(Schema):
     created: datetime
     last_delivery_state: str | None
     last_delivery_at: datetime | None
+    project: str = Field(description="the slug of its project")
 
 
 def known_zone(value: str) -> str:
@@ -377,6 +385,7 @@ class SilenceIn(Body):
     time_zone: ZoneName = Field("UTC", description="IANA zone of start_time; pages show its times in it too")
     expire_on_resolve: Flag = Field(False, description="end it once the alerts it held are all resolved")
     comment: Text = Field("", max_length=500)
+    project: ProjectSlug = None
 
 
 class SilenceOut(Schema):
@@ -398,6 +407,7 @@ class SilenceOut(Schema):
     comment: str
     created_by: str | None
     created: datetime
+    project: str = Field(description="the slug of its project")
     state: Literal["active", "scheduled", "expired"]
     active: bool
     window_starts_at: datetime | None = Field(description="the window open now, or the next one (null: none to come)")

@@ -12,7 +12,7 @@ from pydantic import Field
 from alerts.models import default_burn_alerts
 from monitoring.inputs import Body, Flag, Id, Name, Number, Whole, example
 
-from .schemas import SeverityName
+from .schemas import ProjectSlug, SeverityName
 
 WINDOW_DAYS = (7, 30)
 LONGEST_ALERT_MINUTES = 30 * 24 * 60
@@ -52,6 +52,7 @@ class SLOIn(Body):
     )
     channels: list[Id] = []
     enabled: Flag = True
+    project: ProjectSlug = None
 
 
 class BurnAlertOut(Schema):
@@ -89,6 +90,7 @@ class SLOOut(Schema):
     alerts: list[BurnAlertOut]
     created: datetime
     updated: datetime
+    project: str = Field(description="the slug of its project (its service's)")
 
 
 class BudgetPointOut(Schema):

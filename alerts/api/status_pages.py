@@ -11,8 +11,9 @@ from ninja.pagination import paginate
 
 from alerts import status_pages as changes
 from alerts.models import StatusComponent, StatusIncident, StatusPage, StatusUpdate
-from monitoring.auth import require_role, user_auth
+from monitoring.auth import acting_on, project_for_new, require_role, user_auth
 from monitoring.paging import Rows, ShortPagination
+from monitoring.projects import scoped
 from monitoring.schemas import errors
 
 from .status_schemas import (
@@ -52,6 +53,7 @@ def page_out(page: StatusPage) -> dict:
         "components": [component_out(c) for c in components],
         "created": page.created,
         "updated": page.updated,
+        "project": page.project.slug,
     }
 
 
@@ -74,21 +76,22 @@ def incident_out(incident: StatusIncident) -> dict:
 
 
 def admin_page(request: HttpRequest, page_id: int) -> StatusPage:
-    require_role(request, "admin")
-    return get_object_or_404(StatusPage, id=page_id)
+    """A status page of the person's projects (else 404) they are an admin of (else 403)."""
+    return acting_on(request, StatusPage.objects.select_related("project"), "admin", id=page_id)
 
 
 @router.get("/status-pages", auth=user_auth, response={200: list[StatusPageOut], **errors(401, 403, 422, 503)})
 @paginate(ShortPagination)
 def list_status_pages(request: HttpRequest) -> Rows:
     require_role(request, "admin")
-    return Rows(StatusPage.objects.all(), lambda page: [page_out(p) for p in page])
+    found = scoped(StatusPage.objects.select_related("project"), request.user)
+    return Rows(found, lambda page: [page_out(p) for p in page])
 
 
 @router.post("/status-pages", auth=user_auth, response={201: StatusPageOut, **WRITE_ERRORS})
 def create_status_page(request: HttpRequest, payload: StatusPageIn) -> Status:
-    require_role(request, "admin")
-    return Status(201, page_out(changes.create_page(request.user, payload)))
+    project = project_for_new(request, payload.project)
+    return Status(201, page_out(changes.create_page(request.user, payload, project)))
 
 
 @router.get("/status-pages/{page_id}", auth=user_auth, response={200: StatusPageOut, **READ_ERRORS})
@@ -114,7 +117,7 @@ def add_component(request: HttpRequest, page_id: int, payload: ComponentIn) -> S
 
 
 def found_component(request: HttpRequest, page_id: int, component_id: int) -> StatusComponent:
-    require_role(request, "admin")
+    admin_page(request, page_id)
     chosen = StatusComponent.objects.select_related("page", "service", "function")
     return get_object_or_404(chosen, id=component_id, page_id=page_id)
 
@@ -149,7 +152,7 @@ def publish_incident(request: HttpRequest, page_id: int, payload: StatusIncident
 
 
 def found_incident(request: HttpRequest, page_id: int, incident_id: int) -> StatusIncident:
-    require_role(request, "admin")
+    admin_page(request, page_id)
     return get_object_or_404(StatusIncident.objects.select_related("page"), id=incident_id, page_id=page_id)
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
+from alerts.api.schemas import ProjectSlug
 from monitoring.inputs import Body, Flag, Id, Name, Text, Whole, example, unchanged
 
 # Lower-case letters, digits and inner hyphens: it is the page's public URL.
@@ -24,6 +25,7 @@ class StatusPageIn(Body):
     description: Text = Field("", max_length=500)
     enabled: Flag = Field(True, description="off: the public URLs answer 404")
     show_figures: Flag = Field(False, description="also show each component's 90-day uptime and error rate")
+    project: ProjectSlug = None
 
 
 class StatusPagePatch(Body):
@@ -97,6 +99,7 @@ class StatusPageOut(Schema):
     components: list[ComponentOut]
     created: datetime
     updated: datetime
+    project: str = Field(description="the slug of its project")
 
 
 class UpdateOut(Schema):
