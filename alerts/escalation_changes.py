@@ -15,7 +15,7 @@ from django.utils import timezone
 from monitoring import audit
 from monitoring.errors import InputError
 from monitoring.models import Project, Service, default_project_id
-from monitoring.projects import people_in
+from monitoring.projects import people_in, scoped
 
 from . import escalation
 from .models import Channel, EscalationPolicy, EscalationStep, NotificationAddress, ServicePolicy
@@ -152,7 +152,10 @@ def set_address(actor: Actor, user: AbstractBaseUser, email: str, channel_id: in
             validate_email(email)
         except ValidationError:
             raise InputError("email", f"{email!r} is not a valid e-mail address") from None
-    channel = Channel.objects.filter(id=channel_id).first() if channel_id is not None else None
+    channels = Channel.objects.filter(id=channel_id)
+    if actor is not None:
+        channels = scoped(channels, actor)  # a channel of the actor's projects only
+    channel = channels.first() if channel_id is not None else None
     if channel_id is not None and channel is None:
         raise InputError("channel", f"no channel with id {channel_id}")
     with transaction.atomic():

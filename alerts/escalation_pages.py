@@ -11,11 +11,9 @@ import re
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import path
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError
@@ -25,7 +23,7 @@ from monitoring.auth import acting_on, page_for, role_of
 from monitoring.errors import InputError
 from monitoring.forms import form_values
 from monitoring.models import Project, Service
-from monitoring.projects import current_project, people_in, scoped
+from monitoring.projects import current_project, people_in, people_seen_by, scoped
 from monitoring.views import page
 
 from . import escalation_changes, escalation_read
@@ -156,7 +154,7 @@ def form_page(
         "step_errors": any(k.startswith("step-") for k in errors),
         "rows": rows_for(values, errors),
         "channels": choosable_channels(project),
-        "people": escalation_read.people_with_addresses().filter(id__in=people_in(project).values("id")),
+        "people": escalation_read.people_with_addresses(people_in(project)),
         "services": Service.objects.filter(project=project).order_by("name"),
         "history": audit.history("escalationpolicy", policy.id)[:50] if policy else [],
     }
@@ -243,7 +241,7 @@ def delete_policy(request: HttpRequest, policy_id: int) -> HttpResponse:
 @page_for("admin")
 def addresses(request: HttpRequest) -> HttpResponse:
     offset = offset_of(request)
-    found = escalation_read.people_with_addresses()
+    found = escalation_read.people_with_addresses(people_seen_by(request.user, "admin"))
     count = found.count()
     items = list(found[offset : offset + PAGE_SIZE])
     end = offset + len(items)
@@ -261,7 +259,7 @@ def address_page(request: HttpRequest, user: object, values: dict, errors: dict,
         "person": user,
         "values": values,
         "errors": errors,
-        "channels": choosable_channels(),
+        "channels": scoped(choosable_channels(), request.user),
         "own": user.pk == request.user.pk,
         "is_admin": role_of(request.user) == "admin",
         "history": audit.history("notificationaddress", address.id)[:50] if address else [],
@@ -274,10 +272,8 @@ def address_page(request: HttpRequest, user: object, values: dict, errors: dict,
 
 @page_for("viewer")
 def address(request: HttpRequest, user_id: int) -> HttpResponse:
-    """One person's notification address: admins edit anyone's, everybody else only their own."""
-    if request.user.pk != user_id and role_of(request.user) != "admin":
-        raise PermissionDenied("this needs the admin role, or to be that person")
-    user = get_object_or_404(get_user_model(), pk=user_id)
+    """One person's notification address: their own, or (for an admin) a person of their projects."""
+    user = escalation_read.reach_person(request.user, user_id)
     if request.method != "POST":
         shown = escalation_read.address_out(user)
         values = {"email": shown["email"], "channel": shown["channel"]["id"] if shown["channel"] else None}

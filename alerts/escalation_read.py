@@ -4,10 +4,12 @@ notification addresses and where an incident's escalation stands."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404
 
 from monitoring.paging import Rows
-from monitoring.projects import scoped
+from monitoring.projects import people_seen_by, scoped
 
 from .models import EscalationPolicy, Incident, NotificationAddress, Rule, ServicePolicy
 
@@ -60,9 +62,22 @@ def address_out(user: object) -> dict:
     }
 
 
-def people_with_addresses() -> QuerySet:
-    """Every active person, by username, with their address (None when they have none)."""
-    return User.objects.filter(is_active=True).select_related("notification_address__channel").order_by("username")
+def people_with_addresses(people: QuerySet) -> QuerySet:
+    """These people, by username, with their address (None when they have none)."""
+    return people.select_related("notification_address__channel").order_by("username")
+
+
+def reach_person(user: object, user_id: int) -> object:
+    """The person whose notification address `user` asks for: themselves; else someone of a
+    project where `user` is an admin (403 when they share only projects where `user` is less;
+    404 when they share none, so names do not leak)."""
+    if getattr(user, "pk", None) == user_id:
+        return User.objects.get(pk=user_id)
+    if not people_seen_by(user).filter(pk=user_id).exists():
+        raise Http404("no such person")
+    if not people_seen_by(user, "admin").filter(pk=user_id).exists():
+        raise PermissionDenied("this needs the admin role in a project of that person, or to be that person")
+    return User.objects.get(pk=user_id)
 
 
 def standing(incident: Incident) -> dict | None:

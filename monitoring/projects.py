@@ -234,6 +234,26 @@ def people_in(project: Project | int) -> QuerySet:
     return get_user_model().objects.filter(found, is_active=True).distinct()
 
 
+def people_seen_by(user: User | None, at_least: str = "viewer") -> QuerySet:
+    """The active people with a role in a project where this person has at least that role
+    (through a membership or a team, or as an owner, as `people_in` counts them), and the
+    person themselves; every active person for an owner. Whose notification address an
+    admin may see and set, for one."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    people = get_user_model().objects.filter(is_active=True)
+    if is_owner(user):
+        return people
+    ids = project_ids(user, at_least)
+    found = Q(memberships__project_id__in=ids) | Q(teams__grants__project_id__in=ids)
+    if ids:
+        found |= Q(is_superuser=True)
+    if user is not None and user.is_authenticated:
+        found |= Q(pk=user.pk)
+    return people.filter(found).distinct()
+
+
 def scope_key(user: User | None) -> str:
     """Who may share an answer: the same key means the same rows (monitoring/shared.py)."""
     if is_owner(user):

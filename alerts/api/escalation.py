@@ -5,17 +5,14 @@ pages' do."""
 # No `from __future__ import annotations`: ninja resolves the annotations of a decorated
 # view (@paginate) in the decorator's module, where these names are unknown.
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 from ninja.pagination import paginate
 
 from alerts import escalation_changes, escalation_read
 from alerts.models import EscalationPolicy
-from monitoring.auth import acting_on, project_for_new, role_of, user_auth
+from monitoring.auth import acting_on, project_for_new, user_auth
 from monitoring.paging import Rows, ShortPagination
 from monitoring.schemas import errors
 
@@ -67,10 +64,8 @@ def delete_policy(request: HttpRequest, policy_id: int) -> Status:
 
 
 def find_person(request: HttpRequest, user_id: int) -> AbstractBaseUser:
-    """Admins reach anyone's address; everybody else only their own."""
-    if request.user.pk != user_id and role_of(request.user) != "admin":
-        raise PermissionDenied("this needs the admin role, or to be that person")
-    return get_object_or_404(get_user_model(), pk=user_id)
+    """Their own address; for an admin, a person of their projects (escalation_read.reach_person)."""
+    return escalation_read.reach_person(request.user, user_id)
 
 
 @router.get(
