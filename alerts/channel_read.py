@@ -6,12 +6,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
+from django.urls import reverse
 from django.utils import timezone
 
+from monitoring.models import Project
 from monitoring.paging import Rows
-from monitoring.projects import User, scoped
+from monitoring.projects import ProjectPart, User, scoped
 
-from .models import Channel, Delivery
+from .models import Channel, Delivery, NotificationAddress
 from .read import delivery_out
 
 
@@ -73,3 +75,10 @@ def channel_deliveries(channel: Channel, state: str | None = None) -> Rows:
     if state:
         deliveries = deliveries.filter(state=state)
     return Rows(deliveries, lambda page: [delivery_out(d) for d in page])
+
+
+def project_channels(project: Project) -> ProjectPart:
+    """A project's channels, for its settings page (not those that only mail one person)."""
+    mailing = NotificationAddress.objects.filter(mail_channel__isnull=False).values("mail_channel")
+    found = Channel.objects.filter(project=project).exclude(id__in=mailing).order_by("name")
+    return ProjectPart("Channels", [(c.name, reverse("channel", args=[c.id])) for c in found], reverse("channels"))

@@ -129,6 +129,7 @@ def settings_page(
         values=values or {},
         history=audit.history("project", project.id).order_by("-at", "-id")[:50],
         owner=projects.is_owner(request.user),
+        parts=[part(project) for part in projects.PROJECT_PARTS],
     )
 
 

@@ -18,6 +18,8 @@ Another project's object is not found (404), never forbidden: its name does not 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import chain
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -126,6 +128,19 @@ PROJECT_PATHS: dict[type[Model], str] = {Project: "id", Service: "project"}
 # name they fired with): the lookups from the model to that name, the first one set counts.
 # The floor above registers its models here (alerts/apps.py); this one does not know them.
 SERVICE_NAME_PATHS: dict[type[Model], tuple[str, ...]] = {}
+
+
+@dataclass(frozen=True)
+class ProjectPart:
+    """Something a floor above owns in a project, listed on the project's settings page."""
+
+    title: str  # "Channels"
+    rows: list[tuple[str, str]]  # (name, address of its page)
+    page: str  # where new ones are made, in the project once switched to it
+
+
+# Filled by the floors above (alerts/apps.py registers channels); this one does not know them.
+PROJECT_PARTS: list[Callable[[Project], ProjectPart]] = []
 
 
 def default_project_id() -> int | None:

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from alerts.models import Channel
 from monitoring.models import AuditEntry, Membership, Project, Service, Team
 from tests.browser import join, make_user
 
@@ -105,3 +106,15 @@ def test_the_switcher_shows_only_for_people_in_several_projects(client: Client, 
     assert 'id="project-switch"' not in client.get("/functions/").content.decode()
     join(viewer, "viewer")  # and the default project
     assert 'id="project-switch"' in client.get("/functions/").content.decode()
+
+
+def test_the_settings_page_lists_the_projects_channels(client: Client, ai: Project) -> None:
+    Channel.objects.all().delete()  # the default log channel a new install gets
+    as_role(client, "admin", ai)
+    empty = client.get("/projects/ai/settings/").content.decode()
+    assert "Channels" in empty and "None yet: switch to this project and add one" in empty
+    mine = Channel.objects.create(name="#llm-oncall", kind="log", config={}, project=ai)
+    Channel.objects.create(name="#payments-oncall", kind="log", config={}, project=Project.objects.default())
+    page = client.get("/projects/ai/settings/").content.decode()
+    assert f'<a href="/channels/{mine.id}/">#llm-oncall</a>' in page
+    assert "#payments-oncall" not in page
