@@ -3,8 +3,6 @@ channel layer (in memory here, Redis across processes at the end)."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -25,6 +23,7 @@ from tests.browser import join, make_user
 from tests.conftest import Reporter, call, now_iso
 from tests.servers import redis_server
 from tests.test_consumer import ORIGIN, communicator
+from tests.test_consumer_redis import post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -163,16 +162,6 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture
 def subprocess_env(subprocess_env: dict[str, str], redis_url: str) -> dict[str, str]:
     return {**subprocess_env, "REDIS_URL": redis_url}
-
-
-def post(base_url: str, token: str, batch: dict) -> int:
-    request = urllib.request.Request(
-        f"{base_url}/api/v1/ingest",
-        data=json.dumps(batch).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request) as response:
-        return response.status
 
 
 @pytest.mark.redis

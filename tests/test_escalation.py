@@ -231,19 +231,28 @@ def test_a_silenced_incident_does_not_escalate(
     assert any(line.startswith("escalation held every firing alert is silenced") for line in timeline(incident))
 
 
+def checkout_paged_while_its_database_is_down(
+    first: Channel, hook: Channel, capture: DjangoCaptureOnCommitCallbacks
+) -> tuple[Alert, Alert]:
+    """payments-db's critical alert fires, then checkout's (which depends on it, and whose rule
+    escalates through first, then hook): the database's alert and checkout's, inhibited."""
+    checkout, db = Service.objects.create(name="checkout"), Service.objects.create(name="payments-db")
+    checkout.depends_on.add(db)
+    critical = make_rule(name="db down", service="payments-db", severity="critical")
+    db_down = fire(critical, Observation("function:9", "payments-db", "query", 1.0))
+    rule = make_rule(service="checkout", severity="high", escalation_policy=policy(step(5, (first,)), step(5, (hook,))))
+    with capture(execute=True):
+        alert = fire(rule, Observation("function:1", "checkout", "pay", 0.5))
+    return db_down, alert
+
+
 def test_an_incident_whose_alerts_are_all_inhibited_never_escalates(
     first: Channel,
     hook: Channel,
     clock: TimeMachineFixture,
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    checkout, db = Service.objects.create(name="checkout"), Service.objects.create(name="payments-db")
-    checkout.depends_on.add(db)
-    critical = make_rule(name="db down", service="payments-db", severity="critical")
-    fire(critical, Observation("function:9", "payments-db", "query", 1.0))
-    rule = make_rule(service="checkout", severity="high", escalation_policy=policy(step(5, (first,)), step(5, (hook,))))
-    with django_capture_on_commit_callbacks(execute=True):
-        alert = fire(rule, Observation("function:1", "checkout", "pay", 0.5))
+    _, alert = checkout_paged_while_its_database_is_down(first, hook, django_capture_on_commit_callbacks)
     incident = Incident.objects.get(id=alert.incident_id)
     assert Alert.objects.get(id=alert.id).inhibited_by_id is not None
     assert check(clock, 30, django_capture_on_commit_callbacks) == 0
@@ -260,13 +269,7 @@ def test_an_incident_released_from_inhibition_starts_escalating_with_its_first_n
     clock: TimeMachineFixture,
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    checkout, db = Service.objects.create(name="checkout"), Service.objects.create(name="payments-db")
-    checkout.depends_on.add(db)
-    critical = make_rule(name="db down", service="payments-db", severity="critical")
-    db_down = fire(critical, Observation("function:9", "payments-db", "query", 1.0))
-    rule = make_rule(service="checkout", severity="high", escalation_policy=policy(step(5, (first,)), step(5, (hook,))))
-    with django_capture_on_commit_callbacks(execute=True):
-        alert = fire(rule, Observation("function:1", "checkout", "pay", 0.5))
+    db_down, alert = checkout_paged_while_its_database_is_down(first, hook, django_capture_on_commit_callbacks)
     incident = Incident.objects.get(id=alert.incident_id)
     assert check(clock, 10, django_capture_on_commit_callbacks) == 0  # inhibited: nothing starts
 
