@@ -3,8 +3,6 @@ channel layer (in memory here, Redis across processes at the end)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -21,7 +19,6 @@ from resilience_site import live
 from resilience_site.consumers import DashboardConsumer
 from tests.browser import join, make_user
 from tests.conftest import Reporter, call, now_iso
-from tests.servers import redis_server
 from tests.test_consumer import ORIGIN, communicator
 from tests.test_consumer_redis import post
 
@@ -151,12 +148,6 @@ def test_a_person_who_loses_the_project_stops_getting_its_deltas(
     before, after = async_to_sync(scenario)()
     assert services_in(before) == {two["a_service"].id}
     assert after == []
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
 
 
 @pytest.fixture

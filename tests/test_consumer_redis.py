@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -12,16 +11,9 @@ from django.test import Client
 from pytest_django import Settings
 
 from tests.conftest import call, now_iso
-from tests.servers import redis_server
 from tests.test_consumer import ORIGIN, communicator, session_cookie
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
 
 
 @pytest.fixture
