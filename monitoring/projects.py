@@ -91,6 +91,26 @@ def project_roles(user: User | None) -> dict[int, str]:
 def forget_roles(user: User | None) -> None:
     if user is not None:
         user.__dict__.pop("_project_roles", None)
+        user.__dict__.pop("_projects_in_all", None)
+
+
+def sees_every_project(user: User | None, at_least: str = "viewer") -> bool:
+    """True when the person has at least that role in every project there is (in an
+    installation with one project, everyone in it): scoping them would filter nothing out,
+    so `scoped` leaves their queries as they are (a filter by project costs a subquery on
+    every statement). The number of projects is read once a request, kept like the roles."""
+    ids = project_ids(user, at_least)
+    if not ids:
+        return False
+    total = getattr(user, "_projects_in_all", None)
+    if total is None:
+        total = user._projects_in_all = Project.objects.count()
+    return len(ids) >= total
+
+
+def sees_whole_fleet(user: User | None) -> bool:
+    """The owner, or a person in every project: their figures are the whole fleet's."""
+    return is_owner(user) or sees_every_project(user)
 
 
 def project_id_of(project: Project | int | None) -> int | None:
@@ -161,7 +181,7 @@ def by_service_name(
     deleted or renamed since; a channel's test message names none) counts as the default
     project's, as a service made without a project goes there: a one-project installation
     shows it to everyone as before. One subquery in the filter, no per-row check."""
-    if is_owner(user):
+    if is_owner(user) or sees_every_project(user, at_least):
         return queryset
     ids = project_ids(user, at_least)
     name = Coalesce(*paths) if len(paths) > 1 else F(paths[0])
@@ -209,7 +229,7 @@ def scoped(queryset: QuerySet, user: User | None, path: str | None = None, at_le
     an anonymous caller); at_least: of those where they have at least that role. path: the
     lookup from the queryset's model to its project id (default: `path_of`; by service
     name for SERVICE_NAME_PATHS)."""
-    if is_owner(user):
+    if is_owner(user) or sees_every_project(user, at_least):
         return queryset
     if path is None and queryset.model in SERVICE_NAME_PATHS:
         return by_service_name(queryset, user, SERVICE_NAME_PATHS[queryset.model], at_least)

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from . import histogram, rollups
 from .models import CallBucket, CallHour, FleetHour, FleetMinute, Function, Service, ServiceHour, ServiceMinute
-from .projects import User, is_owner, scoped
+from .projects import User, scoped, sees_whole_fleet
 from .ranges import EPOCH, HOUR, Window, floor, minute_cutoff
 from .series import point
 from .writers import SUMMED, writer
@@ -73,8 +73,10 @@ class Scope:
 
 
 def fleet_of(user: User | None) -> Scope:
-    """The fleet a person sees: the whole fleet for the owner, else their projects' services."""
-    if is_owner(user):
+    """The fleet a person sees: the whole fleet for the owner and for a person in every
+    project (read from the fleet's own roll-ups: one row a step, not one per service), else
+    their projects' services."""
+    if sees_whole_fleet(user):
         return Scope()
     return Scope(service_ids=tuple(scoped(Service.objects.order_by("id"), user).values_list("id", flat=True)))
 

@@ -1,8 +1,8 @@
 """What the dashboard shows at a glance: overall figures, the functions most in trouble,
 the queues backing up and the alerts firing, composed from every app's read layer.
 
-Of the projects the person may see: the owner gets the whole fleet's figures; anyone else
-those of their projects' services (monitoring/projects.py).
+Of the projects the person may see: the owner (and anyone in every project) gets the whole
+fleet's figures; anyone else those of their projects' services (monitoring/projects.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from alerts.models import Alert, AlertState
 from monitoring.health import judged_rows, stale_before
 from monitoring.models import Breaker, BreakerState, Function, Service
-from monitoring.projects import User, is_owner, scoped, visible_projects
+from monitoring.projects import User, scoped, sees_whole_fleet, visible_projects
 from monitoring.read import (
     calls_over,
     functions_out,
@@ -41,7 +41,7 @@ def stale_functions(functions: QuerySet[Function]) -> int:
 
 
 def figures(user: User | None) -> dict:
-    whole = is_owner(user)
+    whole = sees_whole_fleet(user)
     functions = Function.objects.all() if whole else scoped(Function.objects.all(), user)
     only = None if whole else functions
     five, hour = calls_over(5, only), calls_over(60, only)
@@ -62,8 +62,9 @@ def figures(user: User | None) -> dict:
 
 def overview_figures(user: User | None) -> dict:
     """The overview's figures for what the person may see."""
-    functions = Function.objects.all() if is_owner(user) else scoped(Function.objects.all(), user)
-    trouble = in_trouble(functions=None if is_owner(user) else functions.select_related("service"))
+    whole = sees_whole_fleet(user)
+    functions = Function.objects.all() if whole else scoped(Function.objects.all(), user)
+    trouble = in_trouble(functions=None if whole else functions.select_related("service"))
     return {**figures(user), "functions": functions.count(), "trouble": trouble}
 
 

@@ -122,6 +122,18 @@ def test_service_and_fleet_trends_read_the_roll_ups(
     check(people, folded)
 
 
+def test_a_member_of_the_only_project_reads_the_fleets_own_roll_ups(
+    people: People, folded: dict[str, Function]
+) -> None:
+    # The viewer is in the only project: their fleet is the whole fleet, one row a step in
+    # the fleet's roll-ups (the services' roll-ups gone, the figures are still whole).
+    mark = RollupMark.objects.get()
+    CallBucket.objects.filter(minute__gte=mark.since, minute__lt=mark.through).delete()
+    ServiceMinute.objects.all().delete()
+    ServiceHour.objects.all().delete()
+    trends.test_the_fleet_adds_every_service(people, folded)
+
+
 def test_thirty_days_across_the_roll_ups_start(people: People, folded: dict[str, Function]) -> None:
     # Hourly rows before the roll-ups begin, service hours after, minutes at the end.
     service = folded["charge"].service_id
