@@ -47,7 +47,9 @@ def policies(request: HttpRequest) -> HttpResponse:
     offset = offset_of(request)
     found = scoped(escalation_read.policies(), request.user)
     count = found.count()
-    items = [escalation_read.policy_out(p) for p in found[offset : offset + PAGE_SIZE]]
+    items = [
+        escalation_read.policy_out(p) | {"project_name": p.project.name} for p in found[offset : offset + PAGE_SIZE]
+    ]
     end = offset + len(items)
     pager = {
         "count": count,

@@ -71,7 +71,9 @@ def slo_list(request: HttpRequest) -> HttpResponse:
     offset = min(int(text), MAX_OFFSET) if text.isdigit() else 0
     found = scoped(slo_read.listed(), request.user)
     count = found.count()
-    items = [shown(slo_read.slo_out(slo)) for slo in found[offset : offset + PAGE_SIZE]]
+    items = [
+        shown(slo_read.slo_out(slo)) | {"project_name": slo.project.name} for slo in found[offset : offset + PAGE_SIZE]
+    ]
     end = offset + len(items)
     pager = {
         "count": count,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from pydantic import Field, ValidationError
 
 from monitoring.paging import MAX_OFFSET
-from monitoring.projects import may, project_of, scoped
+from monitoring.projects import may, project_names_by_service, project_of, project_roles, scoped
 from monitoring.views import page
 
 from . import read
@@ -52,6 +52,12 @@ def alert_listing(request: HttpRequest) -> dict:
     filters = alert_filters(request)
     found = read.find_alerts(request.user, filters.state, filters.service)
     items = found[filters.offset : filters.offset + PAGE_SIZE]
+    # A Project column for a person in several projects (the fragment is rendered without the
+    # request, so the listing says so itself; it is shared by those who see the same projects).
+    project_column = len(project_roles(request.user)) > 1
+    if project_column:
+        names = project_names_by_service({item["service"] for item in items if item["service"]})
+        items = [item | {"project_name": names.get(item["service"], "")} for item in items]
     count = len(found)
     end = filters.offset + len(items)
     pager = {
@@ -59,7 +65,7 @@ def alert_listing(request: HttpRequest) -> dict:
         "previous": with_query(filters, offset=max(0, filters.offset - PAGE_SIZE)) if filters.offset else None,
         "next": with_query(filters, offset=end) if end < count else None,
     }
-    return {"alerts": items, "filters": filters, "pager": pager}
+    return {"alerts": items, "filters": filters, "pager": pager, "project_column": project_column}
 
 
 @login_required

@@ -214,6 +214,15 @@ def project_of_service_name(name: str | None) -> int | None:
     return found if found is not None else default_project_id()
 
 
+def project_names_by_service(names: set[str]) -> dict[str, str]:
+    """{service name: its project's name} in one statement; a name no service has goes with
+    the default project (as project_of_service_name counts it), or is left out without one."""
+    found = dict(Service.objects.filter(name__in=names).values_list("name", "project__name"))
+    unknown = names - found.keys()
+    default = Project.objects.filter(slug="default").values_list("name", flat=True).first() if unknown else None
+    return found | (dict.fromkeys(unknown, default) if default else {})
+
+
 def path_of(model: type[Model]) -> str:
     """The lookup from a model to its project id: by PROJECT_PATHS; else its own `project` field
     (rules, channels, silences and the other objects of the alerts floor); else its service's."""

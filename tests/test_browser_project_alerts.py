@@ -63,6 +63,10 @@ def test_a_person_in_two_projects_sees_both_and_retries_where_they_respond(
         page.wait_for_selector(f'#alerts tr[data-alert="{three[service][0].id}"]')
     assert page.locator(f'#alerts tr[data-alert="{three["search"][0].id}"]').count() == 0
     assert "search" not in page.inner_text("main")
+    if look != "phone":  # the Project column, narrow screens leave it out
+        for service, project in (("payments", "Default"), ("llm", "AI platform")):
+            row = page.locator(f'#alerts tr[data-alert="{three[service][0].id}"]')
+            assert row.locator(".project-name").inner_text() == project
     # Dead letters: both projects' listed; Retry only on the one of the project dana responds in.
     for service in ("payments", "llm"):
         assert page.locator(f'#dead tr[data-delivery="{three[service][1].id}"]').count() == 1

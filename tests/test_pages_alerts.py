@@ -56,7 +56,7 @@ def test_it_shows_suppressed_alerts_under_their_own_tab(client: Client) -> None:
 
 def test_it_tells_how_alerts_come_about_when_there_are_none(client: Client) -> None:
     page = logged_in(client, "viewer").get("/alerts/").content.decode()
-    assert "No alerts yet." in page and "/api/v1/rules" in page
+    assert "No alerts yet." in page and 'href="/rules/"' in page and 'href="/channels/"' in page
 
 
 def test_a_viewer_sees_no_action_buttons(client: Client) -> None:

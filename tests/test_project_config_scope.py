@@ -12,7 +12,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from alerts import lifecycle
 from alerts.evaluate import evaluate_all
+from alerts.lifecycle import Observation
 from alerts.models import Alert, Channel, Delivery, Rule, Silence
 from monitoring.models import IngestToken, Project, Service
 from tests.alert_fixtures import failures, make_rule, successes
@@ -272,3 +274,66 @@ def test_the_preview_of_a_rule_reads_its_own_projects_services(client: Client, t
     assert answer.status_code == 200 and "field-error" not in shown and "llm" not in shown
     answer = client.post("/rules/preview/", {**form, "project": "ai"})
     assert "no channel with id" in answer.content.decode()
+
+
+def test_a_person_in_both_projects_sees_which_project_each_row_is_of(client: Client, two: dict) -> None:
+    """The alerts, SLOs, escalation policies and status pages lists name each row's project
+    for a person in several projects (as the rules list does); a person in one sees no column."""
+    both = make_user("admin")
+    join(both, "admin", two["ai"])
+    as_user(client, both)
+    for project, service in (("default", "payments"), ("ai", "llm")):
+        made = client.post(
+            "/api/v1/slos",
+            {"name": f"{service} ok", "service": service, "target": 99.0, "project": project},
+            "application/json",
+        )
+        assert made.status_code == 201, made.content
+        step = {"wait_minutes": 5, "channels": [two["pay" if project == "default" else "llm"]["channel"].id]}
+        made = client.post(
+            "/api/v1/escalation-policies",
+            {"name": f"{service} policy", "steps": [step], "project": project},
+            "application/json",
+        )
+        assert made.status_code == 201, made.content
+        made = client.post(
+            "/api/v1/status-pages",
+            {"slug": service, "title": f"{service} status", "project": project},
+            "application/json",
+        )
+        assert made.status_code == 201, made.content
+        rule = two["pay" if project == "default" else "llm"]["rule"]
+        lifecycle.fire(
+            rule,
+            Observation(
+                fingerprint=f"{service}/x",
+                service=service,
+                subject="x",
+                value=1.0,
+                severity="warning",
+                threshold=0.2,
+                summary=f"{service} failing",
+            ),
+        )
+    projects = {"payments": "Default", "llm": "AI platform"}
+    for path, row_of in (
+        ("/alerts/", lambda service: f"{service} / x"),
+        ("/slos/", lambda service: f"{service} ok"),
+        ("/escalation/", lambda service: f"{service} policy"),
+        ("/status-pages/", lambda service: f"{service} status"),
+    ):
+        page = client.get(path).content.decode()
+        assert "<th" in page and ">Project</th>" in page, path
+        for service, project in projects.items():
+            row = next(r for r in page.split("<tr")[1:] if row_of(service) in r)
+            assert f'class="project-name{"" if path != "/alerts/" else " hide-narrow"}">{project}</td>' in row, (
+                path,
+                row,
+            )
+
+    payer = User.objects.create_user("payer")
+    join(payer, "admin")
+    as_user(client, payer)
+    for path in ("/alerts/", "/slos/", "/escalation/", "/status-pages/"):
+        page = client.get(path).content.decode()
+        assert ">Project</th>" not in page and "project-name" not in page, path
