@@ -23,7 +23,8 @@ from functools import partial
 from tests.servers import postgres_server
 
 SEED = """
-INSERT INTO monitoring_service (name, created, project_id) VALUES ('svc', now(), (SELECT id FROM monitoring_project WHERE slug = 'default'));
+INSERT INTO monitoring_service (name, created, project_id)
+VALUES ('svc', now(), (SELECT id FROM monitoring_project WHERE slug = 'default'));
 INSERT INTO monitoring_function (service_id, name, created, alerting)
 SELECT (SELECT id FROM monitoring_service), 'fn' || f, now(), false FROM generate_series(1, {functions}) AS f;
 INSERT INTO monitoring_callbucket (function_id, minute, shard, success, failure, timeout, rejected, retries,
