@@ -308,7 +308,9 @@ class PostgresWriter(Reads):
 
 class SqliteWriter(Reads):
     SHARD = 0  # one writer at a time anyway
-    one_statement = False  # the one-statement steady path is PostgreSQL's (see store.steady_calls)
+    # The steady path (store.steady_calls) is PostgreSQL's and the group writer's; a request's
+    # own transaction on SQLite takes the general path.
+    one_statement = False
 
     def pick_shard(self) -> int:
         return self.SHARD
@@ -513,6 +515,19 @@ class GroupCommitWriter(SqliteWriter):
 
     def write_calls(self, functions: Functions, minutes: Minutes, errors: TypedErrors, shard: int) -> None:
         self.group.defer(CallRows(functions, minutes, errors))
+
+    one_statement = True  # a steady batch: its claim, and its rows kept for the group's upserts
+
+    def claim_and_write_calls(
+        self, service_id: int, key: str | None, body_digest: str, answer: dict, rows: CallRows
+    ) -> bool:
+        """Claim the key (if any) and keep the calls' rows for the group's upserts, in the
+        piece's savepoint; False, with nothing kept, when the key was already held (the
+        general path then answers the replay or the 409)."""
+        if key is not None and not self.claim(service_id, key, body_digest, answer):
+            return False
+        self.group.defer(rows)
+        return True
 
 
 chosen: list[PostgresWriter | SqliteWriter] = []

@@ -185,6 +185,41 @@ def test_a_group_stores_what_its_batches_store_one_by_one(grouped: GroupCommitWr
     assert stored_rows() == grouped_rows
 
 
+def test_steady_batches_are_claimed_and_kept_for_the_group_without_the_general_path(
+    grouped: GroupCommitWriter, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reporter = Reporter(Client(), token)
+    first = {"batch_id": "first", "calls": [call("charge"), call("refund", "failure", error_type="Timeout")]}
+    assert reporter.post(first).status_code == 202  # the general path: names created, remembered
+    answers: list[bool] = []
+    write = GroupCommitWriter.claim_and_write_calls
+
+    def spy(*args: object) -> bool:
+        answers.append(write(*args))
+        return answers[-1]
+
+    monkeypatch.setattr(GroupCommitWriter, "claim_and_write_calls", spy)
+    batches = [
+        {"batch_id": f"s-{n}", "calls": [call("charge"), call("refund", "failure", error_type="Timeout")]}
+        for n in range(6)
+    ]
+    with ThreadPoolExecutor(max_workers=1) as waiter, writer_held(grouped.group, queued=8):
+        answers_ = waiter.submit(post_all, token, [*batches, batches[0], {**batches[1], "calls": [call("charge")]}])
+    statuses = [response.status_code for response, _ in answers_.result(timeout=30)]
+    # Whichever copy the writer took first is stored: a replay in the same group counts once,
+    # a key reused for other calls is refused.
+    assert sorted([statuses[0], statuses[6]]) == [200, 202]
+    assert sorted([statuses[1], statuses[7]]) == [202, 409]
+    assert statuses[2:6] == [202] * 4
+    assert all(stored for _, stored in answers_.result())
+    assert answers.count(True) == 6 and answers.count(False) == 2  # the replay and the 409 took the general path
+    failures = 1 + 5 + (statuses[1] == 202)  # the first batch, s-0 and s-2..s-5, s-1 unless its variant won
+    charge, refund = stored_calls(function__name="charge"), stored_calls(function__name="refund")
+    assert (charge.success, refund.failure) == (7, failures)
+    assert sum(ErrorMinute.objects.values_list("count", flat=True)) == failures
+    assert OutcomeStrip.objects.get(function__name="refund").entries.count("f") == failures
+
+
 def test_concurrent_replays_in_one_group_count_once(grouped: GroupCommitWriter, token: str) -> None:
     batch = {"batch_id": "same", "calls": [call() for _ in range(5)]}
     with ThreadPoolExecutor(max_workers=1) as waiter, writer_held(grouped.group, queued=10):
