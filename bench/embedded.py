@@ -7,12 +7,15 @@ POST /api/v1/ingest/validate (parsing and checks, nothing stored) and POST /api/
 carries 100 calls over 50 functions and a fresh batch_id (wrk's Lua script numbers them).
 With --compare a second server, started with `up --no-group-commit` (each batch in its
 request's own transaction, as before the group writer), gets a durable phase of its own in
-each round. Prints each round, then medians and the spread, and items per second of the
-server's own CPU (less moved by whatever else the machine runs). Once the servers have
-stopped (a clean stop flushes the writer) checks every stored batch holds its 100 calls
-once, every 202 was stored, and no more were stored than wrk left unanswered at a phase's end.
+each round. With --against REV a third server runs that git revision (exported whole) and
+gets a validate-only and a durable phase of its own in each round, so a change is measured
+against the code before it in one run. Prints each round, then medians and the spread, and
+items per second of the server's own CPU (less moved by whatever else the machine runs).
+Once the servers have stopped (a clean stop flushes the writer) checks every stored batch
+holds its 100 calls once, every 202 was stored, and no more were stored than wrk left
+unanswered at a phase's end.
 
-    .venv/bin/python -m bench.embedded [--seconds 10] [--rounds 3] [--connections 8] [--compare]
+    .venv/bin/python -m bench.embedded [--seconds 10] [--rounds 3] [--connections 8] [--compare] [--against REV]
 
 Needs wrk (Debian's package `wrk`).
 """
@@ -139,9 +142,9 @@ def run_wrk(port: int, path: str, args: argparse.Namespace, files: dict, run: st
     return result
 
 
-def manage(env: dict, *args: str) -> str:
+def manage(env: dict, *args: str, root: Path = ROOT) -> str:
     done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "manage.py", *args], cwd=root, env=env, capture_output=True, text=True, check=True
     )
     return done.stdout.strip()
 
@@ -170,6 +173,7 @@ class Site:
     files: dict = field(default_factory=dict)
     process: subprocess.Popen | None = None
     port: int = 0
+    root: Path = ROOT  # the code it runs: this checkout, or a revision exported (--against)
 
     @property
     def database(self) -> Path:
@@ -184,20 +188,22 @@ class Site:
                 "MONITOR_MAX_REQUESTS_PER_MINUTE": "100000000",
                 "SECRET_KEY": "bench-only-secret-key-not-for-production-use",
                 "DEMO": "0",
-                "PYTHONPATH": str(ROOT),
+                "PYTHONPATH": str(self.root),
             }
         )
         return env
 
     def start(self) -> None:
-        manage(self.env(), "migrate", "--noinput", "-v0")
+        manage(self.env(), "migrate", "--noinput", "-v0", root=self.root)
         self.files = {"lua": self.folder / "batch.lua", "body": self.folder / "batch.json"}
-        self.files["token"] = manage(self.env(), "create_service", "bench")
+        self.files["token"] = manage(self.env(), "create_service", "bench", root=self.root)
         self.files["lua"].write_text(LUA)
         self.files["body"].write_text(batch_template())
         self.port = free_port()
         command = [sys.executable, "manage.py", "up", "--port", str(self.port), "--no-scheduler", "--no-demo"]
-        self.process = subprocess.Popen([*command, *self.options], cwd=ROOT, env=self.env(), stdout=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [*command, *self.options], cwd=self.root, env=self.env(), stdout=subprocess.DEVNULL
+        )
         wait_for_port(self.port, self.process, timeout=30)
 
     def check(self, rows: list[dict], connections: int) -> bool:
@@ -238,6 +244,11 @@ def main() -> None:
         action="store_true",
         help="also measure a second server writing each batch in its request's transaction (up --no-group-commit)",
     )
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="also measure validate-only and durable on a server running this git revision, alternated in each round",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
@@ -251,6 +262,17 @@ def main() -> None:
         )
         sites.append(single)
         phases.append(("durable, one transaction a request", single, "/api/v1/ingest"))
+    if args.against:
+        # The revision exported whole (no git metadata) and served from there.
+        export = Path(tempfile.mkdtemp(prefix="embedded-against-"))
+        archive = subprocess.run(["git", "archive", args.against], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(export)], input=archive.stdout, check=True)
+        earlier = Site(f"@{args.against}", Path(tempfile.mkdtemp(prefix="bench-embedded-")), [], root=export)
+        sites.append(earlier)
+        phases += [
+            (f"validate @{args.against}", earlier, "/api/v1/ingest/validate"),
+            (f"durable @{args.against}", earlier, "/api/v1/ingest"),
+        ]
     rows: dict[str, list[dict]] = {site.name: [] for site in sites}
     measured: dict[str, list[dict]] = {phase: [] for phase, _, _ in phases}
     print("migrating fresh SQLite databases, starting the servers ...", flush=True)
@@ -289,15 +311,18 @@ def main() -> None:
             f"    server CPU {statistics.median(r['server_cpu'] for r in phase_rows):.0%}"
             f"  items per server CPU-second {spread([r['items_per_cpu_s'] for r in phase_rows])}"
         )
-    for key, label in (("items_per_s", "items/s"), ("items_per_cpu_s", "items per CPU-s")):
-        ratios = [
-            durable[key] / validate[key]
-            for validate, durable in zip(measured["validate"], measured["durable"], strict=True)
-        ]
-        print(f"  durable / validate-only ({label}), per round: {', '.join(f'{r:.2f}' for r in ratios)}")
+    for suffix in ["", *([f" @{args.against}"] if args.against else [])]:
+        for key, label in (("items_per_s", "items/s"), ("items_per_cpu_s", "items per CPU-s")):
+            ratios = [
+                durable[key] / validate[key]
+                for validate, durable in zip(measured["validate" + suffix], measured["durable" + suffix], strict=True)
+            ]
+            print(f"  durable / validate-only{suffix} ({label}), per round: {', '.join(f'{r:.2f}' for r in ratios)}")
     ok = all([site.check(rows[site.name], args.connections) for site in sites])
     for site in sites:
         shutil.rmtree(site.folder, ignore_errors=True)
+        if site.root != ROOT:
+            shutil.rmtree(site.root, ignore_errors=True)
     if not ok:
         sys.exit(1)
 

@@ -55,7 +55,10 @@ class Piece(Generic[T]):
         self.items = items
         self.state = Piece.QUEUED
         self.lock = threading.Lock()
-        self.done = threading.Event()
+        # Held until the writer is done with it: its caller waits to acquire it. (A lock
+        # costs the writer one release; an Event's set takes a condition and its lock.)
+        self.done = threading.Lock()
+        self.done.acquire()
         self.result: T | None = None
         self.error: BaseException | None = None
 
@@ -121,8 +124,8 @@ class GroupCommit(Generic[R]):
             self.queue.put_nowait(piece)
         except queue.Full:
             raise WriterBusy(f"the writer's queue is full ({self.queue.maxsize} batches waiting)") from None
-        if not piece.done.wait(self.wait_s) and (
-            piece.cancel() or not piece.done.wait(self.running_wait_s)  # taken: it ends soon
+        if not piece.done.acquire(timeout=self.wait_s) and (
+            piece.cancel() or not piece.done.acquire(timeout=self.running_wait_s)  # taken: it ends soon
         ):
             raise WriterBusy(f"the writer did not get to this within {self.wait_s:g} s")
         if piece.error is not None:
@@ -176,7 +179,7 @@ class GroupCommit(Generic[R]):
                     piece.result, piece.error = None, error
         finally:
             for piece in group:
-                piece.done.set()
+                piece.done.release()
 
     def commit_together(self, group: list[Piece]) -> None:
         kept: list[R] = []

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, connection, connections
@@ -22,7 +23,7 @@ from pytest_django import Settings
 
 from monitoring import writers
 from monitoring.group_commit import GroupCommit
-from monitoring.models import BreakerFlip, Function, IngestBatch, Service
+from monitoring.models import BreakerFlip, CallBucket, ErrorMinute, Function, IngestBatch, OutcomeStrip, Service
 from monitoring.store import Remembered
 from monitoring.writers import GroupCommitWriter
 from resilience_site import ingest, ingest_api
@@ -130,6 +131,93 @@ def test_it_answers_each_batch_of_a_group_after_the_group_commits(grouped: Group
     assert stored_calls().success == sum(range(1, 13))
     for n in range(3):
         assert stored_calls(function__name=f"fn-{n}").success == sum(k + 1 for k in range(12) if k % 3 == n)
+
+
+def stored_rows() -> dict[str, list[tuple]]:
+    """Every row the calls upserts write, by function name (ids differ between runs)."""
+    buckets = CallBucket.objects.values_list(
+        "function__name", "minute", *CallBucket.COUNTED, "latency_max_ms", "histogram"
+    )
+    errors = ErrorMinute.objects.values_list(
+        "error_type__function__name", "error_type__name", "minute", "count", "first_seen", "last_seen"
+    )
+    return {
+        "buckets": sorted(buckets),
+        "strips": sorted(OutcomeStrip.objects.values_list("function__name", "entries")),
+        "errors": sorted(errors),
+    }
+
+
+def test_a_group_stores_what_its_batches_store_one_by_one(grouped: GroupCommitWriter, token: str) -> None:
+    # The group's rows are folded into one row per function and minute before they are
+    # written: the sums, maxima, histograms, strips and errors must be those of the batches
+    # written one after another (strips past their length included).
+    start = datetime.now(UTC) - timedelta(minutes=3)
+
+    def batch(n: int) -> dict:
+        calls = [
+            call(
+                f"fn-{(n + k) % 3}",
+                ts=(start + timedelta(seconds=7 * n + k, milliseconds=n)).isoformat(),
+                outcome=("success", "failure", "timeout", "rejected")[(n * k) % 4],
+                duration_ms=3.0 + (n * 37 + k * 11) % 700,
+                retries=k % 2,
+                **({"error_type": f"E{k % 2}"} if (n * k) % 4 == 1 else {}),
+            )
+            for k in range(9)
+        ]
+        return {"batch_id": f"b-{n}", "calls": calls, "instance": "pod-1"}
+
+    batches = [batch(n) for n in range(12)]
+    with ThreadPoolExecutor(max_workers=1) as waiter, writer_held(grouped.group, queued=12):
+        answers = waiter.submit(post_all, token, batches)
+    assert all(response.status_code == 202 for response, _ in answers.result(timeout=30))
+    taken = list(IngestBatch.objects.order_by("id").values_list("key", flat=True))
+    order = [batches[int(key.removeprefix("b-"))] for key in taken]
+    grouped_rows = stored_rows()
+    assert len(grouped_rows["buckets"]) > 3 and grouped_rows["errors"]
+    for model in (CallBucket, OutcomeStrip, ErrorMinute, IngestBatch):
+        model.objects.all().delete()
+    writers.chosen[:] = [writers.SqliteWriter()]
+    reporter = Reporter(Client(), token)
+    for one in order:
+        assert reporter.post(one).status_code == 202
+    assert stored_rows() == grouped_rows
+
+
+def test_steady_batches_are_claimed_and_kept_for_the_group_without_the_general_path(
+    grouped: GroupCommitWriter, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reporter = Reporter(Client(), token)
+    first = {"batch_id": "first", "calls": [call("charge"), call("refund", "failure", error_type="Timeout")]}
+    assert reporter.post(first).status_code == 202  # the general path: names created, remembered
+    answers: list[bool] = []
+    write = GroupCommitWriter.claim_and_write_calls
+
+    def spy(*args: object) -> bool:
+        answers.append(write(*args))
+        return answers[-1]
+
+    monkeypatch.setattr(GroupCommitWriter, "claim_and_write_calls", spy)
+    batches = [
+        {"batch_id": f"s-{n}", "calls": [call("charge"), call("refund", "failure", error_type="Timeout")]}
+        for n in range(6)
+    ]
+    with ThreadPoolExecutor(max_workers=1) as waiter, writer_held(grouped.group, queued=8):
+        answers_ = waiter.submit(post_all, token, [*batches, batches[0], {**batches[1], "calls": [call("charge")]}])
+    statuses = [response.status_code for response, _ in answers_.result(timeout=30)]
+    # Whichever copy the writer took first is stored: a replay in the same group counts once,
+    # a key reused for other calls is refused.
+    assert sorted([statuses[0], statuses[6]]) == [200, 202]
+    assert sorted([statuses[1], statuses[7]]) == [202, 409]
+    assert statuses[2:6] == [202] * 4
+    assert all(stored for _, stored in answers_.result())
+    assert answers.count(True) == 6 and answers.count(False) == 2  # the replay and the 409 took the general path
+    failures = 1 + 5 + (statuses[1] == 202)  # the first batch, s-0 and s-2..s-5, s-1 unless its variant won
+    charge, refund = stored_calls(function__name="charge"), stored_calls(function__name="refund")
+    assert (charge.success, refund.failure) == (7, failures)
+    assert sum(ErrorMinute.objects.values_list("count", flat=True)) == failures
+    assert OutcomeStrip.objects.get(function__name="refund").entries.count("f") == failures
 
 
 def test_concurrent_replays_in_one_group_count_once(grouped: GroupCommitWriter, token: str) -> None:
