@@ -7,8 +7,11 @@ and a latency's histogram bucket, are worked out once a batch each.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
+from itertools import groupby
 
 from . import histogram
 from .batch import AnyCall
@@ -30,7 +33,28 @@ class MinuteFold:
 @dataclass
 class FunctionFold:
     last_seen: datetime
-    strip: str  # the batch's newest outcomes, encoded as in OutcomeStrip.entries
+    calls: list[AnyCall]  # the function's calls in the batch, in time order
+    times: dict[datetime, str] = field(repr=False)  # strip entries' times, shared by the batch's folds
+
+    @cached_property
+    def strip(self) -> str:
+        """The batch's newest outcomes of the function, encoded as in OutcomeStrip.entries."""
+        return encode(self.calls, self.times)
+
+    def encode_strip(self) -> str:
+        """strip, worked out now (on this thread) if it was not yet."""
+        return self.strip
+
+    def strips_by_minute(self) -> Iterator[tuple[datetime, str]]:
+        """(minute, the newest outcomes of the function's calls in that minute), as
+        CallBucket.outcomes holds them."""
+        calls = self.calls
+        first = minute_of(calls[0].ts)
+        if minute_of(calls[-1].ts) == first:  # a batch's calls mostly share their minute
+            yield first, encode(calls, self.times)
+            return
+        for minute, its_calls in groupby(calls, key=call_minute):
+            yield minute, encode(list(its_calls), self.times)
 
 
 Minutes = dict[tuple[int, datetime], MinuteFold]
@@ -87,9 +111,13 @@ def fold_calls(calls: list[AnyCall], function_ids: dict[str, int]) -> tuple[Func
     entries: dict[datetime, str] = {}  # a time's strip entry without its outcome letter
     for function_id, its_calls in by_function.items():
         its_calls.sort(key=call_time)
-        functions[function_id] = FunctionFold(last_seen=its_calls[-1].ts, strip=encode(its_calls, entries))
+        functions[function_id] = FunctionFold(its_calls[-1].ts, its_calls, entries)
     return functions, minutes
 
 
 def call_time(call: AnyCall) -> datetime:
     return call.ts
+
+
+def call_minute(call: AnyCall) -> datetime:
+    return minute_of(call.ts)
