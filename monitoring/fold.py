@@ -7,7 +7,6 @@ and a latency's histogram bucket, are worked out once a batch each.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -34,7 +33,9 @@ class MinuteFold:
 class FunctionFold:
     last_seen: datetime
     calls: list[AnyCall]  # the function's calls in the batch, in time order
-    times: dict[datetime, str] = field(repr=False)  # strip entries' times, shared by the batch's folds
+    # Shared by the batch's folds: each time's strip entry (without its letter), and its minute.
+    times: dict[datetime, str] = field(repr=False)
+    minute_at: dict[datetime, datetime] = field(repr=False)
 
     @cached_property
     def strip(self) -> str:
@@ -45,16 +46,17 @@ class FunctionFold:
         """strip, worked out now (on this thread) if it was not yet."""
         return self.strip
 
-    def strips_by_minute(self) -> Iterator[tuple[datetime, str]]:
+    def strips_by_minute(self) -> list[tuple[datetime, str]]:
         """(minute, the newest outcomes of the function's calls in that minute), as
         CallBucket.outcomes holds them."""
-        calls = self.calls
-        first = minute_of(calls[0].ts)
-        if minute_of(calls[-1].ts) == first:  # a batch's calls mostly share their minute
-            yield first, encode(calls, self.times)
-            return
-        for minute, its_calls in groupby(calls, key=call_minute):
-            yield minute, encode(list(its_calls), self.times)
+        calls, minute_at = self.calls, self.minute_at
+        first = minute_at[calls[0].ts]
+        if minute_at[calls[-1].ts] == first:  # a batch's calls mostly share their minute
+            return [(first, encode(calls, self.times))]
+        return [
+            (minute, encode(list(its_calls), self.times))
+            for minute, its_calls in groupby(calls, key=lambda call: minute_at[call.ts])
+        ]
 
 
 Minutes = dict[tuple[int, datetime], MinuteFold]
@@ -111,13 +113,9 @@ def fold_calls(calls: list[AnyCall], function_ids: dict[str, int]) -> tuple[Func
     entries: dict[datetime, str] = {}  # a time's strip entry without its outcome letter
     for function_id, its_calls in by_function.items():
         its_calls.sort(key=call_time)
-        functions[function_id] = FunctionFold(its_calls[-1].ts, its_calls, entries)
+        functions[function_id] = FunctionFold(its_calls[-1].ts, its_calls, entries, minute_at)
     return functions, minutes
 
 
 def call_time(call: AnyCall) -> datetime:
     return call.ts
-
-
-def call_minute(call: AnyCall) -> datetime:
-    return minute_of(call.ts)
