@@ -14,23 +14,23 @@ from datetime import datetime
 from .batch import AnyCall
 from .models import ENTRY_WIDTH, LETTER_OUTCOMES, OUTCOME_LETTERS, STRIP_LENGTH, OutcomeStrip
 
+KEEP = STRIP_LENGTH * ENTRY_WIDTH
+
 
 def encode(calls: list[AnyCall], times: dict[datetime, str] | None = None) -> str:
     """The newest STRIP_LENGTH calls, oldest first, as entries; calls must be sorted by ts.
     An entry standing for count calls gives as many entries (up to the strip's length).
     times: each time's epoch milliseconds as written, kept across calls (a batch's calls
     share few times)."""
-    entries: list[str] = []
+    parts: list[str] = []
     times = {} if times is None else times
-    for call in reversed(calls[-STRIP_LENGTH:]):
+    for call in calls[-STRIP_LENGTH:]:
         at = times.get(call.ts)
         if at is None:
             at = times[call.ts] = f"{int(call.ts.timestamp() * 1000):013d}"
         entry = at + OUTCOME_LETTERS[call.outcome]
-        entries += [entry] * min(call.count, STRIP_LENGTH - len(entries))
-        if len(entries) == STRIP_LENGTH:
-            break
-    return "".join(reversed(entries))
+        parts.append(entry if call.count == 1 else entry * min(call.count, STRIP_LENGTH))
+    return "".join(parts)[-KEEP:]  # fixed-width entries: the newest STRIP_LENGTH
 
 
 def newest_entries(strips: list[str]) -> list[str]:

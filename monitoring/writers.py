@@ -30,9 +30,9 @@ from django.utils import timezone
 from .error_types import TypedErrors
 from .fold import Functions, Minutes
 from .group_commit import GroupCommit
-from .models import ENTRY_WIDTH, STRIP_LENGTH, CallBucket, ErrorMinute, IngestBatch, OutcomeStrip
+from .models import STRIP_LENGTH, CallBucket, ErrorMinute, IngestBatch, OutcomeStrip
+from .outcomes import KEEP
 
-KEEP = STRIP_LENGTH * ENTRY_WIDTH
 T = TypeVar("T")
 
 
