@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
+from itertools import groupby
 
 from . import histogram
 from .batch import AnyCall
@@ -30,7 +32,31 @@ class MinuteFold:
 @dataclass
 class FunctionFold:
     last_seen: datetime
-    strip: str  # the batch's newest outcomes, encoded as in OutcomeStrip.entries
+    calls: list[AnyCall]  # the function's calls in the batch, in time order
+    # Shared by the batch's folds: each time's strip entry (without its letter), and its minute.
+    times: dict[datetime, str] = field(repr=False)
+    minute_at: dict[datetime, datetime] = field(repr=False)
+
+    @cached_property
+    def strip(self) -> str:
+        """The batch's newest outcomes of the function, encoded as in OutcomeStrip.entries."""
+        return encode(self.calls, self.times)
+
+    def encode_strip(self) -> str:
+        """strip, worked out now (on this thread) if it was not yet."""
+        return self.strip
+
+    def strips_by_minute(self) -> list[tuple[datetime, str]]:
+        """(minute, the newest outcomes of the function's calls in that minute), as
+        CallBucket.outcomes holds them."""
+        calls, minute_at = self.calls, self.minute_at
+        first = minute_at[calls[0].ts]
+        if minute_at[calls[-1].ts] == first:  # a batch's calls mostly share their minute
+            return [(first, encode(calls, self.times))]
+        return [
+            (minute, encode(list(its_calls), self.times))
+            for minute, its_calls in groupby(calls, key=lambda call: minute_at[call.ts])
+        ]
 
 
 Minutes = dict[tuple[int, datetime], MinuteFold]
@@ -87,7 +113,7 @@ def fold_calls(calls: list[AnyCall], function_ids: dict[str, int]) -> tuple[Func
     entries: dict[datetime, str] = {}  # a time's strip entry without its outcome letter
     for function_id, its_calls in by_function.items():
         its_calls.sort(key=call_time)
-        functions[function_id] = FunctionFold(last_seen=its_calls[-1].ts, strip=encode(its_calls, entries))
+        functions[function_id] = FunctionFold(its_calls[-1].ts, its_calls, entries, minute_at)
     return functions, minutes
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from . import outcomes
 from .models import (
     BreakerFlip,
     CallBucket,
@@ -62,6 +63,7 @@ def roll_up_call_chunk(cutoff: datetime) -> int:
             unique_fields=["function", "hour"],
             update_fields=[*CallHour.COUNTED, "latency_max_ms", "histogram"],
         )
+        outcomes.carry_over((bucket.function_id, bucket.outcomes) for bucket in buckets)
         CallBucket.objects.filter(id__in=[bucket.id for bucket in buckets]).delete()
     return len(buckets)
 

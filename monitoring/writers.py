@@ -30,15 +30,14 @@ from django.utils import timezone
 from .error_types import ErrorFold, TypedErrors
 from .fold import FunctionFold, Functions, Minutes
 from .group_commit import GroupCommit
-from .models import ENTRY_WIDTH, STRIP_LENGTH, CallBucket, ErrorMinute, IngestBatch, OutcomeStrip
+from .models import STRIP_LENGTH, CallBucket, ErrorMinute, IngestBatch, OutcomeStrip
+from .outcomes import KEEP
 
-KEEP = STRIP_LENGTH * ENTRY_WIDTH
 T = TypeVar("T")
 
 
 def calls_tables() -> dict[str, str]:  # the calls upsert's tables, by the names its SQL uses
     return {
-        "strips": OutcomeStrip._meta.db_table,
         "buckets": CallBucket._meta.db_table,
         "errors": ErrorMinute._meta.db_table,
     }
@@ -125,18 +124,13 @@ class Reads:
 
 
 class PostgresWriter(Reads):
-    # The strips, the errors by type and the buckets in one statement. {guard} is empty, or
+    # The errors by type and the buckets (with their newest outcomes) in one statement. {guard} is empty, or
     # for a claimed write a WHERE that keeps every insert empty when the claim found the key.
     # A histogram merges as a subquery over the new one's few buckets, overlaid on the stored
     # one: the same sums as monitor_histogram_add (migration 0004), without an SQL function
     # call per row (PostgreSQL cannot inline a function with an aggregate).
     CALLS = """
-    strips AS (
-        INSERT INTO {strips} (shard, function_id, entries)
-        SELECT %(shard)s, function_id, entries
-        FROM jsonb_to_recordset(%(strips_json)s::jsonb) AS s(function_id bigint, entries text) {guard}
-        ON CONFLICT (function_id, shard) DO UPDATE SET entries = right({strips}.entries || EXCLUDED.entries, %(keep)s)
-    ), errors AS (
+    errors AS (
         INSERT INTO {errors} (shard, error_type_id, minute, count, first_seen, last_seen)
         SELECT %(shard)s, * FROM jsonb_to_recordset(%(errors_json)s::jsonb) AS e(
             error_type_id bigint, minute timestamptz, count int, first_seen timestamptz, last_seen timestamptz) {guard}
@@ -146,10 +140,10 @@ class PostgresWriter(Reads):
             last_seen = GREATEST({errors}.last_seen, EXCLUDED.last_seen)
     ), buckets AS (
         INSERT INTO {buckets} (shard, function_id, minute, success, failure, timeout, rejected, retries,
-                               latency_sum_ms, latency_max_ms, histogram)
+                               latency_sum_ms, latency_max_ms, histogram, outcomes)
         SELECT %(shard)s, * FROM jsonb_to_recordset(%(buckets_json)s::jsonb) AS b(
             function_id bigint, minute timestamptz, success int, failure int, timeout int, rejected int, retries int,
-            latency_sum_ms float8, latency_max_ms float8, histogram jsonb) {guard}
+            latency_sum_ms float8, latency_max_ms float8, histogram jsonb, outcomes text) {guard}
         ON CONFLICT (function_id, minute, shard) DO UPDATE SET
             success = {buckets}.success + EXCLUDED.success,
             failure = {buckets}.failure + EXCLUDED.failure,
@@ -158,6 +152,7 @@ class PostgresWriter(Reads):
             retries = {buckets}.retries + EXCLUDED.retries,
             latency_sum_ms = {buckets}.latency_sum_ms + EXCLUDED.latency_sum_ms,
             latency_max_ms = GREATEST({buckets}.latency_max_ms, EXCLUDED.latency_max_ms),
+            outcomes = right({buckets}.outcomes || EXCLUDED.outcomes, %(keep)s),
             histogram = {buckets}.histogram || (
                 SELECT coalesce(jsonb_object_agg(key, coalesce(({buckets}.histogram ->> key)::bigint, 0)
                                                       + value::bigint), '{{}}')
@@ -230,10 +225,14 @@ class PostgresWriter(Reads):
         # The rows travel as JSON documents: encoding them costs far less than adapting a
         # dozen parallel arrays value by value. Sorted keys make concurrent upserts lock rows
         # in one order, so they cannot deadlock.
-        strips = [{"function_id": i, "entries": functions[i].strip} for i in sorted(functions)]
+        strips = {
+            (function_id, minute): strip
+            for function_id, fold in functions.items()
+            for minute, strip in fold.strips_by_minute()
+        }
         buckets = [
-            {"function_id": function_id, "minute": minute, **vars(minutes[(function_id, minute)])}
-            for function_id, minute in sorted(minutes)
+            {"function_id": key[0], "minute": key[1], **vars(minutes[key]), "outcomes": strips[key]}
+            for key in sorted(minutes)
         ]
         error_rows = [
             {"error_type_id": type_id, "minute": minute, **vars(errors[(type_id, minute)])}
@@ -242,10 +241,28 @@ class PostgresWriter(Reads):
         return {
             "shard": shard,
             "keep": KEEP,
-            "strips_json": orjson.dumps(strips).decode(),
             "buckets_json": orjson.dumps(buckets).decode(),
             "errors_json": orjson.dumps(error_rows).decode(),
         }
+
+    # Each function's newest bucket rows, newest minute first (its unique index read backwards).
+    # A row written here holds at least one entry, and a minute at most one row a shard, so the
+    # newest STRIP_LENGTH entries are in the newest STRIP_LENGTH + shards rows; older rows' entries
+    # are in the strips (written before the rows kept them, or carried over by retention).
+    BUCKET_OUTCOMES = """
+    SELECT f.id, b.outcomes FROM unnest(%s::bigint[]) AS f(id) CROSS JOIN LATERAL (
+        SELECT outcomes FROM {table} WHERE function_id = f.id ORDER BY minute DESC LIMIT %s) AS b
+    WHERE b.outcomes <> ''
+    """
+
+    def bucket_outcomes(self, function_ids: list[int]) -> list[tuple[int, str]]:
+        """(function id, entries) of the bucket rows that may hold these functions' newest outcomes."""
+        if not function_ids:
+            return []
+        sql = self.BUCKET_OUTCOMES.format(table=CallBucket._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [function_ids, STRIP_LENGTH + max(settings.MONITOR_BUCKET_SHARDS, 8)])
+            return cursor.fetchall()
 
     def touch_last_seen(self, model: type[models.Model], seen: dict[int, datetime]) -> None:
         """Set last_seen of the rows whose last_seen is a minute older than seen's (one round trip)."""
@@ -365,6 +382,9 @@ class SqliteWriter(Reads):
     INSERT INTO {table} (service_id, key, body_digest, answer, created) VALUES (%s, %s, %s, %s, %s)
     ON CONFLICT (service_id, key) DO NOTHING
     """
+
+    def bucket_outcomes(self, function_ids: list[int]) -> list[tuple[int, str]]:
+        return []  # SQLite's writer keeps the newest outcomes in the strips alone
 
     def touch_last_seen(self, model: type[models.Model], seen: dict[int, datetime]) -> None:
         # One writer at a time (IMMEDIATE transactions): the rows are written as they are.
@@ -514,6 +534,8 @@ class GroupCommitWriter(SqliteWriter):
         return self.group.submit(work, items)
 
     def write_calls(self, functions: Functions, minutes: Minutes, errors: TypedErrors, shard: int) -> None:
+        for fold in functions.values():
+            fold.encode_strip()  # here, by the request's thread, not by the one writer thread
         self.group.defer(CallRows(functions, minutes, errors))
 
     one_statement = True  # a steady batch: its claim, and its rows kept for the group's upserts

@@ -12,7 +12,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from pytest_django import Settings
 
-from monitoring.models import CallBucket, OutcomeStrip
+from monitoring.models import CallBucket, Function
+from monitoring.outcomes import recent_outcomes
 from tests.conftest import stored_calls
 from tests.monitor_api import MonitorApi, viewer_api
 
@@ -75,9 +76,8 @@ def test_a_large_failing_point_counts_every_error_and_fills_the_strip(
     assert send(client, token, body).status_code == 200
     assert api.totals("charge")["failure"] == 7_000
     assert api.errors("charge") == {"Timeout": 7_000}
-    strip = OutcomeStrip.objects.get(function__name="charge").entries
-    assert len(strip) == 20 * 14  # the last 20 outcomes: all of them this point's failures
-    assert strip[13::14] == "f" * 20
+    charge_id = Function.objects.get(name="charge").id
+    assert recent_outcomes([charge_id])[charge_id] == ["failure"] * 20  # the last 20: this point's failures
 
 
 def test_points_still_count_as_items_toward_the_limit(client: Client, token: str, settings: Settings) -> None:
