@@ -427,6 +427,13 @@ class CallRows:
     errors: TypedErrors
 
 
+def encoded_fold(last_seen: datetime, strip: str) -> FunctionFold:
+    """A function's fold standing for several batches': their strips already joined, no calls."""
+    fold = FunctionFold(last_seen, [], {}, {})
+    fold.strip = strip  # the cached strip, set rather than worked out from calls
+    return fold
+
+
 def merge_rows(batches: list[CallRows]) -> CallRows:
     """Batches' call rows as one batch's, in their order: counts and histograms added, the
     latency maximum and the errors' first and last seen kept, strips joined and cut to the
@@ -439,7 +446,7 @@ def merge_rows(batches: list[CallRows]) -> CallRows:
         for function_id, fold in batch.functions.items():
             known = functions.get(function_id)
             if known is None:
-                functions[function_id] = FunctionFold(fold.last_seen, fold.strip)
+                functions[function_id] = encoded_fold(fold.last_seen, fold.strip)
             else:
                 known.last_seen = max(known.last_seen, fold.last_seen)
                 known.strip = (known.strip + fold.strip)[-KEEP:]
