@@ -11,7 +11,11 @@ all of them instead of one per SLO and table:
   partial hour at each window's start, the hour under way, and the hours late calls came
   into since the fold passed them;
 - past the minute buckets' retention, the hourly roll-ups (CallHour) as slo_counts reads them,
-  for the SLOs whose windows reach back that far.
+  for the SLOs whose windows reach back that far;
+- what changes only when the fold moves or takes late minutes is kept between rounds (per
+  process): the function hours' sums (hour_rows), the minutes of the hours long windows start
+  in, and the settled minutes before the fold's minute mark (slo_minutes.py), so a steady
+  round reads from the minute buckets only the minutes after the mark.
 
 A window's calls are the minute buckets after `now - span`: a whole hour after that is in a
 FunctionHour row, or in its minute buckets when late calls came into it, never both.
@@ -136,11 +140,15 @@ def plan(spans: list[timedelta], now: datetime) -> Plan:
         hours.append((start, folded.through) if start < folded.through else None)
     late = tuple(sorted({floor(minute, HOUR) for minute in folded.late})) if folded else ()
     partial = []
+    listed = {floor(minute, HOUR) for minute in folded.listed} if folded else set()
     for span, whole in zip(spans, hours, strict=True):
-        # Kept: a start inside an hour the fold added up, no late minute listed in it.
+        # Kept: a start inside a settled hour just before the function hours, its minute buckets
+        # all there (not before the retention's cutoff: the hour a window as long as the
+        # retention starts in is, though the function hours start after it), no late minute
+        # listed in it.
         hour = floor(now - span, HOUR)
-        kept = folded is not None and whole is not None and whole[0] == hour + HOUR and hour >= folded.since
-        partial.append(hour if kept and hour not in late else None)
+        kept = folded is not None and whole is not None and whole[0] == hour + HOUR and hour >= minute_cutoff(now)
+        partial.append(hour if kept and hour not in listed else None)
     if folded is None:
         return Plan(now, tuple(spans), tuple(hours), late, 0, tuple(partial))
     return Plan(

@@ -332,7 +332,7 @@ def function_hours(now: datetime) -> Rolled | None:
     minutes whose hours it does not hold yet; None when there are none."""
     # The late minutes before the mark: a fold taking them between the two reads renews the
     # versions read after (fold_late), so a reader keeping sums sees one or the other.
-    listed = set(LateMinute.objects.filter(minute__gte=earliest(now)).values_list("minute", flat=True))
+    listed = set(LateMinute.objects.filter(minute__gte=minute_cutoff(now)).values_list("minute", flat=True))
     mark = RollupMark.objects.filter(pk=1).first()
     if mark is None or mark.through < minute_cutoff(now):
         return None

@@ -295,3 +295,15 @@ def test_a_round_after_a_restart_counts_the_same(slos: list[SLO]) -> None:
     assert_same(slos, later)
     rollups.fold(later + MINUTE)
     assert_same(slos, later + MINUTE)
+
+
+def test_the_hour_a_window_as_long_as_the_retention_starts_in_is_kept(slos: list[SLO]) -> None:
+    # The 3-day windows start in the retention's cutoff hour, before the function hours.
+    with override_settings(MONITOR_RAW_RETENTION_DAYS=3):
+        rollups.fold(NOW)
+        assert_same(slos, NOW)
+        hours = {key[0] for key in slo_minutes.KEPT}
+        assert floor(NOW - timedelta(days=3), HOUR) in hours
+        for now in (NOW + 17 * MINUTE, NOW + 40 * MINUTE):
+            rollups.fold(now)
+            assert_same(slos, now)
