@@ -182,6 +182,10 @@ class Prefix:
         fresh = {key: (good, total) for key, _, good, total in keyed(rows)}
         for key in set(self.minutes) | set(fresh):
             minutes, sums = self.minutes.get(key, []), self.sums.get(key, [(0, 0)])
+            i = bisect_left(minutes, slot)
+            had = i < len(minutes) and minutes[i] == slot
+            if not had and key not in fresh:
+                continue  # neither had calls then nor has: unchanged (most keys)
             found = {m: (sums[i + 1][0] - sums[i][0], sums[i + 1][1] - sums[i][1]) for i, m in enumerate(minutes)}
             found.pop(slot, None)
             if key in fresh:
