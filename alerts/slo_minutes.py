@@ -9,15 +9,23 @@ minutes after its start from what was kept.
 
 Kept only for an hour the fold has added up and no late minute lists (slo_sums.plan decides);
 late calls into it list it (it is then read from the minute buckets), and once the fold adds
-it up again, the function hours' new version (RollupMark.hours_version) makes a new read.
+it up again, its new minutes version (RollupMark.minutes_version) makes a new read. Only the
+minutes after the earliest window start in the hour are read: the starts move later.
+
+The settled minutes (`settled`): the minute buckets before the fold's minute mark that the
+windows read after their whole hours (the hour under way, and the last hour for the hour-long
+windows) are kept too, per function and minute, so that a round reads from the minute buckets
+only the minutes after the mark (two or three) and those the fold settled since the round
+before. A late call into a kept minute lists it (LateMinute): it is read again every round
+while listed; the fold taking it renews the minutes version, and all is read again.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection
 
@@ -37,6 +45,7 @@ LATENCY_SQL = (
     " WHERE {table}.function_id IN ({ids}) AND minute >= %s AND minute < %s GROUP BY 1, 2, 3"
 )
 CHUNK = 5000  # functions per statement
+MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,7 @@ class Suffixes:
 class Hour:
     success: Suffixes  # by function id
     latency: Suffixes  # by (function id, first slow bucket)
+    since: datetime  # its minutes from this one on
 
 
 # This process's kept hours: {(hour, version, functions, thresholds): Hour}, the latest round's only.
@@ -82,11 +92,15 @@ def suffixes(rows: list[tuple]) -> Suffixes:
     return Suffixes(minutes, after)
 
 
-def read(hour: datetime, success_ids: set[int], thresholds: set[tuple[int, int]]) -> Hour:
+def rows(
+    start: datetime, end: datetime, success_ids: set[int], thresholds: set[tuple[int, int]]
+) -> tuple[list[tuple], list[tuple]]:
+    """The minute buckets in [start, end) summed per key and minute: (success rows, latency rows),
+    each (key..., minute's epoch seconds, good, total)."""
     engine = writer()
     table = CallBucket._meta.db_table
     names = {"slot": engine.slot("minute", 60), "table": table, "value": engine.histogram_value}
-    params = [connection.ops.adapt_datetimefield_value(moment) for moment in (hour, hour + HOUR)]
+    params = [connection.ops.adapt_datetimefield_value(moment) for moment in (start, end)]
     success_rows: list[tuple] = []
     latency_rows: list[tuple] = []
     by_function: dict[int, list[int]] = defaultdict(list)
@@ -104,16 +118,136 @@ def read(hour: datetime, success_ids: set[int], thresholds: set[tuple[int, int]]
             ids = ", ".join(str(int(i)) for i in chunk)
             cursor.execute(LATENCY_SQL.format(**names, pairs=pairs, ids=ids, each=engine.each(table)), params)
             latency_rows += cursor.fetchall()
-    return Hour(suffixes(success_rows), suffixes(latency_rows))
+    return success_rows, latency_rows
+
+
+def read(hour: datetime, since: datetime, success_ids: set[int], thresholds: set[tuple[int, int]]) -> Hour:
+    """The hour's minutes from `since` on (the earliest window start in it: the round adds up
+    only minutes after a start, and the starts move later)."""
+    success_rows, latency_rows = rows(max(hour, since), hour + HOUR, success_ids, thresholds)
+    return Hour(suffixes(success_rows), suffixes(latency_rows), since)
 
 
 def hours(
-    wanted: set[datetime], version: int, success_ids: set[int], thresholds: set[tuple[int, int]]
+    wanted: dict[datetime, datetime], version: int, success_ids: set[int], thresholds: set[tuple[int, int]]
 ) -> dict[datetime, Hour]:
-    """These folded hours' minute sums, read for the ones not kept yet; the others forgotten."""
+    """These folded hours' minute sums (each hour: the earliest minute needed), read for the
+    ones not kept yet (or kept from a later minute); the others forgotten."""
     ids, pairs = frozenset(success_ids), frozenset(thresholds)
     keys = {hour: (hour, version, ids, pairs) for hour in wanted}
-    found = {hour: KEPT.get(key) or read(hour, success_ids, thresholds) for hour, key in keys.items()}
+    found = {}
+    for hour, key in keys.items():
+        kept = KEPT.get(key)
+        found[hour] = kept if kept and kept.since <= wanted[hour] else read(hour, wanted[hour], success_ids, thresholds)
     KEPT.clear()
     KEPT.update({keys[hour]: sums for hour, sums in found.items()})
     return found
+
+
+class Prefix:
+    """Per key, its minutes (epoch seconds, ascending) and the good and total calls up to each
+    (sums[i]: of minutes[:i]); minutes are added at the end, or one replaced."""
+
+    def __init__(self) -> None:
+        self.minutes: dict[object, list[int]] = {}
+        self.sums: dict[object, list[tuple[int, int]]] = {}
+
+    def since(self, key: object, moment_s: float) -> tuple[int, int]:
+        """The good and total calls of the key's minutes after the moment (epoch seconds)."""
+        minutes = self.minutes.get(key)
+        if minutes is None:
+            return 0, 0
+        sums = self.sums[key]
+        good, total = sums[bisect_right(minutes, moment_s)]
+        return sums[-1][0] - good, sums[-1][1] - total
+
+    def forget(self, before_s: int) -> None:
+        """The minutes before this one dropped (the sums after a minute do not change)."""
+        for key in list(self.minutes):
+            i = bisect_left(self.minutes[key], before_s)
+            self.minutes[key], self.sums[key] = self.minutes[key][i:], self.sums[key][i:]
+            if not self.minutes[key]:
+                del self.minutes[key], self.sums[key]
+
+    def add(self, rows: list[tuple]) -> None:
+        """Rows (key..., minute, good, total) of minutes after every minute kept."""
+        for key, slot, good, total in sorted(keyed(rows), key=lambda row: row[1]):
+            minutes = self.minutes.setdefault(key, [])
+            sums = self.sums.setdefault(key, [(0, 0)])
+            minutes.append(slot)
+            sums.append((sums[-1][0] + good, sums[-1][1] + total))
+
+    def replace(self, slot: int, rows: list[tuple]) -> None:
+        """One minute's rows read again: each key's calls in that minute are these (or none)."""
+        fresh = {key: (good, total) for key, _, good, total in keyed(rows)}
+        for key in set(self.minutes) | set(fresh):
+            minutes, sums = self.minutes.get(key, []), self.sums.get(key, [(0, 0)])
+            i = bisect_left(minutes, slot)
+            had = i < len(minutes) and minutes[i] == slot
+            if not had and key not in fresh:
+                continue  # neither had calls then nor has: unchanged (most keys)
+            found = {m: (sums[i + 1][0] - sums[i][0], sums[i + 1][1] - sums[i][1]) for i, m in enumerate(minutes)}
+            found.pop(slot, None)
+            if key in fresh:
+                found[slot] = fresh[key]
+            self.minutes[key], self.sums[key] = [], [(0, 0)]
+            for m in sorted(found):
+                self.minutes[key].append(m)
+                self.sums[key].append((self.sums[key][-1][0] + found[m][0], self.sums[key][-1][1] + found[m][1]))
+
+
+def keyed(rows: list[tuple]) -> list[tuple[object, int, int, int]]:
+    return [
+        (key[0] if len(key) == 1 else tuple(key), int(slot), int(good or 0), int(total or 0))
+        for *key, slot, good, total in rows
+    ]
+
+
+@dataclass
+class Settled:
+    """The settled minutes [start, through) of every function a round reads, per function and
+    minute (per threshold for latency objectives): the minute buckets the fold has passed change
+    only with late calls, which list their minute (read again every round while listed) until
+    the fold takes it and renews `version` (RollupMark.minutes_version: all is read again)."""
+
+    key: tuple  # (version, functions, thresholds)
+    start: datetime
+    through: datetime
+    success: Prefix
+    latency: Prefix
+
+
+# This process's settled minutes (None: none kept, as after a restart).
+SETTLED: list[Settled] = []
+
+
+def settled(
+    start: datetime,
+    through: datetime,
+    version: int,
+    listed: tuple[datetime, ...],
+    success_ids: set[int],
+    thresholds: set[tuple[int, int]],
+) -> Settled:
+    """The settled minutes [start, through), kept from the round before where they can be: only
+    the minutes settled since and the late minutes listed are read."""
+    key = (version, frozenset(success_ids), frozenset(thresholds))
+    kept = SETTLED[0] if SETTLED else None
+    if kept is None or kept.key != key or kept.start > start or kept.through > through:
+        kept = Settled(key, start, start, Prefix(), Prefix())
+    elif start - kept.start >= HOUR:  # the rounds' start moved on: the older minutes go
+        kept.success.forget(int(start.timestamp()))
+        kept.latency.forget(int(start.timestamp()))
+        kept.start = start
+    if through > kept.through:
+        success_rows, latency_rows = rows(kept.through, through, success_ids, thresholds)
+        kept.success.add(success_rows)
+        kept.latency.add(latency_rows)
+        kept.through = through
+    for minute in listed:
+        if kept.start <= minute < kept.through:
+            success_rows, latency_rows = rows(minute, minute + MINUTE, success_ids, thresholds)
+            kept.success.replace(int(minute.timestamp()), success_rows)
+            kept.latency.replace(int(minute.timestamp()), latency_rows)
+    SETTLED[:] = [kept]
+    return kept

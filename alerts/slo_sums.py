@@ -11,7 +11,11 @@ all of them instead of one per SLO and table:
   partial hour at each window's start, the hour under way, and the hours late calls came
   into since the fold passed them;
 - past the minute buckets' retention, the hourly roll-ups (CallHour) as slo_counts reads them,
-  for the SLOs whose windows reach back that far.
+  for the SLOs whose windows reach back that far;
+- what changes only when the fold moves or takes late minutes is kept between rounds (per
+  process): the function hours' sums (hour_rows), the minutes of the hours long windows start
+  in, and the settled minutes before the fold's minute mark (slo_minutes.py), so a steady
+  round reads from the minute buckets only the minutes after the mark.
 
 A window's calls are the minute buckets after `now - span`: a whole hour after that is in a
 FunctionHour row, or in its minute buckets when late calls came into it, never both.
@@ -59,6 +63,12 @@ class Plan:
     # Per span, the folded hour its start falls in when that hour's minutes are kept between
     # rounds (slo_minutes.py) rather than read (None).
     partial: tuple[datetime | None, ...] = ()
+    # The fold's minute mark when the settled minutes before it, after the hours read whole,
+    # are kept between rounds (slo_minutes.settled) rather than read (None); their version
+    # (RollupMark.minutes_version) and the late minutes listed before the mark.
+    settled: datetime | None = None
+    minutes_version: int = 0
+    listed: tuple[datetime, ...] = ()
 
     def late_sql(self, column: str) -> tuple[str, list]:
         if not self.late:
@@ -74,12 +84,23 @@ class Plan:
             sql, params = "minute > %s", [at(self.now - span)]
             if hours is not None and partial is None:
                 sql += f" AND (minute < %s OR minute >= %s OR {late})"
-                params += [at(hours[0]), at(hours[1]), *late_params]
+                params += [at(hours[0]), at(self.after(hours)), *late_params]
             elif hours is not None:  # the minutes before hours[0] are kept
                 sql += f" AND (minute >= %s OR {late})"
-                params += [at(hours[1]), *late_params]
+                params += [at(self.after(hours)), *late_params]
+            elif self.settled is not None:  # the settled minutes are kept
+                sql += " AND minute >= %s"
+                params += [at(self.settled)]
             found.append((sql, params))
         return found
+
+    def after(self, hours: tuple[datetime, datetime] | None) -> datetime:
+        """Where a span's minute buckets after its whole hours are read from."""
+        return self.settled or (hours[1] if hours else self.now)
+
+    def kept_since(self, span: timedelta, hours: tuple[datetime, datetime] | None) -> datetime:
+        """The moment after which a span counts the settled minutes kept (those before the mark)."""
+        return max(self.now - span, hours[1] - MINUTE) if hours else self.now - span
 
     def minute_ranges(self) -> list[tuple[str, list]]:
         """The minute buckets any span reads, as a few disjoint ranges (each read through the
@@ -88,9 +109,10 @@ class Plan:
         for span, hours, partial in zip(self.spans, self.hours, self.partial, strict=True):
             start = self.now - span
             if hours is None:
-                ranges.append((start, LAST))
+                ranges.append((max(start, self.settled - MINUTE) if self.settled else start, LAST))
                 continue
-            ranges += [(hours[1] - MINUTE, LAST)] if partial else [(start, hours[0]), (hours[1] - MINUTE, LAST)]
+            last = (self.after(hours) - MINUTE, LAST)
+            ranges += [last] if partial else [(start, hours[0]), last]
             ranges += [(hour - MINUTE, hour + HOUR) for hour in self.late if hour + HOUR > start]
         # (after, before) exclusive: one that begins before another ends overlaps or adjoins it.
         merged: list[tuple[datetime, datetime]] = []
@@ -118,12 +140,28 @@ def plan(spans: list[timedelta], now: datetime) -> Plan:
         hours.append((start, folded.through) if start < folded.through else None)
     late = tuple(sorted({floor(minute, HOUR) for minute in folded.late})) if folded else ()
     partial = []
+    listed = {floor(minute, HOUR) for minute in folded.listed} if folded else set()
     for span, whole in zip(spans, hours, strict=True):
-        # Kept: a start inside an hour the fold added up, no late minute listed in it.
+        # Kept: a start inside a settled hour just before the function hours, its minute buckets
+        # all there (not before the retention's cutoff: the hour a window as long as the
+        # retention starts in is, though the function hours start after it), no late minute
+        # listed in it.
         hour = floor(now - span, HOUR)
-        kept = folded is not None and whole is not None and whole[0] == hour + HOUR and hour >= folded.since
-        partial.append(hour if kept and hour not in late else None)
-    return Plan(now, tuple(spans), tuple(hours), late, folded.version if folded else 0, tuple(partial))
+        kept = folded is not None and whole is not None and whole[0] == hour + HOUR and hour >= minute_cutoff(now)
+        partial.append(hour if kept and hour not in listed else None)
+    if folded is None:
+        return Plan(now, tuple(spans), tuple(hours), late, 0, tuple(partial))
+    return Plan(
+        now,
+        tuple(spans),
+        tuple(hours),
+        late,
+        folded.version,
+        tuple(partial),
+        folded.settled,
+        folded.minutes_version,
+        folded.listed,
+    )
 
 
 def chunks(ids: set[int]) -> list[list[int]]:
@@ -271,7 +309,7 @@ def fast_bucket(slo: SLO) -> int:
 
 
 # Per span whose first hour's minutes are kept: (its index, its start in epoch seconds, the hour).
-Partials = list[tuple[int, float, slo_minutes.Hour]]
+Partials = list[tuple[int, float, slo_minutes.Hour | slo_minutes.Settled]]
 
 
 def add_partials(slo: SLO, functions: list[int], partials: Partials, found: list[list[int]]) -> None:
@@ -339,12 +377,24 @@ def round_counts(wanted: dict[SLO, list[timedelta]], now: datetime) -> dict[int,
         if slo.objective == Objective.LATENCY
         for function_id in functions[slo.id]
     }
-    kept = slo_minutes.hours({hour for hour in found.partial if hour}, found.version, success_ids, thresholds)
-    partials = [
+    starts: dict[datetime, datetime] = {}
+    for span, hour in zip(found.spans, found.partial, strict=True):
+        if hour is not None:
+            starts[hour] = min(starts.get(hour, hour + HOUR), floor(now - span, MINUTE))
+    kept = slo_minutes.hours(starts, found.minutes_version, success_ids, thresholds)
+    partials: Partials = [
         (i, (now - span).timestamp(), kept[hour])
         for i, (span, hour) in enumerate(zip(found.spans, found.partial, strict=True))
         if hour is not None
     ]
+    if found.settled is not None:
+        # The settled minutes every span reads after its whole hours, kept from the earliest.
+        moments = [found.kept_since(span, hours) for span, hours in zip(found.spans, found.hours, strict=True)]
+        start = min(floor(min(moments), MINUTE), found.settled)
+        minutes = slo_minutes.settled(
+            start, found.settled, found.minutes_version, found.listed, success_ids, thresholds
+        )
+        partials += [(i, moment.timestamp(), minutes) for i, moment in enumerate(moments)]
     index = {span: i for i, span in enumerate(found.spans)}
     result = {}
     for slo, spans in wanted.items():

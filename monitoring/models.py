@@ -770,6 +770,10 @@ class RollupMark(models.Model):
     # calls): readers that keep the function hours' sums between rounds know theirs are stale.
     # Random, not counted: a database restored or rolled back never shows a value seen before.
     hours_version = models.PositiveBigIntegerField(default=new_version)
+    # A new value whenever the fold takes late minutes (folded again or not): readers that keep
+    # settled minutes' buckets between rounds know theirs may be stale. Late calls list their
+    # minute (LateMinute) until then, so a reader sees one or the other.
+    minutes_version = models.PositiveBigIntegerField(default=new_version)
 
 
 class LateMinute(models.Model):

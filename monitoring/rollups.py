@@ -233,7 +233,9 @@ def fold_late() -> int:
                 # Function hours written again: only then (late calls into the hour under way
                 # change none), so what readers keep of the others stays good.
                 mark.hours_version = new_version()
-                mark.save(update_fields=["hours_version"])
+            # Late minutes no longer listed: what readers keep of settled minutes is renewed.
+            mark.minutes_version = new_version()
+            mark.save(update_fields=["hours_version", "minutes_version"])
             fold_fleet_again(set().union(*by_service.values()), mark.through)
             # By id: a row a batch adds meanwhile stays for the next fold.
             LateMinute.objects.filter(id__in=[row[0] for row in rows]).delete()
@@ -306,6 +308,11 @@ class Rolled:
     through: datetime
     late: tuple[datetime, ...]
     version: int = 0  # RollupMark.hours_version when read
+    # function_hours only: the fold's minute mark (minutes before it are settled), its
+    # minutes_version, and every late minute listed before the mark.
+    settled: datetime | None = None
+    minutes_version: int = 0
+    listed: tuple[datetime, ...] = ()
 
 
 def rolled(service_ids: tuple[int, ...] | None, now: datetime) -> Rolled | None:
@@ -323,6 +330,9 @@ def rolled(service_ids: tuple[int, ...] | None, now: datetime) -> Rolled | None:
 def function_hours(now: datetime) -> Rolled | None:
     """The whole hours FunctionHour holds for every function, [since, through), and the late
     minutes whose hours it does not hold yet; None when there are none."""
+    # The late minutes before the mark: a fold taking them between the two reads renews the
+    # versions read after (fold_late), so a reader keeping sums sees one or the other.
+    listed = set(LateMinute.objects.filter(minute__gte=minute_cutoff(now)).values_list("minute", flat=True))
     mark = RollupMark.objects.filter(pk=1).first()
     if mark is None or mark.through < minute_cutoff(now):
         return None
@@ -330,5 +340,6 @@ def function_hours(now: datetime) -> Rolled | None:
     through = floor(mark.through, HOUR)
     if through <= since:
         return None
-    late = LateMinute.objects.filter(minute__gte=since, minute__lt=through).values_list("minute", flat=True)
-    return Rolled(since, through, tuple(sorted(set(late))), mark.hours_version)
+    late = tuple(sorted(minute for minute in listed if since <= minute < through))
+    before = tuple(sorted(minute for minute in listed if minute < mark.through))
+    return Rolled(since, through, late, mark.hours_version, mark.through, mark.minutes_version, before)

@@ -230,3 +230,80 @@ def test_late_calls_into_the_hour_a_window_starts_in_are_counted(slos: list[SLO]
             assert not LateMinute.objects.exists()
         # Then listed late, not added up yet: read from the minute buckets.
         assert_same(slos, NOW + 20 * timedelta(seconds=1))
+
+
+def settled_through() -> datetime:
+    return RollupMark.objects.get().through
+
+
+def test_a_round_after_the_fold_moves_its_mark_adds_only_the_minutes_settled_since(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    assert_same(slos, NOW)
+    kept = slo_minutes.SETTLED[0]
+    assert kept.through == settled_through()
+    # Minute by minute, then past the hour the fold completes (a new hours version, the same
+    # minutes), then far enough that the oldest minutes kept are dropped.
+    for step in (1, 2, 17, 63, 64):
+        now = NOW + step * MINUTE
+        rollups.fold(now)
+        assert_same(slos, now)
+        assert slo_minutes.SETTLED[0] is kept
+        assert kept.through == settled_through()
+    assert kept.start > NOW - HOUR
+
+
+def test_late_calls_into_kept_settled_minutes_are_counted(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    assert_same(slos, NOW)
+    later = NOW + 17 * MINUTE
+    rollups.fold(later)
+    assert_same(slos, later)
+    charge = Function.objects.get(name="charge")
+    # A minute of the hour the fold has just completed, and one of the hour under way: both
+    # settled, both kept for the hour-long window.
+    for minute in (floor(NOW, HOUR) - 20 * MINUTE, floor(later, MINUTE) - 5 * MINUTE):
+        assert slo_minutes.SETTLED[0].start <= minute < settled_through()
+        for n in range(2):
+            CallBucket.objects.create(
+                function=charge, minute=minute, shard=2 + n, failure=40, histogram={str(SLOW): 40}
+            )
+            LateMinute.objects.create(service=charge.service, minute=minute)
+            if n == 0:
+                # Taken by the fold before the next round: no late minute is listed any more,
+                # the mark has not moved, the minute's sums have.
+                mark = settled_through()
+                rollups.fold(later + 20 * timedelta(seconds=1))
+                assert not LateMinute.objects.exists()
+                assert settled_through() == mark
+            # Then listed late, not taken yet: read again.
+            assert_same(slos, later + 20 * timedelta(seconds=1))
+
+
+def test_a_round_after_a_restart_counts_the_same(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    assert_same(slos, NOW)
+    later = NOW + 17 * MINUTE
+    rollups.fold(later)
+    charge = Function.objects.get(name="charge")
+    minute = floor(later, MINUTE) - 9 * MINUTE
+    CallBucket.objects.create(function=charge, minute=minute, shard=2, failure=40, histogram={str(SLOW): 40})
+    LateMinute.objects.create(service=charge.service, minute=minute)
+    # A new process keeps nothing.
+    slo_sums.KEPT.clear()
+    slo_minutes.KEPT.clear()
+    slo_minutes.SETTLED.clear()
+    assert_same(slos, later)
+    rollups.fold(later + MINUTE)
+    assert_same(slos, later + MINUTE)
+
+
+def test_the_hour_a_window_as_long_as_the_retention_starts_in_is_kept(slos: list[SLO]) -> None:
+    # The 3-day windows start in the retention's cutoff hour, before the function hours.
+    with override_settings(MONITOR_RAW_RETENTION_DAYS=3):
+        rollups.fold(NOW)
+        assert_same(slos, NOW)
+        hours = {key[0] for key in slo_minutes.KEPT}
+        assert floor(NOW - timedelta(days=3), HOUR) in hours
+        for now in (NOW + 17 * MINUTE, NOW + 40 * MINUTE):
+            rollups.fold(now)
+            assert_same(slos, now)

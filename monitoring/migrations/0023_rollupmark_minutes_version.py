@@ -1,0 +1,16 @@
+import monitoring.models
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("monitoring", "0022_rollupmark_hours_version"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="rollupmark",
+            name="minutes_version",
+            field=models.PositiveBigIntegerField(default=monitoring.models.new_version),
+        ),
+    ]
