@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("monitoring", "0022_rollupmark_hours_version"),
+        ("monitoring", "0023_callbucket_outcomes"),
     ]
 
     operations = [
