@@ -88,8 +88,8 @@ FROM (SELECT id FROM monitoring_function ORDER BY id LIMIT {history}) AS f,
 -- before), per minute for the 14 days minute rows are kept, each with a 100-bucket histogram
 -- (a service's spread of latencies), and the fleet's rows (their sums). The fleet's last hour
 -- is folded by the fold itself.
-INSERT INTO monitoring_rollupmark (id, since, through, hours_version)
-VALUES (1, date_trunc('hour', now()) - interval '37 days', date_trunc('minute', now()) - interval '60 minutes', 1);
+INSERT INTO monitoring_rollupmark (id, since, through, hours_version, minutes_version)
+VALUES (1, date_trunc('hour', now()) - interval '37 days', date_trunc('minute', now()) - interval '60 minutes', 1, 1);
 
 INSERT INTO monitoring_servicehour (service_id, hour, success, failure, timeout, rejected, retries,
                                     latency_sum_ms, latency_max_ms, histogram)
