@@ -136,6 +136,10 @@ class Status:
         return "exhausted" if self.budget_left <= 0 else "ok"
 
 
+# Up to this many SLOs, their open alerts are read by rule id; past it, by the rules' metric.
+BY_ID_UP_TO = 100
+
+
 def open_alerts(slo: SLO) -> dict[str, Alert]:
     """The SLO's open alerts by burn alert name (a removed alert's: by its fingerprint)."""
     return every_open_alerts([slo])[slo.id]
@@ -150,7 +154,7 @@ def every_open_alerts(
     by_rule = {slo.rule_id: slo for slo in slos}
     alerts = Alert.objects.filter(state__in=OPEN_STATES).select_related("rule")
     # Every SLO's (the round): by the rules' metric, not a thousand ids to bind.
-    few = len(by_rule) <= 100
+    few = len(by_rule) <= BY_ID_UP_TO
     alerts = alerts.filter(rule_id__in=by_rule) if few else alerts.filter(rule__metric=Metric.SLO_BURN_RATE)
     for alert in alerts:
         slo = by_rule.get(alert.rule_id)
