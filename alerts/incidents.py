@@ -236,11 +236,11 @@ def flush_due(now: datetime | None = None) -> int:
     return sum(bool(flush(incident_id)) for incident_id in ids)
 
 
-def cooldown(incident: Incident) -> timedelta:
-    """The shortest cooldown of its open alerts' rules: how often it reminds."""
-    minutes = [
-        a.rule.cooldown_minutes for a in incident.alerts.select_related("rule") if a.is_open and a.rule is not None
-    ]
+def cooldown(incident: Incident, alerts: list[Alert] | None = None) -> timedelta:
+    """The shortest cooldown of its open alerts' rules (`alerts`: its alerts with their rules,
+    when the caller read them already): how often it reminds."""
+    alerts = list(incident.alerts.select_related("rule")) if alerts is None else alerts
+    minutes = [a.rule.cooldown_minutes for a in alerts if a.is_open and a.rule is not None]
     return timedelta(minutes=min(minutes, default=DEFAULT_COOLDOWN_MINUTES))
 
 
@@ -253,14 +253,16 @@ def remind_due(now: datetime | None = None) -> int:
 
 def remind(incident: Incident, now: datetime) -> bool:
     with transaction.atomic():
-        next_at = now + cooldown(incident)
+        # Read once: its cooldown, and how many fire (one statement a reminder, not two).
+        alerts = list(incident.alerts.select_related("rule"))
+        next_at = now + cooldown(incident, alerts)
         changed = Incident.objects.filter(
             id=incident.id, state=IncidentState.OPEN, next_reminder_at=incident.next_reminder_at
         ).update(next_reminder_at=next_at)
         if not changed:
             return False
         incident.next_reminder_at = next_at
-        firing = incident.alerts.filter(state=AlertState.FIRING).count()
+        firing = sum(a.state == AlertState.FIRING for a in alerts)
         record(None, "still firing", detail=f"{firing} alert(s) firing, not acknowledged", incident=incident)
         outbox.notify(incident, REMINDER)
         # One held back by a silence until now starts its escalation with its first reminder.

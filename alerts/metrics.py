@@ -109,6 +109,14 @@ class Round:
         return by_project(rows)
 
     @cached_property
+    def function_index(self) -> dict[int, dict[int, tuple[int, str, str]]]:
+        """Per project, each function's (place in `functions`, service name, name)."""
+        return {
+            project_id: {fid: (place, service, name) for place, (fid, service, name) in enumerate(rows)}
+            for project_id, rows in self.functions.items()
+        }
+
+    @cached_property
     def queues(self) -> dict[int, list[tuple[int, str, str]]]:
         return by_project(Queue.objects.values_list("service__project_id", "id", "service__name", "name"))
 
@@ -213,29 +221,35 @@ class Round:
 
     def call_observations(self, rule: Rule, wanted: Wanted | None = None) -> dict[str, Observation]:
         totals = self.totals(rule.window_minutes)
-        metric = rule.metric
+        subjects = in_scope(self.functions.get(rule.project_id, []), rule)
         values: dict[int, float | None] = {}
-        for function_id, _, _ in in_scope(self.functions.get(rule.project_id, []), rule):
-            found = totals.get(function_id)
-            if metric == Metric.CALL_VOLUME:
+        if rule.metric == Metric.CALL_VOLUME:
+            for function_id, _, _ in subjects:
+                found = totals.get(function_id)
                 values[function_id] = float(found.calls if found else 0)
-            elif found is not None and found.calls and found.calls >= rule.min_calls:
-                values[function_id] = self.call_value(rule, function_id, found)
+            return self.function_observations(rule, values, wanted)
+        value_of = self.call_value_of(rule)
+        least = rule.min_calls
+        for function_id, _, _ in subjects:
+            found = totals.get(function_id)
+            if found is not None and found.calls and found.calls >= least:
+                values[function_id] = value_of(function_id, found)
         return self.function_observations(rule, values, wanted)
 
-    def call_value(self, rule: Rule, function_id: int, totals: Totals) -> float | None:
+    def call_value_of(self, rule: Rule) -> Callable[[int, Totals], float | None]:
+        """The rule's value of a function from its totals (a latency rule: from its histogram),
+        picked once per rule, not once per function."""
         metric = rule.metric
         if metric in LATENCY_METRICS:
-            return histogram.percentile(
-                self.histograms(rule.window_minutes).get(function_id, {}), LATENCY_METRICS[metric]
-            )
-        calls = totals.calls
+            # Read at the first function with enough calls: a round with none reads nothing.
+            minutes, q = rule.window_minutes, LATENCY_METRICS[metric]
+            return lambda function_id, _: histogram.percentile(self.histograms(minutes).get(function_id, {}), q)
         return {
-            Metric.ERROR_RATE: (totals.failure + totals.timeout + totals.rejected) / calls,
-            Metric.TIMEOUT_RATE: totals.timeout / calls,
-            Metric.REJECTED_RATE: totals.rejected / calls,
-            Metric.AVAILABILITY: totals.success / calls,
-            Metric.RETRIES_PER_CALL: totals.retries / calls,
+            Metric.ERROR_RATE: lambda _, t: (t.failure + t.timeout + t.rejected) / t.calls,
+            Metric.TIMEOUT_RATE: lambda _, t: t.timeout / t.calls,
+            Metric.REJECTED_RATE: lambda _, t: t.rejected / t.calls,
+            Metric.AVAILABILITY: lambda _, t: t.success / t.calls,
+            Metric.RETRIES_PER_CALL: lambda _, t: t.retries / t.calls,
         }[metric]
 
     def function_values(self, rule: Rule) -> dict[int, float | None]:
@@ -254,11 +268,20 @@ class Round:
     ) -> dict[str, Observation]:
         if wanted is not None:
             values = wanted.among(values)
-        return {
-            f"function:{fid}": Observation(f"function:{fid}", service, name, values.get(fid))
-            for fid, service, name in in_scope(self.functions.get(rule.project_id, []), rule)
-            if values.get(fid) is not None
-        }
+        # From the values (a few, once `wanted` kept what can change an alert), not from the
+        # 10,000 functions; in the functions' order, as the rule's scope lists them.
+        index = self.function_index.get(rule.project_id, {})
+        everything = rule.service == "*" and rule.subject == "*"
+        found = []
+        for fid, value in values.items():
+            row = index.get(fid)
+            if value is None or row is None:
+                continue
+            place, service, name = row
+            if everything or (matches(service, rule.service) and matches(name, rule.subject)):
+                found.append((place, Observation(f"function:{fid}", service, name, value)))
+        found.sort(key=lambda item: item[0])
+        return {observation.fingerprint: observation for _, observation in found}
 
     def queue_observations(self, rule: Rule) -> dict[str, Observation]:
         windows = self.queue_windows(rule.window_minutes)

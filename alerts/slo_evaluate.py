@@ -76,15 +76,22 @@ def evaluate_slos(now: datetime | None = None) -> Outcome:
     now = now or timezone.now()
     forget_orphans()
     total = Outcome()
-    slos = list(slo_read.listed().filter(enabled=True))
+    # Plain values for every enabled SLO, not model instances (a round reads them all).
+    slos = slo_read.evaluated()
     # Every SLO's windows and open alerts read at once, not a few statements per SLO.
-    wanted = {slo: slo_read.spans(slo, budget=False) for slo in slos}
+    wanted = {slo: slo_read.spans_of(slo.alerts, slo.window, budget=False) for slo in slos}
     counts = slo_sums.round_counts(wanted, now)
-    alerts = slo_read.every_open_alerts(slos)
+    alerts = slo_read.every_open_alerts(slos, lambda slo: slo.alerts)
+    # Only an SLO with an open alert (it may resolve, move or lose its acknowledgement) or a
+    # pair of windows breaching (it fires) can change anything: the others are done here.
+    busy = [slo.id for slo in slos if alerts[slo.id] or slo_read.breaching(slo, counts[slo.id])]
     moved: list[Alert] = []
-    for slo in slos:
+    for slo in slo_read.listed().filter(id__in=busy, enabled=True) if busy else ():
         try:
-            status = slo_read.status_of(slo, now, counts[slo.id], alerts[slo.id])
+            found = counts[slo.id]
+            if not set(slo_read.spans(slo, budget=False)) <= found.keys():
+                continue  # its alerts were edited since the round read it: the next round reads them
+            status = slo_read.status_of(slo, now, found, alerts[slo.id])
             outcome = evaluate_slo(slo, now, status, moved)
         except Exception:
             # One broken SLO must not stop the others from being evaluated.

@@ -3,23 +3,26 @@ window with each alert's state, and the budget over its window. Evaluation reads
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from monitoring.ranges import HOUR, floor
 
 from . import burn, slo_counts
 from .burn import BurnAlert, Counts, Reading
-from .models import OPEN_STATES, SLO, Alert, Objective
+from .models import OPEN_STATES, SLO, Alert, Metric, Objective
 
 # "Current burn rate" on the list: over the last hour, as the fast alert reads it by default.
 CURRENT = timedelta(hours=1)
 
 
-def fingerprint(slo: SLO, alert_name: str) -> str:
+def fingerprint(slo: SLO | Evaluated, alert_name: str) -> str:
     return f"slo:{slo.id}:{alert_name}"
 
 
@@ -49,6 +52,58 @@ def objective_text(slo: SLO) -> str:
 
 def burn_alerts(slo: SLO) -> list[BurnAlert]:
     return [BurnAlert.from_dict(item) for item in slo.burn_alerts]
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluated:
+    """What the evaluation round reads of an enabled SLO: plain values, no model instance
+    (a round reads every SLO; only those with something to do get one). slo_sums reads its
+    id, function_id, service_id, latency_ms and objective, as of an SLO."""
+
+    id: int
+    function_id: int | None
+    service_id: int | None
+    objective: str
+    target: float
+    latency_ms: float | None
+    window_days: int
+    rule_id: int
+    alerts: tuple[BurnAlert, ...]
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(days=self.window_days)
+
+
+# Burn-rate alert lists parsed, by their stored text: most SLOs keep the defaults, so a
+# round parses a few lists, not one per SLO. Read every round, so never stale.
+PARSED: dict[str, tuple[BurnAlert, ...]] = {}
+
+
+def parsed(text: str) -> tuple[BurnAlert, ...]:
+    found = PARSED.get(text)
+    if found is None:
+        if len(PARSED) >= 1000:
+            PARSED.clear()
+        found = PARSED[text] = tuple(BurnAlert.from_dict(item) for item in json.loads(text))
+    return found
+
+
+def evaluated() -> list[Evaluated]:
+    """The enabled SLOs as the round reads them (in the list's order), one statement."""
+    fields = ("id", "function_id", "service_id", "objective", "target", "latency_ms", "window_days", "rule_id")
+    rows = SLO.objects.filter(enabled=True).annotate(alerts_text=Cast("burn_alerts", TextField()))
+    return [Evaluated(*row[:-1], parsed(row[-1])) for row in rows.values_list(*fields, "alerts_text")]
+
+
+def breaching(slo: Evaluated, counts: dict[timedelta, Counts]) -> bool:
+    """Some pair of its windows at or over its rate (as `Reading.breaching`): it would fire."""
+    for item in slo.alerts:
+        long = burn.burn_rate(counts[item.long], slo.target)
+        short = burn.burn_rate(counts[item.short], slo.target)
+        if long is not None and short is not None and long >= item.burn_rate and short >= item.burn_rate:
+            return True
+    return False
 
 
 @dataclass
@@ -81,27 +136,43 @@ class Status:
         return "exhausted" if self.budget_left <= 0 else "ok"
 
 
+# Up to this many SLOs, their open alerts are read by rule id; past it, by the rules' metric.
+BY_ID_UP_TO = 100
+
+
 def open_alerts(slo: SLO) -> dict[str, Alert]:
     """The SLO's open alerts by burn alert name (a removed alert's: by its fingerprint)."""
     return every_open_alerts([slo])[slo.id]
 
 
-def every_open_alerts(slos: list[SLO]) -> dict[int, dict[str, Alert]]:
-    """Each SLO's open alerts by burn alert name, read in one statement."""
+def every_open_alerts(
+    slos: Sequence[SLO | Evaluated], alerts_of: Callable[..., Sequence[BurnAlert]] = burn_alerts
+) -> dict[int, dict[str, Alert]]:
+    """Each SLO's open alerts by burn alert name, read in one statement (`alerts_of` gives an
+    SLO's burn alerts: only those of SLOs with an open alert are looked at)."""
     found: dict[int, dict[str, Alert]] = {slo.id: {} for slo in slos}
     by_rule = {slo.rule_id: slo for slo in slos}
-    names = {fingerprint(slo, a.name): a.name for slo in slos for a in burn_alerts(slo)}
-    alerts = Alert.objects.filter(rule_id__in=by_rule, state__in=OPEN_STATES).select_related("rule")
+    alerts = Alert.objects.filter(state__in=OPEN_STATES).select_related("rule")
+    # Every SLO's (the round): by the rules' metric, not a thousand ids to bind.
+    few = len(by_rule) <= BY_ID_UP_TO
+    alerts = alerts.filter(rule_id__in=by_rule) if few else alerts.filter(rule__metric=Metric.SLO_BURN_RATE)
     for alert in alerts:
-        found[by_rule[alert.rule_id].id][names.get(alert.fingerprint, alert.fingerprint)] = alert
+        slo = by_rule.get(alert.rule_id)
+        if slo is None:
+            continue  # a disabled SLO's: not asked for
+        names = {fingerprint(slo, a.name): a.name for a in alerts_of(slo)}
+        found[slo.id][names.get(alert.fingerprint, alert.fingerprint)] = alert
     return found
 
 
 def spans(slo: SLO, budget: bool) -> list[timedelta]:
     """The windows an SLO's status reads: its alerts' (and the list's hour), and its own with budget."""
-    alerts = burn_alerts(slo)
+    return spans_of(burn_alerts(slo), slo.window, budget)
+
+
+def spans_of(alerts: Sequence[BurnAlert], window: timedelta, budget: bool) -> list[timedelta]:
     found = [CURRENT, *(a.long for a in alerts), *(a.short for a in alerts)]
-    return [slo.window, *found] if budget else found
+    return [window, *found] if budget else found
 
 
 def status(slo: SLO, now: datetime | None = None, budget: bool = True) -> Status:

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
-from alerts import incidents
+from alerts import incidents, slo_read
 from alerts.models import Alert, Channel
 from alerts.slo_evaluate import evaluate_slos
 from tests.alert_fixtures import People
@@ -70,7 +70,12 @@ def test_it_files_only_the_slow_burn_at_2x(no_defaults: None) -> None:
     assert alerts["slow"].summary == "checkout succeeds: burning 2x: 20 % of the 30-day budget in 3 days"
 
 
-def test_it_resolves_once_both_windows_are_clear(no_defaults: None) -> None:
+# 0: as in a round of more SLOs than BY_ID_UP_TO, their open alerts read by the rules' metric.
+@pytest.mark.parametrize("by_id_up_to", [slo_read.BY_ID_UP_TO, 0])
+def test_it_resolves_once_both_windows_are_clear(
+    no_defaults: None, by_id_up_to: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(slo_read, "BY_ID_UP_TO", by_id_up_to)
     function = make_function()
     make_slo(function)
     seed_minutes(function, THREE_DAYS - 60, calls=1000, bad=0, end=NOW - timedelta(hours=1))
