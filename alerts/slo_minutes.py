@@ -48,102 +48,6 @@ CHUNK = 5000  # functions per statement
 MINUTE = timedelta(minutes=1)
 
 
-@dataclass(frozen=True)
-class Suffixes:
-    """One hour's minutes per key (a function, or a function and threshold), and the good and
-    total calls of the minutes from each one on."""
-
-    minutes: dict[object, list[int]]  # epoch seconds, ascending
-    after: dict[object, list[tuple[int, int]]]  # after[key][i]: the sums of minutes[i:]
-
-    def since(self, key: object, moment_s: float) -> tuple[int, int]:
-        """The good and total calls of the key's minutes after the moment (epoch seconds)."""
-        minutes = self.minutes.get(key)
-        if minutes is None:
-            return 0, 0
-        return self.after[key][bisect_right(minutes, moment_s)]
-
-
-@dataclass(frozen=True)
-class Hour:
-    success: Suffixes  # by function id
-    latency: Suffixes  # by (function id, first slow bucket)
-    since: datetime  # its minutes from this one on
-
-
-# This process's kept hours: {(hour, version, functions, thresholds): Hour}, the latest round's only.
-KEPT: dict[tuple, Hour] = {}
-
-
-def suffixes(rows: list[tuple]) -> Suffixes:
-    """From rows (key, minute's epoch seconds, good, total)."""
-    by_key: dict[object, list[tuple[int, int, int]]] = defaultdict(list)
-    for *key, slot, good, total in rows:
-        by_key[key[0] if len(key) == 1 else tuple(key)].append((int(slot), int(good or 0), int(total or 0)))
-    minutes, after = {}, {}
-    for key, found in by_key.items():
-        found.sort()
-        sums, good_sum, total_sum = [(0, 0)], 0, 0
-        for _, good, total in reversed(found):
-            good_sum, total_sum = good_sum + good, total_sum + total
-            sums.append((good_sum, total_sum))
-        minutes[key] = [slot for slot, _, _ in found]
-        after[key] = sums[::-1]
-    return Suffixes(minutes, after)
-
-
-def rows(
-    start: datetime, end: datetime, success_ids: set[int], thresholds: set[tuple[int, int]]
-) -> tuple[list[tuple], list[tuple]]:
-    """The minute buckets in [start, end) summed per key and minute: (success rows, latency rows),
-    each (key..., minute's epoch seconds, good, total)."""
-    engine = writer()
-    table = CallBucket._meta.db_table
-    names = {"slot": engine.slot("minute", 60), "table": table, "value": engine.histogram_value}
-    params = [connection.ops.adapt_datetimefield_value(moment) for moment in (start, end)]
-    success_rows: list[tuple] = []
-    latency_rows: list[tuple] = []
-    by_function: dict[int, list[int]] = defaultdict(list)
-    for function_id, fast in thresholds:
-        by_function[function_id].append(fast)
-    with engine.without_jit(), connection.cursor() as cursor:
-        ordered = sorted(success_ids)
-        for chunk in (ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)):
-            # Integers read from the database, written out (see slo_sums.read).
-            cursor.execute(SUCCESS_SQL.format(**names, ids=", ".join(str(int(i)) for i in chunk)), params)
-            success_rows += cursor.fetchall()
-        ordered = sorted(by_function)
-        for chunk in (ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)):
-            pairs = ", ".join(f"({int(f)}, {int(fast)})" for f in chunk for fast in by_function[f])
-            ids = ", ".join(str(int(i)) for i in chunk)
-            cursor.execute(LATENCY_SQL.format(**names, pairs=pairs, ids=ids, each=engine.each(table)), params)
-            latency_rows += cursor.fetchall()
-    return success_rows, latency_rows
-
-
-def read(hour: datetime, since: datetime, success_ids: set[int], thresholds: set[tuple[int, int]]) -> Hour:
-    """The hour's minutes from `since` on (the earliest window start in it: the round adds up
-    only minutes after a start, and the starts move later)."""
-    success_rows, latency_rows = rows(max(hour, since), hour + HOUR, success_ids, thresholds)
-    return Hour(suffixes(success_rows), suffixes(latency_rows), since)
-
-
-def hours(
-    wanted: dict[datetime, datetime], version: int, success_ids: set[int], thresholds: set[tuple[int, int]]
-) -> dict[datetime, Hour]:
-    """These folded hours' minute sums (each hour: the earliest minute needed), read for the
-    ones not kept yet (or kept from a later minute); the others forgotten."""
-    ids, pairs = frozenset(success_ids), frozenset(thresholds)
-    keys = {hour: (hour, version, ids, pairs) for hour in wanted}
-    found = {}
-    for hour, key in keys.items():
-        kept = KEPT.get(key)
-        found[hour] = kept if kept and kept.since <= wanted[hour] else read(hour, wanted[hour], success_ids, thresholds)
-    KEPT.clear()
-    KEPT.update({keys[hour]: sums for hour, sums in found.items()})
-    return found
-
-
 class Prefix:
     """Per key, its minutes (epoch seconds, ascending) and the good and total calls up to each
     (sums[i]: of minutes[:i]); minutes are added at the end, or one replaced."""
@@ -151,6 +55,13 @@ class Prefix:
     def __init__(self) -> None:
         self.minutes: dict[object, list[int]] = {}
         self.sums: dict[object, list[tuple[int, int]]] = {}
+
+    @classmethod
+    def of(cls, rows: list[tuple]) -> Prefix:
+        """From rows (key..., minute's epoch seconds, good, total)."""
+        found = cls()
+        found.add(rows)
+        return found
 
     def since(self, key: object, moment_s: float) -> tuple[int, int]:
         """The good and total calls of the key's minutes after the moment (epoch seconds)."""
@@ -201,6 +112,69 @@ def keyed(rows: list[tuple]) -> list[tuple[object, int, int, int]]:
         (key[0] if len(key) == 1 else tuple(key), int(slot), int(good or 0), int(total or 0))
         for *key, slot, good, total in rows
     ]
+
+
+@dataclass(frozen=True)
+class Hour:
+    success: Prefix  # by function id
+    latency: Prefix  # by (function id, first slow bucket)
+    since: datetime  # its minutes from this one on
+
+
+# This process's kept hours: {(hour, version, functions, thresholds): Hour}, the latest round's only.
+KEPT: dict[tuple, Hour] = {}
+
+
+def rows(
+    start: datetime, end: datetime, success_ids: set[int], thresholds: set[tuple[int, int]]
+) -> tuple[list[tuple], list[tuple]]:
+    """The minute buckets in [start, end) summed per key and minute: (success rows, latency rows),
+    each (key..., minute's epoch seconds, good, total)."""
+    engine = writer()
+    table = CallBucket._meta.db_table
+    names = {"slot": engine.slot("minute", 60), "table": table, "value": engine.histogram_value}
+    params = [connection.ops.adapt_datetimefield_value(moment) for moment in (start, end)]
+    success_rows: list[tuple] = []
+    latency_rows: list[tuple] = []
+    by_function: dict[int, list[int]] = defaultdict(list)
+    for function_id, fast in thresholds:
+        by_function[function_id].append(fast)
+    with engine.without_jit(), connection.cursor() as cursor:
+        ordered = sorted(success_ids)
+        for chunk in (ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)):
+            # Integers read from the database, written out (see slo_sums.read).
+            cursor.execute(SUCCESS_SQL.format(**names, ids=", ".join(str(int(i)) for i in chunk)), params)
+            success_rows += cursor.fetchall()
+        ordered = sorted(by_function)
+        for chunk in (ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)):
+            pairs = ", ".join(f"({int(f)}, {int(fast)})" for f in chunk for fast in by_function[f])
+            ids = ", ".join(str(int(i)) for i in chunk)
+            cursor.execute(LATENCY_SQL.format(**names, pairs=pairs, ids=ids, each=engine.each(table)), params)
+            latency_rows += cursor.fetchall()
+    return success_rows, latency_rows
+
+
+def read(hour: datetime, since: datetime, success_ids: set[int], thresholds: set[tuple[int, int]]) -> Hour:
+    """The hour's minutes from `since` on (the earliest window start in it: the round adds up
+    only minutes after a start, and the starts move later)."""
+    success_rows, latency_rows = rows(max(hour, since), hour + HOUR, success_ids, thresholds)
+    return Hour(Prefix.of(success_rows), Prefix.of(latency_rows), since)
+
+
+def hours(
+    wanted: dict[datetime, datetime], version: int, success_ids: set[int], thresholds: set[tuple[int, int]]
+) -> dict[datetime, Hour]:
+    """These folded hours' minute sums (each hour: the earliest minute needed), read for the
+    ones not kept yet (or kept from a later minute); the others forgotten."""
+    ids, pairs = frozenset(success_ids), frozenset(thresholds)
+    keys = {hour: (hour, version, ids, pairs) for hour in wanted}
+    found = {}
+    for hour, key in keys.items():
+        kept = KEPT.get(key)
+        found[hour] = kept if kept and kept.since <= wanted[hour] else read(hour, wanted[hour], success_ids, thresholds)
+    KEPT.clear()
+    KEPT.update({keys[hour]: sums for hour, sums in found.items()})
+    return found
 
 
 @dataclass
