@@ -28,6 +28,17 @@ class MinuteFold:
     latency_max_ms: float = 0.0
     histogram: dict[str, int] = field(default_factory=dict)
 
+    def add(self, other: MinuteFold) -> None:
+        """Another fold of the same function and minute added in (as the upserts add them)."""
+        self.success += other.success
+        self.failure += other.failure
+        self.timeout += other.timeout
+        self.rejected += other.rejected
+        self.retries += other.retries
+        self.latency_sum_ms += other.latency_sum_ms
+        self.latency_max_ms = max(self.latency_max_ms, other.latency_max_ms)
+        histogram.merge(self.histogram, other.histogram)
+
 
 @dataclass
 class FunctionFold:

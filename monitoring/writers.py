@@ -454,17 +454,8 @@ def merge_rows(batches: list[CallRows]) -> CallRows:
             into = minutes.get(key)
             if into is None:
                 minutes[key] = replace(fold, histogram=dict(fold.histogram))
-                continue
-            into.success += fold.success
-            into.failure += fold.failure
-            into.timeout += fold.timeout
-            into.rejected += fold.rejected
-            into.retries += fold.retries
-            into.latency_sum_ms += fold.latency_sum_ms
-            into.latency_max_ms = max(into.latency_max_ms, fold.latency_max_ms)
-            counts = into.histogram
-            for bucket, count in fold.histogram.items():
-                counts[bucket] = counts.get(bucket, 0) + count
+            else:
+                into.add(fold)
         for key, fold in batch.errors.items():
             seen = errors.get(key)
             if seen is None:
