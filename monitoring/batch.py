@@ -179,14 +179,12 @@ def check_window(batch: Batch) -> None:
     """Raise OutsideWindow for the first item dated outside the accepted window; the others'
     times are kept in UTC (so the batch's digest does not depend on the offsets written)."""
     now = datetime.now(UTC)
-    oldest, newest = now - MAX_AGE, now + MAX_AHEAD  # window_error's bounds, worked out once a batch
     for kind in KINDS:
         for i, item in enumerate(getattr(batch, kind)):
-            ts = item.ts
-            if not oldest <= ts <= newest:
-                raise OutsideWindow(f"{kind}[{i}].ts", window_error(ts, now) or "")
-            if ts.utcoffset():
-                item.ts = ts.astimezone(UTC)
+            if message := window_error(item.ts, now):
+                raise OutsideWindow(f"{kind}[{i}].ts", message)
+            if item.ts.utcoffset():
+                item.ts = item.ts.astimezone(UTC)
 
 
 _timestamp = TypeAdapter(AwareDatetime)
