@@ -65,6 +65,12 @@ def test_a_batch_is_stored_and_answered_without_a_session_or_a_csrf_token(token:
     assert stored_calls().calls == 2
 
 
+def test_answers_say_their_length_so_the_server_need_not_chunk_them(token: str) -> None:
+    for batch in ({"calls": [call()]}, {"calls": [call(duration_ms=-1)]}):
+        status, headers, answer = wsgi("POST", "/api/v1/ingest", orjson.dumps(batch), authorization=f"Bearer {token}")
+        assert status in (202, 422) and headers["Content-Length"] == str(len(answer))
+
+
 def test_validate_answers_the_same_way(token: str) -> None:
     status, _, answer = ingest(token, {"calls": [call()]}, "/api/v1/ingest/validate")
     assert (status, answer["items"]["calls"]) == (200, 1)
