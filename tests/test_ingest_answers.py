@@ -255,3 +255,25 @@ def test_the_same_instant_written_with_another_offset_is_a_replay(reporter: Repo
     r = reporter.post(again)
     assert (r.status_code, r.json()["duplicate"]) == (200, True)
     assert stored_calls().calls == 1
+
+
+def test_the_first_item_outside_the_window_is_named_in_every_kind(reporter: Reporter) -> None:
+    now = datetime.now(UTC)
+    ahead = (now + timedelta(minutes=10)).isoformat()
+    r = reporter.post({"calls": [call(), call(), {**call(), "ts": ahead}, {**call(), "ts": "2020-01-01T00:00:00Z"}]})
+    assert (r.status_code, r.json()["field"]) == (422, "calls[2].ts")
+    assert "5 minutes in the future" in r.json()["detail"]
+    queue = {"queue": "mail", "depth": 1}
+    r = reporter.post({"calls": [call()], "queues": [{**queue, "ts": now_iso()}, {**queue, "ts": ahead}]})
+    assert (r.status_code, r.json()["field"]) == (422, "queues[1].ts")
+    assert not CallBucket.objects.exists()
+
+
+def test_a_batch_written_again_with_other_time_offsets_is_a_replay(reporter: Reporter) -> None:
+    at = datetime.now(UTC).replace(microsecond=0)
+    in_utc = {"batch_id": "b-1", "calls": [{**call(), "ts": at.isoformat()}]}
+    in_paris = {"batch_id": "b-1", "calls": [{**call(), "ts": at.astimezone(timezone(timedelta(hours=1))).isoformat()}]}
+    assert reporter.post(in_utc).status_code == 202
+    again = reporter.post(in_paris)
+    assert (again.status_code, again.json()["duplicate"]) == (200, True)
+    assert stored_calls().success == 1
