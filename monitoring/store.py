@@ -11,7 +11,7 @@ from django.db import models, transaction
 
 from . import error_types, rollups
 from .batch import Batch
-from .fold import fold_calls
+from .fold import Functions, fold_calls
 from .models import (
     Breaker,
     BreakerFlip,
@@ -21,6 +21,7 @@ from .models import (
 )
 from .writers import CallRows, writer
 
+ONE_MINUTE = timedelta(minutes=1)  # last_seen moves at most this often per row
 
 class CapReached(Exception):
     def __init__(self, field: str, message: str) -> None:
@@ -163,7 +164,7 @@ def steady_calls(service: Service, batch: Batch) -> CallRows | None:
     if known is None:
         return None
     functions, minutes = fold_calls(batch.calls, known.ids)
-    if any(due(known, row_id, fold.last_seen) for row_id, fold in functions.items()):
+    if any_due(known, functions):
         return None
     errors = error_types.fold_errors(batch.calls, known.ids)
     if errors:
@@ -176,10 +177,29 @@ def steady_calls(service: Service, batch: Batch) -> CallRows | None:
     return CallRows(functions, minutes, typed)
 
 
+def any_due(known: Known, functions: Functions) -> bool:
+    """Whether any function's last_seen is due to move (as due() says, for a whole batch).
+
+    A batch's functions share a few times: each one's minute before is worked out once."""
+    last_seen = known.last_seen
+    limits: dict[datetime, datetime] = {}
+    for row_id, fold in functions.items():
+        seen = last_seen.get(row_id)
+        if seen is None:
+            return True
+        at = fold.last_seen
+        limit = limits.get(at)
+        if limit is None:
+            limit = limits[at] = at - ONE_MINUTE
+        if seen < limit:
+            return True
+    return False
+
+
 def due(known: Known, row_id: int, at: datetime) -> bool:
     """Whether last_seen is to move to at: it moves at most once a minute per row."""
     seen = known.last_seen.get(row_id)
-    return seen is None or seen < at - timedelta(minutes=1)
+    return seen is None or seen < at - ONE_MINUTE
 
 
 def touch_last_seen(model: type[models.Model], service: Service, seen: dict[int, datetime], known: Known) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TypeVar
@@ -429,9 +429,7 @@ class CallRows:
 
 def encoded_fold(last_seen: datetime, strip: str) -> FunctionFold:
     """A function's fold standing for several batches': their strips already joined, no calls."""
-    fold = FunctionFold(last_seen, [], {}, {})
-    fold.strip = strip  # the cached strip, set rather than worked out from calls
-    return fold
+    return FunctionFold(last_seen, [], {}, {}, encoded=strip)  # the strip given, not worked out from calls
 
 
 def merge_rows(batches: list[CallRows]) -> CallRows:
@@ -449,11 +447,11 @@ def merge_rows(batches: list[CallRows]) -> CallRows:
                 functions[function_id] = encoded_fold(fold.last_seen, fold.strip)
             else:
                 known.last_seen = max(known.last_seen, fold.last_seen)
-                known.strip = (known.strip + fold.strip)[-KEEP:]
+                known.encoded = (known.strip + fold.strip)[-KEEP:]
         for key, fold in batch.minutes.items():
             into = minutes.get(key)
             if into is None:
-                minutes[key] = replace(fold, histogram=dict(fold.histogram))
+                minutes[key] = fold.copy()
             else:
                 into.add(fold)
         for key, fold in batch.errors.items():
