@@ -23,6 +23,7 @@ from .writers import CallRows, writer
 
 ONE_MINUTE = timedelta(minutes=1)  # last_seen moves at most this often per row
 
+
 class CapReached(Exception):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
