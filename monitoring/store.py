@@ -164,18 +164,19 @@ def steady_calls(service: Service, batch: Batch) -> CallRows | None:
     known = Remembered.recall(Function, service.id, list(dict.fromkeys(call.function for call in batch.calls)))
     if known is None:
         return None
-    functions, minutes = fold_calls(batch.calls, known.ids)
+    minute_at: dict[datetime, datetime] = {}  # each time's minute, worked out once for both folds
+    functions, minutes = fold_calls(batch.calls, known.ids, minute_at)
     if any_due(known, functions):
         return None
-    errors = error_types.fold_errors(batch.calls, known.ids)
+    errors = error_types.fold_errors(batch.calls, known.ids, minute_at)
+    type_ids: dict[tuple[int, str], int] = {}
     if errors:
-        wanted = list(dict.fromkeys((function_id, name) for function_id, name, _ in errors))
-        if error_types.Registered.recall(service.id, wanted)[1]:
+        type_ids, missing = error_types.Registered.recall(service.id, error_types.wanted_types(errors))
+        if missing:
             return None
     if rollups.late_minutes(minutes):
         return None  # its late minutes are recorded in the batch's transaction
-    typed = error_types.by_type(service.id, errors) if errors else {}  # all known: no query
-    return CallRows(functions, minutes, typed)
+    return CallRows(functions, minutes, error_types.typed(type_ids, errors))  # all types known: no query
 
 
 def any_due(known: Known, functions: Functions) -> bool:
