@@ -57,12 +57,20 @@ def type_name(call: AnyCall) -> str:
     return name
 
 
-def fold_errors(calls: list[AnyCall], function_ids: dict[str, int]) -> Errors:
+def fold_errors(
+    calls: list[AnyCall], function_ids: dict[str, int], minute_at: dict[datetime, datetime] | None = None
+) -> Errors:
+    """minute_at: each time's minute, as fold_calls found them (a batch's calls share few times)."""
     folds: Errors = {}
+    minute_at = {} if minute_at is None else minute_at
     for call in calls:
         if call.outcome == "success":
             continue
-        key = (function_ids[call.function], type_name(call), minute_of(call.ts))
+        ts = call.ts
+        minute = minute_at.get(ts)
+        if minute is None:
+            minute = minute_at[ts] = minute_of(ts)
+        key = (function_ids[call.function], type_name(call), minute)
         fold = folds.get(key)
         if fold is None:
             folds[key] = ErrorFold(call.count, call.ts, call.ts)
@@ -161,12 +169,21 @@ def type_ids(service_id: int, wanted: list[tuple[int, str]]) -> dict[tuple[int, 
 def by_type(service_id: int, errors: Errors) -> TypedErrors:
     """The folds keyed by type id: names counted as "other" add up on its row."""
     # In the order the batch first names them: those get the room left under the cap.
-    ids = type_ids(service_id, list(dict.fromkeys((function_id, name) for function_id, name, _ in errors)))
-    typed: TypedErrors = {}
+    return typed(type_ids(service_id, wanted_types(errors)), errors)
+
+
+def wanted_types(errors: Errors) -> list[tuple[int, str]]:
+    """The (function, name) pairs of the errors, without repeats, in the order first seen."""
+    return list(dict.fromkeys((function_id, name) for function_id, name, _ in errors))
+
+
+def typed(ids: dict[tuple[int, str], int], errors: Errors) -> TypedErrors:
+    """The folds keyed by the type ids given for their (function, name)."""
+    folds: TypedErrors = {}
     for (function_id, name, minute), fold in errors.items():
         key = (ids[(function_id, name)], minute)
-        if key in typed:
-            typed[key].add(fold)
+        if key in folds:
+            folds[key].add(fold)
         else:
-            typed[key] = ErrorFold(fold.count, fold.first_seen, fold.last_seen)
-    return typed
+            folds[key] = ErrorFold(fold.count, fold.first_seen, fold.last_seen)
+    return folds

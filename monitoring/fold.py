@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from itertools import groupby
+from operator import attrgetter
 
 from . import histogram
 from .batch import AnyCall
-from .outcomes import encode
+from .models import OUTCOME_LETTERS, STRIP_LENGTH
+from .outcomes import KEEP, encode
 
 
 @dataclass
@@ -27,6 +28,19 @@ class MinuteFold:
     latency_sum_ms: float = 0.0
     latency_max_ms: float = 0.0
     histogram: dict[str, int] = field(default_factory=dict)
+
+    def copy(self) -> MinuteFold:
+        """A fold of its own with the same sums (dataclasses.replace costs five times as much)."""
+        return MinuteFold(
+            self.success,
+            self.failure,
+            self.timeout,
+            self.rejected,
+            self.retries,
+            self.latency_sum_ms,
+            self.latency_max_ms,
+            dict(self.histogram),
+        )
 
     def add(self, other: MinuteFold) -> None:
         """Another fold of the same function and minute added in (as the upserts add them)."""
@@ -47,11 +61,22 @@ class FunctionFold:
     # Shared by the batch's folds: each time's strip entry (without its letter), and its minute.
     times: dict[datetime, str] = field(repr=False)
     minute_at: dict[datetime, datetime] = field(repr=False)
+    encoded: str | None = field(default=None, repr=False)  # strip, once worked out (or given)
+    # Each call's strip entry in the calls' order, when fold_calls found them in time order.
+    entries: list[str] | None = field(default=None, repr=False)
 
-    @cached_property
+    @property
     def strip(self) -> str:
-        """The batch's newest outcomes of the function, encoded as in OutcomeStrip.entries."""
-        return encode(self.calls, self.times)
+        """The batch's newest outcomes of the function, encoded as in OutcomeStrip.entries.
+
+        Worked out once, without functools.cached_property: before Python 3.12 that takes a
+        lock on every first read, and a batch has a strip per function."""
+        encoded = self.encoded
+        if encoded is None and self.entries is not None:  # encode()'s result, its entries made already
+            encoded = self.encoded = "".join(self.entries[-STRIP_LENGTH:])[-KEEP:]
+        elif encoded is None:
+            encoded = self.encoded = encode(self.calls, self.times)
+        return encoded
 
     def encode_strip(self) -> str:
         """strip, worked out now (on this thread) if it was not yet."""
@@ -63,7 +88,7 @@ class FunctionFold:
         calls, minute_at = self.calls, self.minute_at
         first = minute_at[calls[0].ts]
         if minute_at[calls[-1].ts] == first:  # a batch's calls mostly share their minute
-            return [(first, encode(calls, self.times))]
+            return [(first, self.strip)]
         return [
             (minute, encode(list(its_calls), self.times))
             for minute, its_calls in groupby(calls, key=lambda call: minute_at[call.ts])
@@ -78,29 +103,45 @@ def minute_of(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
 
 
-def fold_calls(calls: list[AnyCall], function_ids: dict[str, int]) -> tuple[Functions, Minutes]:
+def fold_calls(
+    calls: list[AnyCall], function_ids: dict[str, int], minute_at: dict[datetime, datetime] | None = None
+) -> tuple[Functions, Minutes]:
     """Per function its newest call time and newest outcomes; per (function, minute) the
-    counts, the latency sum and maximum and the latency histogram."""
+    counts, the latency sum and maximum and the latency histogram. minute_at, if given, is
+    filled with each time's minute (for the errors' fold)."""
     minutes: Minutes = {}
     by_function: dict[int, list[AnyCall]] = {}
-    minute_at: dict[datetime, datetime] = {}
+    minute_at = {} if minute_at is None else minute_at
+    stamp_at: dict[datetime, tuple[datetime, str]] = {}  # a time's minute and strip entry (no letter)
+    entries: dict[int, list[str]] = {}  # each function's strip entries, in the calls' order
+    unordered: set[int] = set()  # functions whose calls came out of time order
     bucket_at: dict[float, str] = {}
     for call in calls:
         function_id = function_ids[call.function]
+        ts = call.ts
+        stamp = stamp_at.get(ts)
+        if stamp is None:
+            minute = minute_at[ts] = ts.replace(second=0, microsecond=0)
+            stamp = stamp_at[ts] = (minute, f"{int(ts.timestamp() * 1000):013d}")
+        minute, entry = stamp
+        count = call.count
+        outcome = call.outcome
+        entry += OUTCOME_LETTERS[outcome]  # as encode() writes it
+        if count != 1:
+            entry *= min(count, STRIP_LENGTH)
         its_calls = by_function.get(function_id)
         if its_calls is None:
             by_function[function_id] = [call]
+            entries[function_id] = [entry]
         else:
+            if ts < its_calls[-1].ts:
+                unordered.add(function_id)
             its_calls.append(call)
-        ts = call.ts
-        minute = minute_at.get(ts)
-        if minute is None:
-            minute = minute_at[ts] = ts.replace(second=0, microsecond=0)
-        fold = minutes.get((function_id, minute))
+            entries[function_id].append(entry)
+        key = (function_id, minute)
+        fold = minutes.get(key)
         if fold is None:
-            fold = minutes[(function_id, minute)] = MinuteFold()
-        count = call.count
-        outcome = call.outcome
+            fold = minutes[key] = MinuteFold()
         if outcome == "success":
             fold.success += count
         elif outcome == "failure":
@@ -121,12 +162,16 @@ def fold_calls(calls: list[AnyCall], function_ids: dict[str, int]) -> tuple[Func
         counts = fold.histogram
         counts[bucket] = counts.get(bucket, 0) + count
     functions: Functions = {}
-    entries: dict[datetime, str] = {}  # a time's strip entry without its outcome letter
+    times = {ts: at for ts, (_, at) in stamp_at.items()}  # a time's strip entry without its outcome letter
     for function_id, its_calls in by_function.items():
-        its_calls.sort(key=call_time)
-        functions[function_id] = FunctionFold(its_calls[-1].ts, its_calls, entries, minute_at)
+        if function_id in unordered:  # its strip is encoded from its calls once sorted
+            its_calls.sort(key=call_time)
+            functions[function_id] = FunctionFold(its_calls[-1].ts, its_calls, times, minute_at)
+        else:
+            functions[function_id] = FunctionFold(
+                its_calls[-1].ts, its_calls, times, minute_at, None, entries[function_id]
+            )
     return functions, minutes
 
 
-def call_time(call: AnyCall) -> datetime:
-    return call.ts
+call_time = attrgetter("ts")  # a call's time (a sort key without a Python call per call)

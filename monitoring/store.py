@@ -11,7 +11,7 @@ from django.db import models, transaction
 
 from . import error_types, rollups
 from .batch import Batch
-from .fold import fold_calls
+from .fold import Functions, fold_calls
 from .models import (
     Breaker,
     BreakerFlip,
@@ -20,6 +20,8 @@ from .models import (
     Service,
 )
 from .writers import CallRows, writer
+
+ONE_MINUTE = timedelta(minutes=1)  # last_seen moves at most this often per row
 
 
 class CapReached(Exception):
@@ -162,24 +164,44 @@ def steady_calls(service: Service, batch: Batch) -> CallRows | None:
     known = Remembered.recall(Function, service.id, list(dict.fromkeys(call.function for call in batch.calls)))
     if known is None:
         return None
-    functions, minutes = fold_calls(batch.calls, known.ids)
-    if any(due(known, row_id, fold.last_seen) for row_id, fold in functions.items()):
+    minute_at: dict[datetime, datetime] = {}  # each time's minute, worked out once for both folds
+    functions, minutes = fold_calls(batch.calls, known.ids, minute_at)
+    if any_due(known, functions):
         return None
-    errors = error_types.fold_errors(batch.calls, known.ids)
+    errors = error_types.fold_errors(batch.calls, known.ids, minute_at)
+    type_ids: dict[tuple[int, str], int] = {}
     if errors:
-        wanted = list(dict.fromkeys((function_id, name) for function_id, name, _ in errors))
-        if error_types.Registered.recall(service.id, wanted)[1]:
+        type_ids, missing = error_types.Registered.recall(service.id, error_types.wanted_types(errors))
+        if missing:
             return None
     if rollups.late_minutes(minutes):
         return None  # its late minutes are recorded in the batch's transaction
-    typed = error_types.by_type(service.id, errors) if errors else {}  # all known: no query
-    return CallRows(functions, minutes, typed)
+    return CallRows(functions, minutes, error_types.typed(type_ids, errors))  # all types known: no query
+
+
+def any_due(known: Known, functions: Functions) -> bool:
+    """Whether any function's last_seen is due to move (as due() says, for a whole batch).
+
+    A batch's functions share a few times: each one's minute before is worked out once."""
+    last_seen = known.last_seen
+    limits: dict[datetime, datetime] = {}
+    for row_id, fold in functions.items():
+        seen = last_seen.get(row_id)
+        if seen is None:
+            return True
+        at = fold.last_seen
+        limit = limits.get(at)
+        if limit is None:
+            limit = limits[at] = at - ONE_MINUTE
+        if seen < limit:
+            return True
+    return False
 
 
 def due(known: Known, row_id: int, at: datetime) -> bool:
     """Whether last_seen is to move to at: it moves at most once a minute per row."""
     seen = known.last_seen.get(row_id)
-    return seen is None or seen < at - timedelta(minutes=1)
+    return seen is None or seen < at - ONE_MINUTE
 
 
 def touch_last_seen(model: type[models.Model], service: Service, seen: dict[int, datetime], known: Known) -> None:

@@ -13,9 +13,10 @@ them in one transaction, with those statements run once for the whole group.
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TypeVar
@@ -372,14 +373,12 @@ class SqliteWriter(Reads):
             for batch in batches
             for (type_id, minute), fold in sorted(batch.errors.items())
         ]
-        with connection.cursor() as cursor:
-            for model, rows in ((OutcomeStrip, strips), (CallBucket, buckets), (ErrorMinute, errors)):
-                if rows:
-                    sql = SQLITE_UPSERTS[model].format(table=model._meta.db_table)
-                    cursor.execute(sql, [cls.SHARD, orjson.dumps(rows).decode()])
+        for model, rows in ((OutcomeStrip, strips), (CallBucket, buckets), (ErrorMinute, errors)):
+            if rows:
+                sqlite_execute(sqlite_upsert_sql(model), [cls.SHARD, orjson.dumps(rows).decode()])
 
     CLAIM = """
-    INSERT INTO {table} (service_id, key, body_digest, answer, created) VALUES (%s, %s, %s, %s, %s)
+    INSERT INTO {table} (service_id, key, body_digest, answer, created) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (service_id, key) DO NOTHING
     """
 
@@ -392,10 +391,8 @@ class SqliteWriter(Reads):
 
     def claim(self, service_id: int, key: str, body_digest: str, answer: dict) -> bool:
         """True when this batch is the first to hold the key (one statement, no savepoint)."""
-        with connection.cursor() as cursor:
-            params = [service_id, key, body_digest, orjson.dumps(answer).decode(), sqlite_time(timezone.now())]
-            cursor.execute(self.CLAIM.format(table=IngestBatch._meta.db_table), params)
-            return cursor.rowcount == 1
+        params = [service_id, key, body_digest, orjson.dumps(answer).decode(), naive_utc(timezone.now())]
+        return sqlite_execute(self.CLAIM.format(table=IngestBatch._meta.db_table), params).rowcount == 1
 
     histogram_value = "h.value"
     histogram_object = "json_group_object"
@@ -412,9 +409,29 @@ class SqliteWriter(Reads):
         yield  # SQLite compiles nothing
 
 
+def sqlite_execute(sql: str, params: list) -> sqlite3.Cursor:
+    """sql (with ? placeholders) run on the connection's own sqlite3 cursor, its errors raised
+    as Django's: without Django's cursor wrappers, which rewrite each statement's placeholders
+    (a regular expression over the whole upsert) on every call. In the caller's transaction."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection.connection.execute(sql, params)
+
+
+@lru_cache(maxsize=8)
+def sqlite_upsert_sql(model: type[models.Model]) -> str:
+    """The upsert of model's rows (SQLITE_UPSERTS) with its table named and ? placeholders."""
+    return SQLITE_UPSERTS[model].format(table=model._meta.db_table).replace("%s", "?")
+
+
 @lru_cache(maxsize=4096)  # a group's rows share a few minutes, and times within them
 def sqlite_time(at: datetime) -> str:
     """A time as Django writes it to SQLite (naive UTC, `str()`), without its per-value checks."""
+    return naive_utc(at)
+
+
+def naive_utc(at: datetime) -> str:
+    """sqlite_time for a time seen once (the moment of a claim), left out of its cache."""
     return str(at.astimezone(UTC).replace(tzinfo=None))
 
 
@@ -429,9 +446,7 @@ class CallRows:
 
 def encoded_fold(last_seen: datetime, strip: str) -> FunctionFold:
     """A function's fold standing for several batches': their strips already joined, no calls."""
-    fold = FunctionFold(last_seen, [], {}, {})
-    fold.strip = strip  # the cached strip, set rather than worked out from calls
-    return fold
+    return FunctionFold(last_seen, [], {}, {}, encoded=strip)  # the strip given, not worked out from calls
 
 
 def merge_rows(batches: list[CallRows]) -> CallRows:
@@ -449,11 +464,11 @@ def merge_rows(batches: list[CallRows]) -> CallRows:
                 functions[function_id] = encoded_fold(fold.last_seen, fold.strip)
             else:
                 known.last_seen = max(known.last_seen, fold.last_seen)
-                known.strip = (known.strip + fold.strip)[-KEEP:]
+                known.encoded = (known.strip + fold.strip)[-KEEP:]
         for key, fold in batch.minutes.items():
             into = minutes.get(key)
             if into is None:
-                minutes[key] = replace(fold, histogram=dict(fold.histogram))
+                minutes[key] = fold.copy()
             else:
                 into.add(fold)
         for key, fold in batch.errors.items():
