@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import gc
 import io
 import os
-from importlib import import_module
 
 from django.conf import settings
 from django.core.handlers.exception import convert_exception_to_response
@@ -12,6 +10,8 @@ from django.core.wsgi import get_wsgi_application
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
+
+from .loaded import freeze_loaded
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resilience_site.settings")
 
@@ -70,21 +70,7 @@ class IngestHandler(WSGIHandler):
 ingest_application = IngestHandler()
 
 
-def load_everything_and_freeze() -> None:
-    """Import what the first requests would (every view, the API and its schemas, the ingest
-    view), then freeze what loading made: about 160,000 objects that live as long as the
-    process. Frozen, the garbage collector stops walking them at each full collection, which
-    took tens of milliseconds of some request's time and was most of the ingest's p99.
-
-    A request makes and drops a few thousand objects: collected every 10,000 allocations
-    instead of every 700, they are mostly gone before a collection looks at them."""
-    for module in (settings.ROOT_URLCONF, "resilience_site.ingest_api"):
-        import_module(module)
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 20)
-
-
-load_everything_and_freeze()
+freeze_loaded()  # the WSGI server serves once this module is loaded
 
 
 def with_length(environ: dict) -> dict:

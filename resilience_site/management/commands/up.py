@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import gc
 import logging
 import socket
 
@@ -10,14 +9,13 @@ import uvicorn
 from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.urls import get_resolver
 
 from monitoring import writers
 from resilience_site import scheduler
 from resilience_site.asgi import application
+from resilience_site.loaded import freeze_loaded
 
 log = logging.getLogger(__name__)
-GC_YOUNG = 10_000  # allocations between collections of the youngest generation
 
 
 class Command(BaseCommand):
@@ -68,22 +66,6 @@ class Command(BaseCommand):
             "Demo reporter running: payments, ai-gateway and notifications report here"
             " (DEMO=0 or --no-demo turns it off)"
         )
-
-
-def freeze_loaded() -> None:
-    """Keep what loading the site made out of the garbage collector's reach, before serving.
-
-    The loaded site is about a hundred thousand objects that live as long as the process;
-    every full collection would walk them all again (tens of milliseconds, in some request's
-    answer time). The URL configuration (and with it the API) is loaded first, as the first
-    request would load it.
-    """
-    log.debug("%d URL patterns loaded", len(get_resolver().url_patterns))  # imports the URL conf and the API
-    gc.collect()
-    gc.freeze()
-    # Young objects collected every 10,000 allocations instead of 700: a batch in flight is
-    # thousands of objects, so the default collected several times a batch (and found them alive).
-    gc.set_threshold(GC_YOUNG, 20, 20)
 
 
 def listen(host: str, port: int) -> socket.socket:
