@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 
 from monitoring.models import CallBucket
-from monitoring.ranges import HOUR
+from monitoring.ranges import HOUR, floor
 from monitoring.writers import writer
 
 SUCCESS_SQL = (
@@ -171,10 +171,66 @@ def hours(
     found = {}
     for hour, key in keys.items():
         kept = KEPT.get(key)
-        found[hour] = kept if kept and kept.since <= wanted[hour] else read(hour, wanted[hour], success_ids, thresholds)
+        ready = AHEAD.get(hour)
+        if kept and kept.since <= wanted[hour]:
+            found[hour] = kept
+        elif ready and ready.key == key and ready.through >= hour + HOUR:
+            found[hour] = Hour(ready.success, ready.latency, hour)  # read ahead, whole
+        else:
+            found[hour] = read(hour, wanted[hour], success_ids, thresholds)
     KEPT.clear()
     KEPT.update({keys[hour]: sums for hour, sums in found.items()})
     return found
+
+
+@dataclass
+class Ahead:
+    """The next hour a long window starts in, read ahead a slice a round: its minutes
+    [hour, through) so far, for the functions and thresholds and minutes version of `key`."""
+
+    key: tuple  # (hour, version, functions, thresholds), as KEPT's
+    through: datetime
+    success: Prefix
+    latency: Prefix
+
+
+# This process's hours read ahead: {hour: Ahead}.
+AHEAD: dict[datetime, Ahead] = {}
+# The read ahead starts this far into the hour and is done this far before it turns.
+AHEAD_FROM, AHEAD_DONE = timedelta(minutes=5), timedelta(minutes=10)
+
+
+def ahead_through(hour: datetime, now: datetime) -> datetime:
+    """How far into `hour` (the next hour a window starts in) a round at `now` has read ahead:
+    none of it until AHEAD_FROM into the hour under way, all of it AHEAD_DONE before it turns,
+    evenly between (a round every few seconds reads a minute or none)."""
+    into = now - floor(now, HOUR)
+    share = (into - AHEAD_FROM) / (HOUR - AHEAD_DONE - AHEAD_FROM)
+    return hour + min(HOUR, max(timedelta(0), share * HOUR)) // MINUTE * MINUTE
+
+
+def read_ahead(
+    upcoming: set[datetime], now: datetime, version: int, success_ids: set[int], thresholds: set[tuple[int, int]]
+) -> None:
+    """The hours the long windows start in from the next hour on, read ahead a slice a round
+    (their minutes are settled: hours old), so that the round after the hour turns finds them
+    (`hours`) rather than reading them whole. A new minutes version starts them again."""
+    ids, pairs = frozenset(success_ids), frozenset(thresholds)
+    found = {}
+    for hour in upcoming:
+        key = (hour, version, ids, pairs)
+        ahead = AHEAD.get(hour)
+        if ahead is None or ahead.key != key:
+            ahead = Ahead(key, hour, Prefix(), Prefix())
+        through = ahead_through(hour, now)
+        if through > ahead.through:
+            success_rows, latency_rows = rows(ahead.through, through, success_ids, thresholds)
+            ahead.success.add(success_rows)
+            ahead.latency.add(latency_rows)
+            ahead.through = through
+        found[hour] = ahead
+    AHEAD.clear()
+    AHEAD.update(found)
 
 
 @dataclass
