@@ -394,8 +394,9 @@ def bench_rounds(rounds: int, reminders: int, restarts: int, clock: Clock) -> di
 
 
 def profile_round(clock: Clock) -> None:
-    """One more rules round and SLO round under the profiler: the slowest statements and the
-    functions taking the most time (cumulative), to see where a round goes."""
+    """One more rules round and SLO round under the profiler, and an SLO round after the hour
+    turns: the slowest statements and the functions taking the most time (cumulative), to see
+    where a round goes."""
     import cProfile
     import pstats
 
@@ -404,9 +405,22 @@ def profile_round(clock: Clock) -> None:
 
     from alerts.evaluate import evaluate_all
     from alerts.slo_evaluate import evaluate_slos
+    from monitoring.ranges import HOUR, floor
+
+    def after_the_turn() -> None:
+        """The clock moved past the next hour's turn (the hour before read ahead, not profiled)."""
+        turn = floor(clock.now(), HOUR) + HOUR
+        clock.set(turn - timedelta(minutes=1))
+        clock.catch_up()
+        evaluate_slos(clock.now())
+        clock.set(turn + timedelta(minutes=2, seconds=30))
 
     clock.catch_up()
-    for name, run in (("rules", evaluate_all), ("SLOs", lambda: evaluate_slos(clock.now()))):
+    steps = (("rules", None, evaluate_all), ("SLOs", None, lambda: evaluate_slos(clock.now())))
+    for name, before, run in (*steps, ("SLOs after the hour turns (cold)", after_the_turn, steps[1][2])):
+        if before:
+            before()
+            clock.catch_up()
         profile = cProfile.Profile()
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
