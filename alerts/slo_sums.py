@@ -300,15 +300,21 @@ def read_hours(
     return success, buckets
 
 
-def part(success: Sums, buckets: BucketSums, index: int) -> tuple[Sums, BucketSums]:
-    """The sums under the index-th of the conditions read together."""
-    return (
-        {function_id: sums[2 * index : 2 * index + 2] for function_id, sums in success.items()},
-        {
-            function_id: {bucket: sums[index : index + 1] for bucket, sums in by_bucket.items()}
-            for function_id, by_bucket in buckets.items()
-        },
-    )
+def split(success: Sums, buckets: BucketSums, hours: list[datetime], offset: int = 0) -> dict[datetime, HourRows]:
+    """Each hour's rows, from sums read with a condition per hour (after `offset` others), in
+    one pass; an hour's function or bucket with no calls left out."""
+    found: dict[datetime, HourRows] = {hour: ({}, {}) for hour in hours}
+    parts = [(found[hour], offset + i) for i, hour in enumerate(hours)]
+    for function_id, sums in success.items():
+        for (rows, _), i in parts:
+            if sums[2 * i + 1]:
+                rows[function_id] = sums[2 * i : 2 * i + 2]
+    for function_id, by_bucket in buckets.items():
+        for bucket, sums in by_bucket.items():
+            for (_, rows), i in parts:
+                if sums[i]:
+                    rows.setdefault(function_id, {})[bucket] = [sums[i]]
+    return found
 
 
 def hours_in(start: datetime, end: datetime) -> list[datetime]:
@@ -346,7 +352,7 @@ class HourSums:
         success, buckets = read_hours(
             conditions + [("hour = %s", [at(hour)]) for hour in firsts], where, success_ids, latency_ids
         )
-        first = {hour: part(success, buckets, spans + i) for i, hour in enumerate(firsts)}
+        first = split(success, buckets, firsts, spans)
         width = 2 * spans
         success = {function_id: sums[:width] for function_id, sums in success.items()}
         buckets = {
@@ -382,7 +388,7 @@ class HourSums:
             success_ids,
             latency_ids,
         )
-        rows = {hour: part(success, buckets, i) for i, hour in enumerate(wanted)}
+        rows = split(success, buckets, wanted)
         for i, old, new in pairs:
             if new[0] != old[0]:
                 self.add(i, self.first[old[0]], -1)
