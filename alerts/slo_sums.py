@@ -24,7 +24,7 @@ FunctionHour row, or in its minute buckets when late calls came into it, never b
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
@@ -343,6 +343,8 @@ class HourSums:
     buckets: BucketSums  # per function and bucket: calls per span
     first: dict[datetime, HourRows]  # the rows of each span's first hour
     updates: int = 0  # rounds brought up to date since read whole
+    # The rows of the hours after those, read ahead in the hour (they are first from its turn).
+    upcoming: dict[datetime, HourRows] = field(default_factory=dict)
 
     @classmethod
     def read(cls, key: tuple, found: Plan, success_ids: set[int], latency_ids: set[int]) -> HourSums:
@@ -380,7 +382,7 @@ class HourSums:
         pairs = [(i, old, new) for i, (old, new) in enumerate(zip(self.hours, found.hours, strict=True)) if new]
         added = {hour for _, old, new in pairs for hour in hours_in(old[1], new[1])}
         firsts = {new[0] for _, _, new in pairs}
-        wanted = sorted(added | (firsts - set(self.first)))
+        wanted = sorted(added | (firsts - set(self.first) - set(self.upcoming)))
         late = set(found.late)
         success, buckets = read_hours(
             [("hour = %s", [at(hour)]) for hour in wanted],
@@ -394,9 +396,30 @@ class HourSums:
                 self.add(i, self.first[old[0]], -1)
             for hour in hours_in(old[1], new[1]):
                 self.add(i, rows[hour], 1)
-        self.first = {hour: self.first[hour] if hour in self.first else rows[hour] for hour in firsts}
+        known = {**rows, **self.upcoming, **self.first}
+        self.first = {hour: known[hour] for hour in firsts}
+        self.upcoming = {}
         self.hours = found.hours
         self.updates += 1
+
+    def read_ahead(self, found: Plan, success_ids: set[int], latency_ids: set[int]) -> None:
+        """The rows of the hours each span's start moves to when the hour turns, read once in the
+        hour (from slo_minutes.AHEAD_FROM into it), so that the round after the turn reads only
+        the hour the fold adds."""
+        if found.now - floor(found.now, HOUR) < slo_minutes.AHEAD_FROM:
+            return
+        wanted = {hours[0] + HOUR for hours in found.hours if hours and hours[0] + HOUR < hours[1]}
+        wanted = sorted(wanted - set(self.first) - set(self.upcoming))
+        if not wanted:
+            return
+        late = set(found.late)
+        success, buckets = read_hours(
+            [("hour = %s", [at(hour)]) for hour in wanted],
+            [("hour = %s", [at(hour)]) for hour in wanted if hour not in late],
+            success_ids,
+            latency_ids,
+        )
+        self.upcoming.update(split(success, buckets, wanted))
 
     def add(self, span: int, rows: HourRows, sign: int) -> None:
         """One hour's rows added to (or, sign -1, taken off) a span's sums."""
@@ -426,6 +449,8 @@ def hour_rows(found: Plan, success_ids: set[int], latency_ids: set[int]) -> Hour
         kept = HourSums.read(key, found, success_ids, latency_ids)
     elif kept.hours != found.hours:
         kept.update(found, success_ids, latency_ids)
+    else:
+        kept.read_ahead(found, success_ids, latency_ids)
     KEPT[:] = [kept]
     return kept
 

@@ -190,7 +190,9 @@ def test_a_steady_round_reads_no_function_hours(slos: list[SLO]) -> None:
     # Nor the minutes of the hours the long windows start in: the same ones, kept.
     kept = dict(slo_minutes.KEPT)
     assert len(kept) == 2  # the 6-hour and 3-day windows' first hours
-    assert function_hour_reads(slos, NOW + 17 * MINUTE) == 0
+    # But the rows of the hours the windows' starts move to at the turn, once in the hour.
+    assert function_hour_reads(slos, NOW + 17 * MINUTE) == 2
+    assert function_hour_reads(slos, NOW + 18 * MINUTE) == 0
     assert all(slo_minutes.KEPT[key] is hour for key, hour in kept.items())
 
 
@@ -317,7 +319,7 @@ def hours_read(slos: list[SLO], now: datetime) -> list[str]:
 
 
 def test_the_hour_the_fold_adds_is_added_to_the_kept_sums_and_the_hour_a_window_leaves_taken_off(
-    slos: list[SLO],
+    slos: list[SLO], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rollups.fold(NOW)
     assert_same(slos, NOW)
@@ -340,8 +342,20 @@ def test_the_hour_the_fold_adds_is_added_to_the_kept_sums_and_the_hour_a_window_
     assert RollupMark.objects.get().hours_version == version  # adding an hour keeps the version
     assert hours_read(slos, later)
     assert slo_sums.KEPT[0] is kept and kept.hours[-1][1] == top + 2 * HOUR
-    # A round with nothing new reads no function hours.
+    # A round with nothing new reads no function hours; one later in the hour reads the next
+    # first hours ahead, so that the round after the turn reads the new hour alone.
     assert not hours_read(slos, later + 20 * timedelta(seconds=1))
+    assert hours_read(slos, later + 20 * MINUTE)
+    assert set(kept.upcoming) == {hour + HOUR for hour in kept.first}
+    read = []
+    read_hours = slo_sums.read_hours
+    monkeypatch.setattr(
+        slo_sums, "read_hours", lambda conditions, *args: read.append(conditions) or read_hours(conditions, *args)
+    )
+    turned = later + HOUR
+    rollups.fold(turned)
+    assert_same(slos, turned)
+    assert [len(conditions) for conditions in read] == [1] and not kept.upcoming
 
 
 def test_late_calls_into_an_old_hour_after_the_kept_sums_were_brought_up_to_date_are_counted(
