@@ -22,6 +22,7 @@ while listed; the fold taking it renews the minutes version, and all is read aga
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 
 from monitoring.models import CallBucket
-from monitoring.ranges import HOUR
+from monitoring.ranges import HOUR, floor
 from monitoring.writers import writer
 
 SUCCESS_SQL = (
@@ -50,11 +51,14 @@ MINUTE = timedelta(minutes=1)
 
 class Prefix:
     """Per key, its minutes (epoch seconds, ascending) and the good and total calls up to each
-    (sums[i]: of minutes[:i]); minutes are added at the end, or one replaced."""
+    (goods[i], totals[i]: of minutes[:i]), in flat integer arrays (a few objects a key, not
+    three a minute: kept hours are built and dropped at once); minutes are added at the end,
+    or one replaced."""
 
     def __init__(self) -> None:
-        self.minutes: dict[object, list[int]] = {}
-        self.sums: dict[object, list[tuple[int, int]]] = {}
+        self.minutes: dict[object, array] = {}
+        self.goods: dict[object, array] = {}
+        self.totals: dict[object, array] = {}
 
     @classmethod
     def of(cls, rows: list[tuple]) -> Prefix:
@@ -68,43 +72,52 @@ class Prefix:
         minutes = self.minutes.get(key)
         if minutes is None:
             return 0, 0
-        sums = self.sums[key]
-        good, total = sums[bisect_right(minutes, moment_s)]
-        return sums[-1][0] - good, sums[-1][1] - total
+        goods, totals = self.goods[key], self.totals[key]
+        i = bisect_right(minutes, moment_s)
+        return goods[-1] - goods[i], totals[-1] - totals[i]
 
     def forget(self, before_s: int) -> None:
         """The minutes before this one dropped (the sums after a minute do not change)."""
         for key in list(self.minutes):
             i = bisect_left(self.minutes[key], before_s)
-            self.minutes[key], self.sums[key] = self.minutes[key][i:], self.sums[key][i:]
-            if not self.minutes[key]:
-                del self.minutes[key], self.sums[key]
+            if i == len(self.minutes[key]):
+                del self.minutes[key], self.goods[key], self.totals[key]
+            elif i:
+                self.minutes[key], self.goods[key], self.totals[key] = (
+                    self.minutes[key][i:],
+                    self.goods[key][i:],
+                    self.totals[key][i:],
+                )
 
     def add(self, rows: list[tuple]) -> None:
         """Rows (key..., minute, good, total) of minutes after every minute kept."""
         for key, slot, good, total in sorted(keyed(rows), key=lambda row: row[1]):
-            minutes = self.minutes.setdefault(key, [])
-            sums = self.sums.setdefault(key, [(0, 0)])
+            minutes = self.minutes.get(key)
+            if minutes is None:
+                minutes = self.minutes[key] = array("q")
+                self.goods[key], self.totals[key] = array("q", (0,)), array("q", (0,))
+            goods, totals = self.goods[key], self.totals[key]
             minutes.append(slot)
-            sums.append((sums[-1][0] + good, sums[-1][1] + total))
+            goods.append(goods[-1] + good)
+            totals.append(totals[-1] + total)
 
     def replace(self, slot: int, rows: list[tuple]) -> None:
         """One minute's rows read again: each key's calls in that minute are these (or none)."""
         fresh = {key: (good, total) for key, _, good, total in keyed(rows)}
         for key in set(self.minutes) | set(fresh):
-            minutes, sums = self.minutes.get(key, []), self.sums.get(key, [(0, 0)])
+            minutes = self.minutes.get(key, array("q"))
+            goods, totals = self.goods.get(key, array("q", (0,))), self.totals.get(key, array("q", (0,)))
             i = bisect_left(minutes, slot)
             had = i < len(minutes) and minutes[i] == slot
             if not had and key not in fresh:
                 continue  # neither had calls then nor has: unchanged (most keys)
-            found = {m: (sums[i + 1][0] - sums[i][0], sums[i + 1][1] - sums[i][1]) for i, m in enumerate(minutes)}
+            found = {m: (goods[i + 1] - goods[i], totals[i + 1] - totals[i]) for i, m in enumerate(minutes)}
             found.pop(slot, None)
             if key in fresh:
                 found[slot] = fresh[key]
-            self.minutes[key], self.sums[key] = [], [(0, 0)]
-            for m in sorted(found):
-                self.minutes[key].append(m)
-                self.sums[key].append((self.sums[key][-1][0] + found[m][0], self.sums[key][-1][1] + found[m][1]))
+            for name in ("minutes", "goods", "totals"):
+                getattr(self, name).pop(key, None)
+            self.add([(key, m, good, total) for m, (good, total) in sorted(found.items())])
 
 
 def keyed(rows: list[tuple]) -> list[tuple[object, int, int, int]]:
@@ -171,10 +184,66 @@ def hours(
     found = {}
     for hour, key in keys.items():
         kept = KEPT.get(key)
-        found[hour] = kept if kept and kept.since <= wanted[hour] else read(hour, wanted[hour], success_ids, thresholds)
+        ready = AHEAD.get(hour)
+        if kept and kept.since <= wanted[hour]:
+            found[hour] = kept
+        elif ready and ready.key == key and ready.through >= hour + HOUR:
+            found[hour] = Hour(ready.success, ready.latency, hour)  # read ahead, whole
+        else:
+            found[hour] = read(hour, wanted[hour], success_ids, thresholds)
     KEPT.clear()
     KEPT.update({keys[hour]: sums for hour, sums in found.items()})
     return found
+
+
+@dataclass
+class Ahead:
+    """The next hour a long window starts in, read ahead a slice a round: its minutes
+    [hour, through) so far, for the functions and thresholds and minutes version of `key`."""
+
+    key: tuple  # (hour, version, functions, thresholds), as KEPT's
+    through: datetime
+    success: Prefix
+    latency: Prefix
+
+
+# This process's hours read ahead: {hour: Ahead}.
+AHEAD: dict[datetime, Ahead] = {}
+# The read ahead starts this far into the hour and is done this far before it turns.
+AHEAD_FROM, AHEAD_DONE = timedelta(minutes=5), timedelta(minutes=10)
+
+
+def ahead_through(hour: datetime, now: datetime) -> datetime:
+    """How far into `hour` (the next hour a window starts in) a round at `now` has read ahead:
+    none of it until AHEAD_FROM into the hour under way, all of it AHEAD_DONE before it turns,
+    evenly between (a round every few seconds reads a minute or none)."""
+    into = now - floor(now, HOUR)
+    share = (into - AHEAD_FROM) / (HOUR - AHEAD_DONE - AHEAD_FROM)
+    return hour + min(HOUR, max(timedelta(0), share * HOUR)) // MINUTE * MINUTE
+
+
+def read_ahead(
+    upcoming: set[datetime], now: datetime, version: int, success_ids: set[int], thresholds: set[tuple[int, int]]
+) -> None:
+    """The hours the long windows start in from the next hour on, read ahead a slice a round
+    (their minutes are settled: hours old), so that the round after the hour turns finds them
+    (`hours`) rather than reading them whole. A new minutes version starts them again."""
+    ids, pairs = frozenset(success_ids), frozenset(thresholds)
+    found = {}
+    for hour in upcoming:
+        key = (hour, version, ids, pairs)
+        ahead = AHEAD.get(hour)
+        if ahead is None or ahead.key != key:
+            ahead = Ahead(key, hour, Prefix(), Prefix())
+        through = ahead_through(hour, now)
+        if through > ahead.through:
+            success_rows, latency_rows = rows(ahead.through, through, success_ids, thresholds)
+            ahead.success.add(success_rows)
+            ahead.latency.add(latency_rows)
+            ahead.through = through
+        found[hour] = ahead
+    AHEAD.clear()
+    AHEAD.update(found)
 
 
 @dataclass

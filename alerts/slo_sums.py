@@ -24,7 +24,7 @@ FunctionHour row, or in its minute buckets when late calls came into it, never b
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
@@ -46,8 +46,6 @@ CHUNK = 5000
 # Per function and window: [good, total]; for a latency objective per histogram bucket: [calls].
 Sums = dict[int, list[int]]
 BucketSums = dict[int, dict[int, list[int]]]
-# This process's function hours' sums for the latest round (hour_rows): {key: rows}.
-KEPT: dict[tuple, tuple[list[tuple], list[tuple]]] = {}
 
 
 @dataclass(frozen=True)
@@ -262,9 +260,9 @@ def read_all(found: Plan, success_ids: set[int], latency_ids: set[int], old_ids:
     each = f", {engine.each(bucket_table)} AS h"
     add_bucket_rows(read(bucket_table, minutes, minute_ranges, latency_ids, latency_sums, each), totals.buckets)
     if any(found.hours):
-        success_rows, bucket_rows = hour_rows(found, success_ids, latency_ids)
-        add_rows(success_rows, totals.success)
-        add_bucket_rows(bucket_rows, totals.buckets)
+        kept = hour_rows(found, success_ids, latency_ids)
+        add_sums(kept.success, totals.success)
+        add_bucket_sums(kept.buckets, totals.buckets)
     if old_ids:
         old_table = CallHour._meta.db_table
         conditions, where = old_hour_conditions(found)
@@ -276,22 +274,185 @@ def read_all(found: Plan, success_ids: set[int], latency_ids: set[int], old_ids:
     return totals
 
 
-def hour_rows(found: Plan, success_ids: set[int], latency_ids: set[int]) -> tuple[list[tuple], list[tuple]]:
-    """The function hours' sums (success rows, bucket rows), kept between rounds: they change
-    only when the fold writes hours (the hours move, or the fold gives them a new version) or
-    late calls come into a folded hour (it is listed late, then written again)."""
-    key = (found.spans, found.hours, found.late, found.version, frozenset(success_ids), frozenset(latency_ids))
-    if key not in KEPT:
+def add_sums(sums: Sums, into: Sums) -> None:
+    for function_id, values in sums.items():
+        found = into.setdefault(function_id, [0] * len(values))
+        for i, value in enumerate(values):
+            found[i] += value
+
+
+def add_bucket_sums(sums: BucketSums, into: BucketSums) -> None:
+    for function_id, buckets in sums.items():
+        add_sums(buckets, into.setdefault(function_id, {}))
+
+
+def read_hours(
+    conditions: list[tuple[str, list]], where: list[tuple[str, list]], success_ids: set[int], latency_ids: set[int]
+) -> tuple[Sums, BucketSums]:
+    """FunctionHour summed per function (and bucket) under each condition, over the rows in `where`."""
+    success: Sums = {}
+    buckets: BucketSums = {}
+    if where:
         table = FunctionHour._meta.db_table
-        conditions, where = hour_conditions(found)
+        add_rows(read(table, conditions, where, success_ids, SUCCESS_SUMS), success)
         each = f", {writer().each(table)} AS h"
-        rows = (
-            read(table, conditions, where, success_ids, SUCCESS_SUMS),
-            read(table, conditions, where, latency_ids, (writer().histogram_value,), each),
+        add_bucket_rows(read(table, conditions, where, latency_ids, (writer().histogram_value,), each), buckets)
+    return success, buckets
+
+
+def split(success: Sums, buckets: BucketSums, hours: list[datetime], offset: int = 0) -> dict[datetime, HourRows]:
+    """Each hour's rows, from sums read with a condition per hour (after `offset` others), in
+    one pass; an hour's function or bucket with no calls left out."""
+    found: dict[datetime, HourRows] = {hour: ({}, {}) for hour in hours}
+    parts = [(found[hour], offset + i) for i, hour in enumerate(hours)]
+    for function_id, sums in success.items():
+        for (rows, _), i in parts:
+            if sums[2 * i + 1]:
+                rows[function_id] = sums[2 * i : 2 * i + 2]
+    for function_id, by_bucket in buckets.items():
+        for bucket, sums in by_bucket.items():
+            for (_, rows), i in parts:
+                if sums[i]:
+                    rows.setdefault(function_id, {})[bucket] = [sums[i]]
+    return found
+
+
+def hours_in(start: datetime, end: datetime) -> list[datetime]:
+    return [start + i * HOUR for i in range(max(0, int((end - start) / HOUR)))]
+
+
+# Per span: its whole hours [start, end) read from FunctionHour, or None.
+Spans = tuple[tuple[datetime, datetime] | None, ...]
+# One hour's rows: per function [good, total]; per function and bucket [calls].
+HourRows = tuple[Sums, BucketSums]
+
+
+@dataclass
+class HourSums:
+    """The function hours' sums of each span's whole hours, kept between rounds (per process)
+    with what they were read for: `key` (the spans, the late hours left out, the hours' version,
+    the functions) and each span's hours. The hours already written change only when the fold
+    writes them again (late calls), which gives them a new version: then, or after a restart,
+    all are read. Otherwise a round reads only the hours the fold added since (the version
+    stays: appending an hour touches no other) and takes off the first hour a window left, from
+    the rows of each span's first hour, kept for that (read when it became the first)."""
+
+    key: tuple
+    hours: Spans
+    success: Sums  # per function: good, total per span
+    buckets: BucketSums  # per function and bucket: calls per span
+    first: dict[datetime, HourRows]  # the rows of each span's first hour
+    updates: int = 0  # rounds brought up to date since read whole
+    # The rows of the hours after those, read ahead in the hour (they are first from its turn).
+    upcoming: dict[datetime, HourRows] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, key: tuple, found: Plan, success_ids: set[int], latency_ids: set[int]) -> HourSums:
+        conditions, where = hour_conditions(found)
+        firsts = sorted({hours[0] for hours in found.hours if hours})
+        spans = len(found.spans)
+        success, buckets = read_hours(
+            conditions + [("hour = %s", [at(hour)]) for hour in firsts], where, success_ids, latency_ids
         )
-        KEPT.clear()  # the latest hours only: older ones are not read again
-        KEPT[key] = rows
-    return KEPT[key]
+        first = split(success, buckets, firsts, spans)
+        width = 2 * spans
+        success = {function_id: sums[:width] for function_id, sums in success.items()}
+        buckets = {
+            function_id: {bucket: sums[:spans] for bucket, sums in by_bucket.items()}
+            for function_id, by_bucket in buckets.items()
+        }
+        return cls(key, found.hours, success, buckets, first)
+
+    def follows(self, hours: Spans) -> bool:
+        """Whether these spans' hours can be reached from those kept: each start the same or an
+        hour on (that hour's rows kept), each end the same or later."""
+        for old, new in zip(self.hours, hours, strict=True):
+            if old is None or new is None:
+                if old != new:
+                    return False
+            elif new[1] < old[1] or new[0] not in (old[0], old[0] + HOUR) or new[0] >= old[1]:
+                return False
+            elif new[0] != old[0] and old[0] not in self.first:
+                return False
+        return True
+
+    def update(self, found: Plan, success_ids: set[int], latency_ids: set[int]) -> None:
+        """Brought to the plan's hours: the hours added at the ends read and added, the first
+        hours that left taken off; the new first hours' rows read to be kept."""
+        pairs = [(i, old, new) for i, (old, new) in enumerate(zip(self.hours, found.hours, strict=True)) if new]
+        added = {hour for _, old, new in pairs for hour in hours_in(old[1], new[1])}
+        firsts = {new[0] for _, _, new in pairs}
+        wanted = sorted(added | (firsts - set(self.first) - set(self.upcoming)))
+        late = set(found.late)
+        success, buckets = read_hours(
+            [("hour = %s", [at(hour)]) for hour in wanted],
+            [("hour = %s", [at(hour)]) for hour in wanted if hour not in late],
+            success_ids,
+            latency_ids,
+        )
+        rows = split(success, buckets, wanted)
+        for i, old, new in pairs:
+            if new[0] != old[0]:
+                self.add(i, self.first[old[0]], -1)
+            for hour in hours_in(old[1], new[1]):
+                self.add(i, rows[hour], 1)
+        known = {**rows, **self.upcoming, **self.first}
+        self.first = {hour: known[hour] for hour in firsts}
+        self.upcoming = {}
+        self.hours = found.hours
+        self.updates += 1
+
+    def read_ahead(self, found: Plan, success_ids: set[int], latency_ids: set[int]) -> None:
+        """The rows of the hours each span's start moves to when the hour turns, read once in the
+        hour (from slo_minutes.AHEAD_FROM into it), so that the round after the turn reads only
+        the hour the fold adds."""
+        if found.now - floor(found.now, HOUR) < slo_minutes.AHEAD_FROM:
+            return
+        wanted = {hours[0] + HOUR for hours in found.hours if hours and hours[0] + HOUR < hours[1]}
+        wanted = sorted(wanted - set(self.first) - set(self.upcoming))
+        if not wanted:
+            return
+        late = set(found.late)
+        success, buckets = read_hours(
+            [("hour = %s", [at(hour)]) for hour in wanted],
+            [("hour = %s", [at(hour)]) for hour in wanted if hour not in late],
+            success_ids,
+            latency_ids,
+        )
+        self.upcoming.update(split(success, buckets, wanted))
+
+    def add(self, span: int, rows: HourRows, sign: int) -> None:
+        """One hour's rows added to (or, sign -1, taken off) a span's sums."""
+        width = len(self.hours)
+        success, buckets = rows
+        for function_id, (good, total) in success.items():
+            sums = self.success.setdefault(function_id, [0] * 2 * width)
+            sums[2 * span] += sign * good
+            sums[2 * span + 1] += sign * total
+        for function_id, by_bucket in buckets.items():
+            kept = self.buckets.setdefault(function_id, {})
+            for bucket, (calls,) in by_bucket.items():
+                kept.setdefault(bucket, [0] * width)[span] += sign * calls
+
+
+# This process's function hours' sums (none: as after a restart).
+KEPT: list[HourSums] = []
+
+
+def hour_rows(found: Plan, success_ids: set[int], latency_ids: set[int]) -> HourSums:
+    """The function hours' sums per span, kept between rounds (HourSums): read whole after a
+    restart or when the fold wrote hours again (a new version: late calls came into them), else
+    brought up to date with the hours the fold added and the first hours the windows left."""
+    key = (found.spans, found.late, found.version, frozenset(success_ids), frozenset(latency_ids))
+    kept = KEPT[0] if KEPT else None
+    if kept is None or kept.key != key or not kept.follows(found.hours):
+        kept = HourSums.read(key, found, success_ids, latency_ids)
+    elif kept.hours != found.hours:
+        kept.update(found, success_ids, latency_ids)
+    else:
+        kept.read_ahead(found, success_ids, latency_ids)
+    KEPT[:] = [kept]
+    return kept
 
 
 def scopes(slos: list[SLO]) -> dict[int, list[int]]:
@@ -382,6 +543,8 @@ def round_counts(wanted: dict[SLO, list[timedelta]], now: datetime) -> dict[int,
         if hour is not None:
             starts[hour] = min(starts.get(hour, hour + HOUR), floor(now - span, MINUTE))
     kept = slo_minutes.hours(starts, found.minutes_version, success_ids, thresholds)
+    # The hours they start in once the hour turns, read ahead a slice a round.
+    slo_minutes.read_ahead({hour + HOUR for hour in starts}, now, found.minutes_version, success_ids, thresholds)
     partials: Partials = [
         (i, (now - span).timestamp(), kept[hour])
         for i, (span, hour) in enumerate(zip(found.spans, found.partial, strict=True))

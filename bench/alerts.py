@@ -16,8 +16,10 @@
 
     .venv/bin/python -m bench.alerts [--functions 10000] [--slos 1000] [--rounds 7] [--pairs 1] [--samples 20]
 
-   (`--pairs 0 --alternations 0` times the rounds alone; steady rounds alternate with and
-   without the hours' sums kept from the round before; `--profile` profiles one more round.)
+   (`--pairs 0 --alternations 0` times the rounds alone; steady rounds alternate: a round in
+   the hour, then the first after the hour turns and the fold adds it, the SLO rounds' clock
+   moved on to that turn (`Clock`); `--restarts` rounds after them keep nothing, as a process
+   just started; `--profile` profiles one more round.)
 """
 
 from __future__ import annotations
@@ -190,7 +192,53 @@ def slo_plan(slos: int) -> list[dict]:
     ]
 
 
-def seed_slos(slos: int) -> dict:
+class Clock:
+    """The SLO rounds' clock: behind the real one by `lag` (the rules' round runs on the real
+    clock over the last five minutes, which the SLO functions' seeded minutes never reach), so
+    that it can move on to the next hour's turn (`jump`) with the minutes up to it seeded and
+    folded as the fold would, and the round after it is the one after the fold adds an hour."""
+
+    def __init__(self, lag: timedelta) -> None:
+        self.lag = lag
+        self.ids: list[int] = []
+        self.recent = self.seeded = self.now()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) - self.lag
+
+    def set(self, moment: datetime) -> datetime:
+        self.lag = datetime.now(UTC) - moment
+        return moment
+
+    def catch_up(self) -> dict:
+        """The SLO functions' minutes seeded up to the clock (as ingest writes them), then folded
+        (the fold's periodic job): neither in a round's time."""
+        from monitoring import rollups
+
+        now = self.now()
+        end = now.replace(second=0, microsecond=0) - timedelta(minutes=1)  # a minute a reporter may still write
+        if end > self.seeded:
+            seed_minutes(self.ids, self.seeded + timedelta(minutes=1), end, self.recent)
+            self.seeded = end
+        rollups.fold(now)
+        return {"now": now}
+
+
+def seed_minutes(ids: list[int], start: datetime, end: datetime, recent: datetime) -> None:
+    """The SLO functions' minute buckets [start, end], an hour a statement in time order."""
+    from django.db import connection
+
+    from monitoring import histogram
+
+    keys = {name: str(histogram.bucket_of(ms)) for name, ms in (("fast", 60.0), ("mid", 250.0), ("slow", 1500.0))}
+    with connection.cursor() as cursor:
+        while start <= end:
+            last = min(end, start + timedelta(minutes=59))
+            cursor.execute(MINUTES_SQL, keys | {"ids": ids, "start": start, "end": last, "recent": recent})
+            start = last + timedelta(minutes=1)
+
+
+def seed_slos(slos: int, clock: Clock) -> dict:
     from django.db import connection
 
     from alerts import slo_changes
@@ -204,7 +252,8 @@ def seed_slos(slos: int) -> dict:
     teams = {p["service"] for p in plans if not p["function"]}
     ids = list(Function.objects.filter(name__in=names).values_list("id", flat=True))
     ids += list(Function.objects.filter(service__name__in=teams).values_list("id", flat=True))
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    now = clock.now().replace(second=0, microsecond=0)
+    clock.ids, clock.recent, clock.seeded = ids, now - timedelta(hours=2), now
     keys = {name: str(histogram.bucket_of(ms)) for name, ms in (("fast", 60.0), ("mid", 250.0), ("slow", 1500.0))}
     first_minute = now - timedelta(days=HISTORY_DAYS) + timedelta(hours=1)
     started = time.perf_counter()
@@ -224,7 +273,7 @@ def seed_slos(slos: int) -> dict:
         )
     seeded = time.perf_counter() - started
     started = time.perf_counter()
-    rollups.fold()
+    rollups.fold(clock.now())
     return {"functions": len(ids), "seed_s": seeded, "fold_s": time.perf_counter() - started}
 
 
@@ -264,54 +313,73 @@ def remind_some(count: int) -> None:
     Incident.objects.filter(id__in=list(due[:count])).update(next_reminder_at=timezone.now() - timedelta(seconds=1))
 
 
-def bench_rounds(rounds: int, reminders: int) -> dict:
-    from alerts import incidents, slo_minutes, slo_sums
+def forget_kept() -> None:
+    """What the SLO round keeps between rounds, gone: as in a process just started."""
+    from alerts import slo_minutes, slo_sums
+
+    slo_sums.KEPT.clear()
+    for kept in ("KEPT", "AHEAD", "SETTLED"):
+        getattr(slo_minutes, kept, []).clear()
+
+
+def bench_rounds(rounds: int, reminders: int, restarts: int, clock: Clock) -> dict:
+    from alerts import incidents, slo_sums
     from alerts.evaluate import evaluate_all
     from alerts.models import OPEN_INCIDENT_STATES, SLO, Alert, Incident, Rule
     from alerts.slo_evaluate import evaluate_slos
-    from monitoring import rollups
+    from monitoring.ranges import HOUR, floor
 
     flush, remind = Timed(incidents, "flush_due"), Timed(incidents, "remind_due")
     reads = Timed(slo_sums, "read_all")
     parts: dict[str, list[float]] = {"rules": [], "incidents": [], "slos": [], "slo_reads": [], "whole": []}
-    cold: dict[str, list[float]] = {"slos": [], "slo_reads": [], "whole": []}
+    cold: dict[str, list[float]] = {name: [] for name in parts}
+    restart: dict[str, list[float]] = {name: [] for name in parts}
+    ahead: list[float] = []
     first: dict[str, float] = {}
-    for i in range(rounds):
+    for i in range(rounds + restarts):
         if i == 1:
             time.sleep(incidents.group_wait().total_seconds())  # the first notices fall due
         if i >= 2:
             remind_some(reminders)
-        rollups.fold()  # its own periodic job, every minute: not in the round's time
-        # Steady rounds alternate: every other one without the sums of hours kept from the
-        # round before (function hours, and the minutes of the hours the windows start in), as
-        # the first round after the fold writes an hour.
-        is_cold = i >= 2 and i % 2 == 1
-        if is_cold:
-            slo_sums.KEPT.clear()
-            slo_minutes.KEPT.clear()
+        # Steady rounds alternate: one in the hour, then (cold) the first after the hour turns
+        # and the fold adds it: the SLO clock moved on to the turn; the rounds of the hour before
+        # it (which read the next start hours ahead, done ten minutes before the turn) are one
+        # round here, a minute before the turn, timed apart. Then, after the steady rounds,
+        # rounds of a process just started (nothing kept).
+        kind = "first" if i < 2 else "restart" if i >= rounds else "cold" if i % 2 == 1 else "warm"
+        if kind == "cold":
+            turn = floor(clock.now(), HOUR) + HOUR
+            clock.set(turn - timedelta(minutes=1))
+            clock.catch_up()
+            started = time.perf_counter()
+            evaluate_slos(clock.now())
+            ahead.append(time.perf_counter() - started)
+            clock.set(turn + timedelta(minutes=2, seconds=30))
+        if kind == "restart":
+            forget_kept()
+        clock.catch_up()  # the fold: its own periodic job, every minute, not in the round's time
+        reads.take()
         started = time.perf_counter()
         outcome = evaluate_all()
         rules_s = time.perf_counter() - started
+        now = clock.now()
         started = time.perf_counter()
-        slo_outcome = evaluate_slos()
+        slo_outcome = evaluate_slos(now)
         slos_s = time.perf_counter() - started
         work = flush.take() + remind.take()
         figures = {"rules": rules_s - work, "incidents": work, "slos": slos_s, "whole": rules_s + slos_s}
         figures["slo_reads"] = reads.take()
         print(
-            f"  round {i + 1}{' (no hour sums kept)' if is_cold else ''}: whole {figures['whole']:.3f} s = "
+            f"  round {i + 1} ({kind}, SLO clock {now:%H:%M:%S}): whole {figures['whole']:.3f} s = "
             f"rules {figures['rules']:.3f} + incidents {work:.3f} + SLOs {slos_s:.3f} "
-            f"(their reads {figures['slo_reads']:.3f})  rules {outcome}  SLOs {slo_outcome}",
+            f"(their reads {figures['slo_reads']:.3f})  rules {outcome}  SLOs {slo_outcome}"
+            + (f"  [the hour's rounds before the turn, as one: SLOs {ahead[-1]:.3f} s]" if kind == "cold" else ""),
             flush=True,
         )
-        if i < 2:
+        if kind == "first":
             first |= {f"{name}_{i + 1}": value for name, value in figures.items()}
-        elif is_cold:
-            for name in cold:
-                cold[name].append(figures[name])
-        else:
-            for name, value in figures.items():
-                parts[name].append(value)
+        for name, value in figures.items():
+            {"warm": parts, "cold": cold, "restart": restart}.get(kind, {}).setdefault(name, []).append(value)
     return {
         "rules": Rule.objects.configured().filter(enabled=True).count(),
         "slos": SLO.objects.filter(enabled=True).count(),
@@ -320,12 +388,15 @@ def bench_rounds(rounds: int, reminders: int) -> dict:
         "first": first,
         "parts": parts,
         "cold": cold,
+        "restart": restart,
+        "ahead": ahead,
     }
 
 
-def profile_round() -> None:
-    """One more rules round and SLO round under the profiler: the slowest statements and the
-    functions taking the most time (cumulative), to see where a round goes."""
+def profile_round(clock: Clock) -> None:
+    """One more rules round and SLO round under the profiler, and an SLO round after the hour
+    turns: the slowest statements and the functions taking the most time (cumulative), to see
+    where a round goes."""
     import cProfile
     import pstats
 
@@ -334,8 +405,22 @@ def profile_round() -> None:
 
     from alerts.evaluate import evaluate_all
     from alerts.slo_evaluate import evaluate_slos
+    from monitoring.ranges import HOUR, floor
 
-    for name, run in (("rules", evaluate_all), ("SLOs", evaluate_slos)):
+    def after_the_turn() -> None:
+        """The clock moved past the next hour's turn (the hour before read ahead, not profiled)."""
+        turn = floor(clock.now(), HOUR) + HOUR
+        clock.set(turn - timedelta(minutes=1))
+        clock.catch_up()
+        evaluate_slos(clock.now())
+        clock.set(turn + timedelta(minutes=2, seconds=30))
+
+    clock.catch_up()
+    steps = (("rules", None, evaluate_all), ("SLOs", None, lambda: evaluate_slos(clock.now())))
+    for name, before, run in (*steps, ("SLOs after the hour turns (cold)", after_the_turn, steps[1][2])):
+        if before:
+            before()
+            clock.catch_up()
         profile = cProfile.Profile()
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
@@ -347,17 +432,15 @@ def profile_round() -> None:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
 
 
-def bench_counts(pairs: int) -> dict:
+def bench_counts(pairs: int, clock: Clock) -> dict:
     """The same counts per SLO (one statement per SLO and table, as the pages read) and all at once."""
-    from django.utils import timezone
-
     from alerts import slo_read, slo_sums
 
     slos = list(slo_read.listed().filter(enabled=True))
     wanted = {slo: slo_read.spans(slo, budget=False) for slo in slos}
     each, together = [], []
     for i in range(pairs):
-        now = timezone.now()
+        now = clock.now()
         started = time.perf_counter()
         alone = {slo.id: slo_read.slo_counts.window_counts(slo, spans, now) for slo, spans in wanted.items()}
         each.append(time.perf_counter() - started)
@@ -549,6 +632,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20, help="breaker samples per phase")
     parser.add_argument("--alternations", type=int, default=2)
     parser.add_argument("--group-wait", type=float, default=10.0)
+    parser.add_argument("--restarts", type=int, default=2, help="rounds after the steady ones, nothing kept")
     parser.add_argument("--profile", action="store_true", help="profile one more round of each after the rounds")
     args = parser.parse_args()
 
@@ -572,14 +656,16 @@ def main() -> None:
         setup_django(env)
         seed_fleet(args.functions)
         print(f"seeding {args.slos} SLOs, {HISTORY_DAYS} days of minute buckets and the hours before ...", flush=True)
-        seeded = seed_slos(args.slos)
+        # Behind the real clock by more than the hours the cold rounds move it on.
+        clock = Clock(timedelta(hours=(args.rounds - 1) // 2, minutes=20))
+        seeded = seed_slos(args.slos, clock)
         print(f"  {seeded}", flush=True)
         print(f"seeding {args.functions} functions with five minutes of calls ...", flush=True)
         seed_recent(args.failing_every)
-        rounds = bench_rounds(args.rounds, args.reminders)
+        rounds = bench_rounds(args.rounds, args.reminders, args.restarts, clock)
         if args.profile:
-            profile_round()
-        counts = bench_counts(args.pairs)
+            profile_round(clock)
+        counts = bench_counts(args.pairs, clock)
         latency = []
         if args.alternations:
             latency = bench_breaker_latency(
@@ -599,9 +685,13 @@ def main() -> None:
     )
     for name, values in rounds["parts"].items():
         print(f"  steady {name:9} {spread(values)}" + ("  (target < 1 s)" if name == "whole" else ""))
-    print("  steady rounds with no hour sums kept (as after the fold writes an hour), alternated:")
+    print("  the first steady round after the hour turns and the fold adds it (cold), alternated:")
     for name, values in rounds["cold"].items():
         print(f"  cold   {name:9} {spread(values)}")
+    print(f"  the hour's rounds before the turn, as one round: SLOs {spread(rounds['ahead'])}")
+    print("  rounds of a process just started (nothing kept):")
+    for name, values in rounds["restart"].items():
+        print(f"  restart {name:9} {spread(values)}")
     print(f"SLO counts for the round, {args.pairs} alternated pairs:")
     print(f"  per SLO  {spread(counts['each'])}")
     print(f"  at once  {spread(counts['together'])}")

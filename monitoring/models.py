@@ -766,8 +766,9 @@ class RollupMark(models.Model):
     # FunctionHour holds every whole hour of [max(since, hours_since), through): hours folded
     # before FunctionHour existed have none of its rows.
     hours_since = models.DateTimeField(null=True)
-    # A new value whenever the fold writes function hours (a new hour, or hours again for late
-    # calls): readers that keep the function hours' sums between rounds know theirs are stale.
+    # A new value whenever the fold writes function hours again (late calls): readers that keep
+    # the function hours' sums between rounds know theirs are stale. Adding the next hour keeps
+    # it (no row written before changes): such a reader adds that hour alone.
     # Random, not counted: a database restored or rolled back never shows a value seen before.
     hours_version = models.PositiveBigIntegerField(default=new_version)
     # A new value whenever the fold takes late minutes (folded again or not): readers that keep

@@ -207,10 +207,11 @@ def fold_once(now: datetime) -> int | None:
         if end == floor(end, HOUR):
             run(SERVICE_HOUR.sql(), end - HOUR, end)
             run(FLEET_HOUR.sql(), end - HOUR, end)
+            # A new hour after the others: no hour written before changes, so the version stays
+            # (a reader keeping the hours' sums adds this one; see function_hours).
             run(FUNCTION_HOUR.sql(), end - HOUR, end)
-            mark.hours_version = new_version()
         mark.through = end
-        mark.save(update_fields=["since", "through", "hours_since", "hours_version"])
+        mark.save(update_fields=["since", "through", "hours_since"])
     return written
 
 
@@ -309,7 +310,10 @@ class Rolled:
     since: datetime
     through: datetime
     late: tuple[datetime, ...]
-    version: int = 0  # RollupMark.hours_version when read
+    # RollupMark.hours_version when read: renewed when the fold writes whole hours again (late
+    # calls), not when it adds the next hour, so that [since, through) and the version say which
+    # rows a reader keeping their sums holds.
+    version: int = 0
     # function_hours only: the fold's minute mark (minutes before it are settled), its
     # minutes_version, and every late minute listed before the mark.
     settled: datetime | None = None

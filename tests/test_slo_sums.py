@@ -190,7 +190,9 @@ def test_a_steady_round_reads_no_function_hours(slos: list[SLO]) -> None:
     # Nor the minutes of the hours the long windows start in: the same ones, kept.
     kept = dict(slo_minutes.KEPT)
     assert len(kept) == 2  # the 6-hour and 3-day windows' first hours
-    assert function_hour_reads(slos, NOW + 17 * MINUTE) == 0
+    # But the rows of the hours the windows' starts move to at the turn, once in the hour.
+    assert function_hour_reads(slos, NOW + 17 * MINUTE) == 2
+    assert function_hour_reads(slos, NOW + 18 * MINUTE) == 0
     assert all(slo_minutes.KEPT[key] is hour for key, hour in kept.items())
 
 
@@ -307,3 +309,155 @@ def test_the_hour_a_window_as_long_as_the_retention_starts_in_is_kept(slos: list
         for now in (NOW + 17 * MINUTE, NOW + 40 * MINUTE):
             rollups.fold(now)
             assert_same(slos, now)
+
+
+def hours_read(slos: list[SLO], now: datetime) -> list[str]:
+    """The statements reading function hours in a round at `now` (the counts checked as well)."""
+    with CaptureQueriesContext(connection) as queries:
+        assert_same(slos, now)
+    return [query["sql"] for query in queries.captured_queries if FunctionHour._meta.db_table in query["sql"]]
+
+
+def test_the_hour_the_fold_adds_is_added_to_the_kept_sums_and_the_hour_a_window_leaves_taken_off(
+    slos: list[SLO], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rollups.fold(NOW)
+    assert_same(slos, NOW)
+    kept = slo_sums.KEPT[0]
+    version = RollupMark.objects.get().hours_version
+    top = floor(NOW, HOUR)
+    # The windows' starts move an hour on (13:00:30), then the fold adds the 12:00 hour (13:02:30),
+    # then both at once an hour later: each round reads a few hours, never all again.
+    for now in (top + HOUR + 30 * timedelta(seconds=1), top + HOUR + 2 * MINUTE + 30 * timedelta(seconds=1)):
+        rollups.fold(now)
+        before = kept.updates
+        statements = hours_read(slos, now)
+        assert slo_sums.KEPT[0] is kept
+        assert kept.updates == before + 1
+        # Per hour read (the new one, the windows' new first hours), not the 3 days' range.
+        assert statements and all("hour >=" not in sql for sql in statements)
+    assert kept.hours[-1][1] == top + HOUR
+    later = top + 2 * HOUR + 3 * MINUTE
+    rollups.fold(later)
+    assert RollupMark.objects.get().hours_version == version  # adding an hour keeps the version
+    assert hours_read(slos, later)
+    assert slo_sums.KEPT[0] is kept and kept.hours[-1][1] == top + 2 * HOUR
+    # A round with nothing new reads no function hours; one later in the hour reads the next
+    # first hours ahead, so that the round after the turn reads the new hour alone.
+    assert not hours_read(slos, later + 20 * timedelta(seconds=1))
+    assert hours_read(slos, later + 20 * MINUTE)
+    assert set(kept.upcoming) == {hour + HOUR for hour in kept.first}
+    read = []
+    read_hours = slo_sums.read_hours
+    monkeypatch.setattr(
+        slo_sums, "read_hours", lambda conditions, *args: read.append(conditions) or read_hours(conditions, *args)
+    )
+    turned = later + HOUR
+    rollups.fold(turned)
+    assert_same(slos, turned)
+    assert [len(conditions) for conditions in read] == [1] and not kept.upcoming
+
+
+def test_late_calls_into_an_old_hour_after_the_kept_sums_were_brought_up_to_date_are_counted(
+    slos: list[SLO],
+) -> None:
+    rollups.fold(NOW)
+    assert_same(slos, NOW)
+    later = floor(NOW, HOUR) + HOUR + 3 * MINUTE
+    rollups.fold(later)
+    assert_same(slos, later)
+    assert slo_sums.KEPT[0].updates == 1
+    charge = Function.objects.get(name="charge")
+    late = floor(NOW, HOUR) - 30 * HOUR + 7 * MINUTE  # inside the 3-day windows' kept hours
+    CallBucket.objects.create(function=charge, minute=late, shard=1, failure=40, histogram={str(SLOW): 40})
+    LateMinute.objects.create(service=charge.service, minute=late)
+    # Listed late: its hour is read from the minute buckets, the other hours' sums read again.
+    assert_same(slos, later + MINUTE)
+    assert slo_sums.KEPT[0].updates == 0
+    # Folded again: a new version, all read again; then the next hour is added to those.
+    rollups.fold(later + MINUTE)
+    assert not LateMinute.objects.exists()
+    assert_same(slos, later + MINUTE)
+    kept = slo_sums.KEPT[0]
+    assert kept.updates == 0 and kept.key[2] == RollupMark.objects.get().hours_version
+    rollups.fold(later + HOUR)
+    assert_same(slos, later + HOUR)
+    assert slo_sums.KEPT[0] is kept and kept.updates == 1
+
+
+def test_the_kept_sums_brought_up_to_date_count_as_read_whole_and_as_after_a_restart(slos: list[SLO]) -> None:
+    rollups.fold(NOW)
+    assert_same(slos, NOW)
+    now = NOW
+    for _ in range(3):
+        now += HOUR
+        rollups.fold(now)
+        assert_same(slos, now)
+    kept = slo_sums.KEPT[0]
+    assert kept.updates == 3
+    # A new process keeps nothing: everything read whole, the same sums.
+    slo_sums.KEPT.clear()
+    slo_minutes.KEPT.clear()
+    slo_minutes.SETTLED.clear()
+    assert_same(slos, now)
+    fresh = slo_sums.KEPT[0]
+    assert fresh is not kept and fresh.updates == 0
+    assert (fresh.hours, fresh.success, fresh.buckets) == (kept.hours, kept.success, kept.buckets)
+    # Two hours on at once (the process idle): the first hours left are not kept, all read again.
+    now += 2 * HOUR
+    rollups.fold(now)
+    assert_same(slos, now)
+    assert slo_sums.KEPT[0].updates == 0
+
+
+def test_the_next_hours_the_windows_start_in_are_read_ahead_before_the_hour_turns(
+    slos: list[SLO], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    top = floor(NOW, HOUR)
+    rollups.fold(NOW)
+    assert_same(slos, NOW)
+    upcoming = {hour + HOUR for hour in (key[0] for key in slo_minutes.KEPT)}
+    assert len(upcoming) == 2 and not any(a.through > h for h, a in slo_minutes.AHEAD.items())
+    # A slice a round through the hour; all of it ten minutes before the hour turns.
+    for minutes, read in ((20, 20), (40, 47), (50, 60), (55, 60)):
+        now = top + minutes * MINUTE + 30 * timedelta(seconds=1)
+        rollups.fold(now)
+        assert_same(slos, now)
+        assert set(slo_minutes.AHEAD) == upcoming
+        assert all(a.through == h + read * MINUTE for h, a in slo_minutes.AHEAD.items())
+    ready = {hour: ahead.success for hour, ahead in slo_minutes.AHEAD.items()}
+    turned = top + HOUR + 2 * MINUTE + 30 * timedelta(seconds=1)
+    rollups.fold(turned)
+    read = []
+    rows = slo_minutes.rows
+    monkeypatch.setattr(slo_minutes, "rows", lambda start, *args: read.append(start) or rows(start, *args))
+    assert_same(slos, turned)
+    # The round after the turn finds them read: it reads none of their minutes.
+    assert {key[0] for key in slo_minutes.KEPT} == upcoming
+    assert all(slo_minutes.KEPT[key].success is ready[key[0]] for key in slo_minutes.KEPT)
+    assert read and not [start for start in read if floor(start, HOUR) in upcoming]
+
+
+def test_late_calls_into_an_hour_read_ahead_are_counted(slos: list[SLO]) -> None:
+    top = floor(NOW, HOUR)
+    rollups.fold(NOW)
+    now = top + 52 * MINUTE
+    rollups.fold(now)
+    assert_same(slos, now)
+    charge = Function.objects.get(name="charge")
+    upcoming = sorted(slo_minutes.AHEAD)
+    minute = upcoming[-1] + 33 * MINUTE  # the 6-hour window's next first hour, read ahead
+    CallBucket.objects.create(function=charge, minute=minute, shard=2, failure=40, histogram={str(SLOW): 40})
+    LateMinute.objects.create(service=charge.service, minute=minute)
+    turned = top + HOUR + 2 * MINUTE + 30 * timedelta(seconds=1)
+    # Listed, not taken yet: after the turn the hour is read from the minute buckets.
+    assert_same(slos, turned)
+    # Taken by the fold: a new minutes version, what was read ahead is not used.
+    rollups.fold(turned)
+    assert not LateMinute.objects.exists()
+    assert_same(slos, turned + MINUTE)
+    # Read ahead again for the next turn, counted the same.
+    for minutes in (30, 52, 62 + 2):
+        now = top + HOUR + minutes * MINUTE + 30 * timedelta(seconds=1)
+        rollups.fold(now)
+        assert_same(slos, now)
