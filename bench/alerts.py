@@ -18,7 +18,8 @@
 
    (`--pairs 0 --alternations 0` times the rounds alone; steady rounds alternate: a round in
    the hour, then the first after the hour turns and the fold adds it, the SLO rounds' clock
-   moved on to that turn (`Clock`); `--restarts` rounds after them keep nothing, as a process
+   moved on to that turn (`Clock`), the rounds 5 and 6 minutes into the hour before it (where
+   the next start hours' read ahead begins) timed apart; `--restarts` rounds after them keep nothing, as a process
    just started; `--profile` profiles one more round.)
 """
 
@@ -335,6 +336,8 @@ def bench_rounds(rounds: int, reminders: int, restarts: int, clock: Clock) -> di
     cold: dict[str, list[float]] = {name: [] for name in parts}
     restart: dict[str, list[float]] = {name: [] for name in parts}
     ahead: list[float] = []
+    in_hour_first: list[float] = []  # the round 5 minutes into the hour (the read ahead starts)
+    in_hour_slice: list[float] = []  # the round after it (a slice of the minutes)
     first: dict[str, float] = {}
     for i in range(rounds + restarts):
         if i == 1:
@@ -349,6 +352,16 @@ def bench_rounds(rounds: int, reminders: int, restarts: int, clock: Clock) -> di
         kind = "first" if i < 2 else "restart" if i >= rounds else "cold" if i % 2 == 1 else "warm"
         if kind == "cold":
             turn = floor(clock.now(), HOUR) + HOUR
+            # The read ahead's first rounds, as a running process has them: at 5 minutes into
+            # the hour the next start hours' rows, then a slice of their minutes a round.
+            for minutes, into in ((55, in_hour_first), (54, in_hour_slice)):
+                if clock.now() >= turn - timedelta(minutes=minutes):
+                    continue  # the clock is past that point of the hour (the first cold round)
+                clock.set(turn - timedelta(minutes=minutes))
+                clock.catch_up()
+                started = time.perf_counter()
+                evaluate_slos(clock.now())
+                into.append(time.perf_counter() - started)
             clock.set(turn - timedelta(minutes=1))
             clock.catch_up()
             started = time.perf_counter()
@@ -373,7 +386,12 @@ def bench_rounds(rounds: int, reminders: int, restarts: int, clock: Clock) -> di
             f"  round {i + 1} ({kind}, SLO clock {now:%H:%M:%S}): whole {figures['whole']:.3f} s = "
             f"rules {figures['rules']:.3f} + incidents {work:.3f} + SLOs {slos_s:.3f} "
             f"(their reads {figures['slo_reads']:.3f})  rules {outcome}  SLOs {slo_outcome}"
-            + (f"  [the hour's rounds before the turn, as one: SLOs {ahead[-1]:.3f} s]" if kind == "cold" else ""),
+            + (
+                f"  [SLOs at 5 and 6 minutes into the hour before: {in_hour_first[-1:]} {in_hour_slice[-1:]} s;"
+                f" the rest of that hour's rounds as one {ahead[-1]:.3f} s]"
+                if kind == "cold"
+                else ""
+            ),
             flush=True,
         )
         if kind == "first":
@@ -390,6 +408,8 @@ def bench_rounds(rounds: int, reminders: int, restarts: int, clock: Clock) -> di
         "cold": cold,
         "restart": restart,
         "ahead": ahead,
+        "in_hour_first": in_hour_first,
+        "in_hour_slice": in_hour_slice,
     }
 
 
@@ -625,7 +645,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--functions", type=int, default=10_000)
     parser.add_argument("--slos", type=int, default=1000)
-    parser.add_argument("--failing-every", type=int, default=90, help="one function in N over the error rate")
+    parser.add_argument("--failing-every", type=int, default=70, help="one function in N over the error rate")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--reminders", type=int, default=4, help="incident reminders due in each steady round")
     parser.add_argument("--pairs", type=int, default=1, help="SLO counts per SLO against at once (minutes each)")
@@ -688,7 +708,9 @@ def main() -> None:
     print("  the first steady round after the hour turns and the fold adds it (cold), alternated:")
     for name, values in rounds["cold"].items():
         print(f"  cold   {name:9} {spread(values)}")
-    print(f"  the hour's rounds before the turn, as one round: SLOs {spread(rounds['ahead'])}")
+    print(f"  SLOs of the round 5 minutes into the hour (the read ahead starts): {spread(rounds['in_hour_first'])}")
+    print(f"  SLOs of the round 6 minutes into the hour (a slice of it): {spread(rounds['in_hour_slice'])}")
+    print(f"  the rest of the hour's rounds before the turn, as one round: SLOs {spread(rounds['ahead'])}")
     print("  rounds of a process just started (nothing kept):")
     for name, values in rounds["restart"].items():
         print(f"  restart {name:9} {spread(values)}")
