@@ -55,6 +55,8 @@ def test_a_responder_acknowledges_and_the_timeline_names_them(chromium: Browser,
     page.fill("#suppress-form input[name=comment]", "deploying a fix")
     page.click("#suppress-form button")
     page.wait_for_selector("#timeline >> text=deploying a fix", timeout=5000)
+    # Like the state, the suppression line is its own fragment and may come after the timeline.
+    page.wait_for_selector("#suppressed >> text=suppressed until", timeout=5000)
     assert "suppressed until" in page.inner_text("#suppressed")
 
     page.fill("#comment-text", "looking at the payment provider")
