@@ -383,14 +383,7 @@ class HourSums:
         added = {hour for _, old, new in pairs for hour in hours_in(old[1], new[1])}
         firsts = {new[0] for _, _, new in pairs}
         wanted = sorted(added | (firsts - set(self.first) - set(self.upcoming)))
-        late = set(found.late)
-        success, buckets = read_hours(
-            [("hour = %s", [at(hour)]) for hour in wanted],
-            [("hour = %s", [at(hour)]) for hour in wanted if hour not in late],
-            success_ids,
-            latency_ids,
-        )
-        rows = split(success, buckets, wanted)
+        rows = rows_of_hours(wanted, found, success_ids, latency_ids)
         for i, old, new in pairs:
             if new[0] != old[0]:
                 self.add(i, self.first[old[0]], -1)
@@ -412,14 +405,7 @@ class HourSums:
         wanted = sorted(wanted - set(self.first) - set(self.upcoming))
         if not wanted:
             return
-        late = set(found.late)
-        success, buckets = read_hours(
-            [("hour = %s", [at(hour)]) for hour in wanted],
-            [("hour = %s", [at(hour)]) for hour in wanted if hour not in late],
-            success_ids,
-            latency_ids,
-        )
-        self.upcoming.update(split(success, buckets, wanted))
+        self.upcoming.update(rows_of_hours(wanted, found, success_ids, latency_ids))
 
     def add(self, span: int, rows: HourRows, sign: int) -> None:
         """One hour's rows added to (or, sign -1, taken off) a span's sums."""
@@ -433,6 +419,21 @@ class HourSums:
             kept = self.buckets.setdefault(function_id, {})
             for bucket, (calls,) in by_bucket.items():
                 kept.setdefault(bucket, [0] * width)[span] += sign * calls
+
+
+def rows_of_hours(
+    wanted: list[datetime], found: Plan, success_ids: set[int], latency_ids: set[int]
+) -> dict[datetime, HourRows]:
+    """Each wanted hour's function-hour rows, split by hour; a late hour's left out (its calls
+    are read from its minutes)."""
+    late = set(found.late)
+    success, buckets = read_hours(
+        [("hour = %s", [at(hour)]) for hour in wanted],
+        [("hour = %s", [at(hour)]) for hour in wanted if hour not in late],
+        success_ids,
+        latency_ids,
+    )
+    return split(success, buckets, wanted)
 
 
 # This process's function hours' sums (none: as after a restart).
