@@ -10,7 +10,7 @@ PostgreSQL, wrk), and checks the stored calls against the accepted ones.
 
     .venv/bin/python -m bench.ingest [--seconds 5] [--rounds 3] [--connections 1 8 32]
         [--workers 2] [--threads 8] [--worker-class gthread] [--validate] [--server uvicorn]
-        [--against REV ...] [--also-workers sync:8 gthread:4:4 ...] [--otlp]
+        [--against REV ...] [--also-workers sync:8 gthread:4:4 ...] [--without-group-commit] [--otlp]
 
 --embedded measures the `make run` server (SQLite, its group-committing writer) instead:
 bench/embedded.py, which takes its own options (`--embedded --help` lists them).
@@ -346,6 +346,11 @@ def main() -> None:
         default=[],
         help="also serve the project under these gunicorn workers (e.g. sync:8), to choose them",
     )
+    parser.add_argument(
+        "--without-group-commit",
+        action="store_true",
+        help="also serve the project with MONITOR_GROUP_COMMIT off (each batch in its request's transaction)",
+    )
     args = parser.parse_args()
 
     with postgres_server(durable=True) as pg:
@@ -430,6 +435,19 @@ def main() -> None:
             address = f"http://127.0.0.1:{port}/api/v1/ingest"
             target = Target(f"project {workers}"[:22], address, process, lambda: psql_count(url, stored_sql), "project")
             targets.append(target)
+            wait_for_port(port, process, timeout=30)
+        if args.without_group_commit:
+            port = free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", *gunicorn("resilience_site.wsgi:application", port, args)],
+                cwd=ROOT,
+                env={**env, "MONITOR_GROUP_COMMIT": "0"},
+            )
+            earlier.append((process, None))
+            address = f"http://127.0.0.1:{port}/api/v1/ingest"
+            targets.append(
+                Target("project, no group", address, process, lambda: psql_count(url, stored_sql), "project")
+            )
             wait_for_port(port, process, timeout=30)
         if args.validate:
             targets.append(

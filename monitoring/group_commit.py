@@ -15,6 +15,10 @@ Work may `defer()` rows that are cheaper written once for the whole group (the c
 buckets every batch adds to); they are kept only when the piece's savepoint is released,
 and written by `flush` just before the commit.
 
+`OneWriter` is the thread, its queue and the callers' waits; `GroupCommit` is the embedded
+writer's way of committing a group (pieces of work, a savepoint each). PostgreSQL's group
+writer (group_writers.PostgresGroupWriter) commits its groups its own way on the same thread.
+
 Never hang: the queue is bounded and a caller waits a bounded time; both answer
 `WriterBusy`, an `OperationalError`, which the API answers with 503 and Retry-After. A
 piece given up on before the writer took it is never run, so a refused batch is never
@@ -25,16 +29,17 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar, cast
+from typing import Generic, TypeVar
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")  # what a piece of work returns
 R = TypeVar("R")  # the rows a piece defers to the flush
+W = TypeVar("W")  # what a piece holds for the writer (GroupCommit: the work to run)
 
 QUEUE_SIZE = 256  # pieces waiting; past it a caller is refused at once
 GROUP_ITEMS = 20_000  # a group ends once it holds this many items (or GROUP_PIECES pieces)
@@ -47,10 +52,10 @@ class WriterBusy(OperationalError):
     """The writer cannot take this now (its queue is full, it is stuck, or it has stopped)."""
 
 
-class Piece(Generic[T]):
+class Piece(Generic[W]):
     QUEUED, TAKEN, CANCELLED = "queued", "taken", "cancelled"
 
-    def __init__(self, work: Callable[[], T], items: int) -> None:
+    def __init__(self, work: W, items: int) -> None:
         self.work = work
         self.items = items
         self.state = Piece.QUEUED
@@ -59,7 +64,7 @@ class Piece(Generic[T]):
         # costs the writer one release; an Event's set takes a condition and its lock.)
         self.done = threading.Lock()
         self.done.acquire()
-        self.result: T | None = None
+        self.result: object = None
         self.error: BaseException | None = None
 
     def take(self) -> bool:
@@ -82,26 +87,41 @@ class Piece(Generic[T]):
 STOP = object()
 
 
-class GroupCommit(Generic[R]):
+class OneWriter(Generic[W]):
+    """One thread that takes what callers submit, a group at a time, and answers each caller
+    once `commit(group)` has set its piece's result or error."""
+
     def __init__(
         self,
-        flush: Callable[[list[R]], None],
         queue_size: int = QUEUE_SIZE,
         wait_s: float = WAIT_S,
         running_wait_s: float = RUNNING_WAIT_S,
     ) -> None:
-        self.flush = flush
         self.queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self.wait_s = wait_s
         self.running_wait_s = running_wait_s
         self.thread: threading.Thread | None = None
         self.stopping = False
-        self.deferred: list[R] = []
+        self.started_in: int | None = None  # the process the thread was started in
+        self.starting = threading.Lock()
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self.run, name="group-commit", daemon=True)
         self.thread.start()
+        self.started_in = os.getpid()
         atexit.register(self.stop)
+
+    def start_once_here(self) -> None:
+        """Start the thread unless this process has it already. A server that loads the site
+        before forking its workers (gunicorn --preload) hands each one a copy of the writer
+        without its thread: each starts its own on its first batch."""
+        if self.started_in == os.getpid():
+            return
+        with self.starting:
+            if self.started_in != os.getpid():
+                self.queue = queue.Queue(maxsize=self.queue.maxsize)  # nothing queued in another process
+                self.stopping = False
+                self.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Refuse new work, commit what is queued, end the thread."""
@@ -115,8 +135,8 @@ class GroupCommit(Generic[R]):
             return
         self.thread.join(timeout)
 
-    def submit(self, work: Callable[[], T], items: int = 1) -> T:
-        """work() run in a transaction (a savepoint of the group's); its result once committed."""
+    def submit(self, work: W, items: int = 1) -> object:
+        """What commit() made of work, once the group holding it committed (or its error, raised)."""
         if self.stopping:
             raise WriterBusy("the writer is stopping")
         piece = Piece(work, items)
@@ -130,19 +150,23 @@ class GroupCommit(Generic[R]):
             raise WriterBusy(f"the writer did not get to this within {self.wait_s:g} s")
         if piece.error is not None:
             raise piece.error
-        return cast(T, piece.result)  # set by the writer, as no error was
-
-    def defer(self, rows: R) -> None:
-        """Rows for `flush`, kept if the piece running now succeeds (called on the writer thread)."""
-        self.deferred.append(rows)
+        return piece.result
 
     def run(self) -> None:
         stop = False
         while not stop:
             group, stop = self.gather()
             if group:
-                self.commit(group)
+                try:
+                    self.commit(group)
+                finally:
+                    for piece in group:
+                        piece.done.release()
         connection.close()
+
+    def commit(self, group: list[Piece[W]]) -> None:
+        """Write and commit the group, setting each piece's result or error."""
+        raise NotImplementedError
 
     def gather(self) -> tuple[list[Piece], bool]:
         """What has queued up (waiting for the first), up to GROUP_PIECES or GROUP_ITEMS."""
@@ -162,13 +186,26 @@ class GroupCommit(Generic[R]):
             except queue.Empty:
                 return group, False
 
+
+class GroupCommit(OneWriter[Callable[[], object]], Generic[R]):
+    """Pieces of work, each run in a savepoint of the group's transaction; rows they defer
+    written by `flush` once for the whole group."""
+
+    def __init__(self, flush: Callable[[list[R]], None], **options: float) -> None:
+        super().__init__(**options)
+        self.flush = flush
+        self.deferred: list[R] = []
+
+    def defer(self, rows: R) -> None:
+        """Rows for `flush`, kept if the piece running now succeeds (called on the writer thread)."""
+        self.deferred.append(rows)
+
     def commit(self, group: list[Piece]) -> None:
         try:
             self.commit_together(group)
         except Exception as error:  # BEGIN, the flush or COMMIT failed: nothing of the group is stored
             log.warning("group of %d batches not committed", len(group), exc_info=True)
-            if connection.connection is not None and not connection.is_usable():
-                connection.close()
+            close_if_broken()
             # One bad batch (a foreign key SQLite checks only at COMMIT) must not sink the rest;
             # a database that cannot take writes (locked, full) fails them all at once.
             alone = len(group) > 1 and isinstance(error, IntegrityError)
@@ -177,9 +214,6 @@ class GroupCommit(Generic[R]):
                     self.commit_alone(piece)
                 elif piece.error is None:
                     piece.result, piece.error = None, error
-        finally:
-            for piece in group:
-                piece.done.release()
 
     def commit_together(self, group: list[Piece]) -> None:
         kept: list[R] = []
@@ -209,3 +243,9 @@ class GroupCommit(Generic[R]):
             piece.error = error
         else:
             kept.extend(self.deferred)
+
+
+def close_if_broken() -> None:
+    """After a failed group: a connection the database dropped is replaced by the next group's."""
+    if connection.connection is not None and not connection.is_usable():
+        connection.close()

@@ -5,9 +5,9 @@ One writer is chosen once, from the database the process connects to (`writer()`
 domain code (`store.py`, the ingest claim) calls it and never asks which engine it has.
 
 PostgreSQL gets set-based upserts in one round trip, so concurrent batches add up
-without a read. SQLite gets one upsert statement per table too, fed a JSON array of rows;
-on the embedded server (`start_group_commit`) one thread writes every batch, a group of
-them in one transaction, with those statements run once for the whole group.
+without a read. SQLite gets one upsert statement per table too, fed a JSON array of rows.
+The group writers (`group_writers.py`) run these statements once for many requests'
+batches: on the embedded server every batch, on PostgreSQL the steady ones.
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ from django.db import connection, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .error_types import ErrorFold, TypedErrors
-from .fold import FunctionFold, Functions, Minutes
-from .group_commit import GroupCommit
+from .error_types import TypedErrors
+from .fold import Functions, Minutes
 from .models import STRIP_LENGTH, CallBucket, ErrorMinute, IngestBatch, OutcomeStrip
 from .outcomes import KEEP
 
@@ -205,9 +204,8 @@ class PostgresWriter(Reads):
 
     def write_calls(self, functions: Functions, minutes: Minutes, errors: TypedErrors, shard: int) -> None:
         # One statement, one round trip, for the strips, the buckets and the errors by type.
-        self.execute_bound(
-            self.CALLS_UPSERT.format(**calls_tables()), self.calls_params(functions, minutes, errors, shard)
-        )
+        params = self.calls_params(minute_strips(functions), minutes, errors, shard)
+        self.execute_bound(self.CALLS_UPSERT.format(**calls_tables()), params)
 
     one_statement = True  # claim_and_write_calls() is written
 
@@ -216,21 +214,25 @@ class PostgresWriter(Reads):
     ) -> bool:
         """Claim the key (if any) and write the calls, in one autocommit statement; False,
         with nothing written, when the key was already held."""
-        params = self.calls_params(rows.functions, rows.minutes, rows.errors, self.pick_shard())
-        params.update(service_id=service_id, key=key, digest=body_digest, answer=orjson.dumps(answer).decode())
+        return self.write_one(SteadyBatch(service_id, key, body_digest, answer, bucket_rows(rows)))
+
+    def write_one(self, batch: SteadyBatch) -> bool:
+        """A steady batch's claim and rows in one autocommit statement."""
+        params = self.calls_params(batch.rows.strips, batch.rows.minutes, batch.rows.errors, self.pick_shard())
+        params.update(
+            service_id=batch.service_id,
+            key=batch.key,
+            digest=batch.body_digest,
+            answer=orjson.dumps(batch.answer).decode(),
+        )
         sql = self.CLAIMED_CALLS.format(**calls_tables(), batches=IngestBatch._meta.db_table)
         return self.execute_bound(sql, params)[0]
 
     @staticmethod
-    def calls_params(functions: Functions, minutes: Minutes, errors: TypedErrors, shard: int) -> dict:
+    def calls_params(strips: Strips, minutes: Minutes, errors: TypedErrors, shard: int) -> dict:
         # The rows travel as JSON documents: encoding them costs far less than adapting a
         # dozen parallel arrays value by value. Sorted keys make concurrent upserts lock rows
         # in one order, so they cannot deadlock.
-        strips = {
-            (function_id, minute): strip
-            for function_id, fold in functions.items()
-            for minute, strip in fold.strips_by_minute()
-        }
         buckets = [
             {"function_id": key[0], "minute": key[1], **vars(minutes[key]), "outcomes": strips[key]}
             for key in sorted(minutes)
@@ -444,40 +446,40 @@ class CallRows:
     errors: TypedErrors
 
 
-def encoded_fold(last_seen: datetime, strip: str) -> FunctionFold:
-    """A function's fold standing for several batches': their strips already joined, no calls."""
-    return FunctionFold(last_seen, [], {}, {}, encoded=strip)  # the strip given, not worked out from calls
+Strips = dict[tuple[int, datetime], str]  # (function id, minute): the newest outcomes of its calls then
 
 
-def merge_rows(batches: list[CallRows]) -> CallRows:
-    """Batches' call rows as one batch's, in their order: counts and histograms added, the
-    latency maximum and the errors' first and last seen kept, strips joined and cut to the
-    strip's length (what the upserts would store applying them one after another). The
-    batches' own folds are left as they were."""
-    functions: Functions = {}
-    minutes: Minutes = {}
-    errors: TypedErrors = {}
-    for batch in batches:
-        for function_id, fold in batch.functions.items():
-            known = functions.get(function_id)
-            if known is None:
-                functions[function_id] = encoded_fold(fold.last_seen, fold.strip)
-            else:
-                known.last_seen = max(known.last_seen, fold.last_seen)
-                known.encoded = (known.strip + fold.strip)[-KEEP:]
-        for key, fold in batch.minutes.items():
-            into = minutes.get(key)
-            if into is None:
-                minutes[key] = fold.copy()
-            else:
-                into.add(fold)
-        for key, fold in batch.errors.items():
-            seen = errors.get(key)
-            if seen is None:
-                errors[key] = ErrorFold(fold.count, fold.first_seen, fold.last_seen)
-            else:
-                seen.add(fold)
-    return CallRows(functions, minutes, errors)
+def minute_strips(functions: Functions) -> Strips:
+    """The outcomes each (function, minute) bucket row adds to its own (PostgreSQL keeps them there)."""
+    return {
+        (function_id, minute): strip
+        for function_id, fold in functions.items()
+        for minute, strip in fold.strips_by_minute()
+    }
+
+
+@dataclass
+class BucketRows:
+    """What one batch (or a group's batches, merged) adds to PostgreSQL's bucket rows and errors by type."""
+
+    strips: Strips
+    minutes: Minutes
+    errors: TypedErrors
+
+
+def bucket_rows(rows: CallRows) -> BucketRows:
+    return BucketRows(minute_strips(rows.functions), rows.minutes, rows.errors)
+
+
+@dataclass
+class SteadyBatch:
+    """A steady batch for PostgreSQL's group writer: its claim (if it has a key) and its rows."""
+
+    service_id: int
+    key: str | None
+    body_digest: str
+    answer: dict
+    rows: BucketRows
 
 
 def sqlite_upsert(columns: dict[str, str], unique: str, updates: str) -> str:
@@ -527,64 +529,40 @@ SQLITE_UPSERTS = {
 }
 
 
-class GroupCommitWriter(SqliteWriter):
-    """SQLite on the embedded server: every batch goes through one writer thread (`group_commit`),
-    which runs many batches in one transaction and writes their call rows once for all of them."""
-
-    def __init__(self, **options: float) -> None:
-        self.group = GroupCommit(flush=self.write_group, **options)  # options: queue_size, wait_s (tests)
-
-    @classmethod
-    def write_group(cls, batches: list[CallRows]) -> None:
-        """The group's batches folded into one set of rows, then written: a function's minute
-        that many batches add to is one row of each upsert, not one per batch (the same sums
-        as applying them one after another, with far fewer histograms merged in SQL)."""
-        cls.write_all([merge_rows(batches)] if len(batches) > 1 else batches)
-
-    def committed(self, work: Callable[[], T], items: int = 1) -> T:
-        """work() run by the writer thread in a savepoint of a group's transaction; its result once
-        that transaction committed (WriterBusy, a 503, when the writer cannot take it in time)."""
-        return self.group.submit(work, items)
-
-    def write_calls(self, functions: Functions, minutes: Minutes, errors: TypedErrors, shard: int) -> None:
-        for fold in functions.values():
-            fold.encode_strip()  # here, by the request's thread, not by the one writer thread
-        self.group.defer(CallRows(functions, minutes, errors))
-
-    one_statement = True  # a steady batch: its claim, and its rows kept for the group's upserts
-
-    def claim_and_write_calls(
-        self, service_id: int, key: str | None, body_digest: str, answer: dict, rows: CallRows
-    ) -> bool:
-        """Claim the key (if any) and keep the calls' rows for the group's upserts, in the
-        piece's savepoint; False, with nothing kept, when the key was already held (the
-        general path then answers the replay or the 409)."""
-        if key is not None and not self.claim(service_id, key, body_digest, answer):
-            return False
-        self.group.defer(rows)
-        return True
-
-
 chosen: list[PostgresWriter | SqliteWriter] = []
 
 
 def writer() -> PostgresWriter | SqliteWriter:
     if not chosen:
-        chosen.append(PostgresWriter() if connection.vendor == "postgresql" else SqliteWriter())
+        chosen.append(postgres_writer() if connection.vendor == "postgresql" else SqliteWriter())
     return chosen[0]
+
+
+def postgres_writer() -> PostgresWriter:
+    """Steady batches written in groups by one thread of each process (MONITOR_GROUP_COMMIT,
+    on by default: fewer statements and commits under load), or each in its own request's."""
+    if not settings.MONITOR_GROUP_COMMIT:
+        return PostgresWriter()
+    from .group_writers import PostgresGroupWriter  # built on this module's writers
+
+    return PostgresGroupWriter()
 
 
 def start_group_commit() -> None:
     """The embedded server's choice, made once at start before it serves: on SQLite, batches
-    are written by one thread in groups (see group_commit.py). Elsewhere nothing changes."""
+    are written by one thread in groups (see group_commit.py). Elsewhere nothing changes (on
+    PostgreSQL `writer()` chooses by MONITOR_GROUP_COMMIT)."""
     if connection.vendor != "sqlite":
         return
+    from .group_writers import GroupCommitWriter
+
     grouped = GroupCommitWriter()
     grouped.group.start()
     chosen[:] = [grouped]
 
 
 def stop_group_commit() -> None:
-    """Commit what the writer holds and end its thread (the embedded server's clean exit)."""
-    if chosen and isinstance(chosen[0], GroupCommitWriter):
-        chosen[0].group.stop()
+    """Commit what a group writer holds and end its thread (a server's clean exit)."""
+    group = getattr(chosen[0], "group", None) if chosen else None
+    if group is not None:
+        group.stop()

@@ -245,6 +245,9 @@ MONITOR_BUCKET_SHARDS = envint("MONITOR_BUCKET_SHARDS", 8, minimum=1)
 # planned once, not per batch). Off for a connection pooler that keeps no prepared statement
 # (PgBouncer in transaction mode before 1.21, or without max_prepared_statements).
 MONITOR_INGEST_PREPARED = envbool("MONITOR_INGEST_PREPARED", True)
+# PostgreSQL: each server process writes its steady batches through one thread, many to a
+# statement and a commit (docs/ingest.md, "Group commit"). SQLite's embedded server always does.
+MONITOR_GROUP_COMMIT = envbool("MONITOR_GROUP_COMMIT", True)
 MONITOR_IDEMPOTENCY_HOURS = envint("MONITOR_IDEMPOTENCY_HOURS", 48, minimum=24)
 MONITOR_RAW_RETENTION_DAYS = envint("MONITOR_RAW_RETENTION_DAYS", 14, minimum=1)
 MONITOR_HOURLY_RETENTION_DAYS = envint("MONITOR_HOURLY_RETENTION_DAYS", 400, minimum=1)

@@ -50,6 +50,10 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
         default.update(database_from_url(server.url()))
         default["OPTIONS"]["options"] = "-c lock_timeout=5000"
         default["CONN_MAX_AGE"] = 0
+        # Batches written by this process's requests, in their own transactions: a test's own
+        # transaction sees them. The group writer has tests of its own (test_group_commit_pg.py);
+        # the servers tests start as processes keep the default.
+        settings.MONITOR_GROUP_COMMIT = False
         if "default" in connections:
             del connections["default"]
         yield

@@ -23,9 +23,9 @@ from pytest_django import Settings
 
 from monitoring import writers
 from monitoring.group_commit import GroupCommit
+from monitoring.group_writers import GroupCommitWriter
 from monitoring.models import BreakerFlip, CallBucket, ErrorMinute, Function, IngestBatch, OutcomeStrip, Service
 from monitoring.store import Remembered
-from monitoring.writers import GroupCommitWriter
 from resilience_site import ingest, ingest_api
 from tests.conftest import TEST_DB, Reporter, call, stored_calls
 

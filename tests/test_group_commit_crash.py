@@ -1,4 +1,6 @@
-"""The embedded server (`manage.py up`, a real process) stopped while reporters post to it.
+"""A server stopped while reporters post to it: on SQLite the embedded server (`manage.py up`,
+its group writer), on PostgreSQL gunicorn as deployment.md runs it (`--preload`, two
+workers, each with its own group writer thread).
 
 Killed with SIGKILL between accepting batches and committing them, it must not have
 acknowledged anything it did not store; the reporters retry what got no answer, and in the
@@ -27,20 +29,23 @@ from monitoring.models import IngestBatch
 from tests.conftest import ROOT, TEST_DB, call, stored_calls
 from tests.servers import free_port, stop, wait_for_port
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(TEST_DB == "postgres", reason="the group writer is the embedded default's, on SQLite"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 CALLS = 20  # per batch
 CLIENTS = 6
 
 
+def server_command(port: int) -> list[str]:
+    if TEST_DB != "postgres":
+        return [sys.executable, "manage.py", "up", "--port", str(port), "--no-scheduler", "--no-demo"]
+    command = ["gunicorn", "resilience_site.wsgi:application", "--preload", "--no-control-socket", "-k", "gthread"]
+    return [sys.executable, "-m", *command, "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}"]
+
+
 @contextmanager
-def embedded_server(env: dict[str, str], port: int) -> Iterator[subprocess.Popen]:
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "up", "--port", str(port), "--no-scheduler", "--no-demo"], cwd=ROOT, env=env
-    )
+def server(env: dict[str, str], port: int) -> Iterator[subprocess.Popen]:
+    """The server in a session of its own: killing its process group kills all its processes."""
+    process = subprocess.Popen(server_command(port), cwd=ROOT, env=env, start_new_session=True)
     try:
         wait_for_port(port, process, timeout=30)
         yield process
@@ -122,10 +127,10 @@ def test_a_killed_server_lost_nothing_it_acknowledged_and_retries_count_once(
 ) -> None:
     port = free_port()
     reporters = Reporters(f"http://127.0.0.1:{port}", token)
-    with embedded_server(subprocess_env, port) as server, reporters.running():
+    with server(subprocess_env, port) as process, reporters.running():
         reporters.wait_for_acknowledged(30)
-        os.kill(server.pid, signal.SIGKILL)
-        server.wait(10)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
     assert reporters.unanswered, "the kill caught no batch in flight"
     stored = stored_keys()
     assert reporters.acknowledged <= stored  # nothing acknowledged is lost
@@ -133,7 +138,7 @@ def test_a_killed_server_lost_nothing_it_acknowledged_and_retries_count_once(
     assert stored_calls().calls == CALLS * len(stored)  # each stored batch counted once
 
     # The reporters send again what got no answer, under the same batch_id.
-    with embedded_server(subprocess_env, port):
+    with server(subprocess_env, port):
         retry = Reporters(f"http://127.0.0.1:{port}", token, bodies=reporters.bodies)
         statuses = {batch_id: retry.send(batch_id) for batch_id in sorted(reporters.unanswered)}
     assert set(statuses.values()) <= {200, 202}, statuses
@@ -146,11 +151,11 @@ def test_a_killed_server_lost_nothing_it_acknowledged_and_retries_count_once(
 def test_a_stopped_server_commits_and_answers_what_it_took_in(subprocess_env: dict[str, str], token: str) -> None:
     port = free_port()
     reporters = Reporters(f"http://127.0.0.1:{port}", token)
-    with embedded_server(subprocess_env, port) as server, reporters.running():
+    with server(subprocess_env, port) as process, reporters.running():
         reporters.wait_for_acknowledged(30)
-        server.send_signal(signal.SIGTERM)
-        # uvicorn answers the requests under way, then ends by the signal it was sent.
-        assert server.wait(20) in (0, -signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)
+        # The server answers the requests under way, then ends (uvicorn by the signal it was sent).
+        assert process.wait(20) in (0, -signal.SIGTERM)
     stored = stored_keys()
     assert reporters.acknowledged <= stored
     # A batch the server took in is answered before it exits; only the ones it refused to
