@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import IntegrityError, connection, connections
+from django.db import IntegrityError, connections
 from django.http import HttpResponse
 from django.test import Client
 from pytest_django import Settings
@@ -28,6 +28,7 @@ from monitoring.models import BreakerFlip, CallBucket, ErrorMinute, Function, In
 from monitoring.store import Remembered
 from resilience_site import ingest, ingest_api
 from tests.conftest import TEST_DB, Reporter, call, stored_calls
+from tests.group_writing import post_and_look, varied_batch, wait_until_queued
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -88,24 +89,10 @@ def writer_held(group: GroupCommit, queued: int) -> Iterator[None]:
     assert started.wait(5)
     try:
         yield
-        deadline = time.monotonic() + 10
-        while group.queue.qsize() < queued and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert group.queue.qsize() == queued
+        wait_until_queued(group.queue, queued)
     finally:
         release.set()
         holder.join(10)
-
-
-def post_and_look(token: str, batch: dict) -> tuple[HttpResponse, bool]:
-    """Posts from this thread; the answer, and whether this thread's own connection then
-    sees the batch stored (it can only if the batch's transaction has committed)."""
-    try:
-        response = Reporter(Client(), token).post(batch)
-        stored = IngestBatch.objects.filter(key=batch["batch_id"]).exists()
-        return response, stored
-    finally:
-        connection.close()
 
 
 def post_all(token: str, batches: list[dict]) -> list[tuple[HttpResponse, bool]]:
@@ -154,21 +141,7 @@ def test_a_group_stores_what_its_batches_store_one_by_one(grouped: GroupCommitWr
     # written one after another (strips past their length included).
     start = datetime.now(UTC) - timedelta(minutes=3)
 
-    def batch(n: int) -> dict:
-        calls = [
-            call(
-                f"fn-{(n + k) % 3}",
-                ts=(start + timedelta(seconds=7 * n + k, milliseconds=n)).isoformat(),
-                outcome=("success", "failure", "timeout", "rejected")[(n * k) % 4],
-                duration_ms=3.0 + (n * 37 + k * 11) % 700,
-                retries=k % 2,
-                **({"error_type": f"E{k % 2}"} if (n * k) % 4 == 1 else {}),
-            )
-            for k in range(9)
-        ]
-        return {"batch_id": f"b-{n}", "calls": calls, "instance": "pod-1"}
-
-    batches = [batch(n) for n in range(12)]
+    batches = [varied_batch(n, start, step_s=7) for n in range(12)]
     with ThreadPoolExecutor(max_workers=1) as waiter, writer_held(grouped.group, queued=12):
         answers = waiter.submit(post_all, token, batches)
     assert all(response.status_code == 202 for response, _ in answers.result(timeout=30))

@@ -10,7 +10,6 @@ batches queue up, so they are written as one group when it lets go.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from monitoring.group_writers import PostgresGroupWriter, SteadyWrites
 from monitoring.models import CallBucket, ErrorMinute, Function, IngestBatch
 from monitoring.store import Remembered
 from tests.conftest import TEST_DB, Reporter, call, stored_calls
+from tests.group_writing import post_and_look, varied_batch, wait_until_queued
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -77,24 +77,10 @@ def writer_held(group: SteadyWrites, queued: int) -> Iterator[None]:
     assert started.wait(5)
     try:
         yield
-        deadline = time.monotonic() + 10
-        while group.queue.qsize() < queued and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert group.queue.qsize() == queued
+        wait_until_queued(group.queue, queued)
     finally:
         release.set()
         holder.join(10)
-
-
-def post_and_look(token: str, batch: dict) -> tuple[HttpResponse, bool]:
-    """Posts from this thread; the answer, and whether this thread's own connection then
-    sees the batch stored (it can only if the batch's transaction has committed)."""
-    try:
-        response = Reporter(Client(), token).post(batch)
-        stored = IngestBatch.objects.filter(key=batch["batch_id"]).exists()
-        return response, stored
-    finally:
-        connection.close()
 
 
 def posted_while_held(grouped: PostgresGroupWriter, token: str, batches: list[dict]) -> list[tuple[HttpResponse, bool]]:
@@ -107,10 +93,10 @@ def posted_while_held(grouped: PostgresGroupWriter, token: str, batches: list[di
     return answers.result(timeout=30)
 
 
-def warmed(token: str, *functions: str, error_types: tuple[str, ...] = (), at: datetime | None = None) -> dict:
+def warmed(token: str, *functions: str, error_types: tuple[str, ...] = ()) -> dict:
     """A first batch naming the functions (and their error types): it takes the general path,
     after which this process's batches of them are steady ones (the group writer's)."""
-    ts = (at or datetime.now(UTC)).isoformat()
+    ts = datetime.now(UTC).isoformat()
     calls = [call(name, ts=ts) for name in functions]
     calls += [call(name, "failure", error_type=kind, ts=ts) for name in functions for kind in error_types]
     # An error without its type is counted under its outcome's name.
@@ -159,24 +145,11 @@ def test_a_group_stores_what_its_batches_store_one_by_one(
     # written: sums, maxima, histograms, each row's newest outcomes and the errors must be
     # those of the batches written one after another (strips past their length included).
     settings.MONITOR_BUCKET_SHARDS = 1  # one row a function and minute, whichever way it was written
+    # The calls span 74 s, so always two minutes or three; none late, none due to move last_seen.
     start = datetime.now(UTC) - timedelta(seconds=50)
-    warm = warmed(token, "fn-0", "fn-1", "fn-2", error_types=("E0", "E1"), at=start - timedelta(seconds=1))
+    warm = warmed(token, "fn-0", "fn-1", "fn-2", error_types=("E0", "E1"))
 
-    def batch(n: int) -> dict:
-        calls = [
-            call(
-                f"fn-{(n + k) % 3}",
-                ts=(start + timedelta(seconds=3 * n + k, milliseconds=n)).isoformat(),
-                outcome=("success", "failure", "timeout", "rejected")[(n * k) % 4],
-                duration_ms=3.0 + (n * 37 + k * 11) % 700,
-                retries=k % 2,
-                **({"error_type": f"E{k % 2}"} if (n * k) % 4 == 1 else {}),
-            )
-            for k in range(9)
-        ]
-        return {"batch_id": f"b-{n}", "calls": calls}
-
-    batches = [batch(n) for n in range(12)]
+    batches = [varied_batch(n, start, step_s=6) for n in range(12)]
     assert all(response.status_code == 202 for response, _ in posted_while_held(grouped, token, batches))
     [order] = grouped.written_together  # type: ignore[attr-defined]
     assert sorted(order) == sorted(batch["batch_id"] for batch in batches)
