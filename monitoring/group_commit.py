@@ -17,7 +17,7 @@ and written by `flush` just before the commit.
 
 `OneWriter` is the thread, its queue and the callers' waits; `GroupCommit` is the embedded
 writer's way of committing a group (pieces of work, a savepoint each). PostgreSQL's group
-writer (group_writers.PostgresGroupWriter) commits its groups its own way on the same thread.
+writer (group_writers.PostgresGroupWriter) runs its own OneWriter and commits its groups its own way.
 
 Never hang: the queue is bounded and a caller waits a bounded time; both answer
 `WriterBusy`, an `OperationalError`, which the API answers with 503 and Retry-After. A
