@@ -424,31 +424,24 @@ def main() -> None:
                 target.lua, target.bodies, target.extra = OTLP_LUA, otlp_bodies, ["nokey"]
             targets.insert(position, target)
             wait_for_port(port, process, timeout=30)
-        for workers in args.also_workers:
+
+        def also_serve(label: str, workers: str = "", **settings: str) -> None:
+            """The project served once more (other workers or settings), on the same database."""
             port = free_port()
             process = subprocess.Popen(
                 [sys.executable, "-m", *gunicorn("resilience_site.wsgi:application", port, args, workers)],
                 cwd=ROOT,
-                env=env,
+                env={**env, **settings},
             )
             earlier.append((process, None))
             address = f"http://127.0.0.1:{port}/api/v1/ingest"
-            target = Target(f"project {workers}"[:22], address, process, lambda: psql_count(url, stored_sql), "project")
-            targets.append(target)
+            targets.append(Target(label[:22], address, process, lambda: psql_count(url, stored_sql), "project"))
             wait_for_port(port, process, timeout=30)
+
+        for workers in args.also_workers:
+            also_serve(f"project {workers}", workers)
         if args.without_group_commit:
-            port = free_port()
-            process = subprocess.Popen(
-                [sys.executable, "-m", *gunicorn("resilience_site.wsgi:application", port, args)],
-                cwd=ROOT,
-                env={**env, "MONITOR_GROUP_COMMIT": "0"},
-            )
-            earlier.append((process, None))
-            address = f"http://127.0.0.1:{port}/api/v1/ingest"
-            targets.append(
-                Target("project, no group", address, process, lambda: psql_count(url, stored_sql), "project")
-            )
-            wait_for_port(port, process, timeout=30)
+            also_serve("project, no group", MONITOR_GROUP_COMMIT="0")
         if args.validate:
             targets.append(
                 Target("project validate-only", f"http://127.0.0.1:{site_port}/api/v1/ingest/validate", site)

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, connections
-from django.http import HttpResponse
 from django.test import Client
 from pytest_django import Settings
 
@@ -28,7 +27,13 @@ from monitoring.models import BreakerFlip, CallBucket, ErrorMinute, Function, In
 from monitoring.store import Remembered
 from resilience_site import ingest, ingest_api
 from tests.conftest import TEST_DB, Reporter, call, stored_calls
-from tests.group_writing import post_and_look, varied_batch, wait_until_queued
+from tests.group_writing import (
+    assert_each_accepted_after_its_commit,
+    held_until_queued,
+    post_all,
+    post_and_look,
+    varied_batch,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -84,20 +89,8 @@ def writer_held(group: GroupCommit, queued: int) -> Iterator[None]:
         started.set()
         release.wait(20)
 
-    holder = threading.Thread(target=group.submit, args=(hold,))
-    holder.start()
-    assert started.wait(5)
-    try:
+    with held_until_queued(group, hold, started, release, queued):
         yield
-        wait_until_queued(group.queue, queued)
-    finally:
-        release.set()
-        holder.join(10)
-
-
-def post_all(token: str, batches: list[dict]) -> list[tuple[HttpResponse, bool]]:
-    with ThreadPoolExecutor(max_workers=len(batches)) as pool:
-        return list(pool.map(lambda batch: post_and_look(token, batch), batches))
 
 
 def test_it_answers_each_batch_of_a_group_after_the_group_commits(grouped: GroupCommitWriter, token: str) -> None:
@@ -108,13 +101,7 @@ def test_it_answers_each_batch_of_a_group_after_the_group_commits(grouped: Group
     with ThreadPoolExecutor(max_workers=1) as waiter, writer_held(grouped.group, queued=12):
         answers = waiter.submit(post_all, token, batches)
     results = answers.result(timeout=30)
-    for n, (response, stored) in enumerate(results):
-        assert response.status_code == 202, response.content
-        assert response.json() == {
-            "accepted": {"calls": n + 1, "breakers": 0, "concurrency": 0, "queues": 0},
-            "duplicate": False,
-        }
-        assert stored, f"b-{n} was answered before its transaction committed"
+    assert_each_accepted_after_its_commit(results)
     assert stored_calls().success == sum(range(1, 13))
     for n in range(3):
         assert stored_calls(function__name=f"fn-{n}").success == sum(k + 1 for k in range(12) if k % 3 == n)

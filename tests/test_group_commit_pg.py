@@ -26,7 +26,13 @@ from monitoring.group_writers import PostgresGroupWriter, SteadyWrites
 from monitoring.models import CallBucket, ErrorMinute, Function, IngestBatch
 from monitoring.store import Remembered
 from tests.conftest import TEST_DB, Reporter, call, stored_calls
-from tests.group_writing import post_and_look, varied_batch, wait_until_queued
+from tests.group_writing import (
+    assert_each_accepted_after_its_commit,
+    held_until_queued,
+    post_all,
+    post_and_look,
+    varied_batch,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -72,24 +78,13 @@ def writer_held(group: SteadyWrites, queued: int) -> Iterator[None]:
 
     group.commit = held  # type: ignore[method-assign]
     group.start_once_here()
-    holder = threading.Thread(target=group.submit, args=(HOLD,))
-    holder.start()
-    assert started.wait(5)
-    try:
+    with held_until_queued(group, HOLD, started, release, queued):
         yield
-        wait_until_queued(group.queue, queued)
-    finally:
-        release.set()
-        holder.join(10)
 
 
 def posted_while_held(grouped: PostgresGroupWriter, token: str, batches: list[dict]) -> list[tuple[HttpResponse, bool]]:
-    def post_all() -> list[tuple[HttpResponse, bool]]:
-        with ThreadPoolExecutor(max_workers=len(batches)) as pool:
-            return list(pool.map(lambda batch: post_and_look(token, batch), batches))
-
     with ThreadPoolExecutor(max_workers=1) as waiter, writer_held(grouped.group, queued=len(batches)):
-        answers = waiter.submit(post_all)
+        answers = waiter.submit(post_all, token, batches)
     return answers.result(timeout=30)
 
 
@@ -115,13 +110,7 @@ def test_steady_batches_posted_at_once_are_written_together_each_answered_after_
         {"batch_id": f"b-{n}", "calls": [call(("charge", "refund")[n % 2]) for _ in range(n + 1)]} for n in range(12)
     ]
     results = posted_while_held(grouped, token, batches)
-    for n, (response, stored) in enumerate(results):
-        assert response.status_code == 202, response.content
-        assert response.json() == {
-            "accepted": {"calls": n + 1, "breakers": 0, "concurrency": 0, "queues": 0},
-            "duplicate": False,
-        }
-        assert stored, f"b-{n} was answered before its transaction committed"
+    assert_each_accepted_after_its_commit(results)
     assert [len(keys) for keys in grouped.written_together] == [12]  # type: ignore[attr-defined]
     assert stored_calls(function__name="charge").success == 1 + sum(n + 1 for n in range(0, 12, 2))
     assert stored_calls(function__name="refund").success == 1 + sum(n + 1 for n in range(1, 12, 2))
